@@ -1,0 +1,33 @@
+/**
+ * Exit codes of every modulate command, documented in `--help` and README.
+ * A failing script's own exit code passes through unchanged, so these stay clear of 1.
+ */
+export const ExitCode = {
+  ok: 0,
+  usage: 2,
+  unreachable: 3,
+  notFound: 4,
+  timedOut: 124,
+  canceled: 130,
+} as const;
+
+/** An error the user caused or can fix: printed as one line, mapped to an exit code. */
+export class UserError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number = ExitCode.usage) {
+    super(message);
+    this.name = "UserError";
+    this.exitCode = exitCode;
+  }
+}
+
+export const EXIT_CODES_HELP = [
+  "Exit codes:",
+  "  0    success",
+  "  N    a failed job's own exit code",
+  "  2    usage or input error",
+  "  3    cannot reach the server",
+  "  4    no such job",
+  "  124  job timed out",
+  "  130  canceled",
+].join("\n");

@@ -1,0 +1,36 @@
+import type { ArgumentsCamelCase, InferredOptionTypes, Options } from "yargs";
+
+/** What a command may touch of the outside world; tests hand in their own. */
+export interface CliContext {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+  readonly env: NodeJS.ProcessEnv;
+  /** Aborted on SIGINT/SIGTERM: long-running modes stop cleanly when it fires. */
+  readonly signal: AbortSignal;
+}
+
+/** The parsed arguments of a command with these options, exactly as yargs hands them over. */
+// `Omit<{}, keyof O>` mirrors the type yargs builds in `.options()`, so handlers need no cast.
+export type ModeArgs<O extends Record<string, Options>> = ArgumentsCamelCase<
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  Omit<{}, keyof O> & InferredOptionTypes<O>
+>;
+
+/**
+ * One command of the CLI: its yargs schema beside a handler that returns an exit code.
+ * The handler's argument type is inferred from `options`, so no handler casts argv.
+ */
+export interface ModeCommand<O extends Record<string, Options>> {
+  readonly command: string;
+  readonly describe: string;
+  readonly options: O;
+  readonly epilogue?: string;
+  run(args: ModeArgs<O>, ctx: CliContext): Promise<number>;
+}
+
+/** Keeps the literal types of `options` so that `run` sees precise argument types. */
+export function defineCommand<const O extends Record<string, Options>>(
+  command: ModeCommand<O>,
+): ModeCommand<O> {
+  return command;
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { main } from "../src/cli.ts";
+import packageJson from "../package.json" with { type: "json" };
+import type { CliContext } from "../src/modes/command.ts";
+
+function captureContext(): CliContext & { out: () => string; err: () => string } {
+  let out = "";
+  let err = "";
+  return {
+    stdout: { write: (text: string) => (out += text) },
+    stderr: { write: (text: string) => (err += text) },
+    env: {},
+    signal: new AbortController().signal,
+    out: () => out,
+    err: () => err,
+  };
+}
+
+describe("the command line", () => {
+  it("prints the package version for --version", async () => {
+    const ctx = captureContext();
+    expect(await main(["--version"], ctx)).toBe(0);
+    expect(ctx.out().trim()).toBe(packageJson.version);
+  });
+
+  it("lists the exit codes in --help", async () => {
+    const ctx = captureContext();
+    expect(await main(["--help"], ctx)).toBe(0);
+    expect(ctx.out()).toContain("124  job timed out");
+  });
+
+  it("gives help for every command", async () => {
+    const ctx = captureContext();
+    expect(await main(["server", "--help"], ctx)).toBe(0);
+    expect(ctx.out()).toContain("--port");
+  });
+
+  it("rejects an unknown command with exit code 2 and one line", async () => {
+    const ctx = captureContext();
+    expect(await main(["frobnicate"], ctx)).toBe(2);
+    expect(ctx.err().trim().split("\n")).toHaveLength(1);
+  });
+
+  it("rejects a missing command with exit code 2", async () => {
+    const ctx = captureContext();
+    expect(await main([], ctx)).toBe(2);
+  });
+});
