@@ -1,14 +1,128 @@
-import { defineCommand } from "./command.ts";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { ExitCode, UserError } from "../errors.ts";
+import { createAuthenticator, loadAuthConfig } from "../server/auth.ts";
+import { DEFAULT_RETAIN_MS } from "../server/engine.ts";
+import { startServer, type ServerOptions } from "../server/server.ts";
+import { formatDuration, parseBytes, parseDurationMs } from "../units.ts";
+import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
+
+const options = {
+  host: {
+    type: "string",
+    default: "127.0.0.1",
+    describe: "Address to bind; other than loopback only with --token or --auth-public-key",
+  },
+  port: { type: "number", default: 8001, describe: "Port to listen on (0 picks a free one)" },
+  data: {
+    type: "string",
+    describe: "Directory of the durable store [default: ~/.modulate/server]",
+  },
+  "in-memory": {
+    type: "boolean",
+    default: false,
+    describe: "Keep nothing on disk (for trials): a restart loses everything",
+  },
+  token: {
+    type: "string",
+    describe: "Shared bearer token every client must present (or RESONATE_TOKEN)",
+  },
+  "auth-public-key": {
+    type: "string",
+    describe: "PEM public key (RSA, EC or Ed25519) that verifies client JWTs",
+  },
+  retain: {
+    type: "string",
+    default: formatDuration(DEFAULT_RETAIN_MS),
+    describe: "Delete settled promises older than this",
+  },
+  "max-body": {
+    type: "string",
+    default: "10M",
+    describe: "Largest request body accepted; larger gets 413",
+  },
+  sync: {
+    choices: ["full", "normal"] as const,
+    default: "full" as const,
+    describe: "full: each commit survives power loss; normal: survives a crash of the process",
+  },
+} as const;
 
 export const serverCommand = defineCommand({
   command: "server",
   describe: "Run the embedded, durable Resonate server",
-  options: {
-    host: { type: "string", default: "127.0.0.1", describe: "Address to bind" },
-    port: { type: "number", default: 8001, describe: "Port to listen on (0 picks a free one)" },
-  },
-  run(args, ctx) {
-    ctx.stdout.write(`would listen on ${args.host}:${args.port}\n`);
-    return Promise.resolve(0);
-  },
+  options,
+  epilogue: "Point modulate at a real Resonate server instead with --url or RESONATE_URL.",
+  run: runServer,
 });
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export function serverOptionsFrom(
+  args: ModeArgs<typeof options>,
+  env: NodeJS.ProcessEnv,
+): ServerOptions {
+  const token = args.token ?? env["RESONATE_TOKEN"];
+  const auth = loadAuthConfig({
+    ...(token === undefined ? {} : { token }),
+    ...(args.authPublicKey === undefined ? {} : { publicKeyFile: args.authPublicKey }),
+  });
+  if (!isLoopback(args.host) && auth.kind === "none") {
+    throw new UserError(
+      `--host ${args.host} would expose the server without authentication: add --token or --auth-public-key, or bind 127.0.0.1`,
+    );
+  }
+  if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) {
+    throw new UserError(`--port ${args.port} is not a port: use a whole number from 0 to 65535`);
+  }
+  const dataDir = args.inMemory
+    ? undefined
+    : (args.data ?? join(env["HOME"] ?? homedir(), ".modulate", "server"));
+  return {
+    host: args.host,
+    port: args.port,
+    ...(dataDir === undefined ? {} : { dataDir }),
+    ...(auth.kind === "none" ? {} : { auth: createAuthenticator(auth, Date.now) }),
+    retainMs: parseDurationMs(args.retain, "--retain"),
+    maxBodyBytes: parseBytes(args.maxBody, "--max-body"),
+    sync: args.sync,
+  };
+}
+
+export async function runServer(args: ModeArgs<typeof options>, ctx: CliContext): Promise<number> {
+  const serverOptions = serverOptionsFrom(args, ctx.env);
+  let server;
+  try {
+    server = await startServer({
+      ...serverOptions,
+      onError: (error) =>
+        ctx.stderr.write(
+          `modulate server: ${error instanceof Error ? error.message : String(error)}\n`,
+        ),
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") {
+      throw new UserError(
+        `port ${args.port} on ${args.host} is in use: pick another with --port, or stop what holds it`,
+      );
+    }
+    if (code === "EADDRNOTAVAIL") {
+      throw new UserError(
+        `--host ${args.host} is not an address of this machine: use one it has, e.g. 127.0.0.1`,
+      );
+    }
+    throw error;
+  }
+  const where = server.databasePath === ":memory:" ? "in memory only" : server.databasePath;
+  ctx.stdout.write(`modulate server listening on ${server.url} (store: ${where})\n`);
+  await new Promise<void>((resolve) => {
+    if (ctx.signal.aborted) resolve();
+    ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+  await server.close();
+  ctx.stdout.write("modulate server stopped\n");
+  return ExitCode.ok;
+}

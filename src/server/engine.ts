@@ -1,0 +1,162 @@
+// Group commit: requests that arrive while the event loop is busy are applied together in
+// one SQLite transaction, committed once, and only then answered and their messages sent.
+// The same loop fires timers (due promise deadlines, leases, retries, schedules) and drops
+// settled promises older than the retention period.
+import type { Outgoing, Reply, Request } from "./protocol.ts";
+import { ResonateState } from "./state.ts";
+import type { SqliteStore } from "./store.ts";
+import { TimerArm } from "./timers.ts";
+
+export interface EngineOptions {
+  store: SqliteStore;
+  /** Milliseconds since the epoch; the server's one clock. */
+  clock: () => number;
+  /** Settled promises older than this are deleted. Default 7 days. */
+  retainMs?: number;
+  /** Called after each commit with the messages it made durable. */
+  onMessages: (messages: Outgoing[]) => void;
+  onError?: (error: unknown) => void;
+}
+
+/** What the HTTP layer needs of an engine; the benchmark plugs in the SDK's server here too. */
+export interface RequestEngine {
+  submit(request: Request): Promise<Reply>;
+  isReady(): boolean;
+}
+
+interface Pending {
+  request: Request;
+  resolve: (reply: Reply) => void;
+}
+
+const GC_INTERVAL_MS = 60_000;
+const GC_BATCH = 1_000;
+const TICK_BATCH = 1_000;
+export const DEFAULT_RETAIN_MS = 7 * 24 * 60 * 60 * 1000;
+
+export class Engine implements RequestEngine {
+  readonly #store: SqliteStore;
+  readonly #state: ResonateState;
+  readonly #clock: () => number;
+  readonly #retainMs: number;
+  readonly #onMessages: (messages: Outgoing[]) => void;
+  readonly #onError: (error: unknown) => void;
+  readonly #timer: TimerArm;
+  #queue: Pending[] = [];
+  #flushScheduled = false;
+  #tickDue = true;
+  #nextGcAt = 0;
+  #gcTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(options: EngineOptions) {
+    this.#store = options.store;
+    this.#state = new ResonateState(options.store);
+    this.#clock = options.clock;
+    this.#retainMs = options.retainMs ?? DEFAULT_RETAIN_MS;
+    this.#onMessages = options.onMessages;
+    this.#onError = options.onError ?? (() => {});
+    this.#timer = new TimerArm(options.clock, () => {
+      this.#tickDue = true;
+      this.#scheduleFlush();
+    });
+    // Timers that fell due while the server was down fire on the first flush.
+    this.#scheduleFlush();
+    this.#gcTimer = setInterval(() => this.#scheduleFlush(), GC_INTERVAL_MS);
+    this.#gcTimer.unref();
+  }
+
+  submit(request: Request): Promise<Reply> {
+    if (this.#stopped) return Promise.resolve({ status: 500, data: "server is shutting down" });
+    return new Promise((resolve) => {
+      this.#queue.push({ request, resolve });
+      this.#scheduleFlush();
+    });
+  }
+
+  isReady(): boolean {
+    return !this.#stopped && this.#store.ping();
+  }
+
+  /** Pending tasks routed to `group`, to offer again when it gains a member. */
+  pendingTasksOfGroup(
+    group: string,
+    limit: number,
+  ): { id: string; version: number; address: string }[] {
+    return this.#store.pendingTasksOfGroup(group, limit);
+  }
+
+  /** Answers what is queued, then stops the timers. The store stays open for the caller. */
+  stop(): void {
+    this.#flush();
+    this.#stopped = true;
+    this.#timer.disarm();
+    clearInterval(this.#gcTimer);
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#stopped) return;
+    this.#flushScheduled = true;
+    // setImmediate runs after the current I/O phase, so every request already read from the
+    // sockets joins this batch.
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#queue;
+    this.#queue = [];
+    const now = this.#clock();
+    const replies: Reply[] = [];
+    const messages: Outgoing[] = [];
+    let more = false;
+    try {
+      this.#store.begin();
+      for (const item of batch) replies.push(this.#applyOne(now, item.request, messages));
+      if (this.#tickDue) {
+        this.#tickDue = false;
+        const ticked = this.#store.savepoint(() => this.#state.tick(now, TICK_BATCH));
+        messages.push(...ticked.messages);
+        more = ticked.more;
+      }
+      if (now >= this.#nextGcAt) {
+        this.#nextGcAt = now + GC_INTERVAL_MS;
+        more = this.#store.deleteSettledBefore(now - this.#retainMs, GC_BATCH) === GC_BATCH || more;
+      }
+      this.#store.commit();
+    } catch (error) {
+      // Nothing of this batch is durable, so nobody is told it succeeded.
+      this.#store.rollback();
+      this.#onError(error);
+      for (const item of batch)
+        item.resolve({ status: 500, data: "storage failure: the request was not applied" });
+      this.#rearm(true);
+      return;
+    }
+    batch.forEach((item, i) => item.resolve(replies[i] ?? { status: 500, data: "no reply" }));
+    if (messages.length > 0) this.#onMessages(messages);
+    this.#rearm(more);
+  }
+
+  #applyOne(now: number, request: Request, messages: Outgoing[]): Reply {
+    try {
+      const applied = this.#store.savepoint(() => this.#state.apply(now, request));
+      messages.push(...applied.messages);
+      return applied.reply;
+    } catch (error) {
+      // A bug in one request must not take the batch down with it: its writes are undone.
+      this.#onError(error);
+      return { status: 500, data: "internal error applying the request" };
+    }
+  }
+
+  #rearm(again: boolean): void {
+    if (this.#stopped) return;
+    if (again) {
+      this.#tickDue = true;
+      this.#scheduleFlush();
+      return;
+    }
+    this.#timer.arm(this.#store.nextTimeoutAt());
+  }
+}

@@ -1,0 +1,153 @@
+// The Resonate protocol as modulate's server speaks it: `POST /` carries an envelope
+// {kind, head: {corrId, version, auth?}, data}, answered {kind, head: {corrId, status, version},
+// data}. These types are the server's own statement of the protocol (it never loads the SDK
+// at run time); the differential test holds them to the SDK's reference server.
+
+export const PROTOCOL_VERSION = "2026-04-01";
+
+export type PromiseState =
+  "pending" | "resolved" | "rejected" | "rejected_canceled" | "rejected_timedout";
+export type TaskState = "pending" | "acquired" | "suspended" | "halted" | "fulfilled";
+
+export interface Value {
+  headers?: Record<string, string>;
+  data?: unknown;
+}
+
+export interface PromiseRecord {
+  id: string;
+  state: PromiseState;
+  param: Value;
+  value: Value;
+  tags: Record<string, string>;
+  timeoutAt: number;
+  createdAt: number;
+  settledAt?: number;
+}
+
+export interface TaskRecord {
+  id: string;
+  state: TaskState;
+  version: number;
+  /** Promise ids that resumed the task; task.search reports a count, as the real server does. */
+  resumes: string[] | number;
+  ttl?: number;
+  pid?: string;
+}
+
+export interface ScheduleRecord {
+  id: string;
+  cron: string;
+  promiseId: string;
+  promiseTimeout: number;
+  promiseParam: Value;
+  promiseTags: Record<string, string>;
+  createdAt: number;
+  nextRunAt: number;
+  lastRunAt?: number;
+}
+
+export interface ExecuteMessage {
+  kind: "execute";
+  head: Record<string, string>;
+  data: { task: { id: string; version: number } };
+}
+export interface UnblockMessage {
+  kind: "unblock";
+  head: Record<string, string>;
+  data: { promise: PromiseRecord };
+}
+export type Message = ExecuteMessage | UnblockMessage;
+
+/** A message the state machine wants sent, to a `poll://` address. */
+export interface Outgoing {
+  address: string;
+  message: Message;
+}
+
+export interface PromiseCreateData {
+  id: string;
+  timeoutAt: number;
+  param: Value;
+  tags: Record<string, string>;
+}
+export interface PromiseSettleData {
+  id: string;
+  state: "resolved" | "rejected" | "rejected_canceled";
+  value: Value;
+}
+export interface CallbackData {
+  awaited: string;
+  awaiter: string;
+}
+
+type Head = { corrId: string; version: string; auth?: string };
+type Req<K extends string, D> = { kind: K; head: Head; data: D };
+
+export type PromiseCreateRequest = Req<"promise.create", PromiseCreateData>;
+export type PromiseSettleRequest = Req<"promise.settle", PromiseSettleData>;
+export type RegisterCallbackRequest = Req<"promise.register_callback", CallbackData>;
+
+export type Request =
+  | Req<"promise.get", { id: string }>
+  | PromiseCreateRequest
+  | PromiseSettleRequest
+  | RegisterCallbackRequest
+  | Req<"promise.register_listener", { awaited: string; address: string }>
+  | Req<
+      "promise.search",
+      { state?: PromiseState; tags?: Record<string, string>; limit?: number; cursor?: string }
+    >
+  | Req<"task.get", { id: string }>
+  | Req<"task.create", { pid: string; ttl: number; action: PromiseCreateRequest }>
+  | Req<"task.acquire", { id: string; version: number; pid: string; ttl: number }>
+  | Req<"task.release", { id: string; version: number }>
+  | Req<"task.suspend", { id: string; version: number; actions: RegisterCallbackRequest[] }>
+  | Req<"task.halt", { id: string }>
+  | Req<"task.continue", { id: string }>
+  | Req<"task.fulfill", { id: string; version: number; action: PromiseSettleRequest }>
+  | Req<
+      "task.fence",
+      { id: string; version: number; action: PromiseCreateRequest | PromiseSettleRequest }
+    >
+  | Req<"task.heartbeat", { pid: string; tasks: { id: string; version: number }[] }>
+  | Req<"task.search", { state?: TaskState; limit?: number; cursor?: string }>
+  | Req<"schedule.get", { id: string }>
+  | Req<
+      "schedule.create",
+      {
+        id: string;
+        cron: string;
+        promiseId: string;
+        promiseTimeout: number;
+        promiseParam: Value;
+        promiseTags: Record<string, string>;
+      }
+    >
+  | Req<"schedule.delete", { id: string }>
+  | Req<"schedule.search", { tags?: Record<string, string>; limit?: number; cursor?: string }>;
+
+export type RequestKind = Request["kind"];
+
+/** The status codes the SDK reads as answers; anything else it treats as a network fault. */
+export type Status = 200 | 300 | 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500 | 501;
+
+/** A response before the head is filled in: status and data, as the state machine returns. */
+export interface Reply {
+  status: Status;
+  data: unknown;
+}
+
+export interface ResponseEnvelope {
+  kind: string;
+  head: { corrId: string; status: Status; version: string };
+  data: unknown;
+}
+
+export function envelope(kind: string, corrId: string, reply: Reply): ResponseEnvelope {
+  return {
+    kind,
+    head: { corrId, status: reply.status, version: PROTOCOL_VERSION },
+    data: reply.data,
+  };
+}

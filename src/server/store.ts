@@ -1,0 +1,476 @@
+// node:sqlite persistence of the server's state (WAL). One connection, used synchronously
+// on the event loop: the engine opens a transaction, applies a batch of requests through the
+// StateStore methods, commits once, and only then answers (group commit).
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { parsePollAddress } from "./address.ts";
+import type { PromiseState, TaskState, Value } from "./protocol.ts";
+import type {
+  Due,
+  PageQuery,
+  StateStore,
+  StoredPromise,
+  StoredSchedule,
+  StoredTask,
+  TaskTimeoutType,
+} from "./store-api.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS promises (
+  id TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  param TEXT NOT NULL,
+  value TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  timeout_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  settled_at INTEGER,
+  branch TEXT
+);
+CREATE INDEX IF NOT EXISTS promises_branch ON promises(branch) WHERE branch IS NOT NULL;
+CREATE INDEX IF NOT EXISTS promises_state ON promises(state, id);
+CREATE INDEX IF NOT EXISTS promises_settled_at ON promises(settled_at) WHERE settled_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS tasks (
+  id TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  pid TEXT,
+  ttl INTEGER,
+  resumes TEXT NOT NULL,
+  address TEXT,
+  grp TEXT
+);
+CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state, id);
+CREATE INDEX IF NOT EXISTS tasks_pending_group ON tasks(grp) WHERE state = 'pending';
+CREATE TABLE IF NOT EXISTS callbacks (
+  awaited TEXT NOT NULL,
+  awaiter TEXT NOT NULL,
+  UNIQUE (awaited, awaiter)
+);
+CREATE INDEX IF NOT EXISTS callbacks_awaiter ON callbacks(awaiter);
+CREATE TABLE IF NOT EXISTS listeners (
+  awaited TEXT NOT NULL,
+  address TEXT NOT NULL,
+  UNIQUE (awaited, address)
+);
+CREATE TABLE IF NOT EXISTS schedules (
+  id TEXT PRIMARY KEY,
+  cron TEXT NOT NULL,
+  promise_id TEXT NOT NULL,
+  promise_timeout INTEGER NOT NULL,
+  promise_param TEXT NOT NULL,
+  promise_tags TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_run_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS promise_timeouts (id TEXT PRIMARY KEY, timeout INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS promise_timeouts_due ON promise_timeouts(timeout);
+CREATE TABLE IF NOT EXISTS task_timeouts (id TEXT PRIMARY KEY, type INTEGER NOT NULL, timeout INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS task_timeouts_due ON task_timeouts(timeout);
+CREATE TABLE IF NOT EXISTS schedule_timeouts (id TEXT PRIMARY KEY, timeout INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS schedule_timeouts_due ON schedule_timeouts(timeout);
+`;
+
+/** The tag filter of a search: every given key/value pair must be among the row's tags. */
+const TAGS_MATCH = (column: string): string =>
+  `(? IS NULL OR NOT EXISTS (SELECT key, value FROM json_each(?) EXCEPT SELECT key, value FROM json_each(${column})))`;
+
+type Row = Record<string, SQLInputValue>;
+
+export interface StoreOptions {
+  /** Database file, or ":memory:". */
+  path: string;
+  /**
+   * "full" syncs the WAL on every commit (survives power loss); "normal" survives a crash of
+   * the process only. Default "full".
+   */
+  sync?: "full" | "normal";
+}
+
+export class SqliteStore implements StateStore {
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+
+  constructor(options: StoreOptions) {
+    this.#db = new DatabaseSync(options.path);
+    this.#db.exec("PRAGMA journal_mode = WAL");
+    this.#db.exec(`PRAGMA synchronous = ${options.sync === "normal" ? "NORMAL" : "FULL"}`);
+    this.#db.exec("PRAGMA busy_timeout = 5000");
+    this.#db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.#statements.clear();
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  /** Health probe: a trivial query answers. */
+  ping(): boolean {
+    return this.#stmt("SELECT 1 AS ok").get()?.["ok"] === 1;
+  }
+
+  begin(): void {
+    this.#db.exec("BEGIN IMMEDIATE");
+  }
+  commit(): void {
+    this.#db.exec("COMMIT");
+  }
+  rollback(): void {
+    if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+  }
+  /** Runs `fn` so that a throw undoes only its own writes, not the rest of the batch. */
+  savepoint<T>(fn: () => T): T {
+    this.#db.exec("SAVEPOINT request");
+    try {
+      const result = fn();
+      this.#db.exec("RELEASE request");
+      return result;
+    } catch (error) {
+      this.#db.exec("ROLLBACK TO request");
+      this.#db.exec("RELEASE request");
+      throw error;
+    }
+  }
+
+  #stmt(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Promises
+
+  getPromise(id: string): StoredPromise | undefined {
+    const row = this.#stmt("SELECT * FROM promises WHERE id = ?").get(id);
+    return row ? toPromise(row) : undefined;
+  }
+
+  putPromise(p: StoredPromise): void {
+    this.#stmt(
+      `INSERT INTO promises (id, state, param, value, tags, timeout_at, created_at, settled_at, branch)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET state = excluded.state, value = excluded.value,
+         settled_at = excluded.settled_at`,
+    ).run(
+      p.id,
+      p.state,
+      JSON.stringify(p.param),
+      JSON.stringify(p.value),
+      JSON.stringify(p.tags),
+      p.timeoutAt,
+      p.createdAt,
+      p.settledAt,
+      p.tags["resonate:branch"] ?? null,
+    );
+  }
+
+  branchPromises(branch: string, exceptId: string): StoredPromise[] {
+    return this.#stmt("SELECT * FROM promises WHERE branch = ? AND id != ? ORDER BY rowid")
+      .all(branch, exceptId)
+      .map(toPromise);
+  }
+
+  searchPromises(
+    q: PageQuery & { state?: PromiseState; tags?: Record<string, string> },
+  ): StoredPromise[] {
+    const tags = q.tags ? JSON.stringify(q.tags) : null;
+    return this.#stmt(
+      `SELECT * FROM promises WHERE (? IS NULL OR state = ?) AND ${TAGS_MATCH("tags")}
+       AND (? IS NULL OR id > ?) ORDER BY id LIMIT ?`,
+    )
+      .all(
+        q.state ?? null,
+        q.state ?? null,
+        tags,
+        tags,
+        q.cursor ?? null,
+        q.cursor ?? null,
+        q.limit,
+      )
+      .map(toPromise);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Tasks
+
+  getTask(id: string): StoredTask | undefined {
+    const row = this.#stmt("SELECT * FROM tasks WHERE id = ?").get(id);
+    return row ? toTask(row) : undefined;
+  }
+
+  putTask(t: StoredTask, address?: string): void {
+    const group = address === undefined ? null : (parsePollAddress(address)?.group ?? null);
+    this.#stmt(
+      `INSERT INTO tasks (id, state, version, pid, ttl, resumes, address, grp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET state = excluded.state, version = excluded.version,
+         pid = excluded.pid, ttl = excluded.ttl, resumes = excluded.resumes,
+         address = COALESCE(excluded.address, tasks.address), grp = COALESCE(excluded.grp, tasks.grp)`,
+    ).run(
+      t.id,
+      t.state,
+      t.version,
+      t.pid ?? null,
+      t.ttl ?? null,
+      JSON.stringify(t.resumes),
+      address ?? null,
+      group,
+    );
+  }
+
+  searchTasks(q: PageQuery & { state?: TaskState }): StoredTask[] {
+    return this.#stmt(
+      "SELECT * FROM tasks WHERE (? IS NULL OR state = ?) AND (? IS NULL OR id > ?) ORDER BY id LIMIT ?",
+    )
+      .all(q.state ?? null, q.state ?? null, q.cursor ?? null, q.cursor ?? null, q.limit)
+      .map(toTask);
+  }
+
+  /** Pending tasks routed to a group, oldest first: offered again when a member connects. */
+  pendingTasksOfGroup(
+    group: string,
+    limit: number,
+  ): { id: string; version: number; address: string }[] {
+    return this.#stmt(
+      "SELECT id, version, address FROM tasks WHERE state = 'pending' AND grp = ? ORDER BY rowid LIMIT ?",
+    )
+      .all(group, limit)
+      .map((row) => ({
+        id: asText(row["id"]),
+        version: Number(row["version"]),
+        address: asText(row["address"]),
+      }));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Callbacks and listeners
+
+  addCallback(awaited: string, awaiter: string): void {
+    this.#stmt("INSERT OR IGNORE INTO callbacks (awaited, awaiter) VALUES (?, ?)").run(
+      awaited,
+      awaiter,
+    );
+  }
+  callbacksOf(awaited: string): string[] {
+    return this.#stmt("SELECT awaiter FROM callbacks WHERE awaited = ? ORDER BY rowid")
+      .all(awaited)
+      .map((row) => asText(row["awaiter"]));
+  }
+  deleteCallbacksOf(awaited: string): void {
+    this.#stmt("DELETE FROM callbacks WHERE awaited = ?").run(awaited);
+  }
+  deleteCallbacksByAwaiter(awaiter: string): void {
+    this.#stmt("DELETE FROM callbacks WHERE awaiter = ?").run(awaiter);
+  }
+
+  addListener(awaited: string, address: string): void {
+    this.#stmt("INSERT OR IGNORE INTO listeners (awaited, address) VALUES (?, ?)").run(
+      awaited,
+      address,
+    );
+  }
+  listenersOf(awaited: string): string[] {
+    return this.#stmt("SELECT address FROM listeners WHERE awaited = ? ORDER BY rowid")
+      .all(awaited)
+      .map((row) => asText(row["address"]));
+  }
+  deleteListenersOf(awaited: string): void {
+    this.#stmt("DELETE FROM listeners WHERE awaited = ?").run(awaited);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Schedules
+
+  getSchedule(id: string): StoredSchedule | undefined {
+    const row = this.#stmt("SELECT * FROM schedules WHERE id = ?").get(id);
+    return row ? toSchedule(row) : undefined;
+  }
+  putSchedule(s: StoredSchedule): void {
+    this.#stmt(
+      `INSERT INTO schedules (id, cron, promise_id, promise_timeout, promise_param, promise_tags, created_at, last_run_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET last_run_at = excluded.last_run_at`,
+    ).run(
+      s.id,
+      s.cron,
+      s.promiseId,
+      s.promiseTimeout,
+      JSON.stringify(s.promiseParam),
+      JSON.stringify(s.promiseTags),
+      s.createdAt,
+      s.lastRunAt ?? null,
+    );
+  }
+  deleteSchedule(id: string): void {
+    this.#stmt("DELETE FROM schedules WHERE id = ?").run(id);
+  }
+  searchSchedules(q: PageQuery & { tags?: Record<string, string> }): StoredSchedule[] {
+    const tags = q.tags ? JSON.stringify(q.tags) : null;
+    return this.#stmt(
+      `SELECT * FROM schedules WHERE ${TAGS_MATCH("promise_tags")} AND (? IS NULL OR id > ?) ORDER BY id LIMIT ?`,
+    )
+      .all(tags, tags, q.cursor ?? null, q.cursor ?? null, q.limit)
+      .map(toSchedule);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Timeouts
+
+  setPromiseTimeout(id: string, timeout: number): void {
+    this.#stmt("INSERT OR REPLACE INTO promise_timeouts (id, timeout) VALUES (?, ?)").run(
+      id,
+      timeout,
+    );
+  }
+  deletePromiseTimeout(id: string): void {
+    this.#stmt("DELETE FROM promise_timeouts WHERE id = ?").run(id);
+  }
+  duePromiseTimeouts(now: number, limit: number): Due[] {
+    return this.#due("promise_timeouts", now, limit);
+  }
+
+  setTaskTimeout(id: string, type: TaskTimeoutType, timeout: number): void {
+    this.#stmt("INSERT OR REPLACE INTO task_timeouts (id, type, timeout) VALUES (?, ?, ?)").run(
+      id,
+      type,
+      timeout,
+    );
+  }
+  deleteTaskTimeout(id: string): void {
+    this.#stmt("DELETE FROM task_timeouts WHERE id = ?").run(id);
+  }
+  taskTimeoutType(id: string): TaskTimeoutType | undefined {
+    const row = this.#stmt("SELECT type FROM task_timeouts WHERE id = ?").get(id);
+    return row ? (Number(row["type"]) === 1 ? 1 : 0) : undefined;
+  }
+  dueTaskTimeouts(now: number, limit: number): (Due & { type: TaskTimeoutType })[] {
+    return this.#stmt(
+      "SELECT id, type, timeout FROM task_timeouts WHERE timeout <= ? ORDER BY timeout LIMIT ?",
+    )
+      .all(now, limit)
+      .map((row) => ({
+        id: asText(row["id"]),
+        type: Number(row["type"]) === 1 ? 1 : 0,
+        timeout: Number(row["timeout"]),
+      }));
+  }
+
+  setScheduleTimeout(id: string, timeout: number): void {
+    this.#stmt("INSERT OR REPLACE INTO schedule_timeouts (id, timeout) VALUES (?, ?)").run(
+      id,
+      timeout,
+    );
+  }
+  deleteScheduleTimeout(id: string): void {
+    this.#stmt("DELETE FROM schedule_timeouts WHERE id = ?").run(id);
+  }
+  scheduleTimeout(id: string): number | undefined {
+    const row = this.#stmt("SELECT timeout FROM schedule_timeouts WHERE id = ?").get(id);
+    return row ? Number(row["timeout"]) : undefined;
+  }
+  dueScheduleTimeouts(now: number, limit: number): Due[] {
+    return this.#due("schedule_timeouts", now, limit);
+  }
+
+  #due(table: string, now: number, limit: number): Due[] {
+    return this.#stmt(
+      `SELECT id, timeout FROM ${table} WHERE timeout <= ? ORDER BY timeout LIMIT ?`,
+    )
+      .all(now, limit)
+      .map((row) => ({ id: asText(row["id"]), timeout: Number(row["timeout"]) }));
+  }
+
+  /** The earliest deadline of any kind, found through the three indexes. */
+  nextTimeoutAt(): number | undefined {
+    const row = this.#stmt(
+      `SELECT MIN(t) AS next FROM (
+         SELECT MIN(timeout) AS t FROM promise_timeouts
+         UNION ALL SELECT MIN(timeout) FROM task_timeouts
+         UNION ALL SELECT MIN(timeout) FROM schedule_timeouts)`,
+    ).get();
+    const next = row?.["next"];
+    return next === null || next === undefined ? undefined : Number(next);
+  }
+
+  /**
+   * Deletes up to `limit` promises settled before `cutoff`, with their tasks and listeners,
+   * oldest first. Returns how many went.
+   */
+  deleteSettledBefore(cutoff: number, limit: number): number {
+    const ids = this.#stmt(
+      "SELECT id FROM promises WHERE settled_at IS NOT NULL AND settled_at < ? ORDER BY settled_at LIMIT ?",
+    )
+      .all(cutoff, limit)
+      .map((row) => asText(row["id"]));
+    for (const id of ids) {
+      this.#stmt("DELETE FROM promises WHERE id = ?").run(id);
+      this.#stmt("DELETE FROM tasks WHERE id = ?").run(id);
+      this.#stmt("DELETE FROM task_timeouts WHERE id = ?").run(id);
+      this.#stmt("DELETE FROM callbacks WHERE awaited = ? OR awaiter = ?").run(id, id);
+      this.#stmt("DELETE FROM listeners WHERE awaited = ?").run(id);
+    }
+    return ids.length;
+  }
+
+  /** Counts for /ready and the operator: how much is pending of each kind. */
+  counts(): { pendingPromises: number; pendingTasks: number; acquiredTasks: number } {
+    const count = (sql: string): number => Number(this.#stmt(sql).get()?.["n"] ?? 0);
+    return {
+      pendingPromises: count("SELECT COUNT(*) AS n FROM promises WHERE state = 'pending'"),
+      pendingTasks: count("SELECT COUNT(*) AS n FROM tasks WHERE state = 'pending'"),
+      acquiredTasks: count("SELECT COUNT(*) AS n FROM tasks WHERE state = 'acquired'"),
+    };
+  }
+}
+
+/** Columns that hold text or numbers; a blob here would be a corrupt store. */
+function asText(value: SQLInputValue): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "bigint") return value.toString();
+  throw new Error(`store holds ${value === null ? "null" : "a blob"} where text was expected`);
+}
+
+function json<T>(value: SQLInputValue): T {
+  return JSON.parse(asText(value)) as T;
+}
+
+function toPromise(row: Row): StoredPromise {
+  return {
+    id: asText(row["id"]),
+    state: asText(row["state"]) as PromiseState,
+    param: json<Value>(row["param"]),
+    value: json<Value>(row["value"]),
+    tags: json<Record<string, string>>(row["tags"]),
+    timeoutAt: Number(row["timeout_at"]),
+    createdAt: Number(row["created_at"]),
+    settledAt: row["settled_at"] === null ? null : Number(row["settled_at"]),
+  };
+}
+
+function toTask(row: Row): StoredTask {
+  const task: StoredTask = {
+    id: asText(row["id"]),
+    state: asText(row["state"]) as TaskState,
+    version: Number(row["version"]),
+    resumes: json<string[]>(row["resumes"]),
+  };
+  if (row["pid"] !== null) task.pid = asText(row["pid"]);
+  if (row["ttl"] !== null) task.ttl = Number(row["ttl"]);
+  return task;
+}
+
+function toSchedule(row: Row): StoredSchedule {
+  const schedule: StoredSchedule = {
+    id: asText(row["id"]),
+    cron: asText(row["cron"]),
+    promiseId: asText(row["promise_id"]),
+    promiseTimeout: Number(row["promise_timeout"]),
+    promiseParam: json<Value>(row["promise_param"]),
+    promiseTags: json<Record<string, string>>(row["promise_tags"]),
+    createdAt: Number(row["created_at"]),
+  };
+  if (row["last_run_at"] !== null) schedule.lastRunAt = Number(row["last_run_at"]);
+  return schedule;
+}
