@@ -50,7 +50,7 @@ export async function openPoll(
   if (!res.ok || !res.body) throw new Error(`poll answered ${res.status}`);
   const messages: PollMessage[] = [];
   const waiters = new Set<() => void>();
-  const reader = res.body.getReader();
+  const reader: ReadableStreamDefaultReader<Uint8Array> = res.body.getReader();
   void (async () => {
     let buffer = "";
     const decoder = new TextDecoder();
