@@ -1,0 +1,156 @@
+// One cgroup per job attempt (one directory per v1 controller, one in v2): limits memory and
+// process count for the job as a whole, tells whether the kernel's OOM killer or the pids
+// limit struck, and lets the worker kill every process of the job, however it daemonised.
+import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { CgroupSetup, JobLimits } from "./types.ts";
+
+export interface JobCgroup {
+  /** Directories made for this job; removed (empty) by `removeJobCgroup`. */
+  readonly dirs: readonly string[];
+  /** Files a process writes its pid to, to join (every controller's). */
+  readonly procsFiles: readonly string[];
+  /** The `cgroup.procs` that lists every process of the job. */
+  readonly membersFile: string;
+  readonly setup: CgroupSetup;
+}
+
+export interface CgroupEvents {
+  /** The kernel's OOM killer killed a process of the job. */
+  readonly oomKilled: boolean;
+  /** A fork or clone failed because the job had `maxProcs` processes. */
+  readonly pidsLimitHit: boolean;
+}
+
+async function writeOptional(file: string, value: string): Promise<void> {
+  try {
+    await writeFile(file, value);
+  } catch {
+    // Absent where the kernel lacks the feature (memsw without swap accounting); not required.
+  }
+}
+
+/** Makes the job's cgroup(s) and writes its limits. `name` must be unique to the attempt. */
+export async function createJobCgroup(
+  setup: CgroupSetup,
+  name: string,
+  limits: JobLimits,
+): Promise<JobCgroup> {
+  if (setup.version === 1) {
+    const pidsDir = path.join(setup.pidsRoot, name);
+    const memoryDir = path.join(setup.memoryRoot, name);
+    await mkdir(pidsDir);
+    await mkdir(memoryDir);
+    await writeFile(path.join(pidsDir, "pids.max"), String(limits.maxProcs));
+    await writeFile(path.join(memoryDir, "memory.limit_in_bytes"), String(limits.memoryBytes));
+    // With swap, the memory limit alone lets a job spill to swap instead of being stopped.
+    await writeOptional(
+      path.join(memoryDir, "memory.memsw.limit_in_bytes"),
+      String(limits.memoryBytes),
+    );
+    return {
+      dirs: [pidsDir, memoryDir],
+      procsFiles: [path.join(pidsDir, "cgroup.procs"), path.join(memoryDir, "cgroup.procs")],
+      membersFile: path.join(pidsDir, "cgroup.procs"),
+      setup,
+    };
+  }
+  const dir = path.join(setup.root, name);
+  await mkdir(dir);
+  await writeFile(path.join(dir, "pids.max"), String(limits.maxProcs));
+  await writeFile(path.join(dir, "memory.max"), String(limits.memoryBytes));
+  await writeOptional(path.join(dir, "memory.swap.max"), "0");
+  return {
+    dirs: [dir],
+    procsFiles: [path.join(dir, "cgroup.procs")],
+    membersFile: path.join(dir, "cgroup.procs"),
+    setup,
+  };
+}
+
+/** The pids now in the job's cgroup (exited processes are not listed). */
+export async function listCgroupPids(cgroup: JobCgroup): Promise<number[]> {
+  const text = await readFile(cgroup.membersFile, "utf8").catch(() => "");
+  return text
+    .split("\n")
+    .filter((line) => line.length > 0)
+    .map(Number);
+}
+
+/** Sends `signal` to every process in the job's cgroup; `exceptPids` are spared. */
+export async function signalCgroup(
+  cgroup: JobCgroup,
+  signal: NodeJS.Signals,
+  exceptPids: readonly number[] = [],
+): Promise<void> {
+  for (const pid of await listCgroupPids(cgroup)) {
+    if (exceptPids.includes(pid)) continue;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Gone already: that is the goal.
+    }
+  }
+}
+
+/** Reads a "key value" counter from a flat-keyed cgroup file; 0 if absent. */
+export function readCounter(text: string, key: string): number {
+  for (const line of text.split("\n")) {
+    const [name, value] = line.trim().split(/\s+/);
+    if (name === key) return Number(value) || 0;
+  }
+  return 0;
+}
+
+export async function readCgroupEvents(cgroup: JobCgroup): Promise<CgroupEvents> {
+  const read = (file: string): Promise<string> => readFile(file, "utf8").catch(() => "");
+  if (cgroup.setup.version === 1) {
+    const [pidsDir, memoryDir] = cgroup.dirs as [string, string];
+    const oomControl = await read(path.join(memoryDir, "memory.oom_control"));
+    const pidsEvents = await read(path.join(pidsDir, "pids.events"));
+    return {
+      oomKilled: readCounter(oomControl, "oom_kill") > 0,
+      pidsLimitHit: readCounter(pidsEvents, "max") > 0,
+    };
+  }
+  const [dir] = cgroup.dirs as [string];
+  const memoryEvents = await read(path.join(dir, "memory.events"));
+  const pidsEvents = await read(path.join(dir, "pids.events"));
+  return {
+    oomKilled: readCounter(memoryEvents, "oom_kill") > 0,
+    pidsLimitHit: readCounter(pidsEvents, "max") > 0,
+  };
+}
+
+/**
+ * SIGKILLs every process of the job until none is left or `deadlineMs` passes; resolves to
+ * whether the cgroup is empty. The pids limit keeps a fork bomb from outrunning the loop.
+ */
+export async function killCgroup(cgroup: JobCgroup, deadlineMs: number): Promise<boolean> {
+  if (cgroup.setup.version === 2) {
+    const [dir] = cgroup.dirs as [string];
+    // cgroup.kill (Linux 5.14) kills the whole tree atomically; the loop below covers older kernels.
+    await writeOptional(path.join(dir, "cgroup.kill"), "1");
+  }
+  const stopAt = Date.now() + deadlineMs;
+  for (;;) {
+    const pids = await listCgroupPids(cgroup);
+    if (pids.length === 0) return true;
+    if (Date.now() > stopAt) return false;
+    await signalCgroup(cgroup, "SIGKILL");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Removes the job's (empty) cgroup directories; a leftover is reported, not thrown. */
+export async function removeJobCgroup(cgroup: JobCgroup): Promise<string[]> {
+  const failed: string[] = [];
+  for (const dir of cgroup.dirs) {
+    try {
+      await rmdir(dir);
+    } catch {
+      failed.push(dir);
+    }
+  }
+  return failed;
+}

@@ -1,0 +1,277 @@
+// execute(plan, config): runs one planned attempt and reports. It owns everything the job
+// acquires (directory, cgroup, processes, log) and gives all of it back before resolving,
+// so that when the promise settles no process of the job is left.
+import path from "node:path";
+import type { ChildProcess } from "node:child_process";
+import { execa } from "execa";
+import { AttemptLog, type LogRecord, type LogStream } from "./attempt-log.ts";
+import {
+  createJobCgroup,
+  killCgroup,
+  readCgroupEvents,
+  removeJobCgroup,
+  signalCgroup,
+  type CgroupEvents,
+  type JobCgroup,
+} from "./cgroup.ts";
+import { buildLaunchCommand, type LaunchCommand } from "./launch.ts";
+import { HeadTailCapture, LineSplitter } from "./output.ts";
+import { judgeOutcome } from "./outcome.ts";
+import type { ExecutionPlan } from "./prepare.ts";
+import { killProcessGroup, processGroupAlive, signalFromBwrapStatus } from "./signals.ts";
+import type { JobOutcome, SandboxConfig } from "./types.ts";
+import { collectOutputs, createWorkDir, hasFileAtLimit, removeWorkDir } from "./workdir.ts";
+
+export interface ExecuteOptions {
+  /** Aborting it cancels the job: SIGTERM, then SIGKILL after the grace. */
+  readonly signal?: AbortSignal;
+  /** Clock for durations and log timestamps. Default `Date.now`. */
+  readonly now?: () => number;
+  /** Called for every line as it is logged, for a live tail that does not poll the file. */
+  readonly onLine?: (record: LogRecord) => void;
+}
+
+/** How long the final sweep may take to empty a cgroup or process group. */
+const SWEEP_DEADLINE_MS = 5_000;
+/** After the main process exits, how long streams held open by an escaped child are waited for. */
+const STREAM_DRAIN_MS = 1_000;
+const DEFAULT_MAX_OUTPUT_FILE_BYTES = 16 * 1024 * 1024;
+const LOG_OVERHEAD_BYTES = 1024 * 1024;
+
+interface RunObservation {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly timedOut: boolean;
+  readonly isCanceled: boolean;
+  readonly startFailure?: string;
+}
+
+/** Runs the plan in a fresh directory under the configured sandbox; never rejects for the job's sake. */
+export async function execute(
+  plan: ExecutionPlan,
+  config: SandboxConfig,
+  options: ExecuteOptions = {},
+): Promise<JobOutcome> {
+  const now = options.now ?? Date.now;
+  const startedAt = now();
+  await createWorkDir(
+    plan.workDir,
+    plan.scriptPath,
+    plan.script,
+    plan.scriptIsExecutable,
+    config.jobUser,
+  );
+  const log = await AttemptLog.open(
+    plan.logFile,
+    2 * plan.limits.maxOutputBytes + LOG_OVERHEAD_BYTES,
+    now,
+  );
+  const stdout = new HeadTailCapture(plan.limits.maxOutputBytes);
+  const stderr = new HeadTailCapture(plan.limits.maxOutputBytes);
+  let cgroup: JobCgroup | undefined;
+  try {
+    if (config.cgroup)
+      cgroup = await createJobCgroup(config.cgroup, path.basename(plan.workDir), plan.limits);
+    const launch = buildLaunchCommand(plan, config, cgroup?.procsFiles ?? []);
+    const observed = await runLaunched(launch, plan, config, cgroup, {
+      stdout,
+      stderr,
+      log,
+      options,
+    });
+    const events: CgroupEvents = cgroup
+      ? await readCgroupEvents(cgroup)
+      : { oomKilled: false, pidsLimitHit: false };
+    const outputs = await collectOutputs(
+      plan.workDir,
+      plan.outputs,
+      config.maxOutputFileBytes ?? DEFAULT_MAX_OUTPUT_FILE_BYTES,
+    );
+    const fileLimitHit = await hasFileAtLimit(plan.workDir, plan.limits.maxFileBytes);
+    const stdoutResult = stdout.result();
+    const stderrResult = stderr.result();
+    const verdict = judgeOutcome({
+      ...observed,
+      ...events,
+      fileLimitHit,
+      limits: plan.limits,
+      droppedOutputBytes: stdoutResult.droppedBytes + stderrResult.droppedBytes,
+    });
+    log.write("sandbox", verdict.reason);
+    return {
+      jobId: plan.jobId,
+      attempt: plan.attempt,
+      state: verdict.state,
+      reason: verdict.reason,
+      exitCode: observed.exitCode,
+      signal: observed.signal,
+      stdout: stdoutResult,
+      stderr: stderrResult,
+      durationMs: now() - startedAt,
+      outputs,
+      gpuIds: plan.gpuIds,
+      limits: plan.limits,
+      logFile: plan.logFile,
+      sandbox: {
+        mode: config.mode,
+        ...(config.jobUser ? { user: config.jobUser.name } : {}),
+        cgroup: cgroup !== undefined,
+      },
+    };
+  } finally {
+    if (cgroup) {
+      await killCgroup(cgroup, SWEEP_DEADLINE_MS);
+      await removeJobCgroup(cgroup);
+    }
+    await log.close();
+    await removeWorkDir(plan.workDir);
+  }
+}
+
+interface Sinks {
+  readonly stdout: HeadTailCapture;
+  readonly stderr: HeadTailCapture;
+  readonly log: AttemptLog;
+  readonly options: ExecuteOptions;
+}
+
+function attachStream(
+  source: NodeJS.ReadableStream | null,
+  name: LogStream,
+  capture: HeadTailCapture,
+  sinks: Sinks,
+): LineSplitter {
+  const splitter = new LineSplitter((line) => {
+    sinks.log.write(name, line);
+    sinks.options.onLine?.({
+      t: (sinks.options.now ?? Date.now)(),
+      stream: name,
+      line: line.toString("utf8"),
+    });
+  });
+  source?.on("data", (chunk: Buffer) => {
+    capture.push(chunk);
+    // Once the log is full, splitting a gigabyte into lines would only burn the worker's CPU.
+    if (!sinks.log.isFull || sinks.options.onLine) splitter.push(chunk);
+  });
+  return splitter;
+}
+
+async function runLaunched(
+  launch: LaunchCommand,
+  plan: ExecutionPlan,
+  config: SandboxConfig,
+  cgroup: JobCgroup | undefined,
+  sinks: Sinks,
+): Promise<RunObservation> {
+  // bwrap dies of SIGTERM and its --die-with-parent then SIGKILLs the job at once, leaving no
+  // grace. So under bwrap with a cgroup, execa's timeout and cancel send bwrap a harmless
+  // SIGCONT while the job's own processes get SIGTERM through the cgroup (below); execa's
+  // SIGKILL after `forceKillAfterDelay` still ends everything.
+  const bwrapLeader = config.mode === "bwrap" && cgroup !== undefined;
+  const subprocess = execa(launch.file, launch.args, {
+    cwd: plan.cwd,
+    env: plan.env,
+    extendEnv: false,
+    stdin: "ignore",
+    buffer: false,
+    reject: false,
+    timeout: plan.limits.timeoutMs,
+    cancelSignal: sinks.options.signal,
+    killSignal: bwrapLeader ? "SIGCONT" : "SIGTERM",
+    forceKillAfterDelay: plan.limits.killGraceMs,
+    // Own process group, signalled as a whole; `cleanup` kills it if the worker exits.
+    killDescendants: true,
+    cleanup: true,
+  });
+  const leaderPid = subprocess.pid;
+  const stdoutLines = attachStream(subprocess.stdout, "stdout", sinks.stdout, sinks);
+  const stderrLines = attachStream(subprocess.stderr, "stderr", sinks.stderr, sinks);
+
+  // Without bwrap, execa's SIGTERM to the process group already reaches the job; signalling
+  // the cgroup too would deliver a second SIGTERM into the script's cleanup handler.
+  const termJob = (): void => {
+    if (cgroup && bwrapLeader && leaderPid) void signalCgroup(cgroup, "SIGTERM", [leaderPid]);
+  };
+  const termTimer = setTimeout(termJob, plan.limits.timeoutMs);
+  sinks.options.signal?.addEventListener("abort", termJob, { once: true });
+  const sweep = sweepAfterExit(subprocess.nodeChildProcess, cgroup);
+  try {
+    const result = await subprocess;
+    stdoutLines.end();
+    stderrLines.end();
+    await sweep;
+    const exitCode = result.exitCode ?? null;
+    let signal: string | null = result.signal ?? null;
+    if (config.mode === "bwrap" && signal === null && exitCode !== null) {
+      signal = signalFromBwrapStatus(exitCode) ?? null;
+    }
+    const spawned = exitCode !== null || signal !== null;
+    return {
+      exitCode: signal === null ? exitCode : null,
+      signal,
+      timedOut: result.timedOut,
+      isCanceled: result.isCanceled,
+      ...(spawned || result.timedOut || result.isCanceled
+        ? {}
+        : {
+            startFailure:
+              result.cause instanceof Error ? result.cause.message : result.shortMessage,
+          }),
+    };
+  } finally {
+    clearTimeout(termTimer);
+    sinks.options.signal?.removeEventListener("abort", termJob);
+    if (leaderPid) await killUntilGone(leaderPid, cgroup);
+  }
+}
+
+/**
+ * The job is over when its main process exits: whatever it left behind (a daemon, a child
+ * still holding stdout) is killed at once, so the streams close and execa can settle.
+ */
+async function sweepAfterExit(
+  subprocess: ChildProcess,
+  cgroup: JobCgroup | undefined,
+): Promise<void> {
+  await new Promise<void>((resolve) => {
+    if (subprocess.exitCode !== null || subprocess.signalCode !== null) resolve();
+    subprocess.once("exit", () => resolve());
+    // A spawn that fails (no such program) emits "error" and never "exit".
+    subprocess.once("error", () => resolve());
+  });
+  const pid = subprocess.pid;
+  if (pid) await killUntilGone(pid, cgroup);
+  // Without a cgroup a child that left the process group can still hold our pipes open.
+  const drained = new Promise<void>((resolve) => {
+    let open = 2;
+    const closed = (): void => {
+      open -= 1;
+      if (open === 0) resolve();
+    };
+    for (const stream of [subprocess.stdout, subprocess.stderr]) {
+      if (!stream || stream.readableEnded || stream.destroyed) closed();
+      else stream.once("close", closed);
+    }
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), STREAM_DRAIN_MS);
+  });
+  if (await Promise.race([drained.then(() => false), timedOut])) {
+    subprocess.stdout?.destroy();
+    subprocess.stderr?.destroy();
+  }
+  clearTimeout(timer);
+}
+
+/** SIGKILLs the job's process group and cgroup until both are empty (or the deadline passes). */
+async function killUntilGone(pgid: number, cgroup: JobCgroup | undefined): Promise<void> {
+  killProcessGroup(pgid, "SIGKILL");
+  if (cgroup) await killCgroup(cgroup, SWEEP_DEADLINE_MS);
+  const stopAt = Date.now() + SWEEP_DEADLINE_MS;
+  while ((await processGroupAlive(pgid)) && Date.now() < stopAt) {
+    killProcessGroup(pgid, "SIGKILL");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

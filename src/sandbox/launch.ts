@@ -1,0 +1,73 @@
+// The command line that actually runs: the job's own program behind the wrappers that put it
+// in its cgroups, set its rlimits, isolate it and switch its user. Pure.
+import { buildBwrapArgs } from "./bwrap-args.ts";
+import { prlimitOptions } from "./limits.ts";
+import type { ExecutionPlan } from "./prepare.ts";
+import type { SandboxConfig } from "./types.ts";
+
+export interface LaunchCommand {
+  readonly file: string;
+  readonly args: readonly string[];
+}
+
+/** Exit status of the join wrapper when it cannot enter the job's cgroup. */
+export const CGROUP_JOIN_FAILED_EXIT = 125;
+
+// The job must be inside its cgroups before it can fork, or early children would escape
+// them; so a shell joins them with its own pid and then execs the rest in place.
+const JOIN_SCRIPT = `for f; do shift; [ "$f" = -- ] && break; echo $$ > "$f" || exit ${CGROUP_JOIN_FAILED_EXIT}; done; exec "$@"`;
+
+/**
+ * Order matters: cgroup join (needs root) -> prlimit (limits survive exec and the user
+ * switch) -> bwrap (as root, so it needs no user namespaces) -> setpriv (drops to the job
+ * user, clears capabilities, sets no_new_privs) -> the script.
+ */
+export function buildLaunchCommand(
+  plan: ExecutionPlan,
+  config: SandboxConfig,
+  cgroupProcsFiles: readonly string[],
+): LaunchCommand {
+  const argv: string[] = [];
+  if (cgroupProcsFiles.length > 0)
+    argv.push("/bin/sh", "-c", JOIN_SCRIPT, "sh", ...cgroupProcsFiles, "--");
+  if (config.prlimitPath) {
+    const covered = cgroupCoverage(config);
+    // V8 reserves its code range as writable private memory, which RLIMIT_DATA counts: node
+    // aborts at start under any useful value. Without cgroups a node job has no memory limit.
+    const memory = covered.memory || plan.runtime === "node";
+    argv.push(config.prlimitPath, ...prlimitOptions(plan.limits, { ...covered, memory }), "--");
+  }
+  if (config.mode === "bwrap" && config.bwrapPath) {
+    argv.push(
+      config.bwrapPath,
+      ...buildBwrapArgs({
+        workDir: plan.workDir,
+        hiddenPaths: [config.workRoot, ...(config.hiddenPaths ?? [])],
+        network: plan.network,
+        devicePaths: plan.gpuIds.length > 0 ? (config.gpuDevicePaths ?? []) : [],
+        tmpSizeBytes: plan.limits.maxFileBytes,
+        userSwitchInside: config.jobUser !== undefined,
+      }),
+    );
+  }
+  if (config.jobUser && config.setprivPath) {
+    const { uid, gid } = config.jobUser;
+    argv.push(
+      config.setprivPath,
+      `--reuid=${uid}`,
+      `--regid=${gid}`,
+      "--clear-groups",
+      "--inh-caps=-all",
+      "--bounding-set=-all",
+      "--no-new-privs",
+      "--",
+    );
+  }
+  argv.push(plan.program, ...plan.args);
+  const [file, ...args] = argv;
+  return { file: file ?? plan.program, args };
+}
+
+export function cgroupCoverage(config: SandboxConfig): { memory: boolean; pids: boolean } {
+  return { memory: config.cgroup !== undefined, pids: config.cgroup !== undefined };
+}

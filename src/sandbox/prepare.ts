@@ -1,0 +1,99 @@
+// prepare(request, config, runId) -> ExecutionPlan: every decision about a job that needs no
+// I/O, so that it can be tested exhaustively and the worker can fail a bad job at once.
+import path from "node:path";
+import { buildJobEnv } from "./env.ts";
+import { SandboxInputError } from "./errors.ts";
+import { mergeLimits } from "./limits.ts";
+import { chooseInterpreter } from "./choose-interpreter.ts";
+import { attemptLogFile, safeName, validateOutputPath, validateScriptName } from "./paths.ts";
+import type { JobLimits, JobRequest, SandboxConfig } from "./types.ts";
+
+/** Everything `execute` needs to run one attempt; plain data. */
+export interface ExecutionPlan {
+  readonly jobId: string;
+  readonly attempt: number;
+  /** Fresh directory for this attempt only; `execute` creates it and removes it afterwards. */
+  readonly workDir: string;
+  /** Where the script is written, inside `workDir`. */
+  readonly scriptPath: string;
+  readonly script: string | Uint8Array;
+  /** Whether the script is run directly (by its #! line) and so needs the execute bit. */
+  readonly scriptIsExecutable: boolean;
+  /** What runs the script: node is spared RLIMIT_DATA (see `launch.ts`). */
+  readonly runtime: "python" | "bash" | "node" | "shebang";
+  /** The job's own command, before any sandbox wrapper is put in front of it. */
+  readonly program: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+  readonly limits: JobLimits;
+  /** Network granted: asked for by the submission and allowed by the worker. */
+  readonly network: boolean;
+  readonly outputs: readonly string[];
+  readonly gpuIds: readonly string[];
+  readonly logFile: string;
+}
+
+const RUN_ID = /^[A-Za-z0-9]{1,32}$/;
+
+/**
+ * Plans one attempt. `runId` is a fresh random token from the caller: it makes the working
+ * directory unique even if an attempt number were ever handed out twice.
+ * Throws `SandboxInputError` for a job that can never run (the worker fails it without retry).
+ */
+export function prepare(request: JobRequest, config: SandboxConfig, runId: string): ExecutionPlan {
+  if (!RUN_ID.test(runId))
+    throw new Error(`runId ${JSON.stringify(runId)}: expected 1-32 letters or digits`);
+  if (!Number.isSafeInteger(request.attempt) || request.attempt < 1) {
+    throw new SandboxInputError(`attempt ${request.attempt}: expected a whole number from 1`);
+  }
+  validateScriptName(request.scriptName);
+  const outputs = (request.outputs ?? []).map(validateOutputPath);
+  const limits = mergeLimits(config.defaultLimits, request.limits);
+
+  const workDir = path.join(
+    config.workRoot,
+    `${safeName(request.jobId)}-attempt${request.attempt}-${runId}`,
+  );
+  const scriptPath = path.join(workDir, request.scriptName);
+  const command = chooseInterpreter(request.scriptName, request.script, config.interpreters);
+  const gpuIds = [...(request.gpuIds ?? [])];
+
+  const own: Record<string, string> = {
+    HOME: workDir,
+    // Under bwrap /tmp is the job's own tmpfs; without it, the shared /tmp would be visible
+    // to every job, so temporary files go to the job's directory instead.
+    TMPDIR: config.mode === "bwrap" ? "/tmp" : workDir,
+    // Python buffers stdout in 8 KiB blocks when it is a pipe: lines would reach the log late.
+    PYTHONUNBUFFERED: "1",
+    MODULATE_JOB_ID: request.jobId,
+    MODULATE_ATTEMPT: String(request.attempt),
+  };
+  if (config.jobUser) {
+    own.USER = config.jobUser.name;
+    own.LOGNAME = config.jobUser.name;
+  }
+  if (gpuIds.length > 0) own.CUDA_VISIBLE_DEVICES = gpuIds.join(",");
+
+  return {
+    jobId: request.jobId,
+    attempt: request.attempt,
+    workDir,
+    scriptPath,
+    script: request.script,
+    scriptIsExecutable: command.kind === "shebang",
+    runtime: command.kind === "shebang" ? "shebang" : command.runtime,
+    program: command.kind === "shebang" ? scriptPath : command.interpreter.path,
+    args: [
+      ...(command.kind === "shebang" ? [] : [...command.interpreter.prefixArgs, scriptPath]),
+      ...(request.args ?? []),
+    ],
+    env: buildJobEnv(config.baseEnv, request.env ?? {}, own),
+    cwd: workDir,
+    limits,
+    network: Boolean(request.networkWanted) && config.networkAllowed,
+    outputs,
+    gpuIds,
+    logFile: attemptLogFile(config.logDir, request.jobId, request.attempt),
+  };
+}

@@ -1,0 +1,157 @@
+// The values that cross the sandbox's boundary. Everything here is plain data (JSON-safe
+// except where noted) so that the worker can store it in a result record unchanged.
+
+/** Limits of one job. Every field is a ceiling; `undefined` in a request means "the worker's". */
+export interface JobLimits {
+  /** Wall-clock time before SIGTERM goes to every process of the job. */
+  readonly timeoutMs: number;
+  /** Time between that SIGTERM and SIGKILL. */
+  readonly killGraceMs: number;
+  /** CPU time (user + system) of each process: SIGXCPU, then SIGKILL one second later. */
+  readonly cpuTimeMs: number;
+  /** Memory of the whole job (cgroup), or of each process (RLIMIT_DATA) where no cgroup. */
+  readonly memoryBytes: number;
+  /** Largest file a process may write: SIGXFSZ past it. */
+  readonly maxFileBytes: number;
+  /** Processes and threads of the whole job (cgroup pids), or of the job user (RLIMIT_NPROC). */
+  readonly maxProcs: number;
+  /** Bytes kept of each of stdout and stderr: half from the head, half from the tail. */
+  readonly maxOutputBytes: number;
+}
+
+/** One attempt at one job, as the worker hands it over. */
+export interface JobRequest {
+  /** The submission's id; names the log and working directories (sanitised). */
+  readonly jobId: string;
+  /** 1 for the first run; a re-run after a worker crash gets a fresh number and directory. */
+  readonly attempt: number;
+  /** File name the script is written as, e.g. "train.py": its extension picks the interpreter. */
+  readonly scriptName: string;
+  /** The script's text (or bytes). */
+  readonly script: string | Uint8Array;
+  /** Arguments after `--` on the submit line, passed to the script unchanged. */
+  readonly args?: readonly string[];
+  /** `--env K=V` of the submission, already split. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Limits the submission asks for: each may only lower the worker's default. */
+  readonly limits?: Partial<JobLimits>;
+  /** Files (relative to the job's directory) to return with the result: `--output FILE`. */
+  readonly outputs?: readonly string[];
+  /** Whether the submission asks for network access; granted only if the worker allows it. */
+  readonly networkWanted?: boolean;
+  /** GPU ids this attempt may use (from a `GpuPool` lease); empty or absent: none. */
+  readonly gpuIds?: readonly string[];
+}
+
+/** How an interpreter was found, so the worker can say so at start-up. */
+export interface ResolvedInterpreter {
+  /** Absolute path of the executable to spawn. */
+  readonly path: string;
+  /** Arguments before the script's path (e.g. `["-I"]`, or `["__script-host", "--"]`). */
+  readonly prefixArgs: readonly string[];
+  /** In words: how it was chosen (e.g. "python3 on PATH is a pyenv shim: using ..."). */
+  readonly note: string;
+}
+
+export interface Interpreters {
+  readonly python?: ResolvedInterpreter;
+  readonly bash?: ResolvedInterpreter;
+  /** The node that runs `.js`/`.mjs`: modulate's own `__script-host` in the single executable. */
+  readonly node?: ResolvedInterpreter;
+}
+
+/** The unprivileged user jobs run as (a worker running as root needs one for limits to bind). */
+export interface JobUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** Per-controller cgroup directories under which the worker makes one cgroup per job. */
+export type CgroupSetup =
+  | { readonly version: 1; readonly pidsRoot: string; readonly memoryRoot: string }
+  | { readonly version: 2; readonly root: string };
+
+export type SandboxMode = "bwrap" | "none";
+
+/** What the worker decides once at start-up (see `probe.ts`), then passes to every job. */
+export interface SandboxConfig {
+  /** `bwrap`: each job in bubblewrap; `none`: limits only. */
+  readonly mode: SandboxMode;
+  /** Absolute path of bwrap (mode `bwrap`). */
+  readonly bwrapPath?: string;
+  /** Absolute path of util-linux `prlimit`; without it no rlimits are set. */
+  readonly prlimitPath?: string;
+  /** Absolute path of util-linux `setpriv`; needed with `jobUser`. */
+  readonly setprivPath?: string;
+  /** Run jobs as this user; absent: as the worker's own user. */
+  readonly jobUser?: JobUser;
+  /** Where per-job cgroups are made; absent: no cgroups (rlimits stand in). */
+  readonly cgroup?: CgroupSetup;
+  /** The worker's limits; a request may only lower them. */
+  readonly defaultLimits: JobLimits;
+  readonly interpreters: Interpreters;
+  /** Whether a submission that asks for network may have it. Default false. */
+  readonly networkAllowed: boolean;
+  /** Directory under which each attempt gets a fresh working directory. */
+  readonly workRoot: string;
+  /** Directory of per-attempt logs: `<logDir>/<jobId>/attempt-<n>.jsonl`. */
+  readonly logDir: string;
+  /** Paths the job must not see under bwrap (e.g. the worker's data dir); `workRoot` always is. */
+  readonly hiddenPaths?: readonly string[];
+  /** Device nodes bound into bwrap when a job has GPUs (e.g. /dev/nvidia0, /dev/nvidiactl). */
+  readonly gpuDevicePaths?: readonly string[];
+  /** Environment every job starts from, picked from the worker's by `pickBaseEnv`. */
+  readonly baseEnv: Readonly<Record<string, string>>;
+  /** Largest declared output file returned; larger ones are cut. Default 16 MiB. */
+  readonly maxOutputFileBytes?: number;
+}
+
+export type JobState = "succeeded" | "failed" | "timed_out" | "canceled";
+
+/** Some of a stream: its first and last bytes when it was longer than the cap. */
+export interface CapturedOutput {
+  /** Decoded as UTF-8; invalid bytes become U+FFFD. */
+  readonly head: string;
+  /** Empty unless bytes were dropped between head and tail. */
+  readonly tail: string;
+  readonly totalBytes: number;
+  readonly droppedBytes: number;
+}
+
+/** A declared output file as found after the job ended. */
+export interface OutputFile {
+  /** As declared, relative to the job's directory. */
+  readonly path: string;
+  /** Whether the job left a regular file there. */
+  readonly found: boolean;
+  readonly sizeBytes: number;
+  /** Its bytes, cut at `maxOutputFileBytes`. */
+  readonly contentBase64: string;
+  readonly truncated: boolean;
+}
+
+export interface JobOutcome {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly state: JobState;
+  /** What happened, for a person: "killed: memory limit 512 MiB exceeded". */
+  readonly reason: string;
+  readonly exitCode: number | null;
+  /** The signal that ended the script's main process, e.g. "SIGKILL". */
+  readonly signal: string | null;
+  readonly stdout: CapturedOutput;
+  readonly stderr: CapturedOutput;
+  readonly durationMs: number;
+  readonly outputs: readonly OutputFile[];
+  readonly gpuIds: readonly string[];
+  /** The limits that applied after merging the request with the worker's defaults. */
+  readonly limits: JobLimits;
+  /** The per-attempt log of timestamped lines. */
+  readonly logFile: string;
+  readonly sandbox: {
+    readonly mode: SandboxMode;
+    readonly user?: string;
+    readonly cgroup: boolean;
+  };
+}

@@ -1,0 +1,136 @@
+// The job's working directory: made fresh for one attempt, owned by the job user, and removed
+// afterwards, once the declared outputs have been copied out of it.
+import {
+  chown,
+  chmod,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  realpath,
+  rm,
+  writeFile,
+} from "node:fs/promises";
+import { constants } from "node:fs";
+import path from "node:path";
+import type { JobUser, OutputFile } from "./types.ts";
+
+/**
+ * Makes `workDir` (it must not exist: a directory is never reused) with the script inside.
+ * The work root is traversable but not listable by others, so jobs cannot find each other.
+ */
+export async function createWorkDir(
+  workDir: string,
+  scriptPath: string,
+  script: string | Uint8Array,
+  scriptIsExecutable: boolean,
+  user: JobUser | undefined,
+): Promise<void> {
+  const workRoot = path.dirname(workDir);
+  await mkdir(workRoot, { recursive: true, mode: 0o711 });
+  await mkdir(workDir, { mode: 0o700 });
+  await writeFile(scriptPath, script, { flag: "wx", mode: scriptIsExecutable ? 0o700 : 0o600 });
+  // The mode given to writeFile is filtered by the umask; the execute bit must survive it.
+  if (scriptIsExecutable) await chmod(scriptPath, 0o700);
+  if (user) {
+    // Group root with rwx: bwrap enters the directory as root after dropping its capabilities,
+    // when only ownership, not CAP_DAC_OVERRIDE, lets it in.
+    await chown(workDir, user.uid, 0);
+    await chmod(workDir, 0o770);
+    await chown(scriptPath, user.uid, user.gid);
+  }
+}
+
+export async function removeWorkDir(workDir: string): Promise<void> {
+  await rm(workDir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+async function readCapped(
+  file: string,
+  maxBytes: number,
+): Promise<{ content: Buffer; sizeBytes: number }> {
+  // O_NOFOLLOW: a job that swaps the file for a symlink between our checks and this open
+  // must not get the worker (often root) to read, say, /etc/shadow for it.
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const { size } = await handle.stat();
+    const content = Buffer.alloc(Math.min(size, maxBytes));
+    const { bytesRead } = await handle.read(content, 0, content.length, 0);
+    return { content: content.subarray(0, bytesRead), sizeBytes: size };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Copies the declared outputs out of the job's directory. Only regular files whose real path
+ * lies inside the directory count; anything else (a symlink to /etc, a directory) is "not
+ * found" rather than followed.
+ */
+export async function collectOutputs(
+  workDir: string,
+  declared: readonly string[],
+  maxFileBytes: number,
+): Promise<OutputFile[]> {
+  const realWorkDir = await realpath(workDir);
+  const collected: OutputFile[] = [];
+  for (const relative of declared) {
+    const file = path.join(workDir, relative);
+    const missing: OutputFile = {
+      path: relative,
+      found: false,
+      sizeBytes: 0,
+      contentBase64: "",
+      truncated: false,
+    };
+    try {
+      const stats = await lstat(file);
+      const real = await realpath(path.dirname(file));
+      const inside = real === realWorkDir || real.startsWith(`${realWorkDir}/`);
+      if (!stats.isFile() || !inside) {
+        collected.push(missing);
+        continue;
+      }
+      const { content, sizeBytes } = await readCapped(file, maxFileBytes);
+      collected.push({
+        path: relative,
+        found: true,
+        sizeBytes,
+        contentBase64: content.toString("base64"),
+        truncated: content.length < sizeBytes,
+      });
+    } catch {
+      collected.push(missing);
+    }
+  }
+  return collected;
+}
+
+/**
+ * Whether the job left a file of at least `maxFileBytes` in its directory: the file size
+ * limit stopped a write (python ignores SIGXFSZ and fails with EFBIG instead of dying).
+ * Looks at no more than `maxEntries` entries, so a job that made millions of files costs little.
+ */
+export async function hasFileAtLimit(
+  workDir: string,
+  maxFileBytes: number,
+  maxEntries = 10_000,
+): Promise<boolean> {
+  const pending = [workDir];
+  let seen = 0;
+  while (pending.length > 0 && seen < maxEntries) {
+    const dir = pending.pop()!;
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      seen += 1;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) pending.push(full);
+      else if (
+        entry.isFile() &&
+        ((await lstat(full).catch(() => undefined))?.size ?? 0) >= maxFileBytes
+      )
+        return true;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,143 @@
+import { describe, expect, it } from "vitest";
+import { SandboxInputError } from "../../src/sandbox/errors.ts";
+import { prepare } from "../../src/sandbox/prepare.ts";
+import type { JobRequest, SandboxConfig } from "../../src/sandbox/types.ts";
+
+const CONFIG: SandboxConfig = {
+  mode: "bwrap",
+  defaultLimits: {
+    timeoutMs: 600_000,
+    killGraceMs: 5000,
+    cpuTimeMs: 300_000,
+    memoryBytes: 2 ** 31,
+    maxFileBytes: 2 ** 30,
+    maxProcs: 256,
+    maxOutputBytes: 2 ** 24,
+  },
+  interpreters: {
+    python: { path: "/usr/bin/python3.11", prefixArgs: ["-I"], note: "" },
+    bash: { path: "/usr/bin/bash", prefixArgs: [], note: "" },
+    node: { path: "/opt/modulate", prefixArgs: ["__script-host", "--"], note: "" },
+  },
+  networkAllowed: false,
+  workRoot: "/var/lib/modulate/work",
+  logDir: "/var/lib/modulate/logs",
+  jobUser: { name: "modjob", uid: 990, gid: 990 },
+  baseEnv: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8" },
+};
+
+const REQUEST: JobRequest = {
+  jobId: "job-1",
+  attempt: 2,
+  scriptName: "train.py",
+  script: "print(1)",
+  args: ["--epochs", "3"],
+};
+
+describe("prepare", () => {
+  it("runs a .py script with python3 in isolated mode, arguments passed through", () => {
+    const plan = prepare(REQUEST, CONFIG, "abc123");
+    expect(plan.workDir).toBe("/var/lib/modulate/work/job-1-attempt2-abc123");
+    expect(plan.program).toBe("/usr/bin/python3.11");
+    expect(plan.args).toEqual(["-I", `${plan.workDir}/train.py`, "--epochs", "3"]);
+    expect(plan.cwd).toBe(plan.workDir);
+    expect(plan.logFile).toBe("/var/lib/modulate/logs/job-1/attempt-2.jsonl");
+  });
+
+  it("runs .sh with bash, .mjs through the script host, and a #! script directly", () => {
+    expect(prepare({ ...REQUEST, scriptName: "run.sh" }, CONFIG, "a").program).toBe(
+      "/usr/bin/bash",
+    );
+    const node = prepare({ ...REQUEST, scriptName: "eval.mjs", args: [] }, CONFIG, "a");
+    expect([node.program, ...node.args]).toEqual([
+      "/opt/modulate",
+      "__script-host",
+      "--",
+      `${node.workDir}/eval.mjs`,
+    ]);
+    const shebang = prepare(
+      { ...REQUEST, scriptName: "tool", script: "#!/usr/bin/env perl\n", args: [] },
+      CONFIG,
+      "a",
+    );
+    expect(shebang.program).toBe(`${shebang.workDir}/tool`);
+    expect(shebang.scriptIsExecutable).toBe(true);
+  });
+
+  it("refuses a script it has no interpreter for", () => {
+    expect(() =>
+      prepare({ ...REQUEST, scriptName: "x.rb", script: "puts 1" }, CONFIG, "a"),
+    ).toThrow(SandboxInputError);
+    expect(() => prepare(REQUEST, { ...CONFIG, interpreters: {} }, "a")).toThrow(/no python3/);
+  });
+
+  it("scrubs the environment to the base, the submission's --env and its own variables", () => {
+    const plan = prepare({ ...REQUEST, env: { SEED: "7" }, gpuIds: ["1"] }, CONFIG, "a");
+    expect(plan.env).toEqual({
+      PATH: "/usr/bin:/bin",
+      LANG: "C.UTF-8",
+      SEED: "7",
+      HOME: plan.workDir,
+      TMPDIR: "/tmp",
+      PYTHONUNBUFFERED: "1",
+      MODULATE_JOB_ID: "job-1",
+      MODULATE_ATTEMPT: "2",
+      USER: "modjob",
+      LOGNAME: "modjob",
+      CUDA_VISIBLE_DEVICES: "1",
+    });
+  });
+
+  it("refuses --env names the worker owns or that are not names", () => {
+    expect(() => prepare({ ...REQUEST, env: { CUDA_VISIBLE_DEVICES: "0" } }, CONFIG, "a")).toThrow(
+      /set by the worker/,
+    );
+    expect(() => prepare({ ...REQUEST, env: { "1BAD": "x" } }, CONFIG, "a")).toThrow(
+      /not a valid variable name/,
+    );
+  });
+
+  it("lets a request lower a limit but never raise it", () => {
+    const plan = prepare(
+      { ...REQUEST, limits: { timeoutMs: 1000, memoryBytes: 2 ** 40 } },
+      CONFIG,
+      "a",
+    );
+    expect(plan.limits.timeoutMs).toBe(1000);
+    expect(plan.limits.memoryBytes).toBe(2 ** 31);
+  });
+
+  it("grants network only when asked for and allowed", () => {
+    expect(prepare({ ...REQUEST, networkWanted: true }, CONFIG, "a").network).toBe(false);
+    expect(
+      prepare({ ...REQUEST, networkWanted: true }, { ...CONFIG, networkAllowed: true }, "a")
+        .network,
+    ).toBe(true);
+    expect(prepare(REQUEST, { ...CONFIG, networkAllowed: true }, "a").network).toBe(false);
+  });
+
+  it("refuses outputs and script names that leave the job's directory", () => {
+    expect(() => prepare({ ...REQUEST, outputs: ["../x"] }, CONFIG, "a")).toThrow(
+      /outside the job's directory/,
+    );
+    expect(() => prepare({ ...REQUEST, outputs: ["/etc/passwd"] }, CONFIG, "a")).toThrow(
+      SandboxInputError,
+    );
+    expect(() => prepare({ ...REQUEST, scriptName: "../train.py" }, CONFIG, "a")).toThrow(
+      /not a plain file name/,
+    );
+    expect(prepare({ ...REQUEST, outputs: ["out/./model.pt"] }, CONFIG, "a").outputs).toEqual([
+      "out/model.pt",
+    ]);
+  });
+
+  it("keeps a job id with odd characters to one safe directory name", () => {
+    const plan = prepare({ ...REQUEST, jobId: "../../etc" }, CONFIG, "a");
+    expect(plan.workDir.startsWith("/var/lib/modulate/work/")).toBe(true);
+    expect(plan.workDir.slice("/var/lib/modulate/work/".length)).not.toContain("/");
+  });
+
+  it("points TMPDIR at the job's directory when there is no private /tmp", () => {
+    expect(prepare(REQUEST, { ...CONFIG, mode: "none" }, "a").env.TMPDIR).toMatch(/attempt2-a$/);
+  });
+});
