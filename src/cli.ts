@@ -2,34 +2,49 @@ import yargs, { type Argv, type Options } from "yargs";
 import packageJson from "../package.json" with { type: "json" };
 import { EXIT_CODES_HELP, ExitCode, UserError } from "./errors.ts";
 import type { CliContext, ModeCommand } from "./modes/command.ts";
+import { devCommand } from "./modes/dev.ts";
+import { getCommand } from "./modes/get.ts";
+import { routerCommand } from "./modes/router.ts";
+import { hostScriptIfAsked } from "./modes/script-host.ts";
 import { serverCommand } from "./modes/server.ts";
+import { submitCommand } from "./modes/submit.ts";
+import { workerCommand } from "./modes/worker.ts";
 
 export const VERSION: string = packageJson.version;
 
 type Done = (exitCode: number) => void;
 
-function register<O extends Record<string, Options>>(
+function register<O extends Record<string, Options>, P extends string>(
   parser: Argv,
-  mode: ModeCommand<O>,
+  mode: ModeCommand<O, P>,
   ctx: CliContext,
   done: Done,
 ): Argv {
+  const positional = mode.positional;
   return parser.command(
-    mode.command,
+    positional ? `${mode.command} <${positional.name}>` : mode.command,
     mode.describe,
     (sub) => {
       const withOptions = sub.options(mode.options);
       return mode.epilogue ? withOptions.epilogue(mode.epilogue) : withOptions;
     },
     async (argv) => {
-      done(await mode.run(argv, ctx));
+      const value: unknown = positional ? argv[positional.name] : undefined;
+      const named = (positional ? { [positional.name]: String(value) } : {}) as Record<P, string>;
+      done(await mode.run({ ...argv, ...named }, ctx));
     },
   );
 }
 
 /** Every command of src/modes/, in the order `--help` lists them. */
 function registerCommands(parser: Argv, ctx: CliContext, done: Done): Argv {
-  return register(parser, serverCommand, ctx, done);
+  let p = register(parser, submitCommand, ctx, done);
+  p = register(p, getCommand, ctx, done);
+  p = register(p, devCommand, ctx, done);
+  p = register(p, serverCommand, ctx, done);
+  p = register(p, routerCommand, ctx, done);
+  p = register(p, workerCommand, ctx, done);
+  return p;
 }
 
 /** Parses argv (without node and script), runs the command, returns its exit code. */
@@ -37,6 +52,8 @@ export async function main(
   argv: readonly string[],
   ctx: CliContext = processContext(),
 ): Promise<number> {
+  const hosted = await hostScriptIfAsked(argv);
+  if (hosted !== undefined) return hosted;
   let exitCode: number = ExitCode.ok;
   let parser = yargs([...argv])
     .scriptName("modulate")
@@ -44,6 +61,8 @@ export async function main(
     .strict()
     .demandCommand(1, "name a command: modulate <command> --help shows each one")
     .recommendCommands()
+    // Everything after `--` belongs to the submitted script.
+    .parserConfiguration({ "populate--": true })
     .epilogue(EXIT_CODES_HELP)
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .fail((message, error) => {

@@ -20,17 +20,27 @@ export type ModeArgs<O extends Record<string, Options>> = ArgumentsCamelCase<
  * One command of the CLI: its yargs schema beside a handler that returns an exit code.
  * The handler's argument type is inferred from `options`, so no handler casts argv.
  */
-export interface ModeCommand<O extends Record<string, Options>> {
+export interface ModeCommand<O extends Record<string, Options>, P extends string = never> {
+  /** The command's name; a positional, if any, is added as `<name>`. */
   readonly command: string;
   readonly describe: string;
+  /** One required string positional argument, e.g. the script of `submit` or the id of `get`. */
+  readonly positional?: { readonly name: P; readonly describe: string };
   readonly options: O;
   readonly epilogue?: string;
-  run(args: ModeArgs<O>, ctx: CliContext): Promise<number>;
+  run(args: ModeArgs<O> & Record<P, string>, ctx: CliContext): Promise<number>;
 }
 
 /** Keeps the literal types of `options` so that `run` sees precise argument types. */
-export function defineCommand<const O extends Record<string, Options>>(
-  command: ModeCommand<O>,
-): ModeCommand<O> {
+export function defineCommand<
+  const O extends Record<string, Options>,
+  const P extends string = never,
+>(command: ModeCommand<O, P>): ModeCommand<O, P> {
   return command;
+}
+
+/** The words after `--` on the command line, passed through untouched. */
+export function passThroughArgs(args: { readonly [key: string]: unknown }): string[] {
+  const rest = args["--"];
+  return Array.isArray(rest) ? rest.map(String) : [];
 }

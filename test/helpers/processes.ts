@@ -96,7 +96,8 @@ export async function startServerProcess(
   args: string[] = ["--in-memory"],
   env: NodeJS.ProcessEnv = {},
 ): Promise<ServerProcess> {
-  const p = start(MODULATE, ["server", "--port", "0", ...args], env);
+  const port = args.includes("--port") ? [] : ["--port", "0"];
+  const p = start(MODULATE, ["server", ...port, ...args], env);
   const match = await p.waitFor(/listening on (http:\/\/\S+)/);
   return Object.assign(p, { url: match[1] ?? "" });
 }

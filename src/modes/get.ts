@@ -1,0 +1,41 @@
+import { ExitCode } from "../errors.ts";
+import { ModulateClient } from "../orchestration/client.ts";
+import { exitCodeFor } from "../orchestration/job.ts";
+import { resolveConnection } from "../orchestration/wire.ts";
+import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
+import { connectionOptions } from "./connection-options.ts";
+import { jobDetails } from "./job-format.ts";
+
+const options = {
+  ...connectionOptions,
+  wait: { type: "boolean", default: false, describe: "Wait until the job has finished" },
+  json: { type: "boolean", default: false, describe: "Print the result record as JSON" },
+} as const;
+
+export const getCommand = defineCommand({
+  command: "get",
+  describe: "Show a job's state and result; with --wait, once it has finished",
+  positional: { name: "id", describe: "The job id that submit printed" },
+  options,
+  run: runGet,
+});
+
+export async function runGet(
+  args: ModeArgs<typeof options> & { id: string },
+  ctx: CliContext,
+): Promise<number> {
+  const client = new ModulateClient(resolveConnection(args.url, args.token, ctx.env));
+  try {
+    let view = await client.getJob(args.id);
+    if (args.wait && !view.finished) {
+      await client.waitForJob(args.id);
+      view = await client.getJob(args.id);
+    }
+    ctx.stdout.write(
+      args.json ? `${JSON.stringify(view.result)}\n` : jobDetails(view.result, view.attempts),
+    );
+    return view.finished ? exitCodeFor(view.result) : ExitCode.ok;
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,86 @@
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { ExitCode, UserError } from "../errors.ts";
+import { parseRoutes, type Routes } from "../orchestration/routes.ts";
+import { startRouter } from "../orchestration/router.ts";
+import { DEFAULT_SUBMISSION_LIMITS } from "../orchestration/validate-submission.ts";
+import { resolveConnection } from "../orchestration/wire.ts";
+import { parseBytes, parseDurationMs } from "../units.ts";
+import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
+import { connectionOptions } from "./connection-options.ts";
+import { untilAborted } from "./lifecycle.ts";
+
+const options = {
+  ...connectionOptions,
+  routes: {
+    type: "string",
+    describe: "File mapping machine types to groups, lines of 'a100 -> gpu-a100' (or JSON)",
+  },
+  "max-script": { type: "string", default: "1M", describe: "Largest script accepted" },
+  "queue-timeout": {
+    type: "string",
+    default: "24h",
+    describe: "How long a job may wait for a worker of its group",
+  },
+  lease: {
+    type: "string",
+    default: "10s",
+    describe: "A router silent this long hands its submissions to a peer",
+  },
+} as const;
+
+export const routerCommand = defineCommand({
+  command: "router",
+  describe: "Route submissions to worker groups (joins the entry group)",
+  options,
+  run: runRouter,
+});
+
+export function loadRoutes(path: string | undefined): Routes {
+  if (path === undefined) return new Map();
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UserError(
+      `cannot read --routes ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}): give the path of a routes file`,
+    );
+  }
+  try {
+    return parseRoutes(text, path);
+  } catch (error) {
+    throw new UserError(`--routes ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+export async function runRouter(args: ModeArgs<typeof options>, ctx: CliContext): Promise<number> {
+  const connection = resolveConnection(args.url, args.token, ctx.env);
+  const routes = loadRoutes(args.routes);
+  const pid = `router-${hostname()}-${process.pid}`;
+  const router = await startRouter({
+    connection,
+    routes,
+    limits: {
+      ...DEFAULT_SUBMISSION_LIMITS,
+      maxScriptBytes: parseBytes(args.maxScript, "--max-script"),
+    },
+    queueTimeoutMs: parseDurationMs(args.queueTimeout, "--queue-timeout"),
+    leaseMs: parseDurationMs(args.lease, "--lease"),
+    pid,
+  }).catch((error: unknown) => {
+    throw error instanceof UserError
+      ? error
+      : new UserError(
+          `router could not start against ${connection.url}: ${error instanceof Error ? error.message : String(error)}`,
+          ExitCode.unreachable,
+        );
+  });
+  const routeText =
+    routes.size === 0
+      ? "each group name routes to itself"
+      : [...routes].map(([from, to]) => `${from} -> ${to}`).join(", ");
+  ctx.stdout.write(`modulate router ${pid} ready on ${connection.url} (${routeText})\n`);
+  await untilAborted(ctx.signal);
+  await router.stop();
+  return ExitCode.ok;
+}

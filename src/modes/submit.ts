@@ -1,0 +1,147 @@
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { ExitCode, UserError } from "../errors.ts";
+import { ModulateClient } from "../orchestration/client.ts";
+import { exitCodeFor, type JobSpec } from "../orchestration/job.ts";
+import { groupNameProblem, jobIdProblem, newJobId } from "../orchestration/names.ts";
+import { resolveConnection } from "../orchestration/wire.ts";
+import { parseDurationMs } from "../units.ts";
+import { defineCommand, passThroughArgs, type CliContext, type ModeArgs } from "./command.ts";
+import { connectionOptions } from "./connection-options.ts";
+import { jobSummary } from "./job-format.ts";
+
+const options = {
+  ...connectionOptions,
+  group: { type: "string", default: "cpu", describe: "Worker group or machine type to run on" },
+  id: {
+    type: "string",
+    describe: "Job id; the same id twice is the same job [default: a fresh one]",
+  },
+  detach: {
+    type: "boolean",
+    default: false,
+    describe: "Print the id once the submission is durable and exit; ask later with 'get'",
+  },
+  timeout: { type: "string", default: "10m", describe: "Longest the script may run" },
+  "queue-timeout": {
+    type: "string",
+    default: "24h",
+    describe: "Longest the job may wait for a worker",
+  },
+  env: {
+    type: "string",
+    array: true,
+    default: [] as string[],
+    describe: "K=V to set in the script's environment (repeatable)",
+  },
+  json: {
+    type: "boolean",
+    default: false,
+    describe: "Print the result record (or, with --detach, the id) as JSON",
+  },
+} as const;
+
+export const submitCommand = defineCommand({
+  command: "submit",
+  describe: "Submit a script to a worker group; wait for its result unless --detach",
+  positional: {
+    name: "script",
+    describe: "The script to run (.py, .sh, .js, .mjs, or with a #! line)",
+  },
+  options,
+  epilogue:
+    "Arguments after -- go to the script: modulate submit train.py --group gpu -- --epochs 3",
+  run: runSubmit,
+});
+
+function readScript(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EISDIR"
+          ? "it is a directory"
+          : code === "EACCES"
+            ? "permission denied"
+            : String(code ?? error);
+    throw new UserError(`cannot read script ${path}: ${why}; nothing was submitted`);
+  }
+}
+
+function parseEnv(pairs: readonly (string | number)[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs.map(String)) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new UserError(`--env "${pair}" is not K=V: write it as NAME=value`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
+export async function runSubmit(
+  args: ModeArgs<typeof options> & { script: string },
+  ctx: CliContext,
+): Promise<number> {
+  const content = readScript(args.script);
+  const groupProblem = groupNameProblem(args.group);
+  if (groupProblem) throw new UserError(`--group ${groupProblem}`);
+  if (args.id !== undefined) {
+    const idProblem = jobIdProblem(args.id);
+    if (idProblem) throw new UserError(`--id ${idProblem}`);
+  }
+  const now = Date.now();
+  const env = parseEnv(args.env);
+  const spec: JobSpec = {
+    id: args.id ?? newJobId(now),
+    group: args.group,
+    script: { name: basename(args.script), content },
+    args: passThroughArgs(args),
+    timeoutMs: parseDurationMs(args.timeout, "--timeout"),
+    mode: args.detach ? "detach" : "wait",
+    submittedAt: now,
+    ...(Object.keys(env).length > 0 ? { env } : {}),
+  };
+  const client = new ModulateClient(resolveConnection(args.url, args.token, ctx.env));
+  try {
+    const submitted = await client.submit(
+      spec,
+      parseDurationMs(args.queueTimeout, "--queue-timeout"),
+    );
+    if (submitted.existing)
+      ctx.stderr.write(
+        `modulate: job ${spec.id} already exists: this is that job, not a new one\n`,
+      );
+    if (args.detach) {
+      ctx.stdout.write(
+        args.json
+          ? `${JSON.stringify({ id: spec.id, existing: submitted.existing })}\n`
+          : `${spec.id}\n`,
+      );
+      return ExitCode.ok;
+    }
+    const interrupted = new Promise<"interrupted">((resolve) => {
+      if (ctx.signal.aborted) resolve("interrupted");
+      ctx.signal.addEventListener("abort", () => resolve("interrupted"), { once: true });
+    });
+    const result = await Promise.race([client.waitForJob(spec.id), interrupted]);
+    if (result === "interrupted") {
+      ctx.stderr.write(
+        `modulate: stopped waiting; job ${spec.id} goes on: 'modulate get ${spec.id} --wait' follows it\n`,
+      );
+      return ExitCode.canceled;
+    }
+    if (args.json) {
+      ctx.stdout.write(`${JSON.stringify(result)}\n`);
+    } else {
+      ctx.stdout.write(result.stdout);
+      ctx.stderr.write(result.stderr);
+      if (result.state !== "succeeded") ctx.stderr.write(`modulate: ${jobSummary(result)}\n`);
+    }
+    return exitCodeFor(result);
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,140 @@
+import { hostname } from "node:os";
+import { ExitCode, UserError } from "../errors.ts";
+import { groupNameProblem } from "../orchestration/names.ts";
+import { sandboxRunner } from "../orchestration/sandbox-runner.ts";
+import { startWorker } from "../orchestration/worker.ts";
+import { resolveConnection } from "../orchestration/wire.ts";
+import type { JobLimits } from "../sandbox/types.ts";
+import { parseBytes, parseDurationMs } from "../units.ts";
+import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
+import { connectionOptions } from "./connection-options.ts";
+import { untilAborted } from "./lifecycle.ts";
+import { defaultJobLimits, setUpWorkerSandbox } from "./worker-setup.ts";
+
+const options = {
+  ...connectionOptions,
+  group: {
+    type: "string",
+    demandOption: true,
+    describe: "The group this worker serves, e.g. gpu or cpu",
+  },
+  slots: {
+    type: "number",
+    default: 1,
+    describe: "Jobs run at once; no job is taken without a free slot",
+  },
+  python: {
+    type: "string",
+    describe: "Python interpreter for .py jobs [default: python3, resolved past pyenv shims]",
+  },
+  lease: {
+    type: "string",
+    default: "8s",
+    describe: "A worker silent this long loses its jobs to a peer of its group",
+  },
+  sandbox: {
+    choices: ["auto", "bwrap", "none"] as const,
+    default: "auto" as const,
+    describe: "Isolate jobs with bubblewrap (auto: where it works)",
+  },
+  "run-as": {
+    type: "string",
+    describe:
+      "Run jobs as this unprivileged user (created if missing); needed for limits to bind when the worker is root",
+  },
+  "max-timeout": {
+    type: "string",
+    default: "24h",
+    describe: "Longest a job may run; a submission may ask for less",
+  },
+  "max-memory": { type: "string", describe: "Memory of one job [default: the machine's]" },
+  "max-procs": { type: "number", default: 4096, describe: "Processes and threads of one job" },
+  "max-output": {
+    type: "string",
+    default: "16M",
+    describe: "Output kept of each of stdout and stderr",
+  },
+  "max-cpu-time": { type: "string", default: "7d", describe: "CPU time of one job's processes" },
+  "allow-network": {
+    type: "boolean",
+    default: false,
+    describe: "Let jobs that ask for the network have it",
+  },
+  "work-dir": {
+    type: "string",
+    describe: "Where jobs' directories and logs go [default: ~/.modulate/worker]",
+  },
+} as const;
+
+export const workerCommand = defineCommand({
+  command: "worker",
+  describe: "Run submitted scripts for one group, in a sandbox",
+  options,
+  run: runWorker,
+});
+
+type WorkerArgs = ModeArgs<typeof options>;
+
+function limitsFrom(args: WorkerArgs): JobLimits {
+  if (!Number.isInteger(args.maxProcs) || args.maxProcs < 1) {
+    throw new UserError(`--max-procs ${args.maxProcs} is not a positive whole number`);
+  }
+  return {
+    ...defaultJobLimits(),
+    timeoutMs: parseDurationMs(args.maxTimeout, "--max-timeout"),
+    cpuTimeMs: parseDurationMs(args.maxCpuTime, "--max-cpu-time"),
+    ...(args.maxMemory === undefined
+      ? {}
+      : { memoryBytes: parseBytes(args.maxMemory, "--max-memory") }),
+    maxProcs: args.maxProcs,
+    maxOutputBytes: parseBytes(args.maxOutput, "--max-output"),
+  };
+}
+
+export async function runWorker(args: WorkerArgs, ctx: CliContext): Promise<number> {
+  const problem = groupNameProblem(args.group);
+  if (problem) throw new UserError(`--group ${problem}`);
+  if (!Number.isInteger(args.slots) || args.slots < 1) {
+    throw new UserError(`--slots ${args.slots} is not a positive whole number of jobs`);
+  }
+  const connection = resolveConnection(args.url, args.token, ctx.env);
+  const { config, notes } = await setUpWorkerSandbox(
+    {
+      sandbox: args.sandbox,
+      ...(args.runAs === undefined ? {} : { runAs: args.runAs }),
+      ...(args.python === undefined ? {} : { python: args.python }),
+      ...(args.workDir === undefined ? {} : { workDir: args.workDir }),
+      limits: limitsFrom(args),
+      networkAllowed: args.allowNetwork,
+    },
+    ctx.env,
+  );
+  const pid = `${args.group}-${hostname()}-${process.pid}`;
+  const worker = await startWorker({
+    connection,
+    group: args.group,
+    slots: args.slots,
+    leaseMs: parseDurationMs(args.lease, "--lease"),
+    pid,
+    runner: sandboxRunner(config),
+    events: {
+      onStart: (spec, attempt) => ctx.stdout.write(`start ${spec.id} attempt ${attempt}\n`),
+      onFinish: (spec, result) =>
+        ctx.stdout.write(
+          `done ${spec.id} ${result.state}${result.reason ? `: ${result.reason}` : ""}\n`,
+        ),
+    },
+  }).catch((error: unknown) => {
+    throw new UserError(
+      `worker could not start against ${connection.url}: ${error instanceof Error ? error.message : String(error)}`,
+      ExitCode.unreachable,
+    );
+  });
+  for (const note of notes) ctx.stdout.write(`${note}\n`);
+  ctx.stdout.write(
+    `modulate worker ${pid} ready: group ${args.group}, ${args.slots} slot${args.slots === 1 ? "" : "s"}, server ${connection.url}\n`,
+  );
+  await untilAborted(ctx.signal);
+  await worker.stop();
+  return ExitCode.ok;
+}

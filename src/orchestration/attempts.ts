@@ -1,0 +1,83 @@
+// Each run of a job's body is an attempt with a durable record: attempt n is claimed by
+// creating promise `modulate-attempt.<job>.<n>`; creating is idempotent, so a worker that
+// finds n already taken (by a run that died) moves on to n+1. The record says who ran it and
+// when, and is settled with the outcome; a record left pending belongs to a dead run.
+import { randomUUID } from "node:crypto";
+import type { WorkerRef } from "./job.ts";
+import { attemptId, TAG } from "./names.ts";
+import { decodeValue, encodeValue, isOk, request, type Send } from "./wire.ts";
+
+export interface AttemptRecord {
+  jobId: string;
+  attempt: number;
+  worker: WorkerRef;
+  startedAt: number;
+  /** Identifies the claimant: equal tokens mean "this record is mine". */
+  token: string;
+}
+
+export interface AttemptView extends AttemptRecord {
+  /** pending: running or its worker died; resolved: finished; other: abandoned. */
+  promiseState: string;
+  finishedAt?: number;
+}
+
+/** A job runs at most this many times: a script that kills every worker it lands on stops here. */
+export const MAX_ATTEMPTS = 20;
+
+export async function claimAttempt(
+  send: Send,
+  jobId: string,
+  worker: WorkerRef,
+  now: number,
+  keepMs: number,
+): Promise<AttemptRecord> {
+  const token = randomUUID();
+  for (let n = 1; n <= MAX_ATTEMPTS; n++) {
+    const record: AttemptRecord = { jobId, attempt: n, worker, startedAt: now, token };
+    const res = await send(
+      request("promise.create", {
+        id: attemptId(jobId, n),
+        timeoutAt: now + keepMs,
+        param: encodeValue(record),
+        tags: { [TAG.attemptOf]: jobId },
+      }),
+    );
+    if (!isOk(res))
+      throw new Error(`could not record attempt ${n} of ${jobId}: ${JSON.stringify(res.data)}`);
+    const existing = decodeValue(res.data.promise.param) as Partial<AttemptRecord> | undefined;
+    if (existing?.token === token) return record;
+  }
+  throw new Error(`job ${jobId} has been attempted ${MAX_ATTEMPTS} times: giving up`);
+}
+
+export async function finishAttempt(
+  send: Send,
+  record: AttemptRecord,
+  summary: { state: string; reason: string },
+): Promise<void> {
+  await send(
+    request("promise.settle", {
+      id: attemptId(record.jobId, record.attempt),
+      state: "resolved",
+      value: encodeValue(summary),
+    }),
+  );
+}
+
+export async function listAttempts(send: Send, jobId: string): Promise<AttemptView[]> {
+  const res = await send(
+    request("promise.search", { tags: { [TAG.attemptOf]: jobId }, limit: 100 }),
+  );
+  if (!isOk(res)) return [];
+  return res.data.promises
+    .map((p) => {
+      const record = decodeValue(p.param) as AttemptRecord;
+      return {
+        ...record,
+        promiseState: p.state,
+        ...(p.settledAt === undefined ? {} : { finishedAt: p.settledAt }),
+      };
+    })
+    .sort((a, b) => a.attempt - b.attempt);
+}

@@ -1,0 +1,254 @@
+// The client side of modulate, shared by the CLI and the dashboard: submit a job, wait for
+// it, and read where it stands, through any Resonate server.
+import { Resonate, ResonateTimeoutException } from "@resonatehq/sdk";
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { ExitCode, UserError } from "../errors.ts";
+import { listAttempts, type AttemptView } from "./attempts.ts";
+import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "./job.ts";
+import { ENTRY_GROUP, SUBMIT_FUNCTION, TAG } from "./names.ts";
+import { listLiveWorkers, whyWaiting, type WorkerView } from "./presence.ts";
+import {
+  decodeValue,
+  isOk,
+  request,
+  requestSender,
+  unreachable,
+  type Connection,
+  type Send,
+} from "./wire.ts";
+
+type PromiseRecord = {
+  id: string;
+  state: string;
+  param: { data?: unknown; headers?: Record<string, string> };
+  value: { data?: unknown; headers?: Record<string, string> };
+  tags: Record<string, string>;
+  timeoutAt: number;
+  createdAt: number;
+  settledAt?: number;
+};
+
+export interface JobView {
+  /** The record as far as it is known; final once `finished`. */
+  result: JobResult;
+  finished: boolean;
+  spec: JobSpec;
+  attempts: AttemptView[];
+}
+
+export interface Submitted {
+  id: string;
+  /** True when a job with this id already existed: nothing new was started. */
+  existing: boolean;
+}
+
+/** Time beyond a job's own limits before its promises give up, so bookkeeping can finish. */
+const MARGIN_MS = 60 * 60 * 1000;
+
+export class ModulateClient {
+  readonly #connection: Connection;
+  readonly #send: Send;
+  #resonate: Resonate | undefined;
+
+  constructor(connection: Connection) {
+    this.#connection = connection;
+    this.#send = requestSender(connection);
+  }
+
+  /** The SDK client, made on first use: only waiting needs its listener stream. */
+  #sdk(): Resonate {
+    this.#resonate ??= new Resonate({
+      url: this.#connection.url,
+      ...(this.#connection.token ? { token: this.#connection.token } : {}),
+      group: "modulate-client",
+      pid: `client-${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
+      logLevel: "error",
+    });
+    return this.#resonate;
+  }
+
+  /** Durable once this resolves: the router will run it even if this process dies now. */
+  async submit(spec: JobSpec, queueTimeoutMs: number): Promise<Submitted> {
+    const created = await this.#send(request("promise.get", { id: spec.id }));
+    const resonate = this.#sdk();
+    try {
+      await resonate.beginRpc(
+        spec.id,
+        SUBMIT_FUNCTION,
+        spec,
+        resonate.options({
+          target: ENTRY_GROUP,
+          timeout: queueTimeoutMs + spec.timeoutMs + MARGIN_MS,
+          tags: { [TAG.job]: spec.group },
+        }),
+      );
+    } catch (error) {
+      throw unreachable(this.#connection, error);
+    }
+    return { id: spec.id, existing: isOk(created) };
+  }
+
+  /** Waits for the job's final record, following a detached job to its execute promise. */
+  async waitForJob(id: string): Promise<JobResult> {
+    const resonate = this.#sdk();
+    let promiseId = id;
+    for (;;) {
+      const handle = await untilReachable(() => resonate.get(promiseId));
+      let value: unknown;
+      try {
+        value = await handle.result();
+      } catch {
+        // Rejected (timed out, canceled): the record is built from the promise's state.
+        return (await this.getJob(id)).result;
+      }
+      if (isJobResult(value)) return value;
+      if (isDetachedReceipt(value)) {
+        promiseId = value.executeId;
+        continue;
+      }
+      throw new Error(
+        `job ${id} ended with a value modulate does not know: ${JSON.stringify(value)}`,
+      );
+    }
+  }
+
+  async getJob(id: string): Promise<JobView> {
+    const root = await this.#getPromise(id);
+    if (!root)
+      throw new UserError(
+        `no such job: ${id} (check the id that submit printed, and --url)`,
+        ExitCode.notFound,
+      );
+    const call = decodeValue(root.param) as { func?: string; args?: unknown[] } | undefined;
+    const spec = call?.args?.[0] as JobSpec | undefined;
+    if (call?.func !== SUBMIT_FUNCTION || !spec) {
+      throw new UserError(
+        `${id} exists on the server but is not a modulate job`,
+        ExitCode.notFound,
+      );
+    }
+    const attempts = await listAttempts(this.#send, id);
+    const done = (result: JobResult): JobView => ({ result, finished: true, spec, attempts });
+
+    if (root.state === "resolved") {
+      const value = decodeValue(root.value);
+      if (isJobResult(value)) return done(value);
+      if (isDetachedReceipt(value)) {
+        const execute = await this.#getPromise(value.executeId);
+        return this.#fromExecute(spec, value.group, execute, attempts);
+      }
+    }
+    if (root.state !== "pending") return done(settledWithoutRecord(spec, spec.group, root));
+    return this.#fromExecute(spec, spec.group, await this.#findExecute(id), attempts);
+  }
+
+  async liveWorkers(): Promise<WorkerView[]> {
+    return listLiveWorkers(this.#send);
+  }
+
+  async close(): Promise<void> {
+    await this.#resonate?.stop();
+  }
+
+  async #fromExecute(
+    spec: JobSpec,
+    group: string,
+    execute: PromiseRecord | undefined,
+    attempts: AttemptView[],
+  ): Promise<JobView> {
+    if (execute && execute.state === "resolved") {
+      const value = decodeValue(execute.value);
+      if (isJobResult(value)) return { result: value, finished: true, spec, attempts };
+    }
+    if (execute && execute.state !== "pending") {
+      return { result: settledWithoutRecord(spec, group, execute), finished: true, spec, attempts };
+    }
+    const workers = await listLiveWorkers(this.#send);
+    const last = attempts[attempts.length - 1];
+    const base = inProgress(spec, group, attempts);
+    if (!execute) {
+      const routers = workers.filter((w) => w.group === ENTRY_GROUP).length;
+      base.reason =
+        routers === 0
+          ? "no live router: start one with 'modulate router'"
+          : "waiting for a router to route it";
+      return { result: base, finished: false, spec, attempts };
+    }
+    if (last && last.promiseState === "pending") {
+      const alive = workers.some((w) => w.pid === last.worker.pid);
+      if (alive) {
+        base.state = "running";
+        base.reason = `running on ${last.worker.host} (${last.worker.pid})`;
+      } else {
+        base.reason = `worker ${last.worker.pid} stopped answering: the job goes to another worker of group ${group} when its lease lapses`;
+      }
+      return { result: base, finished: false, spec, attempts };
+    }
+    base.reason = whyWaiting(workers, group) ?? `waiting for a worker of group ${group} to take it`;
+    return { result: base, finished: false, spec, attempts };
+  }
+
+  async #getPromise(id: string): Promise<PromiseRecord | undefined> {
+    const res = await this.#send(request("promise.get", { id }));
+    return isOk(res) ? res.data.promise : undefined;
+  }
+
+  async #findExecute(jobId: string): Promise<PromiseRecord | undefined> {
+    const res = await this.#send(
+      request("promise.search", { tags: { [TAG.executeOf]: jobId }, limit: 10 }),
+    );
+    return isOk(res) ? res.data.promises[0] : undefined;
+  }
+}
+
+/**
+ * Retries `call` while the server cannot be reached: a wait should outlast a restart of the
+ * server (the job is durable there). Other errors pass through.
+ */
+async function untilReachable<T>(call: () => Promise<T>): Promise<T> {
+  for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 5_000)) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof ResonateTimeoutException)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
+function inProgress(spec: JobSpec, group: string, attempts: AttemptView[]): JobResult {
+  const last = attempts[attempts.length - 1];
+  return {
+    id: spec.id,
+    group,
+    state: "pending",
+    reason: "",
+    exitCode: null,
+    stdout: "",
+    stderr: "",
+    durationMs: 0,
+    worker: last?.worker ?? null,
+    attempt: last?.attempt ?? 0,
+    submittedAt: spec.submittedAt,
+    startedAt: last?.startedAt ?? null,
+    finishedAt: null,
+  };
+}
+
+/** A promise that ended without a record: it timed out or was canceled before a worker answered. */
+function settledWithoutRecord(spec: JobSpec, group: string, promise: PromiseRecord): JobResult {
+  const state =
+    promise.state === "rejected_timedout"
+      ? "timed_out"
+      : promise.state === "rejected_canceled"
+        ? "canceled"
+        : "failed";
+  const reason =
+    state === "timed_out"
+      ? `no worker of group ${group} finished it before its deadline`
+      : state === "canceled"
+        ? "canceled"
+        : `the orchestration failed: ${JSON.stringify(decodeValue(promise.value) ?? null)}`;
+  return { ...inProgress(spec, group, []), state, reason, finishedAt: promise.settledAt ?? null };
+}

@@ -1,0 +1,112 @@
+// A job as it travels: the submission (spec) and the result record, in the promise and in
+// `--json`. Plain data only: they cross the wire as JSON.
+import { ExitCode } from "../errors.ts";
+
+export type JobState = "pending" | "running" | "succeeded" | "failed" | "timed_out" | "canceled";
+
+export interface JobSpec {
+  id: string;
+  /** As submitted (a machine type or a group); the router resolves it to a group. */
+  group: string;
+  script: { name: string; content: string };
+  args: string[];
+  /** Wall-clock limit of one run; the worker may lower it, never raise it. */
+  timeoutMs: number;
+  /** `wait`: the router calls the worker and returns its result; `detach`: it returns at once. */
+  mode: "wait" | "detach";
+  submittedAt: number;
+  env?: Record<string, string>;
+}
+
+export interface WorkerRef {
+  host: string;
+  pid: string;
+  group: string;
+}
+
+export interface JobResult {
+  id: string;
+  group: string;
+  state: JobState;
+  /** In words, why a job did not succeed (or what was odd about a success). */
+  reason: string;
+  exitCode: number | null;
+  /** Capped tails of the script's output. */
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  worker: WorkerRef | null;
+  attempt: number;
+  submittedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  /** Set when the router refused the submission: nothing ran, nothing will. */
+  rejected?: boolean;
+}
+
+/** What the router returns for a detached submission: where the result will be. */
+export interface DetachedReceipt {
+  detached: true;
+  id: string;
+  group: string;
+  executeId: string;
+}
+
+export function isDetachedReceipt(value: unknown): value is DetachedReceipt {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { detached?: unknown }).detached === true
+  );
+}
+
+export function isJobResult(value: unknown): value is JobResult {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { state?: unknown }).state === "string"
+  );
+}
+
+/** The exit code `submit` and `get --wait` end with for a finished job. */
+export function exitCodeFor(result: JobResult): number {
+  switch (result.state) {
+    case "succeeded":
+      return ExitCode.ok;
+    case "timed_out":
+      return ExitCode.timedOut;
+    case "canceled":
+      return ExitCode.canceled;
+    case "failed":
+      if (result.rejected) return ExitCode.usage;
+      // A script that died by a signal has no code of its own; 1 says "failed" plainly.
+      return result.exitCode === null || result.exitCode === 0 ? 1 : result.exitCode;
+    case "pending":
+    case "running":
+      return ExitCode.ok;
+  }
+}
+
+export function rejectedResult(
+  spec: JobSpec,
+  group: string,
+  reason: string,
+  now: number,
+): JobResult {
+  return {
+    id: spec.id,
+    group,
+    state: "failed",
+    reason: `invalid submission: ${reason}`,
+    exitCode: null,
+    stdout: "",
+    stderr: "",
+    durationMs: 0,
+    worker: null,
+    attempt: 0,
+    submittedAt: spec.submittedAt,
+    startedAt: null,
+    finishedAt: now,
+    rejected: true,
+  };
+}

@@ -1,0 +1,52 @@
+// The names modulate's processes agree on through the Resonate server: registered
+// functions, groups, tags and the shapes of ids. Change one here and every mode follows.
+import { randomBytes } from "node:crypto";
+
+/** The group of routers: submissions are addressed here first. */
+export const ENTRY_GROUP = "entry";
+/** The router's durable orchestration, one per submission. */
+export const SUBMIT_FUNCTION = "modulate.submit";
+/** The worker's body: runs one job's script in the sandbox. */
+export const EXECUTE_FUNCTION = "modulate.execute";
+/** Where worker presence leases point: no process listens there, by design. */
+export const PRESENCE_GROUP = "modulate-presence";
+
+/** Tags modulate sets on its promises, so searches can find them on any Resonate server. */
+export const TAG = {
+  /** On a submission's root promise: the requested group. */
+  job: "modulate:job",
+  /** On an attempt record: the job id it belongs to. */
+  attemptOf: "modulate:attempt-of",
+  /** On a job's execute promise: the job id, whatever id scheme the SDK gave it. */
+  executeOf: "modulate:execute-of",
+  /** On a worker presence promise: its group. */
+  presence: "modulate:presence",
+} as const;
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+// Ids become promise ids: ':' is the SDK's origin separator and '/' would be ambiguous in logs.
+const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function groupNameProblem(group: string): string | undefined {
+  if (NAME.test(group)) return undefined;
+  return `"${group}" is not a valid group name: use letters, digits, '-' and '_' (at most 63, starting with a letter or digit)`;
+}
+
+export function jobIdProblem(id: string): string | undefined {
+  if (JOB_ID.test(id)) return undefined;
+  return `"${id}" is not a valid job id: use letters, digits, '.', '-' and '_' (at most 128, starting with a letter or digit)`;
+}
+
+/** A fresh job id: sortable by submission time, unique without coordination. */
+export function newJobId(now: number): string {
+  return `job-${now.toString(36)}-${randomBytes(4).toString("hex")}`;
+}
+
+/** The durable record of attempt `n` of a job. */
+export function attemptId(jobId: string, n: number): string {
+  return `modulate-attempt.${jobId}.${n}`;
+}
+
+export function presenceId(group: string, pid: string, epoch: number): string {
+  return `modulate-presence.${group}.${pid}.${epoch}`;
+}

@@ -1,0 +1,158 @@
+// Which workers are alive, on any Resonate server: each worker holds a task lease on a
+// presence promise of its own and heartbeats it. A worker that dies stops heartbeating, the
+// server's lease timer lapses, and the task is no longer `acquired`. `task.search` for
+// acquired tasks then lists exactly the live workers, and the job tasks each one holds.
+import { hostname } from "node:os";
+import { decodeValue, encodeValue, isOk, request, type Send } from "./wire.ts";
+import { PRESENCE_GROUP, presenceId, TAG } from "./names.ts";
+
+export interface PresenceInfo {
+  group: string;
+  pid: string;
+  host: string;
+  slots: number;
+  startedAt: number;
+}
+
+export interface WorkerView extends PresenceInfo {
+  /** Job tasks this worker holds now. */
+  busy: number;
+}
+
+export interface PresenceOptions {
+  send: Send;
+  group: string;
+  pid: string;
+  slots: number;
+  /** The lease: a worker silent this long counts as gone. */
+  leaseMs: number;
+  clock?: () => number;
+}
+
+/** A presence promise lives a day; the worker moves to a fresh one before that. */
+const EPOCH_MS = 24 * 60 * 60 * 1000;
+
+export class PresenceLease {
+  readonly #options: Required<PresenceOptions>;
+  #task: { id: string; version: number } | undefined;
+  #epochStartedAt = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #beats = 0;
+
+  constructor(options: PresenceOptions) {
+    this.#options = { clock: Date.now, ...options };
+  }
+
+  async start(): Promise<void> {
+    await this.#acquire();
+    this.#timer = setInterval(
+      () => void this.#beat(),
+      Math.max(100, Math.floor(this.#options.leaseMs / 3)),
+    );
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    const task = this.#task;
+    this.#task = undefined;
+    if (!task) return;
+    await this.#options
+      .send(
+        request("task.fulfill", {
+          id: task.id,
+          version: task.version,
+          action: request("promise.settle", { id: task.id, state: "resolved", value: {} }),
+        }),
+      )
+      .catch(() => undefined);
+  }
+
+  async #acquire(): Promise<void> {
+    const { send, group, pid, slots, leaseMs, clock } = this.#options;
+    const now = clock();
+    const info: PresenceInfo = { group, pid, host: hostname(), slots, startedAt: now };
+    const id = presenceId(group, pid, Math.floor(now / 1000));
+    const res = await send(
+      request("task.create", {
+        pid,
+        ttl: leaseMs,
+        action: request("promise.create", {
+          id,
+          timeoutAt: now + EPOCH_MS + leaseMs,
+          param: encodeValue(info),
+          tags: { "resonate:target": `poll://any@${PRESENCE_GROUP}`, [TAG.presence]: group },
+        }),
+      }),
+    );
+    if (!isOk(res) || !res.data.task)
+      throw new Error(`could not register presence: ${JSON.stringify(res.data)}`);
+    this.#task = { id: res.data.task.id, version: res.data.task.version };
+    this.#epochStartedAt = now;
+  }
+
+  async #beat(): Promise<void> {
+    const task = this.#task;
+    if (!task) return;
+    const { send, pid, clock } = this.#options;
+    try {
+      this.#beats++;
+      // Every few beats, check the lease is still ours (a server outage can outlast it).
+      if (this.#beats % 10 === 0 || clock() - this.#epochStartedAt > EPOCH_MS / 2) {
+        const got = await send(request("task.get", { id: task.id }));
+        const held =
+          isOk(got) && got.data.task.state === "acquired" && got.data.task.version === task.version;
+        if (!held || clock() - this.#epochStartedAt > EPOCH_MS / 2) {
+          await this.stop();
+          await this.#acquire();
+          this.#timer = setInterval(
+            () => void this.#beat(),
+            Math.max(100, Math.floor(this.#options.leaseMs / 3)),
+          );
+          this.#timer.unref();
+          return;
+        }
+      }
+      await send(request("task.heartbeat", { pid, tasks: [task] }));
+    } catch {
+      // The server is unreachable: keep beating; the lease check above recovers afterwards.
+    }
+  }
+}
+
+/** Live workers, with how many job tasks each holds. Pages through every acquired task. */
+export async function listLiveWorkers(send: Send): Promise<WorkerView[]> {
+  const acquired: { id: string; pid?: string }[] = [];
+  let cursor: string | undefined;
+  do {
+    const res = await send(
+      request("task.search", { state: "acquired", limit: 1000, ...(cursor ? { cursor } : {}) }),
+    );
+    if (!isOk(res)) break;
+    acquired.push(...res.data.tasks);
+    cursor = res.data.cursor;
+  } while (cursor);
+  const busy = new Map<string, number>();
+  for (const task of acquired) {
+    if (!task.id.startsWith("modulate-presence.") && task.pid)
+      busy.set(task.pid, (busy.get(task.pid) ?? 0) + 1);
+  }
+  const workers: WorkerView[] = [];
+  for (const task of acquired.filter((t) => t.id.startsWith("modulate-presence."))) {
+    const res = await send(request("promise.get", { id: task.id }));
+    if (!isOk(res)) continue;
+    const info = decodeValue(res.data.promise.param) as PresenceInfo | undefined;
+    if (info) workers.push({ ...info, busy: busy.get(info.pid) ?? 0 });
+  }
+  return workers;
+}
+
+/** Why a job routed to `group` is still waiting, in words; undefined when a slot is free. */
+export function whyWaiting(workers: readonly WorkerView[], group: string): string | undefined {
+  const members = workers.filter((w) => w.group === group);
+  if (members.length === 0) return `no live worker in group ${group}`;
+  const slots = members.reduce((sum, w) => sum + w.slots, 0);
+  const busy = members.reduce((sum, w) => sum + Math.min(w.busy, w.slots), 0);
+  if (busy >= slots) return `all ${slots} slot${slots === 1 ? "" : "s"} of group ${group} busy`;
+  return undefined;
+}

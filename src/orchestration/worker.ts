@@ -1,0 +1,131 @@
+// The worker: a member of one group that runs `execute` for each job routed there, at most
+// `slots` at once, recording each attempt. Stopping hands running jobs back to the group.
+import { HttpNetwork, PollMessageSource, Resonate, type Context } from "@resonatehq/sdk";
+import { hostname } from "node:os";
+import { claimAttempt, finishAttempt } from "./attempts.ts";
+import type { JobResult, JobSpec, JobState, WorkerRef } from "./job.ts";
+import { EXECUTE_FUNCTION } from "./names.ts";
+import { PresenceLease } from "./presence.ts";
+import { SlotGate } from "./slot-gate.ts";
+import type { Connection, Send } from "./wire.ts";
+
+/** What running one attempt produced, as the sandbox reports it. */
+export interface RunOutcome {
+  state: Exclude<JobState, "pending" | "running">;
+  reason: string;
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export interface JobRunner {
+  run(spec: JobSpec, attempt: number, signal: AbortSignal): Promise<RunOutcome>;
+}
+
+export interface WorkerEvents {
+  onStart?(spec: JobSpec, attempt: number): void;
+  onFinish?(spec: JobSpec, result: JobResult): void;
+}
+
+export interface WorkerOptions {
+  connection: Connection;
+  group: string;
+  slots: number;
+  /** A worker silent this long loses its jobs to a peer of its group. */
+  leaseMs: number;
+  pid: string;
+  runner: JobRunner;
+  events?: WorkerEvents;
+  clock?: () => number;
+}
+
+export interface RunningWorker {
+  readonly busy: number;
+  stop(): Promise<void>;
+}
+
+/** Attempt records outlive the run by this much, so `get` can still show the history. */
+const ATTEMPT_KEEP_MS = 60 * 60 * 1000;
+
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const { connection, group, pid, clock = Date.now } = options;
+  const http = new HttpNetwork({
+    url: connection.url,
+    ...(connection.token ? { token: connection.token } : {}),
+    adapter: new PollMessageSource({
+      url: `${connection.url}/poll/${encodeURIComponent(group)}/${encodeURIComponent(pid)}`,
+      ...(connection.token ? { token: connection.token } : {}),
+    }),
+  });
+  const gate = new SlotGate(http, { slots: options.slots });
+  const send: Send = gate.send;
+  const resonate = new Resonate({ network: gate, pid, ttl: options.leaseMs, logLevel: "error" });
+  const worker: WorkerRef = { host: hostname(), pid, group };
+  const stopping = new AbortController();
+
+  resonate.register(EXECUTE_FUNCTION, async (_ctx: Context, spec: JobSpec): Promise<JobResult> => {
+    const startedAt = clock();
+    const attempt = await claimAttempt(
+      send,
+      spec.id,
+      worker,
+      startedAt,
+      spec.timeoutMs + ATTEMPT_KEEP_MS,
+    );
+    options.events?.onStart?.(spec, attempt.attempt);
+    let outcome: RunOutcome;
+    try {
+      outcome = await options.runner.run(spec, attempt.attempt, stopping.signal);
+    } catch (error) {
+      outcome = {
+        state: "failed",
+        reason: `worker error: ${error instanceof Error ? error.message : String(error)}`,
+        exitCode: null,
+        stdout: "",
+        stderr: "",
+        durationMs: clock() - startedAt,
+      };
+    }
+    if (stopping.signal.aborted) {
+      // Shutting down: the job was cut short by us, not by the script. Never answer, so the
+      // lease lapses (or the release below lands) and a peer runs it again.
+      return new Promise<JobResult>(() => {});
+    }
+    const result: JobResult = {
+      id: spec.id,
+      group: spec.group,
+      ...outcome,
+      worker,
+      attempt: attempt.attempt,
+      submittedAt: spec.submittedAt,
+      startedAt,
+      finishedAt: clock(),
+    };
+    await finishAttempt(send, attempt, { state: result.state, reason: result.reason }).catch(
+      () => undefined,
+    );
+    options.events?.onFinish?.(spec, result);
+    return result;
+  });
+
+  const presence = new PresenceLease({
+    send,
+    group,
+    pid,
+    slots: options.slots,
+    leaseMs: options.leaseMs,
+  });
+  await presence.start();
+  return {
+    get busy() {
+      return gate.busy;
+    },
+    async stop() {
+      stopping.abort();
+      await gate.releaseAll();
+      await presence.stop();
+      await resonate.stop();
+    },
+  };
+}

@@ -1,0 +1,117 @@
+// The FaaS core under crashes, with real processes and kill -9: nothing accepted is lost,
+// and a job's body runs again only where a crash forces it (with a fresh attempt).
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { ModulateClient } from "../../src/orchestration/client.ts";
+import { freePort, jobSpec, startRouterProcess, startWorkerProcess } from "../helpers/cluster.ts";
+import { MODULATE, start, startServerProcess, stopAll, tempDir } from "../helpers/processes.ts";
+import { ModulateClient as Client } from "../../src/orchestration/client.ts";
+
+const clients: ModulateClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await stopAll();
+});
+
+function clientFor(url: string): ModulateClient {
+  const client = new Client({ url });
+  clients.push(client);
+  return client;
+}
+
+describe("the FaaS core under crashes", () => {
+  it("finishes a job on a peer when its worker is killed mid-job, as attempt 2 in a fresh directory", async () => {
+    const server = await startServerProcess(["--data", tempDir()]);
+    await startRouterProcess(server.url);
+    const workDir = tempDir();
+    const first = await startWorkerProcess(server.url, "g", workDir);
+    const client = clientFor(server.url);
+    const spec = jobSpec("sleepy.py", { args: ["2"] });
+    await client.submit(spec, 60_000);
+    await first.waitFor(new RegExp(`start ${spec.id} attempt 1`));
+    // The peer joins only now, so the first attempt surely ran on `first`.
+    const peer = await startWorkerProcess(server.url, "g", workDir);
+    first.kill("SIGKILL");
+    await first.exited();
+
+    const result = await client.waitForJob(spec.id);
+    expect(result.state).toBe("succeeded");
+    expect(result.attempt).toBe(2);
+    expect(result.worker?.pid).toBe(peer.workerPid);
+    expect(result.stdout).toContain("finished");
+    const view = await client.getJob(spec.id);
+    expect(view.attempts.map((a) => a.attempt)).toEqual([1, 2]);
+    // The dead attempt's directory is left as it was; the re-run had its own (now removed).
+    const dirs = readdirSync(join(workDir, "jobs")).filter((d) => d.startsWith(spec.id));
+    expect(dirs.filter((d) => d.includes("-attempt1-"))).toHaveLength(1);
+    expect(dirs.filter((d) => d.includes("-attempt2-"))).toHaveLength(0);
+    expect(peer.output().match(new RegExp(`done ${spec.id}`, "g"))).toHaveLength(1);
+  });
+
+  it("completes a waiting submission after its router is killed and restarted, without running it twice", async () => {
+    const server = await startServerProcess(["--data", tempDir()]);
+    const router = await startRouterProcess(server.url);
+    const worker = await startWorkerProcess(server.url, "g", tempDir());
+    const client = clientFor(server.url);
+    const spec = jobSpec("sleepy.py", { args: ["1.5"], mode: "wait" });
+    await client.submit(spec, 60_000);
+    await worker.waitFor(new RegExp(`start ${spec.id} attempt 1`));
+    router.kill("SIGKILL");
+    await router.exited();
+    await startRouterProcess(server.url);
+
+    const result = await client.waitForJob(spec.id);
+    expect(result.state).toBe("succeeded");
+    expect(result.attempt).toBe(1);
+    expect(worker.output().match(new RegExp(`start ${spec.id}`, "g"))).toHaveLength(1);
+  });
+
+  it("finishes every accepted submission after the server is killed and restarted", async () => {
+    const data = tempDir();
+    const port = await freePort();
+    const server = await startServerProcess(["--data", data, "--port", String(port)]);
+    await startRouterProcess(server.url);
+    const worker = await startWorkerProcess(server.url, "g", tempDir(), ["--slots", "2"]);
+    const client = clientFor(server.url);
+    const specs = [jobSpec("sleepy.py", { args: ["1"] }), jobSpec("quick.py"), jobSpec("quick.py")];
+    for (const spec of specs) await client.submit(spec, 60_000);
+    await worker.waitFor(/start \S+ attempt 1/);
+    server.kill("SIGKILL");
+    await server.exited();
+    start(MODULATE, ["server", "--data", data, "--port", String(port)]);
+
+    for (const spec of specs) {
+      const result = await client.waitForJob(spec.id);
+      expect(result.state, spec.id).toBe("succeeded");
+    }
+  });
+
+  it("finishes a detached job after the submitting client is killed, and get finds it", async () => {
+    const server = await startServerProcess(["--data", tempDir()]);
+    await startRouterProcess(server.url);
+    await startWorkerProcess(server.url, "g", tempDir());
+    const script = join(tempDir(), "job.py");
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(script, "print('survived the client')\n");
+    const submit = start(MODULATE, [
+      "submit",
+      script,
+      "--group",
+      "g",
+      "--detach",
+      "--url",
+      server.url,
+    ]);
+    const id = (await submit.waitFor(/^(job-\S+)$/m))[1] ?? "";
+    submit.kill("SIGKILL");
+    await submit.exited();
+
+    const get = start(MODULATE, ["get", id, "--wait", "--json", "--url", server.url]);
+    expect(await get.exited()).toBe(0);
+    const record = JSON.parse(get.output()) as { state: string; stdout: string };
+    expect(record.state).toBe("succeeded");
+    expect(record.stdout).toContain("survived the client");
+    expect(existsSync(script)).toBe(true);
+  });
+});

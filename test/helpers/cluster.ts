@@ -1,0 +1,83 @@
+// A modulate cluster of real processes for end-to-end tests: server, routers, workers.
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ModulateClient } from "../../src/orchestration/client.ts";
+import type { JobSpec } from "../../src/orchestration/job.ts";
+import { newJobId } from "../../src/orchestration/names.ts";
+import {
+  MODULATE,
+  ROOT,
+  start,
+  startServerProcess,
+  type ServerProcess,
+  type Spawned,
+} from "./processes.ts";
+
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+export async function startRouterProcess(url: string, extra: string[] = []): Promise<Spawned> {
+  const p = start(MODULATE, ["router", "--url", url, "--lease", "3s", ...extra]);
+  await p.waitFor(/modulate router \S+ ready/);
+  return p;
+}
+
+export interface WorkerProcess extends Spawned {
+  readonly workerPid: string;
+}
+
+export async function startWorkerProcess(
+  url: string,
+  group: string,
+  workDir: string,
+  extra: string[] = [],
+): Promise<WorkerProcess> {
+  const p = start(MODULATE, [
+    "worker",
+    "--url",
+    url,
+    "--group",
+    group,
+    "--work-dir",
+    workDir,
+    "--python",
+    "/usr/bin/python3",
+    ...extra,
+  ]);
+  const match = await p.waitFor(/modulate worker (\S+) ready/);
+  return Object.assign(p, { workerPid: match[1] ?? "" });
+}
+
+export function jobSpec(script: string, overrides: Partial<JobSpec> = {}): JobSpec {
+  const now = Date.now();
+  return {
+    id: newJobId(now),
+    group: "g",
+    script: {
+      name: script,
+      content: readFileSync(join(ROOT, "test", "fixtures", "jobs", script), "utf8"),
+    },
+    args: [],
+    timeoutMs: 60_000,
+    mode: "detach",
+    submittedAt: now,
+    ...overrides,
+  };
+}
+
+export interface Cluster {
+  server: ServerProcess;
+  client: ModulateClient;
+}
+
+export async function startServerWithClient(args: string[]): Promise<Cluster> {
+  const server = await startServerProcess(args);
+  return { server, client: new ModulateClient({ url: server.url }) };
+}
