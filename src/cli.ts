@@ -93,9 +93,19 @@ export async function main(
 
 function processContext(): CliContext {
   const controller = new AbortController();
-  const stop = (): void => controller.abort();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  // A lasting listener, not `once`: execa's signal-exit re-raises a signal that it sees as the
+  // only listener left, which would kill us in the middle of a clean stop.
+  const stop = (signal: NodeJS.Signals): void => {
+    if (!controller.signal.aborted) {
+      controller.abort();
+      return;
+    }
+    // A second Ctrl+C: the user will not wait for the clean stop.
+    process.stderr.write(`modulate: ${signal} again: exiting now\n`);
+    process.exit(ExitCode.canceled);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
   return {
     stdout: process.stdout,
     stderr: process.stderr,

@@ -1,0 +1,140 @@
+// The FaaS core as a user drives it: `modulate submit` and `get` against real router and
+// worker processes, read by exit code and by the JSON record.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startRouterProcess, startWorkerProcess, type WorkerProcess } from "../helpers/cluster.ts";
+import {
+  MODULATE,
+  ROOT,
+  start,
+  startServerProcess,
+  stopAll,
+  tempDir,
+  type ServerProcess,
+} from "../helpers/processes.ts";
+
+const JOBS = join(ROOT, "test", "fixtures", "jobs");
+let server: ServerProcess;
+let single: WorkerProcess;
+
+beforeAll(async () => {
+  server = await startServerProcess(["--data", tempDir()]);
+  const routes = join(tempDir(), "routes");
+  writeFileSync(routes, "# machine types\na100 -> gpu-a100\n");
+  // Two routers at once, sharing the routes: either may take any submission.
+  await Promise.all([
+    startRouterProcess(server.url, ["--routes", routes]),
+    startRouterProcess(server.url, ["--routes", routes]),
+  ]);
+  await startWorkerProcess(server.url, "cpu", tempDir(), ["--slots", "2"]);
+  await startWorkerProcess(server.url, "gpu-a100", tempDir());
+  single = await startWorkerProcess(server.url, "single", tempDir(), ["--slots", "1"]);
+});
+
+afterAll(stopAll);
+
+async function modulate(...args: string[]): Promise<{ code: number | null; out: string }> {
+  // --url goes before the arguments: after `--` it would be the script's.
+  const [command = "", ...rest] = args;
+  const p = start(MODULATE, [command, "--url", server.url, ...rest]);
+  const code = await p.exited();
+  return { code, out: p.output() };
+}
+
+function record(out: string): {
+  state: string;
+  exitCode: number | null;
+  reason: string;
+  stdout: string;
+  stderr: string;
+  group: string;
+  worker: { group: string } | null;
+} {
+  return JSON.parse(
+    out
+      .trim()
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .pop() ?? "{}",
+  ) as never;
+}
+
+describe("modulate submit and get", () => {
+  it("waits for a script and exits with its code, passing arguments after --", async () => {
+    const ok = await modulate("submit", join(JOBS, "args.py"), "--json", "--", "--epochs", "007");
+    expect(ok.code).toBe(0);
+    expect(record(ok.out).stdout).toBe("--epochs 007\n");
+    const failed = await modulate("submit", join(JOBS, "exit-7.py"), "--json");
+    expect(failed.code).toBe(7);
+    expect(record(failed.out)).toMatchObject({
+      state: "failed",
+      exitCode: 7,
+      stderr: "failing on purpose\n",
+    });
+  });
+
+  it("ends a job past its --timeout as timed_out with exit code 124", async () => {
+    const res = await modulate(
+      "submit",
+      join(JOBS, "sleepy.py"),
+      "--timeout",
+      "1s",
+      "--json",
+      "--",
+      "30",
+    );
+    expect(res.code).toBe(124);
+    expect(record(res.out).state).toBe("timed_out");
+  });
+
+  it("refuses an invalid submission at once, with exit code 2 and the reason", async () => {
+    const res = await modulate("submit", join(JOBS, "notes.txt"), "--json");
+    expect(res.code).toBe(2);
+    expect(record(res.out)).toMatchObject({
+      state: "failed",
+      reason: expect.stringMatching(/invalid submission: no interpreter for notes.txt/) as unknown,
+    });
+  });
+
+  it("routes a machine type through the routes file", async () => {
+    const res = await modulate("submit", join(JOBS, "quick.py"), "--group", "a100", "--json");
+    expect(res.code).toBe(0);
+    expect(record(res.out).worker?.group).toBe("gpu-a100");
+  });
+
+  it("answers an unknown id with exit code 4", async () => {
+    const res = await modulate("get", "job-that-never-was");
+    expect(res.code).toBe(4);
+    expect(res.out).toContain("no such job: job-that-never-was");
+  });
+
+  it("never runs more jobs than a worker has slots, and says why the next one waits", async () => {
+    const first = await modulate(
+      "submit",
+      join(JOBS, "sleepy.py"),
+      "--group",
+      "single",
+      "--detach",
+      "--",
+      "2",
+    );
+    const second = await modulate(
+      "submit",
+      join(JOBS, "quick.py"),
+      "--group",
+      "single",
+      "--detach",
+    );
+    const [firstId, secondId] = [first.out.trim(), second.out.trim()];
+    await single.waitFor(new RegExp(`start ${firstId}`));
+    const waiting = await modulate("get", secondId, "--json");
+    expect(record(waiting.out)).toMatchObject({
+      state: "pending",
+      reason: "all 1 slot of group single busy",
+    });
+    expect((await modulate("get", secondId, "--wait")).code).toBe(0);
+    const log = single.output();
+    expect(log.indexOf(`done ${firstId}`)).toBeLessThan(log.indexOf(`start ${secondId}`));
+  });
+});

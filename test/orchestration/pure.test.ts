@@ -1,0 +1,135 @@
+// The orchestration's pure decisions: names, routes, validation, exit codes, waiting reasons.
+import { describe, expect, it } from "vitest";
+import {
+  exitCodeFor,
+  rejectedResult,
+  type JobResult,
+  type JobSpec,
+} from "../../src/orchestration/job.ts";
+import { groupNameProblem, jobIdProblem, newJobId } from "../../src/orchestration/names.ts";
+import { whyWaiting, type WorkerView } from "../../src/orchestration/presence.ts";
+import { parseRoutes, resolveGroup } from "../../src/orchestration/routes.ts";
+import {
+  DEFAULT_SUBMISSION_LIMITS,
+  interpreterOf,
+  submissionProblem,
+} from "../../src/orchestration/validate-submission.ts";
+import { parseBytes, parseDurationMs } from "../../src/units.ts";
+
+const spec: JobSpec = {
+  id: "job-1",
+  group: "cpu",
+  script: { name: "a.py", content: "print(1)\n" },
+  args: [],
+  timeoutMs: 60_000,
+  mode: "wait",
+  submittedAt: 1,
+};
+
+function result(state: JobResult["state"], exitCode: number | null = null): JobResult {
+  return { ...rejectedResult(spec, "cpu", "x", 2), state, exitCode, rejected: false };
+}
+
+describe("names", () => {
+  it("accepts plain group names and explains a bad one", () => {
+    expect(groupNameProblem("gpu-a100")).toBeUndefined();
+    expect(groupNameProblem("GPU!")).toBe(
+      `"GPU!" is not a valid group name: use letters, digits, '-' and '_' (at most 63, starting with a letter or digit)`,
+    );
+  });
+
+  it("keeps ':' out of job ids, which the SDK reserves for lineage", () => {
+    expect(jobIdProblem("train.v2_run-3")).toBeUndefined();
+    expect(jobIdProblem("a:b")).toMatch(/not a valid job id/);
+    expect(jobIdProblem(newJobId(Date.now()))).toBeUndefined();
+  });
+});
+
+describe("routes", () => {
+  it("reads arrow, colon and equals lines with comments, and JSON", () => {
+    const routes = parseRoutes(
+      "# types\na100 -> gpu-a100\nh100: gpu-h100  # fast\nt4 = gpu-small\n",
+      "routes",
+    );
+    expect([...routes]).toEqual([
+      ["a100", "gpu-a100"],
+      ["h100", "gpu-h100"],
+      ["t4", "gpu-small"],
+    ]);
+    expect([...parseRoutes('{"a100": "gpu-a100"}', "routes.json")]).toEqual([["a100", "gpu-a100"]]);
+  });
+
+  it("names the line that is wrong", () => {
+    expect(() => parseRoutes("a100 -> gpu\nnonsense here and there\n", "routes")).toThrow(
+      /routes:2: expected "machine-type -> group"/,
+    );
+    expect(() => parseRoutes("a100 -> bad!group\n", "routes")).toThrow(
+      /routes:1: "bad!group" is not a valid group name/,
+    );
+  });
+
+  it("routes an unlisted name to the group of the same name", () => {
+    expect(resolveGroup(new Map([["a100", "gpu-a100"]]), "cpu")).toBe("cpu");
+    expect(resolveGroup(new Map([["a100", "gpu-a100"]]), "a100")).toBe("gpu-a100");
+  });
+});
+
+describe("submission checks", () => {
+  it("knows interpreters by extension and by #! line", () => {
+    expect(interpreterOf("a.py", "")).toBe(".py");
+    expect(interpreterOf("run", "#!/usr/bin/env ruby\nputs 1\n")).toBe("/usr/bin/env ruby");
+    expect(interpreterOf("notes.txt", "hello")).toBeUndefined();
+  });
+
+  it("refuses a script over the size limit, naming the limit's flag", () => {
+    const big = { ...spec, script: { name: "a.py", content: "x".repeat(2048) } };
+    expect(submissionProblem(big, "cpu", { maxScriptBytes: 1024 })).toMatch(
+      /over the router's limit of 1024 \(router --max-script\)/,
+    );
+    expect(submissionProblem(spec, "cpu", DEFAULT_SUBMISSION_LIMITS)).toBeUndefined();
+  });
+});
+
+describe("exit codes", () => {
+  it("maps each final state to its documented code", () => {
+    expect(exitCodeFor(result("succeeded", 0))).toBe(0);
+    expect(exitCodeFor(result("failed", 7))).toBe(7);
+    expect(exitCodeFor(result("failed", null))).toBe(1);
+    expect(exitCodeFor(result("timed_out"))).toBe(124);
+    expect(exitCodeFor(result("canceled"))).toBe(130);
+    expect(exitCodeFor(rejectedResult(spec, "cpu", "bad", 2))).toBe(2);
+  });
+});
+
+describe("why a job waits", () => {
+  const worker = (group: string, slots: number, busy: number): WorkerView => ({
+    group,
+    pid: `${group}-${slots}-${busy}`,
+    host: "h",
+    slots,
+    busy,
+    startedAt: 0,
+  });
+  it("says when the group has no live worker", () => {
+    expect(whyWaiting([worker("cpu", 2, 0)], "gpu")).toBe("no live worker in group gpu");
+  });
+  it("says when every slot of the group is busy", () => {
+    expect(whyWaiting([worker("gpu", 2, 2), worker("gpu", 2, 2)], "gpu")).toBe(
+      "all 4 slots of group gpu busy",
+    );
+  });
+  it("has nothing to say while a slot is free", () => {
+    expect(whyWaiting([worker("gpu", 2, 1)], "gpu")).toBeUndefined();
+  });
+});
+
+describe("units", () => {
+  it("reads durations and sizes, and explains what it cannot read", () => {
+    expect(parseDurationMs("10m", "--timeout")).toBe(600_000);
+    expect(parseDurationMs("90", "--timeout")).toBe(90_000);
+    expect(parseBytes("512M", "--max-memory")).toBe(512 * 1024 * 1024);
+    expect(() => parseDurationMs("soon", "--timeout")).toThrow(
+      '--timeout "soon" is not a duration',
+    );
+  });
+});
