@@ -4,7 +4,7 @@ import { ExitCode, UserError } from "../errors.ts";
 import { parseRoutes, type Routes } from "../orchestration/routes.ts";
 import { startRouter } from "../orchestration/router.ts";
 import { DEFAULT_SUBMISSION_LIMITS } from "../orchestration/validate-submission.ts";
-import { resolveConnection } from "../orchestration/wire.ts";
+import { awaitServer, resolveConnection } from "../orchestration/wire.ts";
 import { parseBytes, parseDurationMs } from "../units.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
@@ -57,6 +57,9 @@ export async function runRouter(args: ModeArgs<typeof options>, ctx: CliContext)
   const connection = resolveConnection(args.url, args.token, ctx.env);
   const routes = loadRoutes(args.routes);
   const pid = `router-${hostname()}-${process.pid}`;
+  await awaitServer(connection, ctx.signal, (why) =>
+    ctx.stderr.write(`modulate router: waiting for the server (${why})\n`),
+  );
   const router = await startRouter({
     connection,
     routes,

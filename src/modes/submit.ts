@@ -1,11 +1,16 @@
-import { readFileSync } from "node:fs";
-import { basename } from "node:path";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, dirname, relative, resolve, sep } from "node:path";
 import { ExitCode, UserError } from "../errors.ts";
 import { ModulateClient } from "../orchestration/client.ts";
-import { exitCodeFor, type JobSpec } from "../orchestration/job.ts";
+import {
+  exitCodeFor,
+  type JobLimitRequest,
+  type JobOutputFile,
+  type JobSpec,
+} from "../orchestration/job.ts";
 import { groupNameProblem, jobIdProblem, newJobId } from "../orchestration/names.ts";
 import { resolveConnection } from "../orchestration/wire.ts";
-import { parseDurationMs } from "../units.ts";
+import { parseBytes, parseDurationMs } from "../units.ts";
 import { defineCommand, passThroughArgs, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 import { jobSummary } from "./job-format.ts";
@@ -33,6 +38,26 @@ const options = {
     array: true,
     default: [] as string[],
     describe: "K=V to set in the script's environment (repeatable)",
+  },
+  memory: { type: "string", describe: "Memory limit of the job, e.g. 2G (at most the worker's)" },
+  "cpu-time": { type: "string", describe: "CPU time limit of each process, e.g. 5m" },
+  "max-procs": { type: "number", describe: "Processes and threads the job may have" },
+  "max-output": { type: "string", describe: "Output kept of each of stdout and stderr, e.g. 16M" },
+  output: {
+    type: "string",
+    array: true,
+    default: [] as string[],
+    describe: "File the job leaves in its directory to bring back (repeatable)",
+  },
+  "output-dir": {
+    type: "string",
+    default: ".",
+    describe: "Where --output files are written on this machine",
+  },
+  network: {
+    type: "boolean",
+    default: false,
+    describe: "The script needs the network (granted where the worker allows it)",
   },
   json: {
     type: "boolean",
@@ -81,6 +106,36 @@ function parseEnv(pairs: readonly (string | number)[]): Record<string, string> {
   return env;
 }
 
+function limitsFrom(args: ModeArgs<typeof options>): JobLimitRequest {
+  if (args.maxProcs !== undefined && (!Number.isInteger(args.maxProcs) || args.maxProcs < 1)) {
+    throw new UserError(`--max-procs ${args.maxProcs} is not a positive whole number`);
+  }
+  return {
+    ...(args.memory === undefined ? {} : { memoryBytes: parseBytes(args.memory, "--memory") }),
+    ...(args.cpuTime === undefined
+      ? {}
+      : { cpuTimeMs: parseDurationMs(args.cpuTime, "--cpu-time") }),
+    ...(args.maxProcs === undefined ? {} : { maxProcs: args.maxProcs }),
+    ...(args.maxOutput === undefined
+      ? {}
+      : { maxOutputBytes: parseBytes(args.maxOutput, "--max-output") }),
+  };
+}
+
+/** Writes the job's output files under `dir`; a path that would leave `dir` is refused. */
+export function writeOutputs(outputs: readonly JobOutputFile[], dir: string): string[] {
+  const root = resolve(dir);
+  return outputs.map((output) => {
+    const target = resolve(root, output.path);
+    if (!target.startsWith(root + sep))
+      return `refused output ${output.path}: it would be written outside ${root}`;
+    if (!output.found) return `output ${output.path}: the job left no such file`;
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, Buffer.from(output.contentBase64, "base64"));
+    return `wrote ${relative(process.cwd(), target) || target} (${output.sizeBytes} bytes${output.truncated ? ", cut at the worker's limit" : ""})`;
+  });
+}
+
 export async function runSubmit(
   args: ModeArgs<typeof options> & { script: string },
   ctx: CliContext,
@@ -94,6 +149,7 @@ export async function runSubmit(
   }
   const now = Date.now();
   const env = parseEnv(args.env);
+  const limits = limitsFrom(args);
   const spec: JobSpec = {
     id: args.id ?? newJobId(now),
     group: args.group,
@@ -103,6 +159,9 @@ export async function runSubmit(
     mode: args.detach ? "detach" : "wait",
     submittedAt: now,
     ...(Object.keys(env).length > 0 ? { env } : {}),
+    ...(Object.keys(limits).length > 0 ? { limits } : {}),
+    ...(args.output.length > 0 ? { outputs: args.output.map(String) } : {}),
+    ...(args.network ? { network: true } : {}),
   };
   const client = new ModulateClient(resolveConnection(args.url, args.token, ctx.env));
   try {
@@ -133,6 +192,8 @@ export async function runSubmit(
       );
       return ExitCode.canceled;
     }
+    for (const line of writeOutputs(result.outputs ?? [], args.outputDir))
+      ctx.stderr.write(`modulate: ${line}\n`);
     if (args.json) {
       ctx.stdout.write(`${JSON.stringify(result)}\n`);
     } else {

@@ -1,9 +1,11 @@
 import { hostname } from "node:os";
 import { ExitCode, UserError } from "../errors.ts";
 import { groupNameProblem } from "../orchestration/names.ts";
-import { sandboxRunner } from "../orchestration/sandbox-runner.ts";
+import { sandboxRunner, shareGpus } from "../orchestration/sandbox-runner.ts";
+import { SandboxSetupError } from "../sandbox/errors.ts";
+import { parseGpuOption, resolveGpus } from "../sandbox/gpus.ts";
 import { startWorker } from "../orchestration/worker.ts";
-import { resolveConnection } from "../orchestration/wire.ts";
+import { awaitServer, resolveConnection } from "../orchestration/wire.ts";
 import type { JobLimits } from "../sandbox/types.ts";
 import { parseBytes, parseDurationMs } from "../units.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
@@ -20,8 +22,12 @@ const options = {
   },
   slots: {
     type: "number",
-    default: 1,
-    describe: "Jobs run at once; no job is taken without a free slot",
+    describe: "Jobs run at once; no job is taken without a free slot [default: 1, or one per GPU]",
+  },
+  gpus: {
+    type: "string",
+    describe:
+      "GPUs to hand out: auto (from nvidia-smi -L), a count, or a list such as 0,1; each slot gets its own",
   },
   python: {
     type: "string",
@@ -91,12 +97,24 @@ function limitsFrom(args: WorkerArgs): JobLimits {
   };
 }
 
+async function gpusFor(option: string): Promise<string[]> {
+  try {
+    return await resolveGpus(parseGpuOption(option));
+  } catch (error) {
+    if (error instanceof SandboxSetupError) throw new UserError(error.message);
+    throw error;
+  }
+}
+
 export async function runWorker(args: WorkerArgs, ctx: CliContext): Promise<number> {
   const problem = groupNameProblem(args.group);
   if (problem) throw new UserError(`--group ${problem}`);
-  if (!Number.isInteger(args.slots) || args.slots < 1) {
-    throw new UserError(`--slots ${args.slots} is not a positive whole number of jobs`);
+  const gpuIds = args.gpus === undefined ? [] : await gpusFor(args.gpus);
+  const slots = args.slots ?? Math.max(1, gpuIds.length);
+  if (!Number.isInteger(slots) || slots < 1) {
+    throw new UserError(`--slots ${slots} is not a positive whole number of jobs`);
   }
+  const gpus = shareGpus(gpuIds, slots);
   const connection = resolveConnection(args.url, args.token, ctx.env);
   const { config, notes } = await setUpWorkerSandbox(
     {
@@ -110,13 +128,16 @@ export async function runWorker(args: WorkerArgs, ctx: CliContext): Promise<numb
     ctx.env,
   );
   const pid = `${args.group}-${hostname()}-${process.pid}`;
+  await awaitServer(connection, ctx.signal, (why) =>
+    ctx.stderr.write(`modulate worker: waiting for the server (${why})\n`),
+  );
   const worker = await startWorker({
     connection,
     group: args.group,
-    slots: args.slots,
+    slots,
     leaseMs: parseDurationMs(args.lease, "--lease"),
     pid,
-    runner: sandboxRunner(config),
+    runner: sandboxRunner(config, gpus),
     events: {
       onStart: (spec, attempt) => ctx.stdout.write(`start ${spec.id} attempt ${attempt}\n`),
       onFinish: (spec, result) =>
@@ -131,8 +152,15 @@ export async function runWorker(args: WorkerArgs, ctx: CliContext): Promise<numb
     );
   });
   for (const note of notes) ctx.stdout.write(`${note}\n`);
+  if (args.gpus !== undefined) {
+    ctx.stdout.write(
+      gpus
+        ? `gpus: ${gpuIds.join(",")} (${gpus.perJob} per job)\n`
+        : "warning: --gpus found no GPU: jobs run without one\n",
+    );
+  }
   ctx.stdout.write(
-    `modulate worker ${pid} ready: group ${args.group}, ${args.slots} slot${args.slots === 1 ? "" : "s"}, server ${connection.url}\n`,
+    `modulate worker ${pid} ready: group ${args.group}, ${slots} slot${slots === 1 ? "" : "s"}, server ${connection.url}\n`,
   );
   await untilAborted(ctx.signal);
   await worker.stop();

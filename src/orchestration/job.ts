@@ -16,6 +16,28 @@ export interface JobSpec {
   mode: "wait" | "detach";
   submittedAt: number;
   env?: Record<string, string>;
+  /** Limits the submission asks for; each may only lower the worker's. */
+  limits?: JobLimitRequest;
+  /** Files (relative to the job's directory) to bring back with the result. */
+  outputs?: string[];
+  /** Whether the script needs the network; granted only where the worker allows it. */
+  network?: boolean;
+}
+
+export interface JobLimitRequest {
+  memoryBytes?: number;
+  cpuTimeMs?: number;
+  maxProcs?: number;
+  maxOutputBytes?: number;
+}
+
+/** A declared output file as the job left it, carried back base64-encoded and size-capped. */
+export interface JobOutputFile {
+  path: string;
+  found: boolean;
+  sizeBytes: number;
+  truncated: boolean;
+  contentBase64: string;
 }
 
 export interface WorkerRef {
@@ -40,6 +62,9 @@ export interface JobResult {
   submittedAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  /** GPUs the job was given (CUDA_VISIBLE_DEVICES), if the worker has any. */
+  gpus?: string[];
+  outputs?: JobOutputFile[];
   /** Set when the router refused the submission: nothing ran, nothing will. */
   rejected?: boolean;
 }

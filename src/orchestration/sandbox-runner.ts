@@ -1,5 +1,7 @@
 // The worker's JobRunner over src/sandbox: a job spec becomes a sandbox request, and the
-// sandbox's outcome becomes the fields of the result record.
+// sandbox's outcome becomes the fields of the result record. GPUs, where the worker has any,
+// are leased per job and given back only once every process of the job is gone.
+import { GpuPool } from "../sandbox/gpus.ts";
 import { runJob } from "../sandbox/run-job.ts";
 import type { CapturedOutput, SandboxConfig } from "../sandbox/types.ts";
 import type { JobRunner, RunOutcome } from "./worker.ts";
@@ -10,34 +12,58 @@ export function joinCaptured(output: CapturedOutput): string {
   return `${output.head}\n[... ${output.droppedBytes} bytes dropped ...]\n${output.tail}`;
 }
 
-export function sandboxRunner(config: SandboxConfig): JobRunner {
+export interface GpuShare {
+  pool: GpuPool;
+  /** GPUs each job gets. */
+  perJob: number;
+}
+
+/** Splits a worker's GPUs evenly over its slots: each slot its own CUDA_VISIBLE_DEVICES. */
+export function shareGpus(ids: readonly string[], slots: number): GpuShare | undefined {
+  if (ids.length === 0) return undefined;
+  return { pool: new GpuPool(ids), perJob: Math.max(1, Math.floor(ids.length / slots)) };
+}
+
+export function sandboxRunner(config: SandboxConfig, gpus?: GpuShare): JobRunner {
   return {
     async run(spec, attempt, signal): Promise<RunOutcome> {
-      const outcome = await runJob(
-        {
-          jobId: spec.id,
-          attempt,
-          scriptName: spec.script.name,
-          script: spec.script.content,
-          args: spec.args,
-          ...(spec.env ? { env: spec.env } : {}),
-          limits: { timeoutMs: spec.timeoutMs },
-        },
-        config,
-        { signal },
-      );
-      return {
-        state: outcome.state,
-        // A clean exit needs no explanation; anything else the sandbox noticed stays.
-        reason:
-          outcome.state === "succeeded" && /^exited with code 0$/.test(outcome.reason)
-            ? ""
-            : outcome.reason,
-        exitCode: outcome.exitCode,
-        stdout: joinCaptured(outcome.stdout),
-        stderr: joinCaptured(outcome.stderr),
-        durationMs: outcome.durationMs,
-      };
+      const lease = gpus ? await gpus.pool.acquire(gpus.perJob, signal) : undefined;
+      try {
+        const outcome = await runJob(
+          {
+            jobId: spec.id,
+            attempt,
+            scriptName: spec.script.name,
+            script: spec.script.content,
+            args: spec.args,
+            ...(spec.env ? { env: spec.env } : {}),
+            limits: { ...spec.limits, timeoutMs: spec.timeoutMs },
+            ...(spec.outputs ? { outputs: spec.outputs } : {}),
+            networkWanted: spec.network ?? false,
+            ...(lease ? { gpuIds: lease.ids } : {}),
+          },
+          config,
+          { signal },
+        );
+        return {
+          state: outcome.state,
+          // A clean exit needs no explanation; anything else the sandbox noticed stays.
+          reason:
+            outcome.state === "succeeded" && /^exited with code 0$/.test(outcome.reason)
+              ? ""
+              : outcome.reason,
+          exitCode: outcome.exitCode,
+          stdout: joinCaptured(outcome.stdout),
+          stderr: joinCaptured(outcome.stderr),
+          durationMs: outcome.durationMs,
+          ...(outcome.gpuIds.length > 0 ? { gpus: [...outcome.gpuIds] } : {}),
+          ...(outcome.outputs.length > 0
+            ? { outputs: outcome.outputs.map((o) => ({ ...o })) }
+            : {}),
+        };
+      } finally {
+        if (lease) gpus?.pool.release(lease);
+      }
     },
   };
 }

@@ -87,3 +87,46 @@ export function encodeValue(value: unknown): { headers: Record<string, string>; 
   const encoded = codec.encode(value);
   return { headers: encoded.headers ?? {}, data: String(encoded.data ?? "") };
 }
+
+/**
+ * Resolves once the server answers; until then says so once and retries with backoff. A
+ * router or worker started before its server (or during its restart) waits instead of
+ * failing. Rejects with the abort reason if `signal` fires first.
+ */
+export async function awaitServer(
+  connection: Connection,
+  signal: AbortSignal,
+  onWaiting: (why: string) => void,
+): Promise<void> {
+  const send = requestSender(connection, 2_000);
+  let told = false;
+  for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 5_000)) {
+    try {
+      // Any answer, found or not, proves the server is there and speaks the protocol.
+      await send(request("promise.get", { id: "modulate-ping" }));
+      return;
+    } catch (error) {
+      if (!told) onWaiting(error instanceof Error ? error.message : String(error));
+      told = true;
+    }
+    await abortableSleep(delayMs, signal);
+    if (signal.aborted) {
+      throw new UserError(
+        `stopped while waiting for the server at ${connection.url}`,
+        ExitCode.unreachable,
+      );
+    }
+  }
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -3,7 +3,7 @@
 import { HttpNetwork, PollMessageSource, Resonate, type Context } from "@resonatehq/sdk";
 import { hostname } from "node:os";
 import { claimAttempt, finishAttempt } from "./attempts.ts";
-import type { JobResult, JobSpec, JobState, WorkerRef } from "./job.ts";
+import type { JobOutputFile, JobResult, JobSpec, JobState, WorkerRef } from "./job.ts";
 import { EXECUTE_FUNCTION } from "./names.ts";
 import { PresenceLease } from "./presence.ts";
 import { SlotGate } from "./slot-gate.ts";
@@ -17,6 +17,8 @@ export interface RunOutcome {
   stdout: string;
   stderr: string;
   durationMs: number;
+  gpus?: string[];
+  outputs?: JobOutputFile[];
 }
 
 export interface JobRunner {
