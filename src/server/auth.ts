@@ -1,9 +1,9 @@
 // Who may talk to `modulate server`, with the Resonate server's rules: no auth, a shared
 // bearer token, or JWTs signed by a key whose public half the server holds.
-import { constants, createHash, createPublicKey, timingSafeEqual, verify } from "node:crypto";
-import type { KeyObject, SigningOptions } from "node:crypto";
+import { createHash, createPublicKey, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { UserError } from "../errors.ts";
+import { keyProblem, quote, signatureSchemes, verifyJwt, type Claims } from "./jwt.ts";
 
 export type AuthConfig =
   { kind: "none" } | { kind: "token"; token: string } | { kind: "jwt"; publicKeyPem: string };
@@ -26,8 +26,6 @@ const ALLOWED: AuthDecision = { ok: true };
 const unauthorized = (reason: string): Rejection => ({ ok: false, status: 401, reason });
 const forbidden = (reason: string): Rejection => ({ ok: false, status: 403, reason });
 const MISSING = "missing token: pass --token or set RESONATE_TOKEN";
-// RFC 7518 §3.3 requires RSA keys of at least 2048 bits for RS*/PS*.
-const MIN_RSA_MODULUS_BITS = 2048;
 
 /** Reads the server's auth options; `publicKeyFile` is read and checked here, once, at start-up. */
 export function loadAuthConfig(opts: { token?: string; publicKeyFile?: string }): AuthConfig {
@@ -113,109 +111,6 @@ export function createAuthenticator(config: AuthConfig, clock: () => number): Au
   }
 }
 
-type SignatureScheme = { hash: string | null; options: SigningOptions };
-type Claims = Record<string, unknown>;
-
-// Each key type admits only the JWS algorithms built for it (RFC 7518 §3.1), so a token
-// cannot pick a weaker or different algorithm than the key implies. ECDSA algorithms are
-// tied to their curve, and JWS carries ECDSA signatures as raw r||s, not DER.
-function signatureSchemes(key: KeyObject): ReadonlyMap<string, SignatureScheme> | undefined {
-  const pss = {
-    padding: constants.RSA_PKCS1_PSS_PADDING,
-    saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
-  };
-  const rawEcdsa = { dsaEncoding: "ieee-p1363" } as const;
-  switch (key.asymmetricKeyType) {
-    case "rsa":
-      if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_MODULUS_BITS) return undefined;
-      return new Map(
-        ["256", "384", "512"].flatMap((bits) => [
-          [`RS${bits}`, { hash: `sha${bits}`, options: {} }],
-          [`PS${bits}`, { hash: `sha${bits}`, options: pss }],
-        ]),
-      );
-    case "ec": {
-      const curve = key.asymmetricKeyDetails?.namedCurve;
-      const bits = curve === "prime256v1" ? "256" : curve === "secp384r1" ? "384" : undefined;
-      return bits && new Map([[`ES${bits}`, { hash: `sha${bits}`, options: rawEcdsa }]]);
-    }
-    case "ed25519":
-      return new Map([["EdDSA", { hash: null, options: {} }]]);
-    default:
-      return undefined;
-  }
-}
-
-/** Why a PEM text cannot verify JWTs here, or undefined when it can. */
-function keyProblem(pemOrKey: string | KeyObject): string | undefined {
-  let key: KeyObject;
-  try {
-    key = typeof pemOrKey === "string" ? createPublicKey(pemOrKey) : pemOrKey;
-  } catch {
-    return "is not a PEM public key: pass a file that begins with -----BEGIN PUBLIC KEY-----";
-  }
-  if (signatureSchemes(key) !== undefined) return undefined;
-  const { modulusLength, namedCurve } = key.asymmetricKeyDetails ?? {};
-  const found = modulusLength ? `${modulusLength} bits` : (namedCurve ?? "");
-  return (
-    `holds a ${key.asymmetricKeyType ?? ""} key ${found}`.trimEnd() +
-    `: use RSA of at least ${MIN_RSA_MODULUS_BITS} bits, EC P-256 or P-384, or Ed25519`
-  );
-}
-
-function verifyJwt(
-  token: string,
-  key: KeyObject,
-  schemes: ReadonlyMap<string, SignatureScheme>,
-  nowMs: number,
-): { claims: Claims } | Rejection {
-  // Three base64url parts; the signature may be empty here so that alg "none" gets its own
-  // reason below.
-  const parts = /^([\w-]+)\.([\w-]+)\.([\w-]*)$/.exec(token);
-  if (parts === null) {
-    return unauthorized("malformed token: expected a JWT, three base64url parts joined by '.'");
-  }
-  const [, encodedHeader = "", encodedPayload = "", encodedSignature = ""] = parts;
-  const header = decodeJsonObject(encodedHeader);
-  if (header === undefined || typeof header.alg !== "string") {
-    return unauthorized("malformed token: the header is not a JSON object with an 'alg'");
-  }
-  if (header.alg === "none") return unauthorized("unsigned tokens (alg 'none') are not accepted");
-  const scheme = schemes.get(header.alg);
-  if (scheme === undefined) {
-    const expected = [...schemes.keys()].join(", ");
-    return unauthorized(
-      `token algorithm ${quote(header.alg)} does not fit the server's key: use ${expected}`,
-    );
-  }
-  // RFC 7515 §4.1.11: a token whose critical extensions we do not understand must be rejected.
-  if (header.crit !== undefined) return unauthorized("token header has 'crit': none supported");
-  let isGenuine: boolean;
-  try {
-    const signed = Buffer.from(`${encodedHeader}.${encodedPayload}`, "ascii");
-    const signature = Buffer.from(encodedSignature, "base64url");
-    isGenuine = verify(scheme.hash, signed, { key, ...scheme.options }, signature);
-  } catch {
-    isGenuine = false;
-  }
-  if (!isGenuine) return unauthorized("token signature does not match the server's public key");
-
-  const claims = decodeJsonObject(encodedPayload);
-  if (claims === undefined) return unauthorized("malformed token: the payload is not JSON");
-  const { exp, nbf } = claims;
-  if (typeof exp !== "number" || !Number.isFinite(exp)) {
-    return unauthorized("token has no numeric 'exp' claim: issue tokens that expire");
-  }
-  if (exp * 1000 <= nowMs) return unauthorized(`token expired at ${formatInstant(exp)}`);
-  if (nbf !== undefined) {
-    if (typeof nbf !== "number" || !Number.isFinite(nbf)) {
-      return unauthorized("token's 'nbf' claim is not a number of seconds since the epoch");
-    }
-    if (nbf * 1000 > nowMs) return unauthorized(`token is not valid before ${formatInstant(nbf)}`);
-  }
-  return { claims };
-}
-
 function authorize(claims: Claims, envelope: AuthEnvelope): AuthDecision {
   const { role, prefix } = claims;
   if (typeof role === "string" && role.toLowerCase() === "admin") return ALLOWED;
@@ -284,30 +179,6 @@ function withBearer(
     : check(match[1]);
 }
 
-function decodeJsonObject(encoded: string): Claims | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(encoded, "base64url").toString("utf8"));
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as Claims)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function sha256(text: string): Buffer {
   return createHash("sha256").update(text, "utf8").digest();
-}
-
-function formatInstant(secondsSinceEpoch: number): string {
-  const date = new Date(secondsSinceEpoch * 1000);
-  return Number.isNaN(date.getTime())
-    ? `${secondsSinceEpoch} s since the epoch`
-    : date.toISOString().replace(".000Z", "Z");
-}
-
-/** Quotes text from the request for a one-line reason: control characters escaped, length capped. */
-function quote(text: string): string {
-  const escaped = JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}…` : text);
-  return `'${escaped.slice(1, -1)}'`;
 }
