@@ -8,6 +8,7 @@ import { routerCommand } from "./modes/router.ts";
 import { hostScriptIfAsked } from "./modes/script-host.ts";
 import { serverCommand } from "./modes/server.ts";
 import { submitCommand } from "./modes/submit.ts";
+import { uiCommand } from "./modes/ui.ts";
 import { workerCommand } from "./modes/worker.ts";
 
 export const VERSION: string = packageJson.version;
@@ -44,6 +45,7 @@ function registerCommands(parser: Argv, ctx: CliContext, done: Done): Argv {
   p = register(p, serverCommand, ctx, done);
   p = register(p, routerCommand, ctx, done);
   p = register(p, workerCommand, ctx, done);
+  p = register(p, uiCommand, ctx, done);
   return p;
 }
 
@@ -54,6 +56,8 @@ export async function main(
 ): Promise<number> {
   const hosted = await hostScriptIfAsked(argv);
   if (hosted !== undefined) return hosted;
+  // `modulate` alone on a terminal opens the dashboard; elsewhere it asks for a command.
+  if (argv.length === 0 && ctx.isInteractive) return main(["ui"], ctx);
   let exitCode: number = ExitCode.ok;
   let parser = yargs([...argv])
     .scriptName("modulate")
@@ -110,6 +114,7 @@ function processContext(): CliContext {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
+    isInteractive: process.stdin.isTTY && process.stdout.isTTY,
     signal: controller.signal,
   };
 }

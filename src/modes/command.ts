@@ -5,6 +5,8 @@ export interface CliContext {
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown };
   readonly env: NodeJS.ProcessEnv;
+  /** Both ends are a terminal: `modulate` alone then opens the dashboard. */
+  readonly isInteractive?: boolean;
   /** Aborted on SIGINT/SIGTERM: long-running modes stop cleanly when it fires. */
   readonly signal: AbortSignal;
 }

@@ -13,7 +13,25 @@ export async function hostScriptIfAsked(argv: readonly string[]): Promise<number
     process.stderr.write(`modulate: usage: modulate ${SCRIPT_HOST_COMMAND} -- FILE [ARGS...]\n`);
     return 2;
   }
+  hideHostWarnings();
   await runScriptFile(invocation.file, invocation.args);
   // A script that set process.exitCode keeps it; otherwise node's default of 0.
   return typeof process.exitCode === "number" ? process.exitCode : 0;
+}
+
+/**
+ * The host loads scripts with vm's USE_MAIN_CONTEXT_DEFAULT_LOADER, which Node flags as
+ * experimental on every run: that warning is ours, not the job's, so it stays out of the
+ * job's stderr. Every other warning is printed as Node would.
+ */
+function hideHostWarnings(): void {
+  process.removeAllListeners("warning");
+  process.on("warning", (warning) => {
+    if (
+      warning.name === "ExperimentalWarning" &&
+      warning.message.includes("USE_MAIN_CONTEXT_DEFAULT_LOADER")
+    )
+      return;
+    process.stderr.write(`${warning.name}: ${warning.message}\n`);
+  });
 }

@@ -8,6 +8,7 @@ import { listAttempts, type AttemptView } from "./attempts.ts";
 import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "./job.ts";
 import { ENTRY_GROUP, SUBMIT_FUNCTION, TAG } from "./names.ts";
 import { listLiveWorkers, whyWaiting, type WorkerView } from "./presence.ts";
+import { takeSnapshot, type ClusterSnapshot } from "./snapshot.ts";
 import {
   decodeValue,
   isOk,
@@ -80,7 +81,7 @@ export class ModulateClient {
         resonate.options({
           target: ENTRY_GROUP,
           timeout: queueTimeoutMs + spec.timeoutMs + MARGIN_MS,
-          tags: { [TAG.job]: spec.group },
+          tags: { [TAG.kind]: "job", [TAG.group]: spec.group },
         }),
       );
     } catch (error) {
@@ -145,6 +146,11 @@ export class ModulateClient {
 
   async liveWorkers(): Promise<WorkerView[]> {
     return listLiveWorkers(this.#send);
+  }
+
+  /** Live workers and every unfinished job: what the dashboard shows. */
+  async snapshot(): Promise<ClusterSnapshot> {
+    return takeSnapshot(this.#send, Date.now());
   }
 
   async close(): Promise<void> {

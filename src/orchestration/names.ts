@@ -13,8 +13,10 @@ export const PRESENCE_GROUP = "modulate-presence";
 
 /** Tags modulate sets on its promises, so searches can find them on any Resonate server. */
 export const TAG = {
-  /** On a submission's root promise: the requested group. */
-  job: "modulate:job",
+  /** On a submission's root promise: "job", so a search finds every job and nothing else. */
+  kind: "modulate:kind",
+  /** On a submission's root promise: the group (or machine type) it asked for. */
+  group: "modulate:group",
   /** On an attempt record: the job id it belongs to. */
   attemptOf: "modulate:attempt-of",
   /** On a job's execute promise: the job id, whatever id scheme the SDK gave it. */

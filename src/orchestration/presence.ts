@@ -120,9 +120,14 @@ export class PresenceLease {
   }
 }
 
-/** Live workers, with how many job tasks each holds. Pages through every acquired task. */
-export async function listLiveWorkers(send: Send): Promise<WorkerView[]> {
-  const acquired: { id: string; pid?: string }[] = [];
+export interface AcquiredTask {
+  id: string;
+  pid?: string;
+}
+
+/** Every task held by some process now, paging through the search. */
+export async function searchAcquiredTasks(send: Send): Promise<AcquiredTask[]> {
+  const acquired: AcquiredTask[] = [];
   let cursor: string | undefined;
   do {
     const res = await send(
@@ -132,19 +137,34 @@ export async function listLiveWorkers(send: Send): Promise<WorkerView[]> {
     acquired.push(...res.data.tasks);
     cursor = res.data.cursor;
   } while (cursor);
+  return acquired;
+}
+
+/** Live workers among the acquired tasks, with how many job tasks each holds. */
+export async function liveWorkersAmong(
+  send: Send,
+  acquired: readonly AcquiredTask[],
+): Promise<WorkerView[]> {
   const busy = new Map<string, number>();
   for (const task of acquired) {
-    if (!task.id.startsWith("modulate-presence.") && task.pid)
-      busy.set(task.pid, (busy.get(task.pid) ?? 0) + 1);
+    if (!isPresenceTask(task.id) && task.pid) busy.set(task.pid, (busy.get(task.pid) ?? 0) + 1);
   }
   const workers: WorkerView[] = [];
-  for (const task of acquired.filter((t) => t.id.startsWith("modulate-presence."))) {
+  for (const task of acquired.filter((t) => isPresenceTask(t.id))) {
     const res = await send(request("promise.get", { id: task.id }));
     if (!isOk(res)) continue;
     const info = decodeValue(res.data.promise.param) as PresenceInfo | undefined;
     if (info) workers.push({ ...info, busy: busy.get(info.pid) ?? 0 });
   }
   return workers;
+}
+
+export async function listLiveWorkers(send: Send): Promise<WorkerView[]> {
+  return liveWorkersAmong(send, await searchAcquiredTasks(send));
+}
+
+function isPresenceTask(id: string): boolean {
+  return id.startsWith("modulate-presence.");
 }
 
 /** Why a job routed to `group` is still waiting, in words; undefined when a slot is free. */

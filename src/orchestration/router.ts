@@ -42,7 +42,7 @@ export function submitOrchestration(
     const opts = ctx.options({
       target: group,
       timeout: options.queueTimeoutMs + spec.timeoutMs,
-      tags: { [TAG.executeOf]: spec.id },
+      tags: { [TAG.executeOf]: spec.id, [TAG.kind]: "execute", [TAG.group]: group },
     });
     if (spec.mode === "detach") {
       const future = yield* ctx.detached<JobResult>(EXECUTE_FUNCTION, routed, opts);

@@ -8,6 +8,11 @@ export interface BwrapOptions {
   readonly hiddenPaths: readonly string[];
   /** Keep the host's network; otherwise the job gets a namespace with only loopback. */
   readonly network: boolean;
+  /**
+   * Host paths the job must still see read-only although a tmpfs above covers them, e.g. its
+   * interpreter when modulate itself was copied into /tmp (a missing one is skipped).
+   */
+  readonly readOnlyPaths?: readonly string[];
   /** Device nodes to bind, e.g. /dev/nvidia0 (a missing one is skipped by bwrap). */
   readonly devicePaths: readonly string[];
   /** Size cap of the private /tmp; its pages also count against the job's memory cgroup. */
@@ -28,6 +33,7 @@ export function buildBwrapArgs(options: BwrapOptions): string[] {
   args.push("--tmpfs", "/tmp");
   // Hidden paths first: the work root is hidden, then the job's own directory is bound on top.
   for (const hidden of options.hiddenPaths) args.push("--tmpfs", hidden);
+  for (const path of options.readOnlyPaths ?? []) args.push("--ro-bind-try", path, path);
   for (const device of options.devicePaths) args.push("--dev-bind-try", device, device);
   args.push("--bind", options.workDir, options.workDir, "--chdir", options.workDir);
   args.push("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try");

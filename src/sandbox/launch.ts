@@ -43,6 +43,8 @@ export function buildLaunchCommand(
       ...buildBwrapArgs({
         workDir: plan.workDir,
         hiddenPaths: [config.workRoot, ...(config.hiddenPaths ?? [])],
+        // The interpreter stays visible even where a tmpfs hides its directory.
+        readOnlyPaths: plan.program === plan.scriptPath ? [] : [plan.program],
         network: plan.network,
         devicePaths: plan.gpuIds.length > 0 ? (config.gpuDevicePaths ?? []) : [],
         tmpSizeBytes: plan.limits.maxFileBytes,

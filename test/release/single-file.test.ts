@@ -1,7 +1,7 @@
 // The release: one executable, copied alone into an empty directory, answers --version and
 // serves the SDK's flows as `modulate server`.
 import { execFileSync } from "node:child_process";
-import { copyFileSync } from "node:fs";
+import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Resonate } from "@resonatehq/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -29,6 +29,22 @@ describe("the single executable", () => {
       env: { PATH: "/usr/bin:/bin" },
     });
     expect(out.toString().trim()).toBe(packageJson.version);
+  });
+
+  it("runs a JavaScript job end to end as modulate dev, through its own script host", async () => {
+    const dir = tempDir();
+    const script = join(dir, "job.mjs");
+    writeFileSync(
+      script,
+      "await Promise.resolve();\nconsole.log('hello from', process.argv.length > 1 ? 'a module' : '?');\n",
+    );
+    const dev = start(binary, ["dev", "--in-memory", "--port", "0", "--try", script], {
+      PATH: "/usr/bin:/bin",
+      HOME: dir,
+    });
+    expect(await dev.exited()).toBe(0);
+    expect(dev.output()).toContain("hello from a module");
+    expect(dev.output()).not.toContain("ExperimentalWarning");
   });
 
   it("serves an rpc between two groups as modulate server", async () => {

@@ -49,3 +49,24 @@ describe("buildBwrapArgs", () => {
     ]);
   });
 });
+
+describe("paths the job keeps seeing", () => {
+  it("binds the interpreter read-only after the tmpfs that would hide it", () => {
+    const args = buildBwrapArgs({
+      workDir: "/srv/work/job-1",
+      hiddenPaths: ["/srv/work"],
+      readOnlyPaths: ["/tmp/modulate"],
+      network: false,
+      devicePaths: [],
+      userSwitchInside: false,
+    });
+    const tmp = args.indexOf("/tmp");
+    const bound = args.indexOf("--ro-bind-try");
+    expect(args.slice(bound, bound + 3)).toEqual([
+      "--ro-bind-try",
+      "/tmp/modulate",
+      "/tmp/modulate",
+    ]);
+    expect(bound).toBeGreaterThan(tmp);
+  });
+});
