@@ -1,38 +1,16 @@
 // What the state machine needs of storage: synchronous reads and writes inside one
 // transaction that the caller opens and commits. Every "due" and "search" query is backed
 // by an index, so its cost follows the size of the answer, not of the store.
-import type { PromiseState, TaskState, Value } from "./protocol.ts";
+import type { PromiseRecord, PromiseState, ScheduleRecord, TaskRecord, TaskState } from "./protocol.ts";
 
-export interface StoredPromise {
-  id: string;
-  state: PromiseState;
-  param: Value;
-  value: Value;
-  tags: Record<string, string>;
-  timeoutAt: number;
-  createdAt: number;
-  settledAt: number | null;
-}
+/** A promise as stored: the wire record, with "not settled" as null rather than absent. */
+export type StoredPromise = Omit<PromiseRecord, "settledAt"> & { settledAt: number | null };
 
-export interface StoredTask {
-  id: string;
-  state: TaskState;
-  version: number;
-  pid?: string;
-  ttl?: number;
-  resumes: string[];
-}
+/** A task as stored: the wire record, with the promise ids that resumed it. */
+export type StoredTask = Omit<TaskRecord, "resumes"> & { resumes: string[] };
 
-export interface StoredSchedule {
-  id: string;
-  cron: string;
-  promiseId: string;
-  promiseTimeout: number;
-  promiseParam: Value;
-  promiseTags: Record<string, string>;
-  createdAt: number;
-  lastRunAt?: number;
-}
+/** A schedule as stored; its next run lives in the schedule timeouts table. */
+export type StoredSchedule = Omit<ScheduleRecord, "nextRunAt">;
 
 /** 0: a pending task's retry (its execute message is sent again); 1: an acquired task's lease. */
 export type TaskTimeoutType = 0 | 1;

@@ -3,11 +3,15 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRouterProcess, startWorkerProcess, type WorkerProcess } from "../helpers/cluster.ts";
 import {
-  MODULATE,
+  runCli,
+  startRouterProcess,
+  startWorkerProcess,
+  type CliRun,
+  type WorkerProcess,
+} from "../helpers/cluster.ts";
+import {
   ROOT,
-  start,
   startServerProcess,
   stopAll,
   tempDir,
@@ -34,40 +38,18 @@ beforeAll(async () => {
 
 afterAll(stopAll);
 
-async function modulate(...args: string[]): Promise<{ code: number | null; out: string }> {
-  // --url goes before the arguments: after `--` it would be the script's.
-  const [command = "", ...rest] = args;
-  const p = start(MODULATE, [command, "--url", server.url, ...rest]);
-  const code = await p.exited();
-  return { code, out: p.output() };
-}
-
-function record(out: string): {
-  state: string;
-  exitCode: number | null;
-  reason: string;
-  stdout: string;
-  stderr: string;
-  group: string;
-  worker: { group: string } | null;
-} {
-  return JSON.parse(
-    out
-      .trim()
-      .split("\n")
-      .filter((l) => l.startsWith("{"))
-      .pop() ?? "{}",
-  ) as never;
+function modulate(command: string, ...args: string[]): Promise<CliRun> {
+  return runCli(server.url, command, ...args);
 }
 
 describe("modulate submit and get", () => {
   it("waits for a script and exits with its code, passing arguments after --", async () => {
     const ok = await modulate("submit", join(JOBS, "args.py"), "--json", "--", "--epochs", "007");
     expect(ok.code).toBe(0);
-    expect(record(ok.out).stdout).toBe("--epochs 007\n");
+    expect(ok.record.stdout).toBe("--epochs 007\n");
     const failed = await modulate("submit", join(JOBS, "exit-7.py"), "--json");
     expect(failed.code).toBe(7);
-    expect(record(failed.out)).toMatchObject({
+    expect(failed.record).toMatchObject({
       state: "failed",
       exitCode: 7,
       stderr: "failing on purpose\n",
@@ -85,13 +67,13 @@ describe("modulate submit and get", () => {
       "30",
     );
     expect(res.code).toBe(124);
-    expect(record(res.out).state).toBe("timed_out");
+    expect(res.record.state).toBe("timed_out");
   });
 
   it("refuses an invalid submission at once, with exit code 2 and the reason", async () => {
     const res = await modulate("submit", join(JOBS, "notes.txt"), "--json");
     expect(res.code).toBe(2);
-    expect(record(res.out)).toMatchObject({
+    expect(res.record).toMatchObject({
       state: "failed",
       reason: expect.stringMatching(/invalid submission: no interpreter for notes.txt/) as unknown,
     });
@@ -100,7 +82,7 @@ describe("modulate submit and get", () => {
   it("routes a machine type through the routes file", async () => {
     const res = await modulate("submit", join(JOBS, "quick.py"), "--group", "a100", "--json");
     expect(res.code).toBe(0);
-    expect(record(res.out).worker?.group).toBe("gpu-a100");
+    expect(res.record.worker?.group).toBe("gpu-a100");
   });
 
   it("answers an unknown id with exit code 4", async () => {
@@ -129,7 +111,7 @@ describe("modulate submit and get", () => {
     const [firstId, secondId] = [first.out.trim(), second.out.trim()];
     await single.waitFor(new RegExp(`start ${firstId}`));
     const waiting = await modulate("get", secondId, "--json");
-    expect(record(waiting.out)).toMatchObject({
+    expect(waiting.record).toMatchObject({
       state: "pending",
       reason: "all 1 slot of group single busy",
     });

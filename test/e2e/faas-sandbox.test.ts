@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:net";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRouterProcess, startWorkerProcess } from "../helpers/cluster.ts";
+import { runCli, startRouterProcess, startWorkerProcess, type CliRun } from "../helpers/cluster.ts";
 import {
   MODULATE,
   ROOT,
@@ -52,18 +52,8 @@ afterAll(async () => {
   await stopAll();
 });
 
-async function submit(
-  ...args: string[]
-): Promise<{ code: number | null; record: Record<string, unknown>; out: string }> {
-  const p = start(MODULATE, ["submit", "--url", server.url, "--json", ...args]);
-  const code = await p.exited();
-  const line =
-    p
-      .output()
-      .split("\n")
-      .filter((l) => l.startsWith("{"))
-      .pop() ?? "{}";
-  return { code, record: JSON.parse(line) as Record<string, unknown>, out: p.output() };
+function submit(...args: string[]): Promise<CliRun> {
+  return runCli(server.url, "submit", "--json", ...args);
 }
 
 describe("submissions in the sandbox", () => {
@@ -72,15 +62,15 @@ describe("submissions in the sandbox", () => {
       submit(join(JOBS, "gpu.py"), "--group", "gpu"),
       submit(join(JOBS, "gpu.py"), "--group", "gpu"),
     ]);
-    const seen = [a, b].map((r) => String(r.record["stdout"]).trim()).sort();
+    const seen = [a, b].map((r) => String(r.record.stdout).trim()).sort();
     expect(seen).toEqual(["0", "1"]);
-    expect([a, b].map((r) => (r.record["gpus"] as string[]).join()).sort()).toEqual(["0", "1"]);
+    expect([a, b].map((r) => (r.record.gpus ?? []).join()).sort()).toEqual(["0", "1"]);
   });
 
   it("holds a job to the memory its submission asked for, and says so", async () => {
     const res = await submit(join(JOBS, "memory-hog.py"), "--memory", "64M");
-    expect(res.record["state"]).toBe("failed");
-    expect(res.record["reason"]).toMatch(/memory limit 64 MiB/);
+    expect(res.record.state).toBe("failed");
+    expect(res.record.reason).toMatch(/memory limit 64 MiB/);
   });
 
   it("brings declared output files back next to the submitter", async () => {
@@ -101,7 +91,7 @@ describe("submissions in the sandbox", () => {
     const port = String((listener.address() as AddressInfo).port);
     const res = await submit(join(JOBS, "connect.py"), "--network", "--", port);
     expect(res.code).toBe(1);
-    expect(res.record["stdout"]).toMatch(/no network/);
+    expect(res.record.stdout).toMatch(/no network/);
     expect(existsSync(join(JOBS, "connect.py"))).toBe(true);
   });
 });

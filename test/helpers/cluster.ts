@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ModulateClient } from "../../src/orchestration/client.ts";
-import type { JobSpec } from "../../src/orchestration/job.ts";
+import type { JobResult, JobSpec } from "../../src/orchestration/job.ts";
 import { newJobId } from "../../src/orchestration/names.ts";
 import {
   MODULATE,
@@ -80,4 +80,23 @@ export interface Cluster {
 export async function startServerWithClient(args: string[]): Promise<Cluster> {
   const server = await startServerProcess(args);
   return { server, client: new ModulateClient({ url: server.url }) };
+}
+
+export interface CliRun {
+  code: number | null;
+  out: string;
+  /** The last JSON line printed (a `--json` record), or empty. */
+  record: Partial<JobResult>;
+}
+
+/** Runs `modulate COMMAND --url URL ARGS...`; --url goes first, since after `--` it is the script's. */
+export async function runCli(url: string, command: string, ...args: string[]): Promise<CliRun> {
+  const p = start(MODULATE, [command, "--url", url, ...args]);
+  const code = await p.exited();
+  const out = p.output();
+  const json = out
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .pop();
+  return { code, out, record: json === undefined ? {} : (JSON.parse(json) as Partial<JobResult>) };
 }
