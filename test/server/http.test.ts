@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createAuthenticator } from "../../src/server/auth.ts";
 import { startServer, type RunningServer } from "../../src/server/server.ts";
 import { send } from "../helpers/protocol-client.ts";
+import { ed25519KeyPair, signJwt } from "./jwt-helper.ts";
 
 const servers: RunningServer[] = [];
 const clients: Resonate[] = [];
@@ -227,5 +228,44 @@ describe("retention", () => {
     await send(s.url, "promise.get", { id: "pending" }); // a request runs the collector's batch
     expect((await send(s.url, "promise.get", { id: "old" })).status).toBe(404);
     expect((await send(s.url, "promise.get", { id: "pending" })).status).toBe(200);
+  });
+});
+
+describe("JWT authentication", () => {
+  it("serves SDK clients whose tokens carry the right prefix, and refuses others with 403", async () => {
+    const keys = ed25519KeyPair();
+    const s = await server({
+      auth: createAuthenticator({ kind: "jwt", publicKeyPem: keys.publicKeyPem }, Date.now),
+    });
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const admin = signJwt({ alg: "EdDSA" }, { role: "admin", exp }, keys.privateKey);
+    const teamA = signJwt({ alg: "EdDSA" }, { prefix: "team-a/", exp }, keys.privateKey);
+
+    expect(
+      (
+        await send(
+          s.url,
+          "promise.create",
+          { id: "team-b/x", timeoutAt: FAR, param: {}, tags: {} },
+          teamA,
+        )
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await send(
+          s.url,
+          "promise.create",
+          { id: "team-a/x", timeoutAt: FAR, param: {}, tags: {} },
+          teamA,
+        )
+      ).status,
+    ).toBe(200);
+
+    const worker = new Resonate({ url: s.url, group: "w", token: admin, logLevel: "error" });
+    const caller = new Resonate({ url: s.url, group: "c", token: admin, logLevel: "error" });
+    clients.push(worker, caller);
+    worker.register("triple", (_ctx, n: number) => n * 3);
+    expect(await caller.rpc("triple-1", "triple", 14, caller.options({ target: "w" }))).toBe(42);
   });
 });
