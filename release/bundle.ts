@@ -21,7 +21,17 @@ export function bundleOptions(kind: BundleKind): BuildOptions {
     legalComments: "none",
   };
   if (kind === "dev") {
-    return { ...common, outfile: "dist/modulate.mjs", packages: "external" };
+    // Split at every import(): a command loads only the packages it uses, since a single ESM
+    // file would hoist every package import to its top and load them all at start-up.
+    return {
+      ...common,
+      outdir: "dist",
+      splitting: true,
+      entryNames: "modulate",
+      chunkNames: "chunks/[name]-[hash]",
+      outExtension: { ".js": ".mjs" },
+      packages: "external",
+    };
   }
   return {
     ...common,

@@ -2,14 +2,12 @@ import { readFileSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { basename, join } from "node:path";
 import { ExitCode, UserError } from "../errors.ts";
-import { ModulateClient } from "../orchestration/client.ts";
 import { exitCodeFor } from "../orchestration/job.ts";
 import { groupNameProblem, newJobId } from "../orchestration/names.ts";
-import { startRouter, type RunningRouter } from "../orchestration/router.ts";
-import { sandboxRunner } from "../orchestration/sandbox-runner.ts";
+import type { RunningRouter } from "../orchestration/router.ts";
 import { DEFAULT_SUBMISSION_LIMITS } from "../orchestration/validate-submission.ts";
-import { startWorker, type RunningWorker } from "../orchestration/worker.ts";
-import { startServer, type RunningServer } from "../server/server.ts";
+import type { RunningWorker } from "../orchestration/worker.ts";
+import type { RunningServer } from "../server/server.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { jobSummary } from "./job-format.ts";
 import { untilAborted } from "./lifecycle.ts";
@@ -70,6 +68,12 @@ export async function runDev(args: ModeArgs<typeof options>, ctx: CliContext): P
     ctx.env,
   );
 
+  const [{ startServer }, { startRouter }, { startWorker }, { sandboxRunner }] = await Promise.all([
+    import("../server/server.ts"),
+    import("../orchestration/router.ts"),
+    import("../orchestration/worker.ts"),
+    import("../orchestration/sandbox-runner.ts"),
+  ]);
   const stoppers: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
@@ -141,6 +145,7 @@ async function tryOnce(
   script: { name: string; content: string },
   ctx: CliContext,
 ): Promise<number> {
+  const { ModulateClient } = await import("../orchestration/client.ts");
   const client = new ModulateClient({ url });
   try {
     const now = Date.now();

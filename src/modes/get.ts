@@ -1,7 +1,6 @@
 import { ExitCode } from "../errors.ts";
-import { ModulateClient } from "../orchestration/client.ts";
 import { exitCodeFor } from "../orchestration/job.ts";
-import { resolveConnection } from "../orchestration/wire.ts";
+import { resolveConnection } from "../orchestration/connection.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 import { jobDetails } from "./job-format.ts";
@@ -24,7 +23,9 @@ export async function runGet(
   args: ModeArgs<typeof options> & { id: string },
   ctx: CliContext,
 ): Promise<number> {
-  const client = new ModulateClient(resolveConnection(args.url, args.token, ctx.env));
+  const client = new (await import("../orchestration/client.ts")).ModulateClient(
+    resolveConnection(args.url, args.token, ctx.env),
+  );
   try {
     let view = await client.getJob(args.id);
     if (args.wait && !view.finished) {

@@ -2,9 +2,8 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { ExitCode, UserError } from "../errors.ts";
 import { parseRoutes, type Routes } from "../orchestration/routes.ts";
-import { startRouter } from "../orchestration/router.ts";
 import { DEFAULT_SUBMISSION_LIMITS } from "../orchestration/validate-submission.ts";
-import { awaitServer, resolveConnection } from "../orchestration/wire.ts";
+import { resolveConnection } from "../orchestration/connection.ts";
 import { parseBytes, parseDurationMs } from "../units.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
@@ -56,6 +55,10 @@ export function loadRoutes(path: string | undefined): Routes {
 export async function runRouter(args: ModeArgs<typeof options>, ctx: CliContext): Promise<number> {
   const connection = resolveConnection(args.url, args.token, ctx.env);
   const routes = loadRoutes(args.routes);
+  const [{ startRouter }, { awaitServer }] = await Promise.all([
+    import("../orchestration/router.ts"),
+    import("../orchestration/wire.ts"),
+  ]);
   const pid = `router-${hostname()}-${process.pid}`;
   await awaitServer(connection, ctx.signal, (why) =>
     ctx.stderr.write(`modulate router: waiting for the server (${why})\n`),

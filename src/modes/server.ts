@@ -2,8 +2,8 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { ExitCode, UserError } from "../errors.ts";
 import { createAuthenticator, loadAuthConfig } from "../server/auth.ts";
-import { DEFAULT_RETAIN_MS } from "../server/engine.ts";
-import { startServer, type ServerOptions } from "../server/server.ts";
+import { DEFAULT_RETAIN_MS } from "../server/defaults.ts";
+import type { ServerOptions } from "../server/server.ts";
 import { formatDuration, parseBytes, parseDurationMs } from "../units.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 
@@ -95,6 +95,8 @@ export async function runServer(args: ModeArgs<typeof options>, ctx: CliContext)
   const serverOptions = serverOptionsFrom(args, ctx.env);
   let server;
   try {
+    // Loaded here, not at start-up, so that other commands never pay for the server.
+    const { startServer } = await import("../server/server.ts");
     server = await startServer({
       ...serverOptions,
       onError: (error) =>

@@ -1,7 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, relative, resolve, sep } from "node:path";
 import { ExitCode, UserError } from "../errors.ts";
-import { ModulateClient } from "../orchestration/client.ts";
 import {
   exitCodeFor,
   type JobLimitRequest,
@@ -9,7 +8,7 @@ import {
   type JobSpec,
 } from "../orchestration/job.ts";
 import { groupNameProblem, jobIdProblem, newJobId } from "../orchestration/names.ts";
-import { resolveConnection } from "../orchestration/wire.ts";
+import { resolveConnection } from "../orchestration/connection.ts";
 import { parseBytes, parseDurationMs } from "../units.ts";
 import { defineCommand, passThroughArgs, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
@@ -163,7 +162,9 @@ export async function runSubmit(
     ...(args.output.length > 0 ? { outputs: args.output.map(String) } : {}),
     ...(args.network ? { network: true } : {}),
   };
-  const client = new ModulateClient(resolveConnection(args.url, args.token, ctx.env));
+  const client = new (await import("../orchestration/client.ts")).ModulateClient(
+    resolveConnection(args.url, args.token, ctx.env),
+  );
   try {
     const submitted = await client.submit(
       spec,

@@ -1,6 +1,5 @@
 import { ExitCode } from "../errors.ts";
-import { ModulateClient } from "../orchestration/client.ts";
-import { resolveConnection } from "../orchestration/wire.ts";
+import { resolveConnection } from "../orchestration/connection.ts";
 import { parseDurationMs } from "../units.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
@@ -21,7 +20,7 @@ export const uiCommand = defineCommand({
 export async function runUi(args: ModeArgs<typeof options>, ctx: CliContext): Promise<number> {
   const connection = resolveConnection(args.url, args.token, ctx.env);
   const refreshMs = parseDurationMs(args.refresh, "--refresh");
-  const client = new ModulateClient(connection);
+  const client = new (await import("../orchestration/client.ts")).ModulateClient(connection);
   // Ink and React load only here, so the server, router and worker never pay for them.
   const { runDashboard } = await import("../app.tsx");
   try {

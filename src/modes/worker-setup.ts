@@ -5,7 +5,7 @@ import { homedir, totalmem } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { SandboxSetupError } from "../sandbox/errors.ts";
-import { setUpSandbox, type SandboxChoice } from "../sandbox/probe.ts";
+import type { SandboxChoice } from "../sandbox/probe.ts";
 import type { JobLimits, SandboxConfig } from "../sandbox/types.ts";
 
 export interface WorkerSandboxOptions {
@@ -35,6 +35,7 @@ export async function setUpWorkerSandbox(
   env: NodeJS.ProcessEnv,
 ): Promise<{ config: SandboxConfig; notes: readonly string[] }> {
   const workDir = options.workDir ?? join(env["HOME"] ?? homedir(), ".modulate", "worker");
+  const { setUpSandbox } = await import("../sandbox/probe.ts");
   let setup;
   try {
     setup = await setUpSandbox({

@@ -1,11 +1,8 @@
 import { hostname } from "node:os";
 import { ExitCode, UserError } from "../errors.ts";
 import { groupNameProblem } from "../orchestration/names.ts";
-import { sandboxRunner, shareGpus } from "../orchestration/sandbox-runner.ts";
 import { SandboxSetupError } from "../sandbox/errors.ts";
-import { parseGpuOption, resolveGpus } from "../sandbox/gpus.ts";
-import { startWorker } from "../orchestration/worker.ts";
-import { awaitServer, resolveConnection } from "../orchestration/wire.ts";
+import { resolveConnection } from "../orchestration/connection.ts";
 import type { JobLimits } from "../sandbox/types.ts";
 import { parseBytes, parseDurationMs } from "../units.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
@@ -98,6 +95,7 @@ function limitsFrom(args: WorkerArgs): JobLimits {
 }
 
 async function gpusFor(option: string): Promise<string[]> {
+  const { parseGpuOption, resolveGpus } = await import("../sandbox/gpus.ts");
   try {
     return await resolveGpus(parseGpuOption(option));
   } catch (error) {
@@ -109,6 +107,11 @@ async function gpusFor(option: string): Promise<string[]> {
 export async function runWorker(args: WorkerArgs, ctx: CliContext): Promise<number> {
   const problem = groupNameProblem(args.group);
   if (problem) throw new UserError(`--group ${problem}`);
+  const [{ sandboxRunner, shareGpus }, { startWorker }, { awaitServer }] = await Promise.all([
+    import("../orchestration/sandbox-runner.ts"),
+    import("../orchestration/worker.ts"),
+    import("../orchestration/wire.ts"),
+  ]);
   const gpuIds = args.gpus === undefined ? [] : await gpusFor(args.gpus);
   const slots = args.slots ?? Math.max(1, gpuIds.length);
   if (!Number.isInteger(slots) || slots < 1) {

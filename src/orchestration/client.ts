@@ -1,6 +1,5 @@
 // The client side of modulate, shared by the CLI and the dashboard: submit a job, wait for
 // it, and read where it stands, through any Resonate server.
-import { Resonate, ResonateTimeoutException } from "@resonatehq/sdk";
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { ExitCode, UserError } from "../errors.ts";
@@ -9,11 +8,15 @@ import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "./
 import { ENTRY_GROUP, SUBMIT_FUNCTION, TAG } from "./names.ts";
 import { listLiveWorkers, whyWaiting, type WorkerView } from "./presence.ts";
 import { takeSnapshot, type ClusterSnapshot } from "./snapshot.ts";
+import { openListener, type Listener } from "./listener.ts";
+import { createTransport, ServerUnavailable, type Transport } from "./transport.ts";
 import {
   decodeValue,
+  encodeValue,
   isOk,
+  isUnreachable,
   request,
-  requestSender,
+  senderOver,
   unreachable,
   type Connection,
   type Send,
@@ -49,60 +52,57 @@ const MARGIN_MS = 60 * 60 * 1000;
 
 export class ModulateClient {
   readonly #connection: Connection;
+  readonly #transport: Transport;
   readonly #send: Send;
-  #resonate: Resonate | undefined;
+  #listener: Promise<Listener> | undefined;
 
   constructor(connection: Connection) {
     this.#connection = connection;
-    this.#send = requestSender(connection);
+    this.#transport = createTransport(connection);
+    this.#send = senderOver(this.#transport, connection);
   }
 
-  /** The SDK client, made on first use: only waiting needs its listener stream. */
-  #sdk(): Resonate {
-    this.#resonate ??= new Resonate({
-      url: this.#connection.url,
-      ...(this.#connection.token ? { token: this.#connection.token } : {}),
-      group: "modulate-client",
-      pid: `client-${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
-      logLevel: "error",
-    });
-    return this.#resonate;
-  }
-
-  /** Durable once this resolves: the router will run it even if this process dies now. */
+  /**
+   * Durable once this resolves: the router will run it even if this process dies now. The
+   * job's root promise is written exactly as the SDK writes a top-level call (`beginRpc`),
+   * so routers running the SDK execute it; modulate's own client needs no SDK to do it.
+   */
   async submit(spec: JobSpec, queueTimeoutMs: number): Promise<Submitted> {
-    const created = await this.#send(request("promise.get", { id: spec.id }));
-    const resonate = this.#sdk();
-    try {
-      await resonate.beginRpc(
-        spec.id,
-        SUBMIT_FUNCTION,
-        spec,
-        resonate.options({
-          target: ENTRY_GROUP,
-          timeout: queueTimeoutMs + spec.timeoutMs + MARGIN_MS,
-          tags: { [TAG.kind]: "job", [TAG.group]: spec.group },
-        }),
+    const existing = await this.#send(request("promise.get", { id: spec.id }));
+    const created = await this.#send(
+      request("promise.create", {
+        id: spec.id,
+        timeoutAt: Date.now() + queueTimeoutMs + spec.timeoutMs + MARGIN_MS,
+        param: encodeValue({ func: SUBMIT_FUNCTION, args: [spec], version: 1 }),
+        tags: {
+          [TAG.kind]: "job",
+          [TAG.group]: spec.group,
+          // A top-level call is its own lineage: origin, branch and parent are its id.
+          "resonate:origin": spec.id,
+          "resonate:branch": spec.id,
+          "resonate:parent": spec.id,
+          "resonate:scope": "global",
+          "resonate:target": `poll://any@${ENTRY_GROUP}`,
+        },
+      }),
+    );
+    if (!isOk(created)) {
+      throw new UserError(
+        `the server refused the submission: ${JSON.stringify(created.data)}`,
+        ExitCode.unreachable,
       );
-    } catch (error) {
-      throw unreachable(this.#connection, error);
     }
-    return { id: spec.id, existing: isOk(created) };
+    return { id: spec.id, existing: isOk(existing) };
   }
 
   /** Waits for the job's final record, following a detached job to its execute promise. */
   async waitForJob(id: string): Promise<JobResult> {
-    const resonate = this.#sdk();
     let promiseId = id;
     for (;;) {
-      const handle = await untilReachable(() => resonate.get(promiseId));
-      let value: unknown;
-      try {
-        value = await handle.result();
-      } catch {
-        // Rejected (timed out, canceled): the record is built from the promise's state.
-        return (await this.getJob(id)).result;
-      }
+      const listener = await untilReachable(() => this.#listen());
+      const promise = await untilReachable(() => listener.settled(promiseId));
+      if (promise.state !== "resolved") return (await this.getJob(id)).result;
+      const value = decodeValue(promise.value);
       if (isJobResult(value)) return value;
       if (isDetachedReceipt(value)) {
         promiseId = value.executeId;
@@ -154,7 +154,23 @@ export class ModulateClient {
   }
 
   async close(): Promise<void> {
-    await this.#resonate?.stop();
+    const listener = this.#listener;
+    this.#listener = undefined;
+    (await listener?.catch(() => undefined))?.close();
+    this.#transport.close();
+  }
+
+  /** One listener stream per client, opened on first wait; reopened after a failed open. */
+  #listen(): Promise<Listener> {
+    this.#listener ??= openListener(
+      this.#transport,
+      "modulate-client",
+      `client-${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
+    ).catch((error: unknown) => {
+      this.#listener = undefined;
+      throw error instanceof ServerUnavailable ? unreachable(this.#connection, error) : error;
+    });
+    return this.#listener;
   }
 
   async #fromExecute(
@@ -217,7 +233,7 @@ async function untilReachable<T>(call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (error) {
-      if (!(error instanceof ResonateTimeoutException)) throw error;
+      if (!isUnreachable(error) && !(error instanceof ServerUnavailable)) throw error;
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }

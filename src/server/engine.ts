@@ -5,6 +5,7 @@
 import type { Outgoing, Reply, Request } from "./protocol.ts";
 import { ResonateState } from "./state.ts";
 import type { SqliteStore } from "./store.ts";
+import { DEFAULT_RETAIN_MS } from "./defaults.ts";
 import { TimerArm } from "./timers.ts";
 
 export interface EngineOptions {
@@ -32,7 +33,6 @@ interface Pending {
 const GC_INTERVAL_MS = 60_000;
 const GC_BATCH = 1_000;
 const TICK_BATCH = 1_000;
-export const DEFAULT_RETAIN_MS = 7 * 24 * 60 * 60 * 1000;
 
 export class Engine implements RequestEngine {
   readonly #store: SqliteStore;

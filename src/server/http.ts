@@ -2,6 +2,7 @@
 // events, `GET /health` and `GET /ready`. The HTTP status always equals `head.status`.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Authenticator } from "./auth.ts";
+import { DEFAULT_MAX_BODY_BYTES } from "./defaults.ts";
 import type { RequestEngine } from "./engine.ts";
 import type { PollConnection, PollRegistry } from "./poll-registry.ts";
 import { envelope, type Message, type Reply } from "./protocol.ts";
@@ -18,8 +19,6 @@ export interface HttpOptions {
   /** Comment lines on idle poll streams, so that proxies and NATs keep them open. Default 15 s. */
   keepAliveMs?: number;
 }
-
-export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);

@@ -1,7 +1,13 @@
 // What the state machine needs of storage: synchronous reads and writes inside one
 // transaction that the caller opens and commits. Every "due" and "search" query is backed
 // by an index, so its cost follows the size of the answer, not of the store.
-import type { PromiseRecord, PromiseState, ScheduleRecord, TaskRecord, TaskState } from "./protocol.ts";
+import type {
+  PromiseRecord,
+  PromiseState,
+  ScheduleRecord,
+  TaskRecord,
+  TaskState,
+} from "./protocol.ts";
 
 /** A promise as stored: the wire record, with "not settled" as null rather than absent. */
 export type StoredPromise = Omit<PromiseRecord, "settledAt"> & { settledAt: number | null };

@@ -1,0 +1,108 @@
+// Waits for promises to settle the way the protocol offers: register a listener address with
+// the server, keep that address's poll stream open, and take the `unblock` messages that come.
+// A message lost while disconnected (some servers do not hold them) is covered by asking
+// again on a timer.
+import type { IncomingMessage } from "node:http";
+import type { PromiseRecord } from "@resonatehq/sdk";
+import { request } from "./wire-request.ts";
+import type { Transport } from "./transport.ts";
+
+export interface Listener {
+  /** Resolves with the promise once it has settled. Throws if it does not exist. */
+  settled(id: string): Promise<PromiseRecord>;
+  close(): void;
+}
+
+/** How often a wait asks the server directly, in case an unblock message was lost. */
+const RECHECK_MS = 10_000;
+
+export async function openListener(
+  transport: Transport,
+  group: string,
+  pid: string,
+): Promise<Listener> {
+  const address = `poll://uni@${group}/${pid}`;
+  const arrived = new Map<string, PromiseRecord>();
+  const waiters = new Map<string, Set<(p: PromiseRecord) => void>>();
+  let stream: IncomingMessage | undefined;
+  let closed = false;
+
+  const deliver = (promise: PromiseRecord): void => {
+    const wake = waiters.get(promise.id);
+    if (wake) {
+      waiters.delete(promise.id);
+      for (const resolve of wake) resolve(promise);
+    } else if (arrived.size < 1000) {
+      arrived.set(promise.id, promise);
+    }
+  };
+
+  const connect = async (): Promise<void> => {
+    stream = await transport.stream(
+      `/poll/${encodeURIComponent(group)}/${encodeURIComponent(pid)}`,
+    );
+    let buffer = "";
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => {
+      buffer += chunk;
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const event = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        for (const line of event.split("\n")) {
+          if (!line.startsWith("data: ")) continue;
+          try {
+            const message = JSON.parse(line.slice(6)) as {
+              kind?: string;
+              data?: { promise?: PromiseRecord };
+            };
+            if (message.kind === "unblock" && message.data?.promise) deliver(message.data.promise);
+          } catch {
+            // Not a message of ours: ignore it.
+          }
+        }
+      }
+    });
+    stream.on("close", () => {
+      if (!closed) setTimeout(() => void connect().catch(() => undefined), 500).unref();
+    });
+  };
+  await connect();
+
+  return {
+    async settled(id) {
+      for (;;) {
+        const res = await transport.send(
+          request("promise.register_listener", { awaited: id, address }),
+        );
+        if (res.head.status === 404) throw new Error(`promise ${id} does not exist`);
+        if (res.head.status !== 200 || typeof res.data === "string") {
+          throw new Error(`cannot wait for ${id}: ${JSON.stringify(res.data)}`);
+        }
+        if (res.data.promise.state !== "pending") return res.data.promise;
+        const early = arrived.get(id);
+        if (early) {
+          arrived.delete(id);
+          return early;
+        }
+        const promise = await new Promise<PromiseRecord | undefined>((resolve) => {
+          const wake = waiters.get(id) ?? new Set();
+          waiters.set(id, wake);
+          const timer = setTimeout(() => {
+            wake.delete(resolve);
+            resolve(undefined);
+          }, RECHECK_MS);
+          wake.add((p) => {
+            clearTimeout(timer);
+            resolve(p);
+          });
+        });
+        if (promise) return promise;
+      }
+    },
+    close() {
+      closed = true;
+      stream?.destroy();
+    },
+  };
+}

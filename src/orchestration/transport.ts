@@ -1,0 +1,96 @@
+// Protocol requests over node:http with kept-alive connections. A command-line client is a
+// fresh process each time: node:http is ready at once, where fetch first loads undici (tens
+// of milliseconds). Statuses are read as the SDK reads them: 200, 300, 404, 409, 422 and 501
+// are answers; anything else, or no answer, means the server cannot be used.
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { Request, Response } from "@resonatehq/sdk";
+import type { Connection } from "./connection.ts";
+
+const ANSWERS = new Set([200, 300, 404, 409, 422, 501]);
+
+export class ServerUnavailable extends Error {
+  override readonly name = "ServerUnavailable";
+}
+
+export interface Transport {
+  send<K extends Request["kind"]>(
+    req: Extract<Request, { kind: K }>,
+  ): Promise<Extract<Response, { kind: K }>>;
+  /** Opens `GET path` as a stream (server-sent events); resolves once the server answered 200. */
+  stream(path: string): Promise<IncomingMessage>;
+  close(): void;
+}
+
+export function createTransport(connection: Connection, timeoutMs = 10_000): Transport {
+  const url = new URL(connection.url);
+  const secure = url.protocol === "https:";
+  const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  const request = secure ? httpsRequest : httpRequest;
+  const base = url.pathname.replace(/\/+$/, "");
+  const authorization = connection.token ? { authorization: `Bearer ${connection.token}` } : {};
+
+  function open(method: "GET" | "POST", path: string, body?: string): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          agent,
+          protocol: url.protocol,
+          hostname: url.hostname,
+          port: url.port,
+          path: `${base}${path}`,
+          method,
+          headers: {
+            ...authorization,
+            ...(body === undefined
+              ? {}
+              : { "content-type": "application/json", "content-length": Buffer.byteLength(body) }),
+          },
+        },
+        resolve,
+      );
+      req.on("error", (error) => reject(new ServerUnavailable(error.message)));
+      if (body !== undefined) {
+        req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
+        req.end(body);
+      } else {
+        req.end();
+      }
+    });
+  }
+
+  return {
+    async send(req) {
+      const withAuth = connection.token
+        ? { ...req, head: { ...req.head, auth: connection.token } }
+        : req;
+      const res = await open("POST", "/", JSON.stringify(withAuth));
+      const chunks: Buffer[] = [];
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      const status = res.statusCode ?? 0;
+      if (!ANSWERS.has(status))
+        throw new ServerUnavailable(
+          `HTTP ${status}: ${Buffer.concat(chunks).toString("utf8").slice(0, 200)}`,
+        );
+      try {
+        return JSON.parse(Buffer.concat(chunks).toString("utf8")) as Extract<
+          Response,
+          { kind: typeof req.kind }
+        >;
+      } catch {
+        throw new ServerUnavailable("the server's answer is not JSON");
+      }
+    },
+    async stream(path) {
+      const res = await open("GET", path);
+      if (res.statusCode !== 200) {
+        res.resume();
+        throw new ServerUnavailable(`HTTP ${res.statusCode ?? 0} for GET ${path}`);
+      }
+      return res;
+    },
+    close() {
+      agent.destroy();
+    },
+  };
+}
