@@ -36,6 +36,10 @@ const options = {
     type: "string",
     describe: "Submit this script to the first group, print its result, and stop",
   },
+  python: {
+    type: "string",
+    describe: "Python interpreter for .py jobs [default: python3, resolved past pyenv shims]",
+  },
 } as const;
 
 export const devCommand = defineCommand({
@@ -64,7 +68,12 @@ export async function runDev(args: ModeArgs<typeof options>, ctx: CliContext): P
     ? undefined
     : (args.data ?? join(ctx.env["HOME"] ?? homedir(), ".modulate", "dev"));
   const { config, notes } = await setUpWorkerSandbox(
-    { sandbox: args.sandbox, limits: defaultJobLimits(), networkAllowed: false },
+    {
+      sandbox: args.sandbox,
+      limits: defaultJobLimits(),
+      networkAllowed: false,
+      ...(args.python === undefined ? {} : { python: args.python }),
+    },
     ctx.env,
   );
 

@@ -104,7 +104,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       startedAt,
       finishedAt: clock(),
     };
-    await finishAttempt(send, attempt, { state: result.state, reason: result.reason }).catch(
+    // The result record is the authority on how the job ended; the attempt record only
+    // closes the history, so the answer does not wait for it.
+    void finishAttempt(send, attempt, { state: result.state, reason: result.reason }).catch(
       () => undefined,
     );
     options.events?.onFinish?.(spec, result);
