@@ -157,6 +157,10 @@ export class Engine implements RequestEngine {
       this.#scheduleFlush();
       return;
     }
-    this.#timer.arm(this.#store.nextTimeoutAt());
+    // Asking the store costs three index probes; only needed when a deadline changed or
+    // nothing is armed (an armed wake-up for a deadline since removed just finds nothing due).
+    if (this.#store.takeTimeoutsChanged() || !this.#timer.isArmed) {
+      this.#timer.arm(this.#store.nextTimeoutAt());
+    }
   }
 }

@@ -89,6 +89,14 @@ export interface StoreOptions {
 export class SqliteStore implements StateStore {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
+  /**
+   * Promises read or written in the open transaction (null: known absent). A request reads
+   * the same promise two or three times; the cache also tells an update from an insert.
+   * Cleared whenever the transaction ends or a savepoint is undone.
+   */
+  readonly #promises = new Map<string, StoredPromise | null>();
+  /** Whether a timeout was set or deleted since `takeTimeoutsChanged` last asked. */
+  #timeoutsChanged = false;
 
   constructor(options: StoreOptions) {
     this.#db = new DatabaseSync(options.path);
@@ -109,12 +117,15 @@ export class SqliteStore implements StateStore {
   }
 
   begin(): void {
+    this.#promises.clear();
     this.#db.exec("BEGIN IMMEDIATE");
   }
   commit(): void {
+    this.#promises.clear();
     this.#db.exec("COMMIT");
   }
   rollback(): void {
+    this.#promises.clear();
     if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
   }
   /** Runs `fn` so that a throw undoes only its own writes, not the rest of the batch. */
@@ -125,6 +136,7 @@ export class SqliteStore implements StateStore {
       this.#db.exec("RELEASE request");
       return result;
     } catch (error) {
+      this.#promises.clear();
       this.#db.exec("ROLLBACK TO request");
       this.#db.exec("RELEASE request");
       throw error;
@@ -144,11 +156,28 @@ export class SqliteStore implements StateStore {
   // Promises
 
   getPromise(id: string): StoredPromise | undefined {
+    const cached = this.#promises.get(id);
+    if (cached !== undefined) return cached ?? undefined;
     const row = this.#stmt("SELECT * FROM promises WHERE id = ?").get(id);
-    return row ? toPromise(row) : undefined;
+    const promise = row ? toPromise(row) : undefined;
+    if (this.#db.isTransaction) this.#promises.set(id, promise ?? null);
+    return promise;
   }
 
   putPromise(p: StoredPromise): void {
+    const stored = this.#promises.get(p.id);
+    if (this.#db.isTransaction) this.#promises.set(p.id, p);
+    if (stored) {
+      // Known to exist: only what settling changes is written; param and tags (for modulate,
+      // the whole script) are never serialised again.
+      this.#stmt("UPDATE promises SET state = ?, value = ?, settled_at = ? WHERE id = ?").run(
+        p.state,
+        JSON.stringify(p.value),
+        p.settledAt,
+        p.id,
+      );
+      return;
+    }
     this.#stmt(
       `INSERT INTO promises (id, state, param, value, tags, timeout_at, created_at, settled_at, branch)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -319,12 +348,14 @@ export class SqliteStore implements StateStore {
   // Timeouts
 
   setPromiseTimeout(id: string, timeout: number): void {
+    this.#timeoutsChanged = true;
     this.#stmt("INSERT OR REPLACE INTO promise_timeouts (id, timeout) VALUES (?, ?)").run(
       id,
       timeout,
     );
   }
   deletePromiseTimeout(id: string): void {
+    this.#timeoutsChanged = true;
     this.#stmt("DELETE FROM promise_timeouts WHERE id = ?").run(id);
   }
   duePromiseTimeouts(now: number, limit: number): Due[] {
@@ -332,6 +363,7 @@ export class SqliteStore implements StateStore {
   }
 
   setTaskTimeout(id: string, type: TaskTimeoutType, timeout: number): void {
+    this.#timeoutsChanged = true;
     this.#stmt("INSERT OR REPLACE INTO task_timeouts (id, type, timeout) VALUES (?, ?, ?)").run(
       id,
       type,
@@ -339,6 +371,7 @@ export class SqliteStore implements StateStore {
     );
   }
   deleteTaskTimeout(id: string): void {
+    this.#timeoutsChanged = true;
     this.#stmt("DELETE FROM task_timeouts WHERE id = ?").run(id);
   }
   taskTimeoutType(id: string): TaskTimeoutType | undefined {
@@ -358,12 +391,14 @@ export class SqliteStore implements StateStore {
   }
 
   setScheduleTimeout(id: string, timeout: number): void {
+    this.#timeoutsChanged = true;
     this.#stmt("INSERT OR REPLACE INTO schedule_timeouts (id, timeout) VALUES (?, ?)").run(
       id,
       timeout,
     );
   }
   deleteScheduleTimeout(id: string): void {
+    this.#timeoutsChanged = true;
     this.#stmt("DELETE FROM schedule_timeouts WHERE id = ?").run(id);
   }
   scheduleTimeout(id: string): number | undefined {
@@ -380,6 +415,13 @@ export class SqliteStore implements StateStore {
     )
       .all(now, limit)
       .map((row) => ({ id: asText(row["id"]), timeout: Number(row["timeout"]) }));
+  }
+
+  /** Whether any deadline was set or removed since the last call; resets the answer. */
+  takeTimeoutsChanged(): boolean {
+    const changed = this.#timeoutsChanged;
+    this.#timeoutsChanged = false;
+    return changed;
   }
 
   /** The earliest deadline of any kind, found through the three indexes. */
@@ -404,6 +446,7 @@ export class SqliteStore implements StateStore {
     )
       .all(cutoff, limit)
       .map((row) => asText(row["id"]));
+    this.#promises.clear();
     for (const id of ids) {
       this.#stmt("DELETE FROM promises WHERE id = ?").run(id);
       this.#stmt("DELETE FROM tasks WHERE id = ?").run(id);

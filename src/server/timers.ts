@@ -31,6 +31,10 @@ export class TimerArm {
     this.#handle.unref();
   }
 
+  get isArmed(): boolean {
+    return this.#handle !== undefined;
+  }
+
   disarm(): void {
     if (this.#handle) clearTimeout(this.#handle);
     this.#handle = undefined;
