@@ -93,6 +93,8 @@ export async function runDev(args: ModeArgs<typeof options>, ctx: CliContext): P
       port: args.port,
       ...(dataDir === undefined ? {} : { dataDir }),
     }).catch((error: unknown) => {
+      if (error instanceof Error && error.name === "IncompatibleStore")
+        throw new UserError(error.message);
       if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
         throw new UserError(
           `port ${args.port} is in use (another modulate dev or server?): stop it, or pick another with --port`,

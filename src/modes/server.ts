@@ -93,10 +93,10 @@ export function serverOptionsFrom(
 
 export async function runServer(args: ModeArgs<typeof options>, ctx: CliContext): Promise<number> {
   const serverOptions = serverOptionsFrom(args, ctx.env);
+  // Loaded here, not at start-up, so that other commands never pay for the server.
+  const { startServer, IncompatibleStore } = await import("../server/server.ts");
   let server;
   try {
-    // Loaded here, not at start-up, so that other commands never pay for the server.
-    const { startServer } = await import("../server/server.ts");
     server = await startServer({
       ...serverOptions,
       onError: (error) =>
@@ -105,6 +105,7 @@ export async function runServer(args: ModeArgs<typeof options>, ctx: CliContext)
         ),
     });
   } catch (error) {
+    if (error instanceof IncompatibleStore) throw new UserError(error.message);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") {
       throw new UserError(

@@ -8,6 +8,8 @@ import { createHttpServer } from "./http.ts";
 import { PollRegistry } from "./poll-registry.ts";
 import { SqliteStore } from "./store.ts";
 
+export { IncompatibleStore } from "./store.ts";
+
 export interface ServerOptions {
   host: string;
   /** 0 picks a free port; `url` says which. */

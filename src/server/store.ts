@@ -14,6 +14,14 @@ import type {
   TaskTimeoutType,
 } from "./store-api.ts";
 
+/** A store written by a modulate whose tables have another shape. */
+export class IncompatibleStore extends Error {
+  override readonly name = "IncompatibleStore";
+}
+
+/** Raised whenever the tables change shape; a store of another version is refused. */
+const SCHEMA_VERSION = 1;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS promises (
   id TEXT PRIMARY KEY,
@@ -25,7 +33,7 @@ CREATE TABLE IF NOT EXISTS promises (
   created_at INTEGER NOT NULL,
   settled_at INTEGER,
   branch TEXT
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS promises_branch ON promises(branch) WHERE branch IS NOT NULL;
 CREATE INDEX IF NOT EXISTS promises_state ON promises(state, id);
 CREATE INDEX IF NOT EXISTS promises_settled_at ON promises(settled_at) WHERE settled_at IS NOT NULL;
@@ -37,8 +45,9 @@ CREATE TABLE IF NOT EXISTS tasks (
   ttl INTEGER,
   resumes TEXT NOT NULL,
   address TEXT,
-  grp TEXT
-);
+  grp TEXT,
+  seq INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state, id);
 CREATE INDEX IF NOT EXISTS tasks_pending_group ON tasks(grp) WHERE state = 'pending';
 CREATE TABLE IF NOT EXISTS callbacks (
@@ -62,11 +71,15 @@ CREATE TABLE IF NOT EXISTS schedules (
   created_at INTEGER NOT NULL,
   last_run_at INTEGER
 );
-CREATE TABLE IF NOT EXISTS promise_timeouts (id TEXT PRIMARY KEY, timeout INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS promise_timeouts (id TEXT PRIMARY KEY, timeout INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS promise_timeouts_due ON promise_timeouts(timeout);
-CREATE TABLE IF NOT EXISTS task_timeouts (id TEXT PRIMARY KEY, type INTEGER NOT NULL, timeout INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS task_timeouts (
+  id TEXT PRIMARY KEY,
+  type INTEGER NOT NULL,
+  timeout INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS task_timeouts_due ON task_timeouts(timeout);
-CREATE TABLE IF NOT EXISTS schedule_timeouts (id TEXT PRIMARY KEY, timeout INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS schedule_timeouts (id TEXT PRIMARY KEY, timeout INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS schedule_timeouts_due ON schedule_timeouts(timeout);
 `;
 
@@ -97,13 +110,32 @@ export class SqliteStore implements StateStore {
   readonly #promises = new Map<string, StoredPromise | null>();
   /** Whether a timeout was set or deleted since `takeTimeoutsChanged` last asked. */
   #timeoutsChanged = false;
+  /** Insertion order of tasks (the tables have no rowid): the oldest are offered first. */
+  #nextTaskSeq: number;
 
   constructor(options: StoreOptions) {
     this.#db = new DatabaseSync(options.path);
     this.#db.exec("PRAGMA journal_mode = WAL");
     this.#db.exec(`PRAGMA synchronous = ${options.sync === "normal" ? "NORMAL" : "FULL"}`);
     this.#db.exec("PRAGMA busy_timeout = 5000");
+    this.#checkSchemaVersion(options.path);
     this.#db.exec(SCHEMA);
+    this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    this.#nextTaskSeq = Number(
+      this.#stmt("SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM tasks").get()?.["next"] ?? 1,
+    );
+  }
+
+  #checkSchemaVersion(path: string): void {
+    const version = Number(this.#db.prepare("PRAGMA user_version").get()?.["user_version"] ?? 0);
+    const hasTables =
+      this.#db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'promises'").get() !== undefined;
+    if (version === SCHEMA_VERSION || (version === 0 && !hasTables)) return;
+    this.#db.close();
+    throw new IncompatibleStore(
+      `the store ${path} has schema version ${version}, this modulate reads version ${SCHEMA_VERSION}: ` +
+        "use a modulate of the same version, or move the store aside and start afresh",
+    );
   }
 
   close(): void {
@@ -197,7 +229,7 @@ export class SqliteStore implements StateStore {
   }
 
   branchPromises(branch: string, exceptId: string): StoredPromise[] {
-    return this.#stmt("SELECT * FROM promises WHERE branch = ? AND id != ? ORDER BY rowid")
+    return this.#stmt("SELECT * FROM promises WHERE branch = ? AND id != ? ORDER BY created_at, id")
       .all(branch, exceptId)
       .map(toPromise);
   }
@@ -233,7 +265,7 @@ export class SqliteStore implements StateStore {
   putTask(t: StoredTask, address?: string): void {
     const group = address === undefined ? null : (parsePollAddress(address)?.group ?? null);
     this.#stmt(
-      `INSERT INTO tasks (id, state, version, pid, ttl, resumes, address, grp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO tasks (id, state, version, pid, ttl, resumes, address, grp, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET state = excluded.state, version = excluded.version,
          pid = excluded.pid, ttl = excluded.ttl, resumes = excluded.resumes,
          address = COALESCE(excluded.address, tasks.address), grp = COALESCE(excluded.grp, tasks.grp)`,
@@ -246,6 +278,7 @@ export class SqliteStore implements StateStore {
       JSON.stringify(t.resumes),
       address ?? null,
       group,
+      this.#nextTaskSeq++,
     );
   }
 
@@ -263,7 +296,7 @@ export class SqliteStore implements StateStore {
     limit: number,
   ): { id: string; version: number; address: string }[] {
     return this.#stmt(
-      "SELECT id, version, address FROM tasks WHERE state = 'pending' AND grp = ? ORDER BY rowid LIMIT ?",
+      "SELECT id, version, address FROM tasks WHERE state = 'pending' AND grp = ? ORDER BY seq LIMIT ?",
     )
       .all(group, limit)
       .map((row) => ({
