@@ -9,7 +9,8 @@ afterEach(stopAll);
 const FAR = Date.now() + 3_600_000;
 
 describe("modulate server durability", () => {
-  it("keeps every acknowledged promise and task across kill -9", async () => {
+  // Generous deadlines: this test loads both cores, and CI may run other files beside it.
+  it("keeps every acknowledged promise and task across kill -9", { timeout: 120_000 }, async () => {
     const data = tempDir();
     const first = await startServerProcess(["--data", data]);
 
@@ -76,18 +77,20 @@ describe("modulate server durability", () => {
     await worker.until((messages) => {
       const offered = new Set(messages.map((m) => m.data.task?.id));
       return [...withTask].every((id) => offered.has(id));
-    });
+    }, 45_000);
     worker.close();
 
     // The timer fires on the restarted server and reaches the listener.
     const watcher = await openPoll(second.url, "watch", "w1");
-    await watcher.until((messages) =>
-      messages.some(
-        (m) =>
-          m.kind === "unblock" &&
-          m.data.promise?.id === timerId &&
-          m.data.promise.state === "rejected_timedout",
-      ),
+    await watcher.until(
+      (messages) =>
+        messages.some(
+          (m) =>
+            m.kind === "unblock" &&
+            m.data.promise?.id === timerId &&
+            m.data.promise.state === "rejected_timedout",
+        ),
+      45_000,
     );
     watcher.close();
   });
