@@ -68,7 +68,6 @@ export class ModulateClient {
    * so routers running the SDK execute it; modulate's own client needs no SDK to do it.
    */
   async submit(spec: JobSpec, queueTimeoutMs: number): Promise<Submitted> {
-    const existing = await this.#send(request("promise.get", { id: spec.id }));
     const created = await this.#send(
       request("promise.create", {
         id: spec.id,
@@ -92,7 +91,11 @@ export class ModulateClient {
         ExitCode.unreachable,
       );
     }
-    return { id: spec.id, existing: isOk(existing) };
+    // Creating an existing promise answers with that promise, unchanged: if its submission
+    // is not this one, the id was taken before and nothing new starts.
+    const call = decodeValue(created.data.promise.param) as
+      { args?: Partial<JobSpec>[] } | undefined;
+    return { id: spec.id, existing: call?.args?.[0]?.submittedAt !== spec.submittedAt };
   }
 
   /** Waits for the job's final record, following a detached job to its execute promise. */

@@ -85,6 +85,32 @@ describe("modulate submit and get", () => {
     expect(res.record.worker?.group).toBe("gpu-a100");
   });
 
+  it("treats the same --id twice as the same job", async () => {
+    const id = `same-${Date.now()}`;
+    const first = await modulate(
+      "submit",
+      join(JOBS, "quick.py"),
+      "--id",
+      id,
+      "--detach",
+      "--json",
+    );
+    const second = await modulate(
+      "submit",
+      join(JOBS, "args.py"),
+      "--id",
+      id,
+      "--detach",
+      "--json",
+    );
+    expect([first.record, second.record]).toEqual([
+      { id, existing: false },
+      { id, existing: true },
+    ]);
+    const result = await modulate("get", id, "--wait", "--json");
+    expect(result.record.stdout).toBe("quick\n");
+  });
+
   it("answers an unknown id with exit code 4", async () => {
     const res = await modulate("get", "job-that-never-was");
     expect(res.code).toBe(4);
