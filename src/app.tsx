@@ -54,6 +54,8 @@ export function App({ load, url, refreshMs }: AppProps) {
 
 /** Runs the dashboard on this terminal until the user quits. */
 export async function runDashboard(props: AppProps): Promise<void> {
-  const instance = render(<App {...props} />);
+  // Asked for on a terminal, the dashboard is live even where CI is set in the environment
+  // (Ink would otherwise print only a final frame).
+  const instance = render(<App {...props} />, { interactive: Boolean(process.stdout.isTTY) });
   await instance.waitUntilExit();
 }
