@@ -4,7 +4,7 @@ import type { Network } from "@resonatehq/sdk";
 import { ExitCode, UserError } from "../errors.ts";
 import type { Connection } from "./connection.ts";
 import { createTransport, ServerUnavailable, type Transport } from "./transport.ts";
-import { request } from "./wire-request.ts";
+import { PROTOCOL_VERSION, request } from "./wire-request.ts";
 
 export type Send = Network["send"];
 export type { Connection } from "./connection.ts";
@@ -14,11 +14,22 @@ export { isOk, request } from "./wire-request.ts";
 
 export function unreachable(connection: Connection, error: unknown): UserError {
   const cause = error instanceof Error ? error.message : String(error);
-  const hint = /HTTP 401|HTTP 403/.test(cause)
-    ? "check --token / RESONATE_TOKEN"
-    : "start one with 'modulate server' (or 'modulate dev'), or pass --url / set RESONATE_URL";
+  const status = /^HTTP (\d{3})/.exec(cause)?.[1];
+  if (status === "401" || status === "403") {
+    return new UserError(
+      `the Resonate server at ${connection.url} refused our credentials (${cause}): check --token / RESONATE_TOKEN`,
+      ExitCode.unreachable,
+    );
+  }
+  if (status !== undefined) {
+    // It answered, but not with an answer the protocol allows: say so, not "cannot reach".
+    return new UserError(
+      `the Resonate server at ${connection.url} refused the request (${cause}): check that it speaks protocol ${PROTOCOL_VERSION}`,
+      ExitCode.unreachable,
+    );
+  }
   return new UserError(
-    `cannot reach the Resonate server at ${connection.url} (${cause}): ${hint}`,
+    `cannot reach the Resonate server at ${connection.url} (${cause}): start one with 'modulate server' (or 'modulate dev'), or pass --url / set RESONATE_URL`,
     ExitCode.unreachable,
   );
 }

@@ -1,0 +1,45 @@
+// How failures to use the server read: unreachable, refused credentials, refused requests.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { ExitCode, UserError } from "../../src/errors.ts";
+import { request, requestSender } from "../../src/orchestration/wire.ts";
+
+let server: Server | undefined;
+afterEach(() => server?.close());
+
+/** A stand-in for a server that answers every request with one HTTP status. */
+async function answering(status: number): Promise<string> {
+  server = createServer((_req, res) =>
+    res.writeHead(status, { "content-type": "application/json" }).end('"no"'),
+  );
+  await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function failure(url: string): Promise<UserError> {
+  const error: unknown = await requestSender(
+    { url },
+    2_000,
+  )(request("promise.get", { id: "x" })).catch((e: unknown) => e);
+  if (!(error instanceof UserError)) throw new Error(`expected a UserError, got ${String(error)}`);
+  return error;
+}
+
+describe("failures to use the server", () => {
+  it("says the server cannot be reached when nothing listens", async () => {
+    const error = await failure("http://127.0.0.1:1");
+    expect(error.exitCode).toBe(ExitCode.unreachable);
+    expect(error.message).toMatch(/^cannot reach the Resonate server at http:\/\/127.0.0.1:1/);
+  });
+
+  it("points at the token when the server refuses credentials", async () => {
+    const error = await failure(await answering(401));
+    expect(error.message).toMatch(/refused our credentials \(HTTP 401.*check --token/);
+  });
+
+  it("says the server refused a request it answered with a status outside the protocol", async () => {
+    const error = await failure(await answering(400));
+    expect(error.message).toMatch(/refused the request \(HTTP 400/);
+  });
+});
