@@ -98,7 +98,7 @@ export class PresenceLease {
     try {
       this.#beats++;
       // Every few beats, check the lease is still ours (a server outage can outlast it).
-      if (this.#beats % 10 === 0 || clock() - this.#epochStartedAt > EPOCH_MS / 2) {
+      if (this.#beats % 3 === 0 || clock() - this.#epochStartedAt > EPOCH_MS / 2) {
         const got = await send(request("task.get", { id: task.id }));
         const held =
           isOk(got) && got.data.task.state === "acquired" && got.data.task.version === task.version;

@@ -214,7 +214,7 @@ function sortedMessages(messages: { address: string; message: unknown }[]): stri
 }
 
 describe("the state machine against the SDK's reference server", () => {
-  const seeds = Array.from({ length: 60 }, (_, i) => i + 1);
+  const seeds = Array.from({ length: 150 }, (_, i) => i + 1);
   it.each(seeds)("agrees on replies and messages for random sequence %i", (seed) => {
     const rand = random(seed);
     const next = generator(rand);
@@ -223,7 +223,7 @@ describe("the state machine against the SDK's reference server", () => {
     const state = new ResonateState(store);
     let now = 1_700_000_000_000;
     try {
-      for (let step = 0; step < 150; step++) {
+      for (let step = 0; step < 200; step++) {
         now += Math.floor(rand() * 8_000);
         if (rand() < 0.15) {
           const expected = oracle.apply(now, { kind: "debug.tick", head, data: { time: now } });
