@@ -34,10 +34,12 @@ const EPOCH_MS = 24 * 60 * 60 * 1000;
 
 export class PresenceLease {
   readonly #options: Required<PresenceOptions>;
+  /** The lease held now; undefined between losing one and getting the next. */
   #task: { id: string; version: number } | undefined;
   #epochStartedAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #beats = 0;
+  #beating = false;
 
   constructor(options: PresenceOptions) {
     this.#options = { clock: Date.now, ...options };
@@ -45,6 +47,7 @@ export class PresenceLease {
 
   async start(): Promise<void> {
     await this.#acquire();
+    // The beat keeps running whatever happens to one lease: it renews or re-acquires.
     this.#timer = setInterval(
       () => void this.#beat(),
       Math.max(100, Math.floor(this.#options.leaseMs / 3)),
@@ -56,7 +59,10 @@ export class PresenceLease {
     clearInterval(this.#timer);
     const task = this.#task;
     this.#task = undefined;
-    if (!task) return;
+    if (task) await this.#release(task);
+  }
+
+  async #release(task: { id: string; version: number }): Promise<void> {
     await this.#options
       .send(
         request("task.fulfill", {
@@ -92,30 +98,34 @@ export class PresenceLease {
   }
 
   async #beat(): Promise<void> {
-    const task = this.#task;
-    if (!task) return;
+    if (this.#beating) return;
+    this.#beating = true;
     const { send, pid, clock } = this.#options;
     try {
+      const task = this.#task;
+      if (!task) {
+        await this.#acquire();
+        return;
+      }
       this.#beats++;
-      // Every few beats, check the lease is still ours (a server outage can outlast it).
-      if (this.#beats % 3 === 0 || clock() - this.#epochStartedAt > EPOCH_MS / 2) {
+      const aging = clock() - this.#epochStartedAt > EPOCH_MS / 2;
+      // Every few beats, check the lease is still ours: a server outage can outlast it.
+      if (this.#beats % 3 === 0 || aging) {
         const got = await send(request("task.get", { id: task.id }));
         const held =
           isOk(got) && got.data.task.state === "acquired" && got.data.task.version === task.version;
-        if (!held || clock() - this.#epochStartedAt > EPOCH_MS / 2) {
-          await this.stop();
+        if (!held || aging) {
+          this.#task = undefined;
+          if (held) await this.#release(task);
           await this.#acquire();
-          this.#timer = setInterval(
-            () => void this.#beat(),
-            Math.max(100, Math.floor(this.#options.leaseMs / 3)),
-          );
-          this.#timer.unref();
           return;
         }
       }
       await send(request("task.heartbeat", { pid, tasks: [task] }));
     } catch {
-      // The server is unreachable: keep beating; the lease check above recovers afterwards.
+      // The server is unreachable: the next beat tries again.
+    } finally {
+      this.#beating = false;
     }
   }
 }
