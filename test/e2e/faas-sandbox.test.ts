@@ -24,7 +24,8 @@ let listener: Server;
 beforeAll(async () => {
   server = await startServerProcess(["--in-memory"]);
   await startRouterProcess(server.url);
-  await startWorkerProcess(server.url, "cpu", tempDir());
+  // A secret in the worker's own environment, which no job may see.
+  await startWorkerProcess(server.url, "cpu", tempDir(), [], { HOME_SECRET: "leak" });
   const gpuWorker = start(
     MODULATE,
     [
@@ -85,6 +86,18 @@ describe("submissions in the sandbox", () => {
     expect(res.code).toBe(0);
     expect(readFileSync(join(dir, "results", "model.txt"), "utf8")).toBe("weights 42\n");
     expect(res.out).toMatch(/wrote .*model.txt \(11 bytes\)/);
+  });
+
+  it("passes --env to the script and nothing else of the submitter's environment", async () => {
+    const res = await submit(join(JOBS, "env.py"), "--env", "GREETING=hello world");
+    expect(res.code).toBe(0);
+    expect(res.record.stdout).toBe("hello world scrubbed\n");
+  });
+
+  it("refuses a malformed --env before submitting anything", async () => {
+    const res = await submit(join(JOBS, "env.py"), "--env", "NOEQUALS");
+    expect(res.code).toBe(2);
+    expect(res.out).toContain('--env "NOEQUALS" is not K=V');
   });
 
   it("keeps the network from a job unless the worker allows it", async () => {

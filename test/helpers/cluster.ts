@@ -38,19 +38,24 @@ export async function startWorkerProcess(
   group: string,
   workDir: string,
   extra: string[] = [],
+  env: NodeJS.ProcessEnv = {},
 ): Promise<WorkerProcess> {
-  const p = start(MODULATE, [
-    "worker",
-    "--url",
-    url,
-    "--group",
-    group,
-    "--work-dir",
-    workDir,
-    "--python",
-    "/usr/bin/python3",
-    ...extra,
-  ]);
+  const p = start(
+    MODULATE,
+    [
+      "worker",
+      "--url",
+      url,
+      "--group",
+      group,
+      "--work-dir",
+      workDir,
+      "--python",
+      "/usr/bin/python3",
+      ...extra,
+    ],
+    env,
+  );
   const match = await p.waitFor(/modulate worker (\S+) ready/);
   return Object.assign(p, { workerPid: match[1] ?? "" });
 }
