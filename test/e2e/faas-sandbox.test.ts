@@ -1,6 +1,6 @@
 // The sandbox as submissions reach it: GPU slots, limits a submission lowers, output files
 // brought back, and the network only where both sides agree.
-import { existsSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -99,6 +99,35 @@ describe("submissions in the sandbox", () => {
     expect(res.code).toBe(2);
     expect(res.out).toContain('--env "NOEQUALS" is not K=V');
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    "runs jobs as the worker's --run-as user (needs root)",
+    async () => {
+      // The job user must be able to reach its directory: mkdtemp makes directories 0700.
+      const workDir = tempDir();
+      chmodSync(workDir, 0o711);
+      const worker = start(MODULATE, [
+        "worker",
+        "--url",
+        server.url,
+        "--group",
+        "unprivileged",
+        "--run-as",
+        "modulate-test-job",
+        "--work-dir",
+        workDir,
+        "--python",
+        "/usr/bin/python3",
+      ]);
+      await worker.waitFor(/jobs run as modulate-test-job \(uid (\d+)\)/);
+      const uid = (await worker.waitFor(/uid (\d+)/))[1];
+      await worker.waitFor(/modulate worker \S+ ready/);
+      const res = await submit(join(JOBS, "whoami.py"), "--group", "unprivileged");
+      expect(res.code).toBe(0);
+      expect(res.record.stdout).toBe(`${uid}\n`);
+      expect(uid).not.toBe("0");
+    },
+  );
 
   it("keeps the network from a job unless the worker allows it", async () => {
     const port = String((listener.address() as AddressInfo).port);
