@@ -5,6 +5,7 @@ import { createAuthenticator, loadAuthConfig } from "../server/auth.ts";
 import { DEFAULT_RETAIN_MS } from "../server/defaults.ts";
 import type { ServerOptions } from "../server/server.ts";
 import { formatDuration, parseBytes, parseDurationMs } from "../units.ts";
+import { untilAborted } from "./lifecycle.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 
 const options = {
@@ -121,10 +122,7 @@ export async function runServer(args: ModeArgs<typeof options>, ctx: CliContext)
   }
   const where = server.databasePath === ":memory:" ? "in memory only" : server.databasePath;
   ctx.stdout.write(`modulate server listening on ${server.url} (store: ${where})\n`);
-  await new Promise<void>((resolve) => {
-    if (ctx.signal.aborted) resolve();
-    ctx.signal.addEventListener("abort", () => resolve(), { once: true });
-  });
+  await untilAborted(ctx.signal);
   await server.close();
   ctx.stdout.write("modulate server stopped\n");
   return ExitCode.ok;

@@ -13,6 +13,7 @@ import { parseBytes, parseDurationMs } from "../units.ts";
 import { defineCommand, passThroughArgs, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 import { jobSummary } from "./job-format.ts";
+import { untilAborted } from "./lifecycle.ts";
 
 const options = {
   ...connectionOptions,
@@ -182,10 +183,7 @@ export async function runSubmit(
       );
       return ExitCode.ok;
     }
-    const interrupted = new Promise<"interrupted">((resolve) => {
-      if (ctx.signal.aborted) resolve("interrupted");
-      ctx.signal.addEventListener("abort", () => resolve("interrupted"), { once: true });
-    });
+    const interrupted = untilAborted(ctx.signal).then(() => "interrupted" as const);
     const result = await Promise.race([client.waitForJob(spec.id), interrupted]);
     if (result === "interrupted") {
       ctx.stderr.write(

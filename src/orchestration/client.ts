@@ -6,7 +6,7 @@ import { ExitCode, UserError } from "../errors.ts";
 import { listAttempts, type AttemptView } from "./attempts.ts";
 import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "./job.ts";
 import { ENTRY_GROUP, SUBMIT_FUNCTION, TAG } from "./names.ts";
-import { listLiveWorkers, whyWaiting, type WorkerView } from "./presence.ts";
+import { listLiveWorkers, whyWaiting } from "./presence.ts";
 import { takeSnapshot, type ClusterSnapshot } from "./snapshot.ts";
 import { openListener, type Listener } from "./listener.ts";
 import { createTransport, ServerUnavailable, type Transport } from "./transport.ts";
@@ -145,10 +145,6 @@ export class ModulateClient {
     }
     if (root.state !== "pending") return done(settledWithoutRecord(spec, spec.group, root));
     return this.#fromExecute(spec, spec.group, await this.#findExecute(id), attempts);
-  }
-
-  async liveWorkers(): Promise<WorkerView[]> {
-    return listLiveWorkers(this.#send);
   }
 
   /** Live workers and every unfinished job: what the dashboard shows. */

@@ -8,7 +8,6 @@ import { PROTOCOL_VERSION, request } from "./wire-request.ts";
 
 export type Send = Network["send"];
 export type { Connection } from "./connection.ts";
-export { resolveConnection } from "./connection.ts";
 export { decodeValue, encodeValue } from "./values.ts";
 export { isOk, request } from "./wire-request.ts";
 

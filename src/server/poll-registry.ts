@@ -52,17 +52,6 @@ export class PollRegistry {
     return () => this.#disconnect(connection);
   }
 
-  memberCount(group: string): number {
-    return this.#groups.get(group)?.length ?? 0;
-  }
-
-  /** Groups with their connected process ids: for `/ready` and `modulate workers`. */
-  snapshot(): Record<string, string[]> {
-    return Object.fromEntries(
-      [...this.#groups].map(([group, members]) => [group, members.map((m) => m.pid)]),
-    );
-  }
-
   sendAll(messages: Outgoing[]): void {
     for (const { address, message } of messages) this.send(address, message);
   }

@@ -490,7 +490,7 @@ export class SqliteStore implements StateStore {
     return ids.length;
   }
 
-  /** Counts for /ready and the operator: how much is pending of each kind. */
+  /** How much is pending of each kind: the benchmark checks its preload with it. */
   counts(): { pendingPromises: number; pendingTasks: number; acquiredTasks: number } {
     const count = (sql: string): number => Number(this.#stmt(sql).get()?.["n"] ?? 0);
     return {
