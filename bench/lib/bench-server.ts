@@ -5,6 +5,6 @@ export interface BenchServer {
   /** Base URL of the HTTP layer, e.g. http://127.0.0.1:40123. */
   readonly url: string;
   /** Puts `count` pending promises (with timers and tasks) in place before a measurement. */
-  preload(count: number): PreloadReport;
+  preload(count: number): PreloadReport | Promise<PreloadReport>;
   close(): Promise<void>;
 }

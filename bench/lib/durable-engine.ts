@@ -37,7 +37,7 @@ export async function startDurable(sync: "full" | "normal"): Promise<BenchServer
  * connection while the server is idle: the same rows HTTP creates would leave, in about 1.5 s
  * where 64 concurrent HTTP callers took about 14 s (measured on the 2-core bench machine).
  */
-function preloadStore(databasePath: string, count: number): PreloadReport {
+async function preloadStore(databasePath: string, count: number): Promise<PreloadReport> {
   const startedAt = performance.now();
   const store = new SqliteStore({ path: databasePath, sync: "full" });
   try {
@@ -62,7 +62,7 @@ function preloadStore(databasePath: string, count: number): PreloadReport {
       timers: checkpointAndCountTimers(databasePath),
     };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

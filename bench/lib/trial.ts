@@ -29,7 +29,7 @@ export interface TrialOptions {
 async function measureOnce(options: TrialOptions): Promise<Trial> {
   const server = await options.start();
   try {
-    const preload = options.pending > 0 ? server.preload(options.pending) : undefined;
+    const preload = options.pending > 0 ? await server.preload(options.pending) : undefined;
     // After the preload, so that what it leaves behind (the kernel writing back its pages, a
     // collection of its garbage) is waited out rather than measured.
     const idle = await waitForQuietMachine(

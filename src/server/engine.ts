@@ -1,5 +1,6 @@
 // Group commit: requests that arrive while the event loop is busy are applied together in
-// one SQLite transaction, committed once, and only then answered and their messages sent.
+// one SQLite transaction, committed once, and answered and their messages sent only once the
+// commit is durable (wal-sync.ts).
 // The same loop fires timers (due promise deadlines, leases, retries, schedules) and drops
 // settled promises older than the retention period.
 import type { Outgoing, Reply, Request } from "./protocol.ts";
@@ -89,6 +90,7 @@ export class Engine implements RequestEngine {
   /** Answers what is queued, then stops the timers. The store stays open for the caller. */
   stop(): void {
     this.#flush();
+    this.#store.syncNow();
     this.#stopped = true;
     this.#timer.disarm();
     clearInterval(this.#gcTimer);
@@ -133,8 +135,19 @@ export class Engine implements RequestEngine {
       this.#rearm(true);
       return;
     }
-    batch.forEach((item, i) => item.resolve(replies[i] ?? { status: 500, data: "no reply" }));
-    if (messages.length > 0) this.#onMessages(messages);
+    // Answered, and its messages sent, only once the batch is durable; meanwhile the loop is
+    // free to apply the next one.
+    this.#store.whenDurable((error) => {
+      if (error) {
+        // The batch is in SQLite but may not be on disk: nobody is told it succeeded.
+        this.#onError(error);
+        for (const item of batch)
+          item.resolve({ status: 500, data: "storage failure: the write could not be synced" });
+        return;
+      }
+      batch.forEach((item, i) => item.resolve(replies[i] ?? { status: 500, data: "no reply" }));
+      if (messages.length > 0) this.#onMessages(messages);
+    });
     this.#rearm(more);
   }
 

@@ -41,7 +41,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     mkdirSync(options.dataDir, { recursive: true });
     databasePath = join(options.dataDir, "modulate.db");
   }
-  const store = new SqliteStore({ path: databasePath, sync: options.sync ?? "full" });
+  const store = new SqliteStore({
+    path: databasePath,
+    sync: options.sync ?? "full",
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
   const registry = new PollRegistry({
     clock,
     // Work addressed to a group while it had no member (or while the server was down) is
@@ -89,7 +93,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         // Poll streams never end on their own.
         http.closeAllConnections();
       });
-      store.close();
+      await store.close();
     },
   };
 }

@@ -2,6 +2,8 @@
 // on the event loop: the engine opens a transaction, applies a batch of requests through the
 // StateStore methods, commits once, and only then answers (group commit).
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { Checkpointer } from "./checkpointer.ts";
+import { type DurableCallback, WalSync } from "./wal-sync.ts";
 import { parsePollAddress } from "./address.ts";
 import type { PromiseState, TaskState, Value } from "./protocol.ts";
 import type {
@@ -93,10 +95,12 @@ export interface StoreOptions {
   /** Database file, or ":memory:". */
   path: string;
   /**
-   * "full" syncs the WAL on every commit (survives power loss); "normal" survives a crash of
-   * the process only. Default "full".
+   * "full": a commit counts as done once the WAL is synced (survives power loss); "normal":
+   * once SQLite has it (survives a crash of the process only). Default "full".
    */
   sync?: "full" | "normal";
+  /** Told of failures off the request path (the background checkpointer). */
+  onError?: (error: unknown) => void;
 }
 
 export class SqliteStore implements StateStore {
@@ -112,15 +116,23 @@ export class SqliteStore implements StateStore {
   #timeoutsChanged = false;
   /** Insertion order of tasks (the tables have no rowid): the oldest are offered first. */
   #nextTaskSeq: number;
+  readonly #checkpointer: Checkpointer | undefined;
+  readonly #walSync: WalSync | undefined;
 
   constructor(options: StoreOptions) {
     this.#db = new DatabaseSync(options.path);
     this.#db.exec("PRAGMA journal_mode = WAL");
-    this.#db.exec(`PRAGMA synchronous = ${options.sync === "normal" ? "NORMAL" : "FULL"}`);
+    // "full" is kept by WalSync, off the event loop, rather than by SQLite inside COMMIT.
+    this.#db.exec("PRAGMA synchronous = NORMAL");
     this.#db.exec("PRAGMA busy_timeout = 5000");
     this.#checkSchemaVersion(options.path);
     this.#db.exec(SCHEMA);
     this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    this.#checkpointer = this.#startCheckpointer(options);
+    this.#walSync =
+      options.sync === "normal" || this.#checkpointer === undefined
+        ? undefined
+        : new WalSync(`${options.path}-wal`);
     this.#nextTaskSeq = Number(
       this.#stmt("SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM tasks").get()?.["next"] ?? 1,
     );
@@ -138,9 +150,29 @@ export class SqliteStore implements StateStore {
     );
   }
 
-  close(): void {
+  /** Closes the background checkpointer first, so this last connection folds and removes the log. */
+  async close(): Promise<void> {
+    this.#walSync?.close();
+    await this.#checkpointer?.stop();
     this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
+  }
+
+  #startCheckpointer(options: StoreOptions): Checkpointer | undefined {
+    if (options.path === ":memory:" || options.path === "") return undefined;
+    this.#db.exec("PRAGMA wal_autocheckpoint = 0");
+    return new Checkpointer({
+      path: options.path,
+      foldRemainder: () => {
+        if (this.#db.isOpen && !this.#db.isTransaction)
+          this.#db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+      },
+      onFailed: (error) => {
+        options.onError?.(error);
+        // SQLite's own checkpoints inside COMMIT again: slower, but the log stays bounded.
+        if (this.#db.isOpen) this.#db.exec("PRAGMA wal_autocheckpoint = 1000");
+      },
+    });
   }
 
   /** Health probe: a trivial query answers. */
@@ -155,6 +187,16 @@ export class SqliteStore implements StateStore {
   commit(): void {
     this.#promises.clear();
     this.#db.exec("COMMIT");
+    this.#checkpointer?.noteCommit();
+  }
+  /** Calls `done` once what is committed is as durable as the `sync` option asks. */
+  whenDurable(done: DurableCallback): void {
+    if (this.#walSync) this.#walSync.afterCommit(done);
+    else done();
+  }
+  /** Makes every commit durable now, on this thread, answering what waits (at shutdown). */
+  syncNow(): void {
+    this.#walSync?.syncNow();
   }
   rollback(): void {
     this.#promises.clear();

@@ -215,7 +215,7 @@ function sortedMessages(messages: { address: string; message: unknown }[]): stri
 
 describe("the state machine against the SDK's reference server", () => {
   const seeds = Array.from({ length: 150 }, (_, i) => i + 1);
-  it.each(seeds)("agrees on replies and messages for random sequence %i", (seed) => {
+  it.each(seeds)("agrees on replies and messages for random sequence %i", async (seed) => {
     const rand = random(seed);
     const next = generator(rand);
     const oracle = new ReferenceServer();
@@ -254,7 +254,7 @@ describe("the state machine against the SDK's reference server", () => {
         expect(sortedMessages(actual.messages), where).toEqual(sortedMessages(expectedMessages));
       }
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });
