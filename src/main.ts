@@ -1,10 +1,22 @@
-// Entry of every build. bin/modulate imports `main` from the dev bundle; the single
-// executable has no shim, so there this module runs main(argv) itself.
+// Entry of every build. bin/modulate imports `runProcess` from the dev bundle; the single
+// executable has no shim, so there this module runs it itself.
 import { isSea } from "node:sea";
 import { main } from "./cli.ts";
 
 export { main };
 
-if (isSea()) {
-  process.exitCode = await main(process.argv.slice(2));
+/** How long a finished command waits for its last output to drain before it exits anyway. */
+const EXIT_GRACE_MS = 1_000;
+
+/**
+ * Runs the command line as this process and ends the process with its exit code. Once main
+ * has returned, the command is over: a library's stray timer or reconnect loop (the SDK's
+ * poller, after its server went away) must not keep a stopped router or worker alive.
+ */
+export async function runProcess(argv: readonly string[]): Promise<void> {
+  const code = await main(argv);
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
 }
+
+if (isSea()) await runProcess(process.argv.slice(2));

@@ -1,7 +1,7 @@
 // The FaaS core under crashes, with real processes and kill -9: nothing accepted is lost,
 // and a job's body runs again only where a crash forces it (with a fresh attempt).
 import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ModulateClient } from "../../src/orchestration/client.ts";
 import { freePort, jobSpec, startRouterProcess, startWorkerProcess } from "../helpers/cluster.ts";
@@ -43,7 +43,10 @@ describe("the FaaS core under crashes", () => {
     const view = await client.getJob(spec.id);
     expect(view.attempts.map((a) => a.attempt)).toEqual([1, 2]);
     // The dead attempt's directory is left as it was; the re-run had its own (now removed).
-    const dirs = readdirSync(join(workDir, "jobs")).filter((d) => d.startsWith(spec.id));
+    // Where the workers run as root, each attempt's directory is inside its slot's disk area.
+    const dirs = readdirSync(join(workDir, "jobs"), { recursive: true })
+      .map((entry) => basename(entry))
+      .filter((d) => d.startsWith(spec.id));
     expect(dirs.filter((d) => d.includes("-attempt1-"))).toHaveLength(1);
     expect(dirs.filter((d) => d.includes("-attempt2-"))).toHaveLength(0);
     expect(peer.output().match(new RegExp(`done ${spec.id}`, "g"))).toHaveLength(1);
@@ -113,5 +116,20 @@ describe("the FaaS core under crashes", () => {
     expect(record.state).toBe("succeeded");
     expect(record.stdout).toContain("survived the client");
     expect(existsSync(script)).toBe(true);
+  });
+
+  it("stops a router and a worker on SIGTERM although their server is gone", async () => {
+    const server = await startServerProcess(["--data", tempDir()]);
+    const router = await startRouterProcess(server.url);
+    const worker = await startWorkerProcess(server.url, "g", tempDir());
+    server.kill("SIGKILL");
+    await server.exited();
+    // Long enough for their streams to notice and start reconnecting.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    router.kill("SIGTERM");
+    worker.kill("SIGTERM");
+    // A hung process would leave these pending until the test's own timeout.
+    expect(await router.exited()).toBe(0);
+    expect(await worker.exited()).toBe(0);
   });
 });
