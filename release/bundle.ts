@@ -1,10 +1,35 @@
 // The one esbuild configuration: `dist/modulate.mjs` for running from a checkout (packages
 // stay in node_modules) and `release/build/modulate.mjs`, everything inlined, for the single
 // executable. Both are ESM because Ink's dependencies use top-level await.
-import { build, type BuildOptions } from "esbuild";
+import { build, type BuildOptions, type Plugin } from "esbuild";
+import { builtinModules } from "node:module";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+
+/**
+ * Node's built-in modules, taken with `process.getBuiltinModule` instead of ESM imports.
+ * An ESM import of a built-in reads every export of it at once: node:http's WebSocket and
+ * EventSource getters then load undici (about 30 ms of a command's start), and esbuild hoists
+ * the imports of everything it inlines to the top of the single file, so `--version` would
+ * pay for node:http, node:crypto and node:child_process. As CommonJS modules the built-ins are
+ * evaluated where they are first needed, and only the properties used are read.
+ */
+const builtinsOnDemand: Plugin = {
+  name: "builtins-on-demand",
+  setup(build) {
+    const bare = new Set(builtinModules.filter((name) => !name.startsWith("_")));
+    build.onResolve({ filter: /^[a-z_:/0-9]+$/ }, (args) => {
+      const name = args.path.startsWith("node:") ? args.path.slice("node:".length) : args.path;
+      if (!args.path.startsWith("node:") && !bare.has(name)) return undefined;
+      return { path: `node:${name}`, namespace: "builtin" };
+    });
+    build.onLoad({ filter: /.*/, namespace: "builtin" }, (args) => ({
+      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`,
+      loader: "js",
+    }));
+  },
+};
 
 export type BundleKind = "dev" | "release";
 
@@ -19,6 +44,7 @@ export function bundleOptions(kind: BundleKind): BuildOptions {
     sourcemap: kind === "dev" ? "linked" : false,
     logLevel: "warning",
     legalComments: "none",
+    plugins: [builtinsOnDemand],
   };
   if (kind === "dev") {
     // Split at every import(): a command loads only the packages it uses, since a single ESM
