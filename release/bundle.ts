@@ -31,6 +31,26 @@ const builtinsOnDemand: Plugin = {
   },
 };
 
+/** string-width behind release/stubs/string-width.ts, which loads the real one on demand. */
+const stringWidthOnDemand: Plugin = {
+  name: "string-width-on-demand",
+  setup(build) {
+    build.onResolve({ filter: /^string-width$/ }, (args) =>
+      (args.pluginData as { eager?: boolean } | undefined)?.eager
+        ? undefined
+        : { path: `${root}release/stubs/string-width.ts` },
+    );
+    build.onResolve({ filter: /^string-width-eager$/ }, async () => {
+      const found = await build.resolve("string-width", {
+        kind: "require-call",
+        resolveDir: root,
+        pluginData: { eager: true },
+      });
+      return { path: found.path };
+    });
+  },
+};
+
 export type BundleKind = "dev" | "release";
 
 export function bundleOptions(kind: BundleKind): BuildOptions {
@@ -66,6 +86,7 @@ export function bundleOptions(kind: BundleKind): BuildOptions {
     minifySyntax: true,
     // Ink imports react-devtools-core only when DEV is set; a stub keeps it out of the file.
     alias: { "react-devtools-core": "./release/stubs/react-devtools-core.ts" },
+    plugins: [builtinsOnDemand, stringWidthOnDemand],
     define: { "process.env.NODE_ENV": '"production"' },
     // CommonJS packages inside an ESM bundle call require(); give them one.
     banner: {
