@@ -76,6 +76,24 @@ async function newestMtimeMs(dir: string): Promise<number> {
   return newest;
 }
 
+/**
+ * release/modulate-linux-x64 if `npm run release` built it from this src/ (it is measured
+ * beside bin/modulate, as the file users deploy); otherwise undefined, said in one line.
+ */
+async function singleFileBuild(): Promise<string | undefined> {
+  const file = path.join(ROOT, "release", `modulate-linux-${process.arch}`);
+  const built = await stat(file).catch(() => undefined);
+  if (!built) {
+    log("no single executable: run `npm run release` first to measure its CLI too");
+    return undefined;
+  }
+  if ((await newestMtimeMs(path.join(ROOT, "src"))) > built.mtimeMs) {
+    log("single executable older than src/: not measured (run `npm run release`)");
+    return undefined;
+  }
+  return file;
+}
+
 async function main(): Promise<void> {
   killStartedOnInterrupt();
   const cores = cpus().length;
@@ -128,12 +146,19 @@ async function main(): Promise<void> {
     const cliStart = await phase("CLI start", () =>
       measureSpawns(MODULATE, ["--version"], 2, CLI_START_RUNS, `${packageJson.version}\n`),
     );
+    const singleFile = await singleFileBuild();
+    const cliSingleFile = singleFile
+      ? await phase("CLI, single executable", () =>
+          measureSpawns(singleFile, cliArgs, 2, CLI_RUNS, "1\n"),
+        )
+      : undefined;
     const latencies: Latencies = {
       client: clientLatency,
       cli,
       python: pythonBaseline,
       node: nodeBaseline,
       cliStart,
+      ...(cliSingleFile ? { cliSingleFile } : {}),
     };
     const limit = {
       cores,

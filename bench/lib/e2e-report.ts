@@ -19,6 +19,8 @@ export interface Latencies {
   readonly node: SpawnLatency;
   /** `bin/modulate --version`: the CLI's start-up alone, no network. */
   readonly cliStart: SpawnLatency;
+  /** The same submit from `release/modulate-linux-x64`, the file users deploy, when built. */
+  readonly cliSingleFile?: SpawnLatency;
 }
 
 export interface MachineLimit {
@@ -73,6 +75,9 @@ export function judgeBars(
 ): Bar[] {
   const clientOverheadMs = round1(latencies.client.medianMs - latencies.python.medianMs);
   const cliOverheadMs = round1(latencies.cli.medianMs - latencies.python.medianMs);
+  const singleFile = latencies.cliSingleFile;
+  const singleFileOverheadMs =
+    singleFile === undefined ? undefined : round1(singleFile.medianMs - latencies.python.medianMs);
   const share = throughput.jobsPerSec / limit.jobsPerSec;
   // No repeat measured is no evidence: the bar fails rather than passing on -Infinity.
   const maxRestartMs =
@@ -90,6 +95,16 @@ export function judgeBars(
       measured: `${cliOverheadMs} ms`,
       pass: cliOverheadMs <= MAX_CLI_OVERHEAD_MS,
     },
+    ...(singleFileOverheadMs === undefined
+      ? []
+      : [
+          {
+            bar: "CLI, single executable: median overhead over python",
+            threshold: `<= ${MAX_CLI_OVERHEAD_MS} ms`,
+            measured: `${singleFileOverheadMs} ms`,
+            pass: singleFileOverheadMs <= MAX_CLI_OVERHEAD_MS,
+          },
+        ]),
     {
       bar: "detached throughput, share of the machine's limit",
       threshold: `>= ${MIN_SHARE_OF_LIMIT * 100}%`,
@@ -139,6 +154,22 @@ export function latencyTable(l: Latencies): string {
       ),
       ["    overhead (a)-(c)", String(round1(l.client.medianMs - l.python.medianMs)), "", "", ""],
       ["    overhead (b)-(c)", String(round1(l.cli.medianMs - l.python.medianMs)), "", "", ""],
+      ...(l.cliSingleFile
+        ? [
+            latencyRow(
+              "(e) CLI: release/modulate-linux-x64 submit",
+              l.cliSingleFile,
+              String(l.cliSingleFile.cpuPerRunMs),
+            ),
+            [
+              "    overhead (e)-(c)",
+              String(round1(l.cliSingleFile.medianMs - l.python.medianMs)),
+              "",
+              "",
+              "",
+            ],
+          ]
+        : []),
       ["    (a) hops: submit durable", String(hops.durableMs), "", "", ""],
       ["    (a) hops: durable -> worker starts attempt", String(hops.toWorkerMs), "", "", ""],
       ["    (a) hops: on the worker (claim + sandbox)", String(hops.onWorkerMs), "", "", ""],
