@@ -7,6 +7,7 @@ import { rejectedResult, type DetachedReceipt, type JobResult, type JobSpec } fr
 import { ENTRY_GROUP, EXECUTE_FUNCTION, SUBMIT_FUNCTION, TAG } from "./names.ts";
 import { PresenceLease } from "./presence.ts";
 import { resolveGroup, type Routes } from "./routes.ts";
+import { SdkNetwork } from "./sdk-network.ts";
 import { submissionProblem, type SubmissionLimits } from "./validate-submission.ts";
 import { requestSender, type Connection } from "./wire.ts";
 
@@ -55,9 +56,7 @@ export function submitOrchestration(
 export async function startRouter(options: RouterOptions): Promise<RunningRouter> {
   const { connection } = options;
   const resonate = new Resonate({
-    url: connection.url,
-    ...(connection.token ? { token: connection.token } : {}),
-    group: ENTRY_GROUP,
+    network: new SdkNetwork(connection, ENTRY_GROUP, options.pid),
     pid: options.pid,
     ttl: options.leaseMs,
     logLevel: "error",

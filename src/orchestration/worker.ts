@@ -1,11 +1,12 @@
 // The worker: a member of one group that runs `execute` for each job routed there, at most
 // `slots` at once, recording each attempt. Stopping hands running jobs back to the group.
-import { HttpNetwork, PollMessageSource, Resonate, type Context } from "@resonatehq/sdk";
+import { Resonate, type Context } from "@resonatehq/sdk";
 import { hostname } from "node:os";
 import { claimAttempt, finishAttempt } from "./attempts.ts";
 import type { JobOutputFile, JobResult, JobSpec, JobState, WorkerRef } from "./job.ts";
 import { EXECUTE_FUNCTION } from "./names.ts";
 import { PresenceLease } from "./presence.ts";
+import { SdkNetwork } from "./sdk-network.ts";
 import { SlotGate } from "./slot-gate.ts";
 import type { Connection, Send } from "./wire.ts";
 
@@ -52,15 +53,7 @@ const ATTEMPT_KEEP_MS = 60 * 60 * 1000;
 
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { connection, group, pid, clock = Date.now } = options;
-  const http = new HttpNetwork({
-    url: connection.url,
-    ...(connection.token ? { token: connection.token } : {}),
-    adapter: new PollMessageSource({
-      url: `${connection.url}/poll/${encodeURIComponent(group)}/${encodeURIComponent(pid)}`,
-      ...(connection.token ? { token: connection.token } : {}),
-    }),
-  });
-  const gate = new SlotGate(http, { slots: options.slots });
+  const gate = new SlotGate(new SdkNetwork(connection, group, pid), { slots: options.slots });
   const send: Send = gate.send;
   const resonate = new Resonate({ network: gate, pid, ttl: options.leaseMs, logLevel: "error" });
   const worker: WorkerRef = { host: hostname(), pid, group };
