@@ -63,16 +63,20 @@ export async function runDev(args: ModeArgs<typeof options>, ctx: CliContext): P
   }
   if (groups.length === 0)
     throw new UserError("--groups is empty: name at least one group, e.g. --groups cpu,gpu");
+  if (!Number.isInteger(args.slots) || args.slots < 1)
+    throw new UserError(`--slots ${args.slots} is not a positive whole number of jobs`);
   const tryScript = args.try === undefined ? undefined : readTryScript(args.try);
   const dataDir = args.inMemory
     ? undefined
     : (args.data ?? join(ctx.env["HOME"] ?? homedir(), ".modulate", "dev"));
-  const { config, notes } = await setUpWorkerSandbox(
+  const { config, notes, disk } = await setUpWorkerSandbox(
     {
       sandbox: args.sandbox,
       limits: defaultJobLimits(),
       networkAllowed: false,
       ...(args.python === undefined ? {} : { python: args.python }),
+      // The workers share one pool of areas: one for each job that can run at once.
+      slots: groups.length * args.slots,
     },
     ctx.env,
   );
@@ -83,7 +87,8 @@ export async function runDev(args: ModeArgs<typeof options>, ctx: CliContext): P
     import("../orchestration/worker.ts"),
     import("../orchestration/sandbox-runner.ts"),
   ]);
-  const stoppers: (() => Promise<void>)[] = [];
+  // Stopped last (stoppers run in reverse), once the workers have let their areas go.
+  const stoppers: (() => Promise<void>)[] = disk ? [() => disk.close()] : [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
   };
@@ -120,7 +125,7 @@ export async function runDev(args: ModeArgs<typeof options>, ctx: CliContext): P
         slots: args.slots,
         leaseMs: LEASE_MS,
         pid: `${group}-${hostname()}-${process.pid}`,
-        runner: sandboxRunner(config),
+        runner: sandboxRunner(config, undefined, disk?.pool),
       });
       stoppers.push(() => worker.stop());
     }

@@ -1,12 +1,14 @@
 // What `worker` and `dev` both do before taking jobs: decide the sandbox once, with the
-// worker's limits, and say what was chosen.
+// worker's limits, make the jobs' disk areas, and say what was chosen.
 import { realpathSync } from "node:fs";
 import { homedir, totalmem } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { SandboxSetupError } from "../sandbox/errors.ts";
+import type { DiskAreas, DiskAreasSetup } from "../sandbox/disk-areas.ts";
+import { formatBytes } from "../sandbox/format.ts";
 import type { SandboxChoice } from "../sandbox/probe.ts";
-import type { JobLimits, SandboxConfig } from "../sandbox/types.ts";
+import type { JobLimits, ResolvedInterpreter, SandboxConfig } from "../sandbox/types.ts";
 
 export interface WorkerSandboxOptions {
   sandbox: SandboxChoice;
@@ -15,6 +17,17 @@ export interface WorkerSandboxOptions {
   workDir?: string;
   limits: JobLimits;
   networkAllowed: boolean;
+  /** Jobs run at once, over all the worker's groups: one disk area each. */
+  slots: number;
+  /** `--max-disk`: each job's disk quota; 0: none; absent: from the free space. */
+  maxDiskBytes?: number;
+}
+
+export interface WorkerSandbox {
+  config: SandboxConfig;
+  notes: readonly string[];
+  /** The jobs' disk areas, where made: lease one per job; close them when stopping. */
+  disk?: DiskAreas;
 }
 
 /** The worker's ceilings when no flag lowers them. */
@@ -33,7 +46,7 @@ export function defaultJobLimits(): JobLimits {
 export async function setUpWorkerSandbox(
   options: WorkerSandboxOptions,
   env: NodeJS.ProcessEnv,
-): Promise<{ config: SandboxConfig; notes: readonly string[] }> {
+): Promise<WorkerSandbox> {
   const workDir = options.workDir ?? join(env["HOME"] ?? homedir(), ".modulate", "worker");
   const { setUpSandbox } = await import("../sandbox/probe.ts");
   let setup;
@@ -51,18 +64,53 @@ export async function setUpWorkerSandbox(
     if (error instanceof SandboxSetupError) throw new UserError(error.message);
     throw error;
   }
-  if (options.python === undefined) return setup;
+  let config = setup.config;
+  const notes = [...setup.notes];
+  if (options.python !== undefined) {
+    const python = pythonFromOption(options.python);
+    config = { ...config, interpreters: { ...config.interpreters, python } };
+    notes.push(python.note);
+  }
+  // Last: nothing after it may fail and leave the areas mounted.
+  const disk = await setUpDisk(config.workRoot, options, env);
+  notes.push(disk.note);
+  return { config, notes, ...(disk.areas ? { disk: disk.areas } : {}) };
+}
+
+function pythonFromOption(option: string): ResolvedInterpreter {
   let path: string;
   try {
-    path = realpathSync(options.python);
+    path = realpathSync(option);
   } catch {
+    throw new UserError(`--python ${option} does not exist: give the path of a python3 executable`);
+  }
+  return { path, prefixArgs: ["-I"], note: `python: ${path} (--python)` };
+}
+
+/** The disk areas; a `--max-disk` the host cannot honour is an error, a default only a note. */
+async function setUpDisk(
+  workRoot: string,
+  options: WorkerSandboxOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<DiskAreasSetup> {
+  const { setUpDiskAreas } = await import("../sandbox/disk-areas.ts");
+  let disk;
+  try {
+    disk = await setUpDiskAreas({
+      // Under the work root, which bwrap hides from jobs: one job cannot see another's area.
+      root: join(workRoot, ".disk"),
+      count: options.slots,
+      ...(options.maxDiskBytes === undefined ? {} : { sizeBytes: options.maxDiskBytes }),
+      env,
+    });
+  } catch (error) {
+    if (error instanceof SandboxSetupError) throw new UserError(`--max-disk: ${error.message}`);
+    throw error;
+  }
+  if (disk.unavailable && options.maxDiskBytes !== undefined) {
     throw new UserError(
-      `--python ${options.python} does not exist: give the path of a python3 executable`,
+      `--max-disk ${formatBytes(options.maxDiskBytes)} cannot be enforced here: ${disk.unavailable}; run the worker as root where loop devices work, or give --max-disk off`,
     );
   }
-  const python = { path, prefixArgs: ["-I"], note: `python: ${path} (--python)` };
-  return {
-    config: { ...setup.config, interpreters: { ...setup.config.interpreters, python } },
-    notes: [...setup.notes, python.note],
-  };
+  return disk;
 }

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { ExitCode, UserError } from "../errors.ts";
 import { groupNameProblem } from "../orchestration/names.ts";
+import { MIN_AREA_BYTES } from "../sandbox/disk-quota.ts";
 import { SandboxSetupError } from "../sandbox/errors.ts";
 import { resolveConnection } from "../orchestration/connection.ts";
 import type { JobLimits } from "../sandbox/types.ts";
@@ -58,6 +59,11 @@ const options = {
     describe: "Output kept of each of stdout and stderr",
   },
   "max-cpu-time": { type: "string", default: "7d", describe: "CPU time of one job's processes" },
+  "max-disk": {
+    type: "string",
+    describe:
+      "Disk space of one job, or off: each slot gets a loop-mounted filesystem of this size (needs root) [default: half the free space of --work-dir over the slots, at most 64G]",
+  },
   "allow-network": {
     type: "boolean",
     default: false,
@@ -94,6 +100,19 @@ function limitsFrom(args: WorkerArgs): JobLimits {
   };
 }
 
+/** `--max-disk`: a size, or `off` (also 0) for no quota; absent: the worker picks. */
+function maxDiskFrom(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (text.trim() === "off") return 0;
+  const bytes = parseBytes(text, "--max-disk");
+  if (bytes !== 0 && bytes < MIN_AREA_BYTES) {
+    throw new UserError(
+      `--max-disk ${text} is too small: a job's area needs at least 16M; give e.g. 2G, or off`,
+    );
+  }
+  return bytes;
+}
+
 async function gpusFor(option: string): Promise<string[]> {
   const { parseGpuOption, resolveGpus } = await import("../sandbox/gpus.ts");
   try {
@@ -119,7 +138,9 @@ export async function runWorker(args: WorkerArgs, ctx: CliContext): Promise<numb
   }
   const gpus = shareGpus(gpuIds, slots);
   const connection = resolveConnection(args.url, args.token, ctx.env);
-  const { config, notes } = await setUpWorkerSandbox(
+  const leaseMs = parseDurationMs(args.lease, "--lease");
+  const maxDiskBytes = maxDiskFrom(args.maxDisk);
+  const { config, notes, disk } = await setUpWorkerSandbox(
     {
       sandbox: args.sandbox,
       ...(args.runAs === undefined ? {} : { runAs: args.runAs }),
@@ -127,45 +148,52 @@ export async function runWorker(args: WorkerArgs, ctx: CliContext): Promise<numb
       ...(args.workDir === undefined ? {} : { workDir: args.workDir }),
       limits: limitsFrom(args),
       networkAllowed: args.allowNetwork,
+      slots,
+      ...(maxDiskBytes === undefined ? {} : { maxDiskBytes }),
     },
     ctx.env,
   );
-  const pid = `${args.group}-${hostname()}-${process.pid}`;
-  await awaitServer(connection, ctx.signal, (why) =>
-    ctx.stderr.write(`modulate worker: waiting for the server (${why})\n`),
-  );
-  const worker = await startWorker({
-    connection,
-    group: args.group,
-    slots,
-    leaseMs: parseDurationMs(args.lease, "--lease"),
-    pid,
-    runner: sandboxRunner(config, gpus),
-    events: {
-      onStart: (spec, attempt) => ctx.stdout.write(`start ${spec.id} attempt ${attempt}\n`),
-      onFinish: (spec, result) =>
-        ctx.stdout.write(
-          `done ${spec.id} ${result.state}${result.reason ? `: ${result.reason}` : ""}\n`,
-        ),
-    },
-  }).catch((error: unknown) => {
-    throw new UserError(
-      `worker could not start against ${connection.url}: ${error instanceof Error ? error.message : String(error)}`,
-      ExitCode.unreachable,
+  try {
+    const pid = `${args.group}-${hostname()}-${process.pid}`;
+    await awaitServer(connection, ctx.signal, (why) =>
+      ctx.stderr.write(`modulate worker: waiting for the server (${why})\n`),
     );
-  });
-  for (const note of notes) ctx.stdout.write(`${note}\n`);
-  if (args.gpus !== undefined) {
+    const worker = await startWorker({
+      connection,
+      group: args.group,
+      slots,
+      leaseMs,
+      pid,
+      runner: sandboxRunner(config, gpus, disk?.pool),
+      events: {
+        onStart: (spec, attempt) => ctx.stdout.write(`start ${spec.id} attempt ${attempt}\n`),
+        onFinish: (spec, result) =>
+          ctx.stdout.write(
+            `done ${spec.id} ${result.state}${result.reason ? `: ${result.reason}` : ""}\n`,
+          ),
+      },
+    }).catch((error: unknown) => {
+      throw new UserError(
+        `worker could not start against ${connection.url}: ${error instanceof Error ? error.message : String(error)}`,
+        ExitCode.unreachable,
+      );
+    });
+    for (const note of notes) ctx.stdout.write(`${note}\n`);
+    if (args.gpus !== undefined) {
+      ctx.stdout.write(
+        gpus
+          ? `gpus: ${gpuIds.join(",")} (${gpus.perJob} per job)\n`
+          : "warning: --gpus found no GPU: jobs run without one\n",
+      );
+    }
     ctx.stdout.write(
-      gpus
-        ? `gpus: ${gpuIds.join(",")} (${gpus.perJob} per job)\n`
-        : "warning: --gpus found no GPU: jobs run without one\n",
+      `modulate worker ${pid} ready: group ${args.group}, ${slots} slot${slots === 1 ? "" : "s"}, server ${connection.url}\n`,
     );
+    await untilAborted(ctx.signal);
+    await worker.stop();
+    return ExitCode.ok;
+  } finally {
+    // After `stop`: the areas are unmounted once the jobs it cut short have let them go.
+    await disk?.close();
   }
-  ctx.stdout.write(
-    `modulate worker ${pid} ready: group ${args.group}, ${slots} slot${slots === 1 ? "" : "s"}, server ${connection.url}\n`,
-  );
-  await untilAborted(ctx.signal);
-  await worker.stop();
-  return ExitCode.ok;
 }

@@ -1,9 +1,11 @@
 // The worker's JobRunner over src/sandbox: a job spec becomes a sandbox request, and the
-// sandbox's outcome becomes the fields of the result record. GPUs, where the worker has any,
-// are leased per job and given back only once every process of the job is gone.
+// sandbox's outcome becomes the fields of the result record. GPUs and disk areas, where the
+// worker has them, are leased per job and given back only once every process of the job is
+// gone.
+import type { DiskAreaPool } from "../sandbox/disk-area-pool.ts";
 import { GpuPool } from "../sandbox/gpus.ts";
 import { runJob } from "../sandbox/run-job.ts";
-import type { CapturedOutput, SandboxConfig } from "../sandbox/types.ts";
+import type { CapturedOutput, DiskArea, SandboxConfig } from "../sandbox/types.ts";
 import type { JobRunner, RunOutcome } from "./worker.ts";
 
 /** Shown where the middle of a long output was dropped. */
@@ -24,11 +26,17 @@ export function shareGpus(ids: readonly string[], slots: number): GpuShare | und
   return { pool: new GpuPool(ids), perJob: Math.max(1, Math.floor(ids.length / slots)) };
 }
 
-export function sandboxRunner(config: SandboxConfig, gpus?: GpuShare): JobRunner {
+export function sandboxRunner(
+  config: SandboxConfig,
+  gpus?: GpuShare,
+  disks?: DiskAreaPool,
+): JobRunner {
   return {
     async run(spec, attempt, signal): Promise<RunOutcome> {
       const lease = gpus ? await gpus.pool.acquire(gpus.perJob, signal) : undefined;
+      let diskArea: DiskArea | undefined;
       try {
+        diskArea = disks ? await disks.acquire(signal) : undefined;
         const outcome = await runJob(
           {
             jobId: spec.id,
@@ -41,6 +49,7 @@ export function sandboxRunner(config: SandboxConfig, gpus?: GpuShare): JobRunner
             ...(spec.outputs ? { outputs: spec.outputs } : {}),
             networkWanted: spec.network ?? false,
             ...(lease ? { gpuIds: lease.ids } : {}),
+            ...(diskArea ? { diskArea } : {}),
           },
           config,
           { signal },
@@ -62,6 +71,7 @@ export function sandboxRunner(config: SandboxConfig, gpus?: GpuShare): JobRunner
             : {}),
         };
       } finally {
+        if (diskArea) await disks?.release(diskArea);
         if (lease) gpus?.pool.release(lease);
       }
     },

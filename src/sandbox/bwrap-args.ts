@@ -1,5 +1,6 @@
 // bubblewrap's argument vector for one job. Pure: options in, argv out. Which paths exist and
 // whether bwrap works at all is found out once at start-up (probe.ts), never here.
+import { dirname, resolve } from "node:path";
 
 export interface BwrapOptions {
   /** The job's directory: the only host path it can write. */
@@ -26,6 +27,19 @@ export interface BwrapOptions {
 
 const USER_SWITCH_CAPS = ["CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP"] as const;
 
+/** The directories strictly between the deepest hidden ancestor of `dir` and `dir`. */
+function dirsBetween(hiddenPaths: readonly string[], dir: string): string[] {
+  const ancestors = hiddenPaths
+    .map((hidden) => resolve(hidden))
+    .filter((hidden) => dir.startsWith(`${hidden}/`))
+    .sort((a, b) => b.length - a.length);
+  const top = ancestors[0];
+  if (top === undefined) return [];
+  const between: string[] = [];
+  for (let parent = dirname(dir); parent !== top; parent = dirname(parent)) between.unshift(parent);
+  return between;
+}
+
 /** Arguments for `bwrap ARGS -- program args...`, ending with the `--`. */
 export function buildBwrapArgs(options: BwrapOptions): string[] {
   const args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"];
@@ -35,6 +49,9 @@ export function buildBwrapArgs(options: BwrapOptions): string[] {
   for (const hidden of options.hiddenPaths) args.push("--tmpfs", hidden);
   for (const path of options.readOnlyPaths ?? []) args.push("--ro-bind-try", path, path);
   for (const device of options.devicePaths) args.push("--dev-bind-try", device, device);
+  // bwrap would make the directories between a hidden path and the job's directory 0700,
+  // which the job user could not pass through (they hold only the way down, nothing else).
+  for (const dir of dirsBetween(options.hiddenPaths, options.workDir)) args.push("--dir", dir);
   args.push("--bind", options.workDir, options.workDir, "--chdir", options.workDir);
   args.push("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try");
   if (!options.network) args.push("--unshare-net");

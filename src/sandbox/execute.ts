@@ -20,7 +20,13 @@ import { judgeOutcome } from "./outcome.ts";
 import type { ExecutionPlan } from "./prepare.ts";
 import { killProcessGroup, processGroupAlive, signalFromBwrapStatus } from "./signals.ts";
 import type { JobOutcome, SandboxConfig } from "./types.ts";
-import { collectOutputs, createWorkDir, hasFileAtLimit, removeWorkDir } from "./workdir.ts";
+import {
+  collectOutputs,
+  createWorkDir,
+  diskAreaFull,
+  hasFileAtLimit,
+  removeWorkDir,
+} from "./workdir.ts";
 
 export interface ExecuteOptions {
   /** Aborting it cancels the job: SIGTERM, then SIGKILL after the grace. */
@@ -88,12 +94,14 @@ export async function execute(
       config.maxOutputFileBytes ?? DEFAULT_MAX_OUTPUT_FILE_BYTES,
     );
     const fileLimitHit = await hasFileAtLimit(plan.workDir, plan.limits.maxFileBytes);
+    const diskFull = plan.diskArea ? await diskAreaFull(plan.diskArea) : undefined;
     const stdoutResult = stdout.result();
     const stderrResult = stderr.result();
     const verdict = judgeOutcome({
       ...observed,
       ...events,
       fileLimitHit,
+      ...(diskFull ? { diskFull } : {}),
       limits: plan.limits,
       droppedOutputBytes: stdoutResult.droppedBytes + stderrResult.droppedBytes,
     });

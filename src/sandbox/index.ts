@@ -15,17 +15,24 @@
  *   });
  *   for (const note of notes) log(note);            // "sandbox: bwrap", "warning: ..."
  *   const gpus = new GpuPool(await resolveGpus(parseGpuOption(argv.gpus)));
+ *   const disk = await setUpDiskAreas({ root: `${workRoot}/.disk`, count: slots, env });
+ *   log(disk.note);                                 // "disk quota: 4 areas of 2 GiB ..."
  *
  * Per attempt:
  *
  *   const lease = await gpus.acquire(1, signal);     // only where the job wants a GPU
+ *   const diskArea = await disk.areas.pool.acquire(signal); // where areas were made
  *   try {
  *     const outcome = await runJob({ jobId, attempt, scriptName, script, args, env,
- *       limits, outputs, networkWanted, gpuIds: lease.ids }, config, { signal });
+ *       limits, outputs, networkWanted, gpuIds: lease.ids, diskArea }, config, { signal });
  *     // outcome.state: succeeded | failed | timed_out | canceled; outcome.reason in words
  *   } finally {
  *     gpus.release(lease);  // safe: runJob resolves only once every job process is gone
+ *     await disk.areas.pool.release(diskArea);        // empties it for the next job
  *   }
+ *
+ * At stop: `await disk.areas.close()` unmounts the areas. A worker killed with kill -9 leaves
+ * them mounted; the next `setUpDiskAreas` on the same root unmounts and remakes them.
  *
  * `runJob` never rejects for what a job does (crash, limit, timeout, cancel) nor for a
  * submission that cannot run (unknown script type, bad --env: `failed` at once, nothing
@@ -39,6 +46,7 @@
 export type {
   CapturedOutput,
   CgroupSetup,
+  DiskArea,
   Interpreters,
   JobLimits,
   JobOutcome,
@@ -69,6 +77,14 @@ export {
   type GpuLease,
   type GpuSpec,
 } from "./gpus.ts";
+export {
+  setUpDiskAreas,
+  type DiskAreaOptions,
+  type DiskAreas,
+  type DiskAreasSetup,
+} from "./disk-areas.ts";
+export { DiskAreaPool } from "./disk-area-pool.ts";
+export { defaultAreaBytes } from "./disk-quota.ts";
 export { capturedText } from "./output.ts";
 export { attemptLogFile } from "./paths.ts";
 export type { LogRecord, LogStream } from "./attempt-log.ts";

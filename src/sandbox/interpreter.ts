@@ -9,6 +9,9 @@ import { execa } from "execa";
 import { canExecuteAs } from "./permissions.ts";
 import type { Interpreters, JobUser, ResolvedInterpreter } from "./types.ts";
 
+/** Where system tools are looked for after the worker's own PATH: sbin too, as root's has. */
+export const TOOL_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /** The first executable `name` on `searchPath`, or undefined. */
 export async function findOnPath(name: string, searchPath: string): Promise<string | undefined> {
   for (const dir of searchPath.split(":")) {

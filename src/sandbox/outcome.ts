@@ -15,15 +15,31 @@ export interface RunFacts {
   readonly pidsLimitHit: boolean;
   /** A file in the job's directory reached the file size limit. */
   readonly fileLimitHit: boolean;
+  /** The job's disk area was (nearly) out of space or of inodes when it ended. */
+  readonly diskFull?: DiskFull;
   /** The sandbox itself failed before the script started (e.g. could not join the cgroup). */
   readonly startFailure?: string;
   readonly limits: JobLimits;
   readonly droppedOutputBytes: number;
 }
 
+export interface DiskFull {
+  readonly of: "space" | "files";
+  /** The area's size: the job's disk quota. */
+  readonly quotaBytes: number;
+  /** The area's inodes: how many files and directories it can hold. */
+  readonly quotaFiles: number;
+}
+
 export interface Verdict {
   readonly state: JobState;
   readonly reason: string;
+}
+
+function diskQuotaNote(full: DiskFull): string {
+  return full.of === "space"
+    ? `disk quota ${formatBytes(full.quotaBytes)} exceeded`
+    : `disk quota of ${full.quotaFiles} files exceeded`;
 }
 
 function endedBy(facts: RunFacts): Verdict {
@@ -55,6 +71,9 @@ function endedBy(facts: RunFacts): Verdict {
     ...(facts.pidsLimitHit ? [`process limit ${limits.maxProcs} reached`] : []),
     ...(facts.fileLimitHit ? [`file size limit ${formatBytes(limits.maxFileBytes)} reached`] : []),
   ];
+  // A full area explains a failure; after a clean exit it is only where the job left it.
+  if (facts.diskFull && (facts.signal !== null || facts.exitCode !== 0))
+    notes.push(diskQuotaNote(facts.diskFull));
   const limitNotes = notes.map((note) => `; ${note}`).join("");
   if (facts.signal) return { state: "failed", reason: `killed by ${facts.signal}${limitNotes}` };
   if (facts.exitCode === 0)

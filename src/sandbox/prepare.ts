@@ -6,7 +6,7 @@ import { SandboxInputError } from "./errors.ts";
 import { mergeLimits } from "./limits.ts";
 import { chooseInterpreter } from "./choose-interpreter.ts";
 import { attemptLogFile, safeName, validateOutputPath, validateScriptName } from "./paths.ts";
-import type { JobLimits, JobRequest, SandboxConfig } from "./types.ts";
+import type { DiskArea, JobLimits, JobRequest, SandboxConfig } from "./types.ts";
 
 /** Everything `execute` needs to run one attempt; plain data. */
 export interface ExecutionPlan {
@@ -31,10 +31,29 @@ export interface ExecutionPlan {
   readonly network: boolean;
   readonly outputs: readonly string[];
   readonly gpuIds: readonly string[];
+  /** The area `workDir` is made in; its size is the job's disk quota. */
+  readonly diskArea?: DiskArea;
   readonly logFile: string;
 }
 
 const RUN_ID = /^[A-Za-z0-9]{1,32}$/;
+
+/**
+ * Where the attempt's directory goes: its disk area, which must lie under the work root so
+ * that bwrap's hiding of the work root covers it (and the other jobs' areas) too.
+ */
+function workParent(area: DiskArea | undefined, workRoot: string): string {
+  if (!area) return workRoot;
+  const relative = path.relative(workRoot, area.dir);
+  if (
+    relative === "" ||
+    relative === ".." ||
+    relative.startsWith("../") ||
+    path.isAbsolute(relative)
+  )
+    throw new Error(`disk area ${area.dir} is not inside the work root ${workRoot}`);
+  return area.dir;
+}
 
 /**
  * Plans one attempt. `runId` is a fresh random token from the caller: it makes the working
@@ -52,7 +71,7 @@ export function prepare(request: JobRequest, config: SandboxConfig, runId: strin
   const limits = mergeLimits(config.defaultLimits, request.limits);
 
   const workDir = path.join(
-    config.workRoot,
+    workParent(request.diskArea, config.workRoot),
     `${safeName(request.jobId)}-attempt${request.attempt}-${runId}`,
   );
   const scriptPath = path.join(workDir, request.scriptName);
@@ -94,6 +113,7 @@ export function prepare(request: JobRequest, config: SandboxConfig, runId: strin
     network: Boolean(request.networkWanted) && config.networkAllowed,
     outputs,
     gpuIds,
+    ...(request.diskArea ? { diskArea: request.diskArea } : {}),
     logFile: attemptLogFile(config.logDir, request.jobId, request.attempt),
   };
 }

@@ -5,7 +5,7 @@ import { execa } from "execa";
 import { probeCgroups } from "./cgroup-setup.ts";
 import { pickBaseEnv } from "./env.ts";
 import { SandboxSetupError } from "./errors.ts";
-import { findOnPath, resolveInterpreters } from "./interpreter.ts";
+import { findOnPath, resolveInterpreters, TOOL_PATH } from "./interpreter.ts";
 import { ensureJobUser } from "./job-user.ts";
 import { canTraverseAs } from "./permissions.ts";
 import type { JobLimits, JobUser, SandboxConfig } from "./types.ts";
@@ -36,8 +36,6 @@ export interface SandboxSetup {
   /** One line each: what was chosen and why, warnings first marked "warning:". */
   readonly notes: readonly string[];
 }
-
-const TOOL_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** Runs `true` the way jobs will be run, so a host where bwrap cannot make namespaces is caught now. */
 export async function probeBwrap(

@@ -41,6 +41,18 @@ export interface JobRequest {
   readonly networkWanted?: boolean;
   /** GPU ids this attempt may use (from a `GpuPool` lease); empty or absent: none. */
   readonly gpuIds?: readonly string[];
+  /**
+   * The disk area (from a `DiskAreaPool` lease) to make this attempt's directory in, so
+   * that it can write no more than the area holds; absent: directly under `workRoot`.
+   */
+  readonly diskArea?: DiskArea;
+}
+
+/** A filesystem of its own for one job at a time: its size is that job's disk quota. */
+export interface DiskArea {
+  /** Where it is mounted: a directory under the worker's `workRoot`. */
+  readonly dir: string;
+  readonly sizeBytes: number;
 }
 
 /** How an interpreter was found, so the worker can say so at start-up. */

@@ -9,11 +9,14 @@ import {
   readdir,
   realpath,
   rm,
+  statfs,
   writeFile,
 } from "node:fs/promises";
 import { constants } from "node:fs";
 import path from "node:path";
-import type { JobUser, OutputFile } from "./types.ts";
+import { areaFullness } from "./disk-quota.ts";
+import type { DiskFull } from "./outcome.ts";
+import type { DiskArea, JobUser, OutputFile } from "./types.ts";
 
 /**
  * Makes `workDir` (it must not exist: a directory is never reused) with the script inside.
@@ -133,4 +136,11 @@ export async function hasFileAtLimit(
     }
   }
   return false;
+}
+
+/** Whether the job's disk area is (nearly) full now that its job has ended, and of what. */
+export async function diskAreaFull(area: DiskArea): Promise<DiskFull | undefined> {
+  const usage = await statfs(area.dir);
+  const of = areaFullness(usage);
+  return of && { of, quotaBytes: area.sizeBytes, quotaFiles: usage.files };
 }

@@ -44,5 +44,8 @@ describe("the dashboard in a terminal", () => {
       () => (spawnSync("tmux", ["has-session", "-t", session]).status !== 0 ? true : undefined),
       "the dashboard to quit",
     );
+    // Stopped as a person would: a killed dev leaves its disk areas mounted until it next starts.
+    dev.kill("SIGINT");
+    expect(await dev.exited()).toBe(0);
   });
 });

@@ -44,7 +44,7 @@ describe("the FaaS core under crashes", () => {
     expect(view.attempts.map((a) => a.attempt)).toEqual([1, 2]);
     // The dead attempt's directory is left as it was; the re-run had its own (now removed).
     // Where the workers run as root, each attempt's directory is inside its slot's disk area.
-    const dirs = readdirSync(join(workDir, "jobs"), { recursive: true })
+    const dirs = readdirSync(join(workDir, "jobs"), { recursive: true, encoding: "utf8" })
       .map((entry) => basename(entry))
       .filter((d) => d.startsWith(spec.id));
     expect(dirs.filter((d) => d.includes("-attempt1-"))).toHaveLength(1);

@@ -24,6 +24,13 @@ describe("buildBwrapArgs", () => {
     expect(args.at(-1)).toBe("--");
   });
 
+  it("makes the way down to a job's directory in a disk area passable, before binding it", () => {
+    const args = buildBwrapArgs({ ...BASE, workDir: "/w/.disk/0/slot-1/job" });
+    expect(pairs(args, "--dir")).toEqual(["/w/.disk", "/w/.disk/0", "/w/.disk/0/slot-1"]);
+    expect(args.lastIndexOf("--dir")).toBeLessThan(args.indexOf("--bind"));
+    expect(pairs(buildBwrapArgs(BASE), "--dir")).toEqual([]);
+  });
+
   it("isolates pids, drops every capability, dies with its parent, and cuts the network", () => {
     const args = buildBwrapArgs(BASE);
     for (const flag of ["--unshare-pid", "--unshare-net", "--die-with-parent", "--new-session"])

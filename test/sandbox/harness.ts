@@ -6,6 +6,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { probeBwrap, setUpSandbox, type SandboxChoice } from "../../src/sandbox/probe.ts";
 import { probeCgroups } from "../../src/sandbox/cgroup-setup.ts";
+import type { DiskAreaPool } from "../../src/sandbox/disk-area-pool.ts";
+import { setUpDiskAreas } from "../../src/sandbox/disk-areas.ts";
 import { runJob } from "../../src/sandbox/run-job.ts";
 import type { JobLimits, JobOutcome, JobRequest, SandboxConfig } from "../../src/sandbox/types.ts";
 
@@ -122,6 +124,37 @@ export async function waitFor(
     if (await condition()) return true;
     if (Date.now() > stopAt) return false;
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * Why this machine cannot make disk areas (not root, no loop devices, mounting refused), or
+ * undefined where it can: found by making one small area and removing it again.
+ */
+export async function diskAreasMissing(): Promise<string | undefined> {
+  const dir = await mkdtemp(path.join(tmpdir(), "modulate-disk-probe-"));
+  try {
+    const setup = await setUpDiskAreas({ root: dir, count: 1, sizeBytes: 16 * MiB, env: {} });
+    await setup.areas?.close();
+    return setup.unavailable;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs a fixture in an area leased from `pool`, and gives the area back afterwards. */
+export async function runFixtureInArea(
+  pool: DiskAreaPool,
+  config: SandboxConfig,
+  scriptName: string,
+  extra: Partial<JobRequest> = {},
+  signal?: AbortSignal,
+): Promise<JobOutcome> {
+  const diskArea = await pool.acquire();
+  try {
+    return await runFixture(config, scriptName, { ...extra, diskArea }, signal);
+  } finally {
+    await pool.release(diskArea);
   }
 }
 

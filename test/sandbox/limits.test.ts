@@ -75,6 +75,25 @@ describe("judgeOutcome", () => {
       "exited with code 1; process limit 128 reached",
     ],
     [
+      { exitCode: 1, diskFull: { of: "space", quotaBytes: 2 ** 31, quotaFiles: 131_072 } },
+      "failed",
+      "exited with code 1; disk quota 2 GiB exceeded",
+    ],
+    [
+      {
+        exitCode: null,
+        signal: "SIGABRT",
+        diskFull: { of: "files", quotaBytes: 2 ** 31, quotaFiles: 131_072 },
+      },
+      "failed",
+      "killed by SIGABRT; disk quota of 131072 files exceeded",
+    ],
+    [
+      { diskFull: { of: "space", quotaBytes: 2 ** 31, quotaFiles: 131_072 } },
+      "succeeded",
+      "exited with code 0",
+    ],
+    [
       { droppedOutputBytes: 48 * 2 ** 20 },
       "succeeded",
       "exited with code 0; output truncated: 48 MiB dropped",

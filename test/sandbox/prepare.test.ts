@@ -44,6 +44,18 @@ describe("prepare", () => {
     expect(plan.logFile).toBe("/var/lib/modulate/logs/job-1/attempt-2.jsonl");
   });
 
+  it("makes the attempt's directory in its disk area, which must lie under the work root", () => {
+    const diskArea = { dir: "/var/lib/modulate/work/.disk/0/slot-1", sizeBytes: 2 ** 31 };
+    const plan = prepare({ ...REQUEST, diskArea }, CONFIG, "abc123");
+    expect(plan.workDir).toBe(`${diskArea.dir}/job-1-attempt2-abc123`);
+    expect(plan.env.HOME).toBe(plan.workDir);
+    expect(plan.diskArea).toEqual(diskArea);
+    for (const dir of ["/var/lib/modulate/work", "/var/lib/modulate/workshop", "/tmp/area"])
+      expect(() => prepare({ ...REQUEST, diskArea: { dir, sizeBytes: 1 } }, CONFIG, "a")).toThrow(
+        /is not inside the work root/,
+      );
+  });
+
   it("runs .sh with bash, .mjs through the script host, and a #! script directly", () => {
     expect(prepare({ ...REQUEST, scriptName: "run.sh" }, CONFIG, "a").program).toBe(
       "/usr/bin/bash",
