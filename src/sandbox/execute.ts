@@ -3,7 +3,6 @@
 // so that when the promise settles no process of the job is left.
 import path from "node:path";
 import type { ChildProcess } from "node:child_process";
-import { execa } from "execa";
 import { AttemptLog, type LogRecord, type LogStream } from "./attempt-log.ts";
 import {
   createJobCgroup,
@@ -14,6 +13,7 @@ import {
   type CgroupEvents,
   type JobCgroup,
 } from "./cgroup.ts";
+import { startJobProcess } from "./job-process.ts";
 import { buildLaunchCommand, type LaunchCommand } from "./launch.ts";
 import { HeadTailCapture, LineSplitter } from "./output.ts";
 import { judgeOutcome } from "./outcome.ts";
@@ -173,39 +173,32 @@ async function runLaunched(
   sinks: Sinks,
 ): Promise<RunObservation> {
   // bwrap dies of SIGTERM and its --die-with-parent then SIGKILLs the job at once, leaving no
-  // grace. So under bwrap with a cgroup, execa's timeout and cancel send bwrap a harmless
-  // SIGCONT while the job's own processes get SIGTERM through the cgroup (below); execa's
-  // SIGKILL after `forceKillAfterDelay` still ends everything.
+  // grace. So under bwrap with a cgroup, a timeout or cancel sends bwrap's group a harmless
+  // SIGCONT while the job's own processes get SIGTERM through the cgroup (below); the SIGKILL
+  // after the grace still ends everything.
   const bwrapLeader = config.mode === "bwrap" && cgroup !== undefined;
-  const subprocess = execa(launch.file, launch.args, {
+  const subprocess = startJobProcess(launch.file, launch.args, {
     cwd: plan.cwd,
     env: plan.env,
-    extendEnv: false,
-    stdin: "ignore",
-    buffer: false,
-    reject: false,
-    timeout: plan.limits.timeoutMs,
-    cancelSignal: sinks.options.signal,
+    timeoutMs: plan.limits.timeoutMs,
+    killGraceMs: plan.limits.killGraceMs,
     killSignal: bwrapLeader ? "SIGCONT" : "SIGTERM",
-    forceKillAfterDelay: plan.limits.killGraceMs,
-    // Own process group, signalled as a whole; `cleanup` kills it if the worker exits.
-    killDescendants: true,
-    cleanup: true,
+    ...(sinks.options.signal ? { signal: sinks.options.signal } : {}),
   });
   const leaderPid = subprocess.pid;
-  const stdoutLines = attachStream(subprocess.stdout, "stdout", sinks.stdout, sinks);
-  const stderrLines = attachStream(subprocess.stderr, "stderr", sinks.stderr, sinks);
+  const stdoutLines = attachStream(subprocess.child.stdout, "stdout", sinks.stdout, sinks);
+  const stderrLines = attachStream(subprocess.child.stderr, "stderr", sinks.stderr, sinks);
 
-  // Without bwrap, execa's SIGTERM to the process group already reaches the job; signalling
+  // Without bwrap, the SIGTERM to the process group already reaches the job; signalling
   // the cgroup too would deliver a second SIGTERM into the script's cleanup handler.
   const termJob = (): void => {
     if (cgroup && bwrapLeader && leaderPid) void signalCgroup(cgroup, "SIGTERM", [leaderPid]);
   };
   const termTimer = setTimeout(termJob, plan.limits.timeoutMs);
   sinks.options.signal?.addEventListener("abort", termJob, { once: true });
-  const sweep = sweepAfterExit(subprocess.nodeChildProcess, cgroup);
+  const sweep = sweepAfterExit(subprocess.child, cgroup);
   try {
-    const result = await subprocess;
+    const result = await subprocess.result;
     stdoutLines.end();
     stderrLines.end();
     await sweep;
@@ -222,10 +215,7 @@ async function runLaunched(
       isCanceled: result.isCanceled,
       ...(spawned || result.timedOut || result.isCanceled
         ? {}
-        : {
-            startFailure:
-              result.cause instanceof Error ? result.cause.message : result.shortMessage,
-          }),
+        : { startFailure: result.startFailure ?? "the job's program did not start" }),
     };
   } finally {
     clearTimeout(termTimer);
@@ -236,7 +226,7 @@ async function runLaunched(
 
 /**
  * The job is over when its main process exits: whatever it left behind (a daemon, a child
- * still holding stdout) is killed at once, so the streams close and execa can settle.
+ * still holding stdout) is killed at once, so the streams close and the result can settle.
  */
 async function sweepAfterExit(
   subprocess: ChildProcess,
