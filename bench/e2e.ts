@@ -15,6 +15,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import packageJson from "../package.json" with { type: "json" };
 import { ModulateClient } from "../src/orchestration/client.ts";
+import { unmountEverythingUnder } from "../src/sandbox/disk-areas.ts";
 import {
   FIXTURES,
   MODULATE,
@@ -225,6 +226,8 @@ async function main(): Promise<void> {
   } finally {
     await client?.close();
     await stopStarted();
+    // The workers killed in phase 3 left their disk areas mounted.
+    await unmountEverythingUnder(root);
     await rm(root, { recursive: true, force: true });
   }
 }

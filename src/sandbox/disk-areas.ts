@@ -97,6 +97,16 @@ async function mountsUnder(dir: string): Promise<string[]> {
   return mountPointsUnder(parseMountPoints(await readFile("/proc/self/mountinfo", "utf8")), dir);
 }
 
+/**
+ * Unmounts every mount under `dir` (lazily), for a caller about to delete a tree in which
+ * workers were killed with kill -9: tests and benchmarks, which never restart them.
+ */
+export async function unmountEverythingUnder(dir: string): Promise<void> {
+  for (const point of (await mountsUnder(dir)).reverse()) {
+    await execa("umount", ["--lazy", point], { reject: false });
+  }
+}
+
 /** Unmounts what a dead worker left mounted in this set (stacked mounts included). */
 async function clearStaleMounts(tools: Tools, setDir: string): Promise<string | undefined> {
   for (let pass = 0; pass < 3; pass += 1) {

@@ -1,10 +1,10 @@
 // Real processes for end-to-end tests: started with their PIDs kept, stopped in afterEach.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { mountPointsUnder, parseMountPoints } from "../../src/sandbox/disk-quota.ts";
+import { unmountEverythingUnder } from "../../src/sandbox/disk-areas.ts";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const MODULATE = join(ROOT, "bin", "modulate");
@@ -81,23 +81,15 @@ export function start(program: string, args: string[], env: NodeJS.ProcessEnv = 
   return spawned;
 }
 
-/**
- * A worker killed with SIGKILL (as below) leaves its disk areas mounted in its work
- * directory, to be cleaned by its next start; tests never restart it, so unmount them here.
- */
-function unmountUnder(dir: string): void {
-  const mountinfo = readFileSync("/proc/self/mountinfo", "utf8");
-  for (const point of mountPointsUnder(parseMountPoints(mountinfo), dir))
-    spawnSync("umount", ["--lazy", point]);
-}
-
 /** Stops every process this file started and removes its temp dirs; call from afterEach. */
 export async function stopAll(): Promise<void> {
   const running = [...live];
   for (const p of running) p.kill("SIGKILL");
   await Promise.all(running.map((p) => p.exited()));
   for (const dir of dirs.splice(0)) {
-    unmountUnder(dir);
+    // A worker killed with SIGKILL (as above) leaves its disk areas mounted, to be cleaned
+    // at its next start; tests never restart it.
+    await unmountEverythingUnder(dir);
     rmSync(dir, { recursive: true, force: true });
   }
 }
