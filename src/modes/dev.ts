@@ -69,7 +69,7 @@ export async function runDev(args: ModeArgs<typeof options>, ctx: CliContext): P
   const dataDir = args.inMemory
     ? undefined
     : (args.data ?? join(ctx.env["HOME"] ?? homedir(), ".modulate", "dev"));
-  const { config, notes, disk } = await setUpWorkerSandbox(
+  const { config, notes, disk, cgroups } = await setUpWorkerSandbox(
     {
       sandbox: args.sandbox,
       limits: defaultJobLimits(),
@@ -88,7 +88,9 @@ export async function runDev(args: ModeArgs<typeof options>, ctx: CliContext): P
     import("../orchestration/sandbox-runner.ts"),
   ]);
   // Stopped last (stoppers run in reverse), once the workers have let their areas go.
-  const stoppers: (() => Promise<void>)[] = disk ? [() => disk.close()] : [];
+  const stoppers: (() => Promise<void>)[] = [];
+  if (disk) stoppers.push(() => disk.close());
+  if (cgroups) stoppers.push(() => cgroups.close());
   const stopAll = async (): Promise<void> => {
     for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
   };
@@ -125,7 +127,7 @@ export async function runDev(args: ModeArgs<typeof options>, ctx: CliContext): P
         slots: args.slots,
         leaseMs: LEASE_MS,
         pid: `${group}-${hostname()}-${process.pid}`,
-        runner: sandboxRunner(config, undefined, disk?.pool),
+        runner: sandboxRunner(config, { disks: disk?.pool, cgroups }),
       });
       stoppers.push(() => worker.stop());
     }

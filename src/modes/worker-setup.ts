@@ -5,6 +5,7 @@ import { homedir, totalmem } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { SandboxSetupError } from "../sandbox/errors.ts";
+import { CgroupSlots } from "../sandbox/cgroup-slots.ts";
 import type { DiskAreas, DiskAreasSetup } from "../sandbox/disk-areas.ts";
 import { formatBytes } from "../sandbox/format.ts";
 import type { SandboxChoice } from "../sandbox/probe.ts";
@@ -28,6 +29,8 @@ export interface WorkerSandbox {
   notes: readonly string[];
   /** The jobs' disk areas, where made: lease one per job; close them when stopping. */
   disk?: DiskAreas;
+  /** One cgroup per slot, where cgroups work: lend one per job; close them when stopping. */
+  cgroups?: CgroupSlots;
 }
 
 /** The worker's ceilings when no flag lowers them. */
@@ -71,10 +74,21 @@ export async function setUpWorkerSandbox(
     config = { ...config, interpreters: { ...config.interpreters, python } };
     notes.push(python.note);
   }
+  const cgroups = config.cgroup
+    ? await CgroupSlots.make(config.cgroup, options.slots, config.defaultLimits)
+    : undefined;
   // Last: nothing after it may fail and leave the areas mounted.
-  const disk = await setUpDisk(config.workRoot, options, env);
+  const disk = await setUpDisk(config.workRoot, options, env).catch(async (error: unknown) => {
+    await cgroups?.close();
+    throw error;
+  });
   notes.push(disk.note);
-  return { config, notes, ...(disk.areas ? { disk: disk.areas } : {}) };
+  return {
+    config,
+    notes,
+    ...(disk.areas ? { disk: disk.areas } : {}),
+    ...(cgroups ? { cgroups } : {}),
+  };
 }
 
 function pythonFromOption(option: string): ResolvedInterpreter {

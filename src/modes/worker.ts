@@ -140,7 +140,7 @@ export async function runWorker(args: WorkerArgs, ctx: CliContext): Promise<numb
   const connection = resolveConnection(args.url, args.token, ctx.env);
   const leaseMs = parseDurationMs(args.lease, "--lease");
   const maxDiskBytes = maxDiskFrom(args.maxDisk);
-  const { config, notes, disk } = await setUpWorkerSandbox(
+  const { config, notes, disk, cgroups } = await setUpWorkerSandbox(
     {
       sandbox: args.sandbox,
       ...(args.runAs === undefined ? {} : { runAs: args.runAs }),
@@ -164,7 +164,7 @@ export async function runWorker(args: WorkerArgs, ctx: CliContext): Promise<numb
       slots,
       leaseMs,
       pid,
-      runner: sandboxRunner(config, gpus, disk?.pool),
+      runner: sandboxRunner(config, { gpus, disks: disk?.pool, cgroups }),
       events: {
         onStart: (spec, attempt) => ctx.stdout.write(`start ${spec.id} attempt ${attempt}\n`),
         onFinish: (spec, result) =>
@@ -195,5 +195,6 @@ export async function runWorker(args: WorkerArgs, ctx: CliContext): Promise<numb
   } finally {
     // After `stop`: the areas are unmounted once the jobs it cut short have let them go.
     await disk?.close();
+    await cgroups?.close();
   }
 }

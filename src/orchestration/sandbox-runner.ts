@@ -2,6 +2,7 @@
 // sandbox's outcome becomes the fields of the result record. GPUs and disk areas, where the
 // worker has them, are leased per job and given back only once every process of the job is
 // gone.
+import type { CgroupSlots } from "../sandbox/cgroup-slots.ts";
 import type { DiskAreaPool } from "../sandbox/disk-area-pool.ts";
 import { GpuPool } from "../sandbox/gpus.ts";
 import { runJob } from "../sandbox/run-job.ts";
@@ -26,15 +27,22 @@ export function shareGpus(ids: readonly string[], slots: number): GpuShare | und
   return { pool: new GpuPool(ids), perJob: Math.max(1, Math.floor(ids.length / slots)) };
 }
 
+/** What the worker lends each job for its run: GPUs, a disk area, its slot's cgroup. */
+export interface JobResources {
+  gpus?: GpuShare | undefined;
+  disks?: DiskAreaPool | undefined;
+  cgroups?: CgroupSlots | undefined;
+}
+
 export function sandboxRunner(
   config: SandboxConfig,
-  gpus?: GpuShare,
-  disks?: DiskAreaPool,
+  { gpus, disks, cgroups }: JobResources = {},
 ): JobRunner {
   return {
     async run(spec, attempt, signal): Promise<RunOutcome> {
       const lease = gpus ? await gpus.pool.acquire(gpus.perJob, signal) : undefined;
       let diskArea: DiskArea | undefined;
+      const cgroup = cgroups?.take();
       try {
         diskArea = disks ? await disks.acquire(signal) : undefined;
         const outcome = await runJob(
@@ -50,6 +58,7 @@ export function sandboxRunner(
             networkWanted: spec.network ?? false,
             ...(lease ? { gpuIds: lease.ids } : {}),
             ...(diskArea ? { diskArea } : {}),
+            ...(cgroup ? { cgroup } : {}),
           },
           config,
           { signal },
@@ -71,6 +80,8 @@ export function sandboxRunner(
             : {}),
         };
       } finally {
+        // runJob has resolved: every process of the job is gone from the cgroup.
+        if (cgroup) cgroups?.give(cgroup);
         if (diskArea) await disks?.release(diskArea);
         if (lease) gpus?.pool.release(lease);
       }

@@ -1,4 +1,5 @@
-// One cgroup per job attempt (one directory per v1 controller, one in v2): limits memory and
+// A job's cgroup (one directory per v1 controller, one in v2), made for the attempt or one of
+// the worker's per-slot cgroups reused (cgroup-slots.ts): limits memory and
 // process count for the job as a whole, tells whether the kernel's OOM killer or the pids
 // limit struck, and lets the worker kill every process of the job, however it daemonised.
 import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
@@ -30,24 +31,11 @@ async function writeOptional(file: string, value: string): Promise<void> {
   }
 }
 
-/** Makes the job's cgroup(s) and writes its limits. `name` must be unique to the attempt. */
-export async function createJobCgroup(
-  setup: CgroupSetup,
-  name: string,
-  limits: JobLimits,
-): Promise<JobCgroup> {
+/** Where the cgroup called `name` lives (one directory per v1 controller); nothing is made. */
+export function jobCgroupAt(setup: CgroupSetup, name: string): JobCgroup {
   if (setup.version === 1) {
     const pidsDir = path.join(setup.pidsRoot, name);
     const memoryDir = path.join(setup.memoryRoot, name);
-    await mkdir(pidsDir);
-    await mkdir(memoryDir);
-    await writeFile(path.join(pidsDir, "pids.max"), String(limits.maxProcs));
-    await writeFile(path.join(memoryDir, "memory.limit_in_bytes"), String(limits.memoryBytes));
-    // With swap, the memory limit alone lets a job spill to swap instead of being stopped.
-    await writeOptional(
-      path.join(memoryDir, "memory.memsw.limit_in_bytes"),
-      String(limits.memoryBytes),
-    );
     return {
       dirs: [pidsDir, memoryDir],
       procsFiles: [path.join(pidsDir, "cgroup.procs"), path.join(memoryDir, "cgroup.procs")],
@@ -56,16 +44,49 @@ export async function createJobCgroup(
     };
   }
   const dir = path.join(setup.root, name);
-  await mkdir(dir);
-  await writeFile(path.join(dir, "pids.max"), String(limits.maxProcs));
-  await writeFile(path.join(dir, "memory.max"), String(limits.memoryBytes));
-  await writeOptional(path.join(dir, "memory.swap.max"), "0");
   return {
     dirs: [dir],
     procsFiles: [path.join(dir, "cgroup.procs")],
     membersFile: path.join(dir, "cgroup.procs"),
     setup,
   };
+}
+
+/** Makes the job's cgroup(s) and writes its limits. `name` must be unique to the attempt. */
+export async function createJobCgroup(
+  setup: CgroupSetup,
+  name: string,
+  limits: JobLimits,
+): Promise<JobCgroup> {
+  const cgroup = jobCgroupAt(setup, name);
+  for (const dir of cgroup.dirs) await mkdir(dir);
+  await applyJobLimits(cgroup, limits);
+  return cgroup;
+}
+
+/** Writes a job's limits into its cgroup, which may have held another job's before. */
+export async function applyJobLimits(cgroup: JobCgroup, limits: JobLimits): Promise<void> {
+  const memory = String(limits.memoryBytes);
+  if (cgroup.setup.version === 1) {
+    const [pidsDir, memoryDir] = cgroup.dirs as [string, string];
+    await writeFile(path.join(pidsDir, "pids.max"), String(limits.maxProcs));
+    // With swap, the memory limit alone lets a job spill to swap instead of being stopped.
+    // memsw may never be below the memory limit, so which goes first depends on whether the
+    // limit goes down (memory first) or up (memsw first); the second write settles both.
+    const limitFile = path.join(memoryDir, "memory.limit_in_bytes");
+    const memswFile = path.join(memoryDir, "memory.memsw.limit_in_bytes");
+    const lowered = await writeFile(limitFile, memory).then(
+      () => true,
+      () => false,
+    );
+    await writeOptional(memswFile, memory);
+    if (!lowered) await writeFile(limitFile, memory);
+    return;
+  }
+  const [dir] = cgroup.dirs as [string];
+  await writeFile(path.join(dir, "pids.max"), String(limits.maxProcs));
+  await writeFile(path.join(dir, "memory.max"), memory);
+  await writeOptional(path.join(dir, "memory.swap.max"), "0");
 }
 
 /** The pids now in the job's cgroup (exited processes are not listed). */
@@ -102,23 +123,32 @@ export function readCounter(text: string, key: string): number {
   return 0;
 }
 
-export async function readCgroupEvents(cgroup: JobCgroup): Promise<CgroupEvents> {
+/** The kernel's running totals for a cgroup: OOM kills, and forks refused at pids.max. */
+export interface CgroupCounters {
+  readonly oomKills: number;
+  readonly pidsLimitHits: number;
+}
+
+export const NO_COUNTS: CgroupCounters = { oomKills: 0, pidsLimitHits: 0 };
+
+export async function readCgroupCounters(cgroup: JobCgroup): Promise<CgroupCounters> {
   const read = (file: string): Promise<string> => readFile(file, "utf8").catch(() => "");
-  if (cgroup.setup.version === 1) {
-    const [pidsDir, memoryDir] = cgroup.dirs as [string, string];
-    const oomControl = await read(path.join(memoryDir, "memory.oom_control"));
-    const pidsEvents = await read(path.join(pidsDir, "pids.events"));
-    return {
-      oomKilled: readCounter(oomControl, "oom_kill") > 0,
-      pidsLimitHit: readCounter(pidsEvents, "max") > 0,
-    };
-  }
-  const [dir] = cgroup.dirs as [string];
-  const memoryEvents = await read(path.join(dir, "memory.events"));
-  const pidsEvents = await read(path.join(dir, "pids.events"));
+  const [first, second = first] = cgroup.dirs as [string, string?];
+  // v1: pids and memory directories; v2: one directory for both.
+  const [pidsDir, memoryDir] = cgroup.setup.version === 1 ? [first, second] : [first, first];
+  const memoryFile = cgroup.setup.version === 1 ? "memory.oom_control" : "memory.events";
+  const [memory, pids] = await Promise.all([
+    read(path.join(memoryDir, memoryFile)),
+    read(path.join(pidsDir, "pids.events")),
+  ]);
+  return { oomKills: readCounter(memory, "oom_kill"), pidsLimitHits: readCounter(pids, "max") };
+}
+
+/** What struck since `before` was read (the counters of a reused cgroup never go back). */
+export function eventsSince(now: CgroupCounters, before: CgroupCounters): CgroupEvents {
   return {
-    oomKilled: readCounter(memoryEvents, "oom_kill") > 0,
-    pidsLimitHit: readCounter(pidsEvents, "max") > 0,
+    oomKilled: now.oomKills > before.oomKills,
+    pidsLimitHit: now.pidsLimitHits > before.pidsLimitHits,
   };
 }
 

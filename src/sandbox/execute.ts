@@ -5,9 +5,12 @@ import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { AttemptLog, type LogRecord, type LogStream } from "./attempt-log.ts";
 import {
+  applyJobLimits,
   createJobCgroup,
+  eventsSince,
   killCgroup,
-  readCgroupEvents,
+  NO_COUNTS,
+  readCgroupCounters,
   removeJobCgroup,
   signalCgroup,
   type CgroupEvents,
@@ -74,10 +77,16 @@ export async function execute(
   );
   const stdout = new HeadTailCapture(plan.limits.maxOutputBytes);
   const stderr = new HeadTailCapture(plan.limits.maxOutputBytes);
-  let cgroup: JobCgroup | undefined;
+  // A slot's cgroup lent by the worker, or one made for this attempt alone.
+  let cgroup: JobCgroup | undefined = plan.cgroup;
+  let counted = NO_COUNTS;
   try {
-    if (config.cgroup)
+    if (cgroup) {
+      await applyJobLimits(cgroup, plan.limits);
+      counted = await readCgroupCounters(cgroup);
+    } else if (config.cgroup) {
       cgroup = await createJobCgroup(config.cgroup, path.basename(plan.workDir), plan.limits);
+    }
     const launch = buildLaunchCommand(plan, config, cgroup?.procsFiles ?? []);
     const observed = await runLaunched(launch, plan, config, cgroup, {
       stdout,
@@ -86,7 +95,7 @@ export async function execute(
       options,
     });
     const events: CgroupEvents = cgroup
-      ? await readCgroupEvents(cgroup)
+      ? eventsSince(await readCgroupCounters(cgroup), counted)
       : { oomKilled: false, pidsLimitHit: false };
     const outputs = await collectOutputs(
       plan.workDir,
@@ -129,7 +138,7 @@ export async function execute(
   } finally {
     if (cgroup) {
       await killCgroup(cgroup, SWEEP_DEADLINE_MS);
-      await removeJobCgroup(cgroup);
+      if (cgroup !== plan.cgroup) await removeJobCgroup(cgroup);
     }
     await log.close();
     await removeWorkDir(plan.workDir);

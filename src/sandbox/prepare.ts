@@ -6,6 +6,7 @@ import { SandboxInputError } from "./errors.ts";
 import { mergeLimits } from "./limits.ts";
 import { chooseInterpreter } from "./choose-interpreter.ts";
 import { attemptLogFile, safeName, validateOutputPath, validateScriptName } from "./paths.ts";
+import type { JobCgroup } from "./cgroup.ts";
 import type { DiskArea, JobLimits, JobRequest, SandboxConfig } from "./types.ts";
 
 /** Everything `execute` needs to run one attempt; plain data. */
@@ -33,6 +34,8 @@ export interface ExecutionPlan {
   readonly gpuIds: readonly string[];
   /** The area `workDir` is made in; its size is the job's disk quota. */
   readonly diskArea?: DiskArea;
+  /** The worker's cgroup for the slot running this attempt; absent: one is made for it. */
+  readonly cgroup?: JobCgroup;
   readonly logFile: string;
 }
 
@@ -114,6 +117,7 @@ export function prepare(request: JobRequest, config: SandboxConfig, runId: strin
     outputs,
     gpuIds,
     ...(request.diskArea ? { diskArea: request.diskArea } : {}),
+    ...(request.cgroup ? { cgroup: request.cgroup } : {}),
     logFile: attemptLogFile(config.logDir, request.jobId, request.attempt),
   };
 }

@@ -1,5 +1,6 @@
 // The values that cross the sandbox's boundary. Everything here is plain data (JSON-safe
 // except where noted) so that the worker can store it in a result record unchanged.
+import type { JobCgroup } from "./cgroup.ts";
 
 /** Limits of one job. Every field is a ceiling; `undefined` in a request means "the worker's". */
 export interface JobLimits {
@@ -46,6 +47,8 @@ export interface JobRequest {
    * that it can write no more than the area holds; absent: directly under `workRoot`.
    */
   readonly diskArea?: DiskArea;
+  /** The worker's cgroup for this slot (see cgroup-slots.ts); absent: one is made per attempt. */
+  readonly cgroup?: JobCgroup;
 }
 
 /** A filesystem of its own for one job at a time: its size is that job's disk quota. */

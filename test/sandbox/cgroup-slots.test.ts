@@ -1,0 +1,102 @@
+// A worker's per-slot cgroups: reused job after job, each job judged by what happened in its
+// own run only, limits rewritten per job, and a dead worker's cgroups (with any process left
+// in them) removed by the next worker.
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listCgroupPids } from "../../src/sandbox/cgroup.ts";
+import { CgroupSlots, staleSlotNames } from "../../src/sandbox/cgroup-slots.ts";
+import { MiB, makeSandbox, probeHost, runFixture, type TestSandbox } from "./harness.ts";
+
+const host = await probeHost();
+
+/** Running, not a zombie waiting for the host's init to reap it. */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat[stat.lastIndexOf(")") + 2] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+describe("stale slot cgroups", () => {
+  it("are those whose worker is gone", () => {
+    const alive = (pid: number): boolean => pid === 100;
+    expect(
+      staleSlotNames(
+        ["w100-ab12cd-slot0", "w200-ab12cd-slot0", "w200-ab12cd-slot1", "job-7-attempt1-x", "w3"],
+        alive,
+      ),
+    ).toEqual(["w200-ab12cd-slot0", "w200-ab12cd-slot1"]);
+  });
+});
+
+describe.skipIf(!host.cgroups)("per-slot cgroups (needs root and cgroups)", () => {
+  let sandbox: TestSandbox;
+  beforeAll(async () => {
+    sandbox = await makeSandbox({ sandbox: "none", cgroups: true });
+  });
+  afterAll(async () => {
+    await sandbox.cleanup();
+  });
+
+  it("judge each job by its own run: an OOM kill is not held against the next job", async () => {
+    const setup = sandbox.config.cgroup!;
+    const slots = await CgroupSlots.make(setup, 1, sandbox.config.defaultLimits);
+    try {
+      const cgroup = slots.take()!;
+      expect(slots.take()).toBeUndefined();
+      const bomb = await runFixture(sandbox.config, "memory-bomb.py", {
+        cgroup,
+        limits: { memoryBytes: 128 * MiB },
+      });
+      expect(bomb.reason).toBe("killed: memory limit 128 MiB exceeded");
+      const next = await runFixture(sandbox.config, "hello.py", { cgroup });
+      expect(next.state).toBe("succeeded");
+      expect(next.reason).not.toContain("memory limit");
+      // The cgroup is still there for the slot's next job, and empty.
+      expect(existsSync(cgroup.membersFile)).toBe(true);
+      expect(await listCgroupPids(cgroup)).toEqual([]);
+      slots.give(cgroup);
+      expect(slots.take()).toBe(cgroup);
+    } finally {
+      await slots.close();
+    }
+  });
+
+  it("removes a dead worker's cgroups, killing what its jobs left in them", async () => {
+    const setup = sandbox.config.cgroup!;
+    // A worker that makes its slots, puts a process in one, and dies without cleaning up.
+    const module = new URL("../../src/sandbox/cgroup-slots.ts", import.meta.url).pathname;
+    const worker = spawn(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `const { CgroupSlots } = await import(${JSON.stringify(module)});
+         const { spawn } = await import("node:child_process");
+         const { writeFileSync } = await import("node:fs");
+         const setup = JSON.parse(process.argv[1]);
+         const slots = await CgroupSlots.make(setup, 2, { maxProcs: 64, memoryBytes: 268435456 });
+         const cgroup = slots.take();
+         const child = spawn("/bin/sleep", ["60"], { detached: true, stdio: "ignore" });
+         for (const file of cgroup.procsFiles) writeFileSync(file, String(child.pid));
+         console.log(JSON.stringify({ members: cgroup.membersFile, pid: child.pid }));
+         process.kill(process.pid, "SIGKILL");`,
+        JSON.stringify(setup),
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let text = "";
+    worker.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
+    await new Promise((resolve) => worker.once("exit", resolve));
+    const left = JSON.parse(text) as { members: string; pid: number };
+    expect(existsSync(left.members)).toBe(true);
+
+    const next = await CgroupSlots.make(setup, 1, sandbox.config.defaultLimits);
+    await next.close();
+    expect(existsSync(left.members)).toBe(false);
+    expect(running(left.pid)).toBe(false);
+  });
+});
