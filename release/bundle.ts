@@ -54,6 +54,8 @@ const stringWidthOnDemand: Plugin = {
 export type BundleKind = "dev" | "release";
 
 export function bundleOptions(kind: BundleKind): BuildOptions {
+  // Packages are inlined in both builds: resolving and loading dozens of files from
+  // node_modules cost a checkout's every command tens of milliseconds at start-up.
   const common: BuildOptions = {
     absWorkingDir: root,
     entryPoints: ["src/main.ts"],
@@ -64,11 +66,17 @@ export function bundleOptions(kind: BundleKind): BuildOptions {
     sourcemap: kind === "dev" ? "linked" : false,
     logLevel: "warning",
     legalComments: "none",
-    plugins: [builtinsOnDemand],
+    // Ink imports react-devtools-core only when DEV is set; a stub keeps it out of the file.
+    alias: { "react-devtools-core": "./release/stubs/react-devtools-core.ts" },
+    plugins: [builtinsOnDemand, stringWidthOnDemand],
+    // CommonJS packages inside an ESM bundle call require(); give them one.
+    banner: {
+      js: 'import { createRequire as __modulateCreateRequire } from "node:module"; const require = __modulateCreateRequire(import.meta.url);',
+    },
   };
   if (kind === "dev") {
-    // Split at every import(): a command loads only the packages it uses, since a single ESM
-    // file would hoist every package import to its top and load them all at start-up.
+    // Split at every import(): a command loads only the code it uses, since a single ESM
+    // file would evaluate every module's imports at start-up.
     return {
       ...common,
       outdir: "dist",
@@ -76,7 +84,6 @@ export function bundleOptions(kind: BundleKind): BuildOptions {
       entryNames: "modulate",
       chunkNames: "chunks/[name]-[hash]",
       outExtension: { ".js": ".mjs" },
-      packages: "external",
     };
   }
   return {
@@ -84,14 +91,7 @@ export function bundleOptions(kind: BundleKind): BuildOptions {
     outfile: "release/build/modulate.mjs",
     minifyWhitespace: true,
     minifySyntax: true,
-    // Ink imports react-devtools-core only when DEV is set; a stub keeps it out of the file.
-    alias: { "react-devtools-core": "./release/stubs/react-devtools-core.ts" },
-    plugins: [builtinsOnDemand, stringWidthOnDemand],
     define: { "process.env.NODE_ENV": '"production"' },
-    // CommonJS packages inside an ESM bundle call require(); give them one.
-    banner: {
-      js: 'import { createRequire as __modulateCreateRequire } from "node:module"; const require = __modulateCreateRequire(import.meta.url);',
-    },
   };
 }
 
