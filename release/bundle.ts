@@ -1,6 +1,7 @@
-// The one esbuild configuration: `dist/modulate.mjs` for running from a checkout (packages
-// stay in node_modules) and `release/build/modulate.mjs`, everything inlined, for the single
-// executable. Both are ESM because Ink's dependencies use top-level await.
+// The one esbuild configuration: `dist/modulate.mjs` for running from a checkout (split into
+// chunks loaded on demand) and `release/build/modulate.mjs`, one minified file, for the single
+// executable. Both inline the packages, and both are ESM because Ink's dependencies use
+// top-level await.
 import { build, type BuildOptions, type Plugin } from "esbuild";
 import { builtinModules } from "node:module";
 import { fileURLToPath } from "node:url";
