@@ -7,6 +7,8 @@ import { cpus, tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
+import type { JobCgroup } from "../src/sandbox/cgroup.ts";
+import { CgroupSlots } from "../src/sandbox/cgroup-slots.ts";
 import { runJob } from "../src/sandbox/run-job.ts";
 import { setUpSandbox } from "../src/sandbox/probe.ts";
 import type { JobLimits, SandboxConfig } from "../src/sandbox/types.ts";
@@ -59,12 +61,19 @@ async function measure(layer: string, once: () => Promise<void>): Promise<Row> {
   };
 }
 
-function jobRunner(config: SandboxConfig): () => Promise<void> {
+/** Runs the trivial job; with a cgroup in `config`, in `slotCgroup` as a worker lends one. */
+function jobRunner(config: SandboxConfig, slotCgroup?: JobCgroup): () => Promise<void> {
   let count = 0;
   return async () => {
     count += 1;
     const outcome = await runJob(
-      { jobId: `bench-${count}`, attempt: 1, scriptName: "trivial.sh", script: SCRIPT },
+      {
+        jobId: `bench-${count}`,
+        attempt: 1,
+        scriptName: "trivial.sh",
+        script: SCRIPT,
+        ...(slotCgroup && config.cgroup ? { cgroup: slotCgroup } : {}),
+      },
       config,
     );
     if (outcome.state !== "succeeded") throw new Error(`bench job failed: ${outcome.reason}`);
@@ -93,6 +102,10 @@ function layers(full: SandboxConfig): [string, SandboxConfig | string][] {
     ["runJob, no sandbox", none],
     ["+ rlimits (prlimit)", prlimit ? { ...none, ...prlimit } : "prlimit not found"],
     ["+ cgroup (memory, pids)", cgroup ? { ...none, cgroup } : "no writable cgroups (needs root)"],
+    [
+      "+ cgroup, made and removed per job",
+      cgroup ? { ...none, cgroup } : "no writable cgroups (needs root)",
+    ],
     ["+ user switch (setpriv)", user ? { ...none, ...user } : "no job user (needs root)"],
     ["+ bwrap", bwrap ? { ...none, ...bwrap } : "bwrap does not work here"],
     ["all of them", full],
@@ -123,9 +136,20 @@ async function main(): Promise<void> {
         await execa("/usr/bin/bash", [script]);
       }),
     );
-    for (const [layer, layerConfig] of layers(config)) {
-      if (typeof layerConfig === "string") rows.push({ layer, runs: 0, skipped: layerConfig });
-      else rows.push(await measure(layer, jobRunner(layerConfig)));
+    // As a worker does: one cgroup per slot, reused by each job.
+    const slots = config.cgroup
+      ? await CgroupSlots.make(config.cgroup, 1, config.defaultLimits)
+      : undefined;
+    const slotCgroup = slots?.take();
+    try {
+      for (const [layer, layerConfig] of layers(config)) {
+        const perJob = layer.includes("per job");
+        if (typeof layerConfig === "string") rows.push({ layer, runs: 0, skipped: layerConfig });
+        else
+          rows.push(await measure(layer, jobRunner(layerConfig, perJob ? undefined : slotCgroup)));
+      }
+    } finally {
+      await slots?.close();
     }
 
     const width = Math.max(...rows.map((row) => row.layer.length));
