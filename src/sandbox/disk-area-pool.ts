@@ -3,6 +3,7 @@
 // releasing also empties it, so that the next job finds the whole area free.
 import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
+import { waitInQueue } from "./queued-wait.ts";
 import type { DiskArea } from "./types.ts";
 
 /** ext4 makes it at the root of every filesystem; it belongs to the filesystem, not a job. */
@@ -30,21 +31,12 @@ export class DiskAreaPool {
     if (this.size === 0) return Promise.reject(new RangeError("the disk area pool is empty"));
     if (this.#waiting.length === 0 && this.#free.length > 0)
       return Promise.resolve(this.#hold(this.#free.shift()!));
-    return new Promise<DiskArea>((resolve, reject) => {
-      const grant = (area: DiskArea): void => resolve(area);
-      this.#waiting.push(grant);
-      signal?.addEventListener(
-        "abort",
-        () => {
-          const index = this.#waiting.indexOf(grant);
-          if (index !== -1) {
-            this.#waiting.splice(index, 1);
-            reject(signal.reason instanceof Error ? signal.reason : new Error("disk wait aborted"));
-          }
-        },
-        { once: true },
-      );
-    });
+    return waitInQueue(
+      this.#waiting,
+      (grant: (area: DiskArea) => void) => grant,
+      signal,
+      "disk wait",
+    );
   }
 
   /**

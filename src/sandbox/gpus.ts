@@ -4,6 +4,7 @@
 // no longer be holding GPU memory when the next job starts on that GPU.
 import { execa } from "execa";
 import { SandboxSetupError } from "./errors.ts";
+import { waitInQueue } from "./queued-wait.ts";
 
 export type GpuSpec =
   | { readonly kind: "auto" }
@@ -96,21 +97,12 @@ export class GpuPool {
     }
     if (this.#waiting.length === 0 && this.#free.length >= count)
       return Promise.resolve(this.#grant(count));
-    return new Promise<GpuLease>((resolve, reject) => {
-      const waiter = { count, grant: resolve };
-      this.#waiting.push(waiter);
-      signal?.addEventListener(
-        "abort",
-        () => {
-          const index = this.#waiting.indexOf(waiter);
-          if (index !== -1) {
-            this.#waiting.splice(index, 1);
-            reject(signal.reason instanceof Error ? signal.reason : new Error("GPU wait aborted"));
-          }
-        },
-        { once: true },
-      );
-    });
+    return waitInQueue(
+      this.#waiting,
+      (grant: (lease: GpuLease) => void) => ({ count, grant }),
+      signal,
+      "GPU wait",
+    );
   }
 
   /** Gives the lease's GPUs back: call only once the job's processes are all gone. */
