@@ -43,6 +43,7 @@ export function sandboxRunner(
       const lease = gpus ? await gpus.pool.acquire(gpus.perJob, signal) : undefined;
       let diskArea: DiskArea | undefined;
       const cgroup = cgroups?.take();
+      const standby = cgroup ? cgroups?.takeStandby(cgroup) : undefined;
       try {
         diskArea = disks ? await disks.acquire(signal) : undefined;
         const outcome = await runJob(
@@ -61,7 +62,7 @@ export function sandboxRunner(
             ...(cgroup ? { cgroup } : {}),
           },
           config,
-          { signal },
+          { signal, ...(standby ? { standby } : {}) },
         );
         return {
           state: outcome.state,
@@ -80,7 +81,9 @@ export function sandboxRunner(
             : {}),
         };
       } finally {
-        // runJob has resolved: every process of the job is gone from the cgroup.
+        // runJob has resolved: every process of the job is gone from the cgroup. A standby it
+        // did not use (a job that never started) must not stay there.
+        standby?.discard();
         if (cgroup) cgroups?.give(cgroup);
         if (diskArea) await disks?.release(diskArea);
         if (lease) gpus?.pool.release(lease);

@@ -13,6 +13,7 @@ import {
   removeJobCgroup,
   type JobCgroup,
 } from "./cgroup.ts";
+import { StandbyShell } from "./standby.ts";
 import type { CgroupSetup, JobLimits } from "./types.ts";
 
 const SLOT_NAME = /^w(\d+)-[0-9a-f]+-slot\d+$/;
@@ -48,10 +49,14 @@ function processAlive(pid: number): boolean {
 export class CgroupSlots {
   readonly #all: readonly JobCgroup[];
   readonly #free: JobCgroup[];
+  /** The shell waiting in each free slot's cgroup for its next job (see standby.ts). */
+  readonly #standby = new Map<JobCgroup, StandbyShell>();
+  #closed = false;
 
   private constructor(cgroups: readonly JobCgroup[]) {
     this.#all = cgroups;
     this.#free = [...cgroups];
+    for (const cgroup of cgroups) this.#prepareStandby(cgroup);
   }
 
   /** Removes what dead workers left, then makes `count` cgroups for this worker. */
@@ -75,17 +80,42 @@ export class CgroupSlots {
     return this.#free.pop();
   }
 
+  /** The shell preparing or waiting in `cgroup`, left where it is (for tests and notes). */
+  peekStandby(cgroup: JobCgroup): StandbyShell | undefined {
+    return this.#standby.get(cgroup);
+  }
+
+  /** The shell waiting in `cgroup` to become its job, if it is ready; handed over once. */
+  takeStandby(cgroup: JobCgroup): StandbyShell | undefined {
+    const standby = this.#standby.get(cgroup);
+    this.#standby.delete(cgroup);
+    if (standby?.usable) return standby;
+    standby?.discard();
+    return undefined;
+  }
+
   /** Gives a cgroup back once every process of its job is gone. */
   give(cgroup: JobCgroup): void {
-    if (this.#all.includes(cgroup) && !this.#free.includes(cgroup)) this.#free.push(cgroup);
+    if (!this.#all.includes(cgroup) || this.#free.includes(cgroup)) return;
+    this.#free.push(cgroup);
+    // After the result has gone out: the next job's shell joins while the slot is idle.
+    setImmediate(() => this.#prepareStandby(cgroup));
   }
 
   /** Kills anything left in them and removes them: the worker is stopping. */
   async close(): Promise<void> {
+    this.#closed = true;
+    for (const standby of this.#standby.values()) standby.discard();
+    this.#standby.clear();
     for (const cgroup of this.#all) {
       await killCgroup(cgroup, STALE_KILL_MS);
       await removeJobCgroup(cgroup);
     }
+  }
+
+  #prepareStandby(cgroup: JobCgroup): void {
+    if (this.#closed || this.#standby.has(cgroup) || !this.#free.includes(cgroup)) return;
+    this.#standby.set(cgroup, new StandbyShell(cgroup.procsFiles));
   }
 }
 

@@ -16,12 +16,13 @@ import {
   type CgroupEvents,
   type JobCgroup,
 } from "./cgroup.ts";
-import { startJobProcess } from "./job-process.ts";
+import { startJobProcess, superviseJobProcess } from "./job-process.ts";
 import { buildLaunchCommand, type LaunchCommand } from "./launch.ts";
 import { HeadTailCapture, LineSplitter } from "./output.ts";
 import { judgeOutcome } from "./outcome.ts";
 import type { ExecutionPlan } from "./prepare.ts";
 import { killProcessGroup, processGroupAlive, signalFromBwrapStatus } from "./signals.ts";
+import { standbyCommand, type StandbyShell } from "./standby.ts";
 import type { JobOutcome, SandboxConfig } from "./types.ts";
 import {
   collectOutputs,
@@ -38,6 +39,8 @@ export interface ExecuteOptions {
   readonly now?: () => number;
   /** Called for every line as it is logged, for a live tail that does not poll the file. */
   readonly onLine?: (record: LogRecord) => void;
+  /** A shell already in `plan.cgroup`, waiting to become this job (standby.ts). */
+  readonly standby?: StandbyShell;
 }
 
 /** How long the final sweep may take to empty a cgroup or process group. */
@@ -87,12 +90,19 @@ export async function execute(
     } else if (config.cgroup) {
       cgroup = await createJobCgroup(config.cgroup, path.basename(plan.workDir), plan.limits);
     }
-    const launch = buildLaunchCommand(plan, config, cgroup?.procsFiles ?? []);
+    // A standby shell waiting in the slot's cgroup is handed the command, which then needs
+    // no cgroup join of its own; otherwise the command joins the cgroup itself.
+    const standby = cgroup === plan.cgroup && options.standby?.usable ? options.standby : undefined;
+    const bare = buildLaunchCommand(plan, config, []);
+    const handover = standby && standbyCommand(bare.file, bare.args, plan.env, plan.cwd);
+    if (!handover) options.standby?.discard();
+    const launch = handover || !cgroup ? bare : buildLaunchCommand(plan, config, cgroup.procsFiles);
     const observed = await runLaunched(launch, plan, config, cgroup, {
       stdout,
       stderr,
       log,
       options,
+      ...(handover && standby ? { handover: { standby, command: handover } } : {}),
     });
     const events: CgroupEvents = cgroup
       ? eventsSince(await readCgroupCounters(cgroup), counted)
@@ -150,6 +160,8 @@ interface Sinks {
   readonly stderr: HeadTailCapture;
   readonly log: AttemptLog;
   readonly options: ExecuteOptions;
+  /** Run the job in this standby shell instead of spawning it. */
+  readonly handover?: { readonly standby: StandbyShell; readonly command: string };
 }
 
 function attachStream(
@@ -186,14 +198,19 @@ async function runLaunched(
   // SIGCONT while the job's own processes get SIGTERM through the cgroup (below); the SIGKILL
   // after the grace still ends everything.
   const bwrapLeader = config.mode === "bwrap" && cgroup !== undefined;
-  const subprocess = startJobProcess(launch.file, launch.args, {
+  const processOptions = {
     cwd: plan.cwd,
     env: plan.env,
     timeoutMs: plan.limits.timeoutMs,
     killGraceMs: plan.limits.killGraceMs,
-    killSignal: bwrapLeader ? "SIGCONT" : "SIGTERM",
+    killSignal: bwrapLeader ? ("SIGCONT" as const) : ("SIGTERM" as const),
     ...(sinks.options.signal ? { signal: sinks.options.signal } : {}),
-  });
+  };
+  const { handover } = sinks;
+  handover?.standby.run(handover.command);
+  const subprocess = handover
+    ? superviseJobProcess(handover.standby.child, processOptions)
+    : startJobProcess(launch.file, launch.args, processOptions);
   const leaderPid = subprocess.pid;
   const stdoutLines = attachStream(subprocess.child.stdout, "stdout", sinks.stdout, sinks);
   const stderrLines = attachStream(subprocess.child.stderr, "stderr", sinks.stderr, sinks);

@@ -66,6 +66,15 @@ export function startJobProcess(
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
+  return superviseJobProcess(child, options);
+}
+
+/**
+ * Watches a job's process already started as its own process group's leader (by
+ * `startJobProcess`, or a standby shell that has just been handed its job): timeout, cancel,
+ * the worker's exit, and its end. `cwd` and `env` of `options` are not used here.
+ */
+export function superviseJobProcess(child: ChildProcess, options: JobProcessOptions): JobProcess {
   const pid = child.pid;
   if (pid !== undefined) killOnWorkerExit(pid);
   let timedOut = false;

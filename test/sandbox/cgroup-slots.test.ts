@@ -6,6 +6,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listCgroupPids } from "../../src/sandbox/cgroup.ts";
 import { CgroupSlots, staleSlotNames } from "../../src/sandbox/cgroup-slots.ts";
+import { runJob } from "../../src/sandbox/run-job.ts";
+import { shellQuote, standbyCommand } from "../../src/sandbox/standby.ts";
 import { MiB, makeSandbox, probeHost, runFixture, type TestSandbox } from "./harness.ts";
 
 const host = await probeHost();
@@ -29,6 +31,25 @@ describe("stale slot cgroups", () => {
         alive,
       ),
     ).toEqual(["w200-ab12cd-slot0", "w200-ab12cd-slot1"]);
+  });
+});
+
+describe("the command a standby shell is handed", () => {
+  it("quotes every word and exports exactly the job's environment", () => {
+    expect(shellQuote("it's $HOME")).toBe(`'it'\\''s $HOME'`);
+    expect(standbyCommand("/usr/bin/python3", ["-I", "a b", "x\ny"], { K: "v'1" }, "/w d")).toBe(
+      [
+        "cd '/w d' || exit 127",
+        "unset OLDPWD",
+        "export K='v'\\''1'",
+        "exec '/usr/bin/python3' '-I' 'a b' 'x\ny' </dev/null",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("declines an environment name the shell cannot export", () => {
+    expect(standbyCommand("/bin/true", [], { "A-B": "1" }, "/")).toBeUndefined();
   });
 });
 
@@ -60,6 +81,55 @@ describe.skipIf(!host.cgroups)("per-slot cgroups (needs root and cgroups)", () =
       expect(await listCgroupPids(cgroup)).toEqual([]);
       slots.give(cgroup);
       expect(slots.take()).toBe(cgroup);
+    } finally {
+      await slots.close();
+    }
+  });
+
+  it("hand a job to the shell waiting in the slot: same pid, the slot's cgroup, only its env", async () => {
+    const slots = await CgroupSlots.make(sandbox.config.cgroup!, 1, sandbox.config.defaultLimits);
+    try {
+      const cgroup = slots.take()!;
+      let standby: ReturnType<typeof slots.peekStandby>;
+      // The shell joins the cgroup on its own time, as a worker's idle slot gives it.
+      for (let i = 0; i < 100 && !standby?.usable; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        standby = slots.peekStandby(cgroup);
+      }
+      standby = slots.takeStandby(cgroup);
+      expect(standby?.usable).toBe(true);
+      const script = [
+        "import os",
+        "print(os.getpid())",
+        "print(sorted(k for k in os.environ if k not in ('PWD', 'LC_CTYPE')))",
+        "print(os.getcwd())",
+        "print(open('/proc/self/cgroup').read())",
+        "print(os.environ['GREETING'])",
+      ].join("\n");
+      const job = (id: string, withStandby: boolean) =>
+        runJob(
+          {
+            jobId: id,
+            attempt: 1,
+            scriptName: "env.py",
+            script,
+            env: { GREETING: "it's a 'quoted' value" },
+            cgroup,
+          },
+          sandbox.config,
+          withStandby ? { standby: standby! } : {},
+        );
+      const handed = await job(`standby-${process.pid}`, true);
+      const spawned = await job(`spawned-${process.pid}`, false);
+      expect(handed.state).toBe("succeeded");
+      const [pid, names, cwd, ...rest] = handed.stdout.head.split("\n");
+      expect(Number(pid)).toBe(standby!.child.pid);
+      // The same environment as a job started the ordinary way, and nothing of the worker's.
+      expect(names).toBe(spawned.stdout.head.split("\n")[1]);
+      expect(cwd).toContain(`standby-${process.pid}-attempt1`);
+      expect(rest.join("\n")).toContain(cgroup.dirs[0].split("/").at(-1)!);
+      expect(handed.stdout.head).toContain("it's a 'quoted' value");
+      slots.give(cgroup);
     } finally {
       await slots.close();
     }
