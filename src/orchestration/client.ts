@@ -5,10 +5,10 @@ import { hostname } from "node:os";
 import { ExitCode, UserError } from "../errors.ts";
 import { listAttempts, type AttemptView } from "./attempts.ts";
 import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "./job.ts";
-import { ENTRY_GROUP, SUBMIT_FUNCTION, TAG } from "./names.ts";
+import { ENTRY_GROUP, executeId, SUBMIT_FUNCTION, TAG } from "./names.ts";
 import { listLiveWorkers, whyWaiting } from "./presence.ts";
 import { takeSnapshot, type ClusterSnapshot } from "./snapshot.ts";
-import { openListener, type Listener } from "./listener.ts";
+import { openListener, PromiseNotFound, type Listener } from "./listener.ts";
 import { createTransport, ServerUnavailable, type Transport } from "./transport.ts";
 import {
   decodeValue,
@@ -98,12 +98,29 @@ export class ModulateClient {
     return { id: spec.id, existing: call?.args?.[0]?.submittedAt !== spec.submittedAt };
   }
 
-  /** Waits for the job's final record, following a detached job to its execute promise. */
+  /**
+   * Waits for the job's final record. The router settles the job's own promise one round of
+   * replay after the worker settles the execute promise, so both are watched and the first
+   * record wins; a detached job's receipt leads to its execute promise too.
+   */
   async waitForJob(id: string): Promise<JobResult> {
+    const listener = await untilReachable(() => this.#listen());
+    const done = new AbortController();
+    try {
+      return await Promise.race([
+        this.#waitThroughJob(id, done.signal),
+        waitForExecute(listener, executeId(id), done.signal),
+      ]);
+    } finally {
+      done.abort();
+    }
+  }
+
+  async #waitThroughJob(id: string, abandon: AbortSignal): Promise<JobResult> {
     let promiseId = id;
     for (;;) {
       const listener = await untilReachable(() => this.#listen());
-      const promise = await untilReachable(() => listener.settled(promiseId));
+      const promise = await untilReachable(() => listener.settled(promiseId, abandon));
       if (promise.state !== "resolved") return (await this.getJob(id)).result;
       const value = decodeValue(promise.value);
       if (isJobResult(value)) return value;
@@ -227,6 +244,34 @@ export class ModulateClient {
  * Retries `call` while the server cannot be reached: a wait should outlast a restart of the
  * server (the job is durable there). Other errors pass through.
  */
+/**
+ * Resolves with the record the job's execute promise holds once it settles. It exists once
+ * a router has routed the job, so until then it is looked for again, more and more rarely.
+ * Never resolves if the promise ends without a record (a timeout), or `stop` aborts first:
+ * the job's own promise then tells.
+ */
+async function waitForExecute(
+  listener: Listener,
+  promiseId: string,
+  stop: AbortSignal,
+): Promise<JobResult> {
+  for (let delayMs = 2; !stop.aborted; delayMs = Math.min(delayMs * 2, 2_000)) {
+    try {
+      const promise = await listener.settled(promiseId, stop);
+      const value = promise.state === "resolved" ? decodeValue(promise.value) : undefined;
+      if (isJobResult(value)) return value;
+      break;
+    } catch (error) {
+      if (!(error instanceof PromiseNotFound)) break;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delayMs);
+      stop.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+    });
+  }
+  return new Promise<JobResult>(() => {});
+}
+
 async function untilReachable<T>(call: () => Promise<T>): Promise<T> {
   for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 5_000)) {
     try {

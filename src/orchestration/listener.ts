@@ -7,9 +7,17 @@ import type { PromiseRecord } from "@resonatehq/sdk";
 import { request } from "./wire-request.ts";
 import type { Transport } from "./transport.ts";
 
+/** The awaited promise does not exist (yet). */
+export class PromiseNotFound extends Error {
+  override readonly name = "PromiseNotFound";
+}
+
 export interface Listener {
-  /** Resolves with the promise once it has settled. Throws if it does not exist. */
-  settled(id: string): Promise<PromiseRecord>;
+  /**
+   * Resolves with the promise once it has settled. Throws if it does not exist. Once
+   * `abandon` aborts, the wait stops asking and holds no timer: it never settles.
+   */
+  settled(id: string, abandon?: AbortSignal): Promise<PromiseRecord>;
   close(): void;
 }
 
@@ -70,12 +78,13 @@ export async function openListener(
   await connect();
 
   return {
-    async settled(id) {
+    async settled(id, abandon) {
       for (;;) {
+        if (abandon?.aborted) return new Promise<PromiseRecord>(() => {});
         const res = await transport.send(
           request("promise.register_listener", { awaited: id, address }),
         );
-        if (res.head.status === 404) throw new Error(`promise ${id} does not exist`);
+        if (res.head.status === 404) throw new PromiseNotFound(`promise ${id} does not exist`);
         if (res.head.status !== 200 || typeof res.data === "string") {
           throw new Error(`cannot wait for ${id}: ${JSON.stringify(res.data)}`);
         }
@@ -88,14 +97,22 @@ export async function openListener(
         const promise = await new Promise<PromiseRecord | undefined>((resolve) => {
           const wake = waiters.get(id) ?? new Set();
           waiters.set(id, wake);
+          const onMessage = (p: PromiseRecord): void => {
+            clearTimeout(timer);
+            abandon?.removeEventListener("abort", onAbandon);
+            resolve(p);
+          };
+          const onAbandon = (): void => {
+            clearTimeout(timer);
+            wake.delete(onMessage);
+          };
           const timer = setTimeout(() => {
-            wake.delete(resolve);
+            wake.delete(onMessage);
+            abandon?.removeEventListener("abort", onAbandon);
             resolve(undefined);
           }, RECHECK_MS);
-          wake.add((p) => {
-            clearTimeout(timer);
-            resolve(p);
-          });
+          wake.add(onMessage);
+          abandon?.addEventListener("abort", onAbandon, { once: true });
         });
         if (promise) return promise;
       }

@@ -44,6 +44,14 @@ export function newJobId(now: number): string {
   return `job-${now.toString(36)}-${randomBytes(4).toString("hex")}`;
 }
 
+/**
+ * The promise of a job's `execute` call, named by the router rather than left to the SDK's
+ * scheme, so that a client can wait on it directly.
+ */
+export function executeId(jobId: string): string {
+  return `modulate-execute.${jobId}`;
+}
+
 /** The durable record of attempt `n` of a job. */
 export function attemptId(jobId: string, n: number): string {
   return `modulate-attempt.${jobId}.${n}`;

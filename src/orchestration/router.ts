@@ -2,9 +2,9 @@
 // It validates, resolves the group, and either calls `execute` there and returns its result
 // (wait) or starts it detached and returns a receipt at once (fire-and-forget). A restarted
 // router replays the orchestration and re-attaches to the execute promise it already made.
-import { Resonate, type Context } from "@resonatehq/sdk";
+import { OptionsBuilder, Resonate, type Context } from "@resonatehq/sdk";
 import { rejectedResult, type DetachedReceipt, type JobResult, type JobSpec } from "./job.ts";
-import { ENTRY_GROUP, EXECUTE_FUNCTION, SUBMIT_FUNCTION, TAG } from "./names.ts";
+import { ENTRY_GROUP, EXECUTE_FUNCTION, executeId, SUBMIT_FUNCTION, TAG } from "./names.ts";
 import { PresenceLease } from "./presence.ts";
 import { resolveGroup, type Routes } from "./routes.ts";
 import { SdkNetwork } from "./sdk-network.ts";
@@ -28,8 +28,14 @@ export interface RunningRouter {
 
 /** The orchestration itself, apart from the process around it. */
 export function submitOrchestration(
-  options: Pick<RouterOptions, "routes" | "limits" | "queueTimeoutMs">,
+  options: Pick<RouterOptions, "routes" | "limits" | "queueTimeoutMs"> & {
+    /** The network's mapping of a group name to its address, as `ctx.options` uses. */
+    match: (target: string) => string;
+  },
 ) {
+  // ctx.options cannot name the call's promise; the SDK's own builder, on the same network,
+  // can: a client then waits on the execute promise by its name (client.ts).
+  const builder = new OptionsBuilder({ match: options.match });
   return function* submit(
     ctx: Context,
     spec: JobSpec,
@@ -40,7 +46,8 @@ export function submitOrchestration(
     // so nothing retries it.
     if (problem) return rejectedResult(spec, group, problem, spec.submittedAt);
     const routed: JobSpec = { ...spec, group };
-    const opts = ctx.options({
+    const opts = builder.build({
+      id: executeId(spec.id),
       target: group,
       timeout: options.queueTimeoutMs + spec.timeoutMs,
       tags: { [TAG.executeOf]: spec.id, [TAG.kind]: "execute", [TAG.group]: group },
@@ -55,13 +62,17 @@ export function submitOrchestration(
 
 export async function startRouter(options: RouterOptions): Promise<RunningRouter> {
   const { connection } = options;
+  const network = new SdkNetwork(connection, ENTRY_GROUP, options.pid);
   const resonate = new Resonate({
-    network: new SdkNetwork(connection, ENTRY_GROUP, options.pid),
+    network,
     pid: options.pid,
     ttl: options.leaseMs,
     logLevel: "error",
   });
-  resonate.register(SUBMIT_FUNCTION, submitOrchestration(options));
+  resonate.register(
+    SUBMIT_FUNCTION,
+    submitOrchestration({ ...options, match: (target) => network.match(target) }),
+  );
   const presence = new PresenceLease({
     send: requestSender(connection),
     group: ENTRY_GROUP,

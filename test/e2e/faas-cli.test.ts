@@ -3,7 +3,9 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ModulateClient } from "../../src/orchestration/client.ts";
 import {
+  jobSpec,
   runCli,
   startRouterProcess,
   startWorkerProcess,
@@ -109,6 +111,20 @@ describe("modulate submit and get", () => {
     ]);
     const result = await modulate("get", id, "--wait", "--json");
     expect(result.record.stdout).toBe("quick\n");
+  });
+
+  it("leaves no timer behind in a client that has its result, so a CLI ends at once", async () => {
+    const client = new ModulateClient({ url: server.url });
+    const timers = (): number =>
+      process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
+    const before = timers();
+    const spec = jobSpec("args.py", { group: "cpu", mode: "wait" });
+    await client.submit(spec, 60_000);
+    const result = await client.waitForJob(spec.id);
+    await client.close();
+    expect(result.state).toBe("succeeded");
+    // The wait on the job's own promise, which the execute promise beat, must let go too.
+    expect(timers()).toBeLessThanOrEqual(before);
   });
 
   it("answers an unknown id with exit code 4", async () => {
