@@ -85,7 +85,8 @@ export function sandboxRunner(
         // did not use (a job that never started) must not stay there.
         standby?.discard();
         if (cgroup) cgroups?.give(cgroup);
-        if (diskArea) await disks?.release(diskArea);
+        // Emptying the area need not hold the result back: the next job to want it waits.
+        if (diskArea) void disks?.release(diskArea);
         if (lease) gpus?.pool.release(lease);
       }
     },
