@@ -93,10 +93,11 @@ export async function execute(
     // A standby shell waiting in the slot's cgroup is handed the command, which then needs
     // no cgroup join of its own; otherwise the command joins the cgroup itself.
     const standby = cgroup === plan.cgroup && options.standby?.usable ? options.standby : undefined;
-    const bare = buildLaunchCommand(plan, config, []);
-    const handover = standby && standbyCommand(bare.file, bare.args, plan.env, plan.cwd);
+    const bare = buildLaunchCommand(plan, config, [], { rlimitsInShell: true });
+    const handover =
+      standby && standbyCommand(bare.file, bare.args, plan.env, plan.cwd, bare.shellSetup);
     if (!handover) options.standby?.discard();
-    const launch = handover || !cgroup ? bare : buildLaunchCommand(plan, config, cgroup.procsFiles);
+    const launch = handover ? bare : buildLaunchCommand(plan, config, cgroup?.procsFiles ?? []);
     const observed = await runLaunched(launch, plan, config, cgroup, {
       stdout,
       stderr,

@@ -1,13 +1,15 @@
 // The command line that actually runs: the job's own program behind the wrappers that put it
 // in its cgroups, set its rlimits, isolate it and switch its user. Pure.
 import { buildBwrapArgs } from "./bwrap-args.ts";
-import { prlimitOptions } from "./limits.ts";
+import { jobRlimits, prlimitOptions, shellUlimitLines } from "./limits.ts";
 import type { ExecutionPlan } from "./prepare.ts";
 import type { SandboxConfig } from "./types.ts";
 
 export interface LaunchCommand {
   readonly file: string;
   readonly args: readonly string[];
+  /** `ulimit` lines a shell must run before it execs `file` (in place of prlimit). */
+  readonly shellSetup?: readonly string[];
 }
 
 /** Exit status of the join wrapper when it cannot enter the job's cgroup. */
@@ -26,16 +28,20 @@ export function buildLaunchCommand(
   plan: ExecutionPlan,
   config: SandboxConfig,
   cgroupProcsFiles: readonly string[],
+  /** The command is exec'd by a shell that can set the rlimits itself (standby.ts). */
+  { rlimitsInShell = false }: { rlimitsInShell?: boolean } = {},
 ): LaunchCommand {
   const argv: string[] = [];
+  let shellSetup: string[] | undefined;
   if (cgroupProcsFiles.length > 0)
     argv.push("/bin/sh", "-c", JOIN_SCRIPT, "sh", ...cgroupProcsFiles, "--");
   if (config.prlimitPath) {
     const covered = cgroupCoverage(config);
     // V8 reserves its code range as writable private memory, which RLIMIT_DATA counts: node
     // aborts at start under any useful value. Without cgroups a node job has no memory limit.
-    const memory = covered.memory || plan.runtime === "node";
-    argv.push(config.prlimitPath, ...prlimitOptions(plan.limits, { ...covered, memory }), "--");
+    const coverage = { ...covered, memory: covered.memory || plan.runtime === "node" };
+    shellSetup = rlimitsInShell ? shellUlimitLines(jobRlimits(plan.limits, coverage)) : undefined;
+    if (!shellSetup) argv.push(config.prlimitPath, ...prlimitOptions(plan.limits, coverage), "--");
   }
   if (config.mode === "bwrap" && config.bwrapPath) {
     argv.push(
@@ -67,7 +73,7 @@ export function buildLaunchCommand(
   }
   argv.push(plan.program, ...plan.args);
   const [file, ...args] = argv;
-  return { file: file ?? plan.program, args };
+  return { file: file ?? plan.program, args, ...(shellSetup ? { shellSetup } : {}) };
 }
 
 export function cgroupCoverage(config: SandboxConfig): { memory: boolean; pids: boolean } {

@@ -47,14 +47,50 @@ export interface CgroupCoverage {
  * address space than they use and fail under an address-space limit.
  */
 export function prlimitOptions(limits: JobLimits, coveredByCgroup: CgroupCoverage): string[] {
-  const cpuSeconds = Math.max(1, Math.ceil(limits.cpuTimeMs / 1000));
-  // Soft limit sends SIGXCPU (which the outcome names); the hard one a second later, SIGKILL.
+  const r = jobRlimits(limits, coveredByCgroup);
   const options = [
-    `--cpu=${cpuSeconds}:${cpuSeconds + 1}`,
-    `--fsize=${limits.maxFileBytes}`,
+    `--cpu=${r.cpuSeconds.soft}:${r.cpuSeconds.hard}`,
+    `--fsize=${r.fileBytes}`,
     "--core=0",
   ];
-  if (!coveredByCgroup.memory) options.push(`--data=${limits.memoryBytes}`);
-  if (!coveredByCgroup.pids) options.push(`--nproc=${limits.maxProcs}`);
+  if (r.dataBytes !== undefined) options.push(`--data=${r.dataBytes}`);
+  if (r.processes !== undefined) options.push(`--nproc=${r.processes}`);
   return options;
+}
+
+/** A job's rlimits (see `prlimitOptions` for which apply when). */
+export interface JobRlimits {
+  readonly cpuSeconds: { readonly soft: number; readonly hard: number };
+  readonly fileBytes: number;
+  readonly dataBytes?: number;
+  readonly processes?: number;
+}
+
+export function jobRlimits(limits: JobLimits, coveredByCgroup: CgroupCoverage): JobRlimits {
+  const cpu = Math.max(1, Math.ceil(limits.cpuTimeMs / 1000));
+  return {
+    // The soft limit sends SIGXCPU (which the outcome names); the hard one a second later, SIGKILL.
+    cpuSeconds: { soft: cpu, hard: cpu + 1 },
+    fileBytes: limits.maxFileBytes,
+    ...(coveredByCgroup.memory ? {} : { dataBytes: limits.memoryBytes }),
+    ...(coveredByCgroup.pids ? {} : { processes: limits.maxProcs }),
+  };
+}
+
+/**
+ * The same rlimits as the shell's own `ulimit` lines, for a shell that execs the job (saving
+ * prlimit's exec); undefined where it cannot say them exactly: dash counts file size in
+ * 512-byte blocks, and memory and process limits are left to prlimit.
+ */
+export function shellUlimitLines(r: JobRlimits): string[] | undefined {
+  if (r.dataBytes !== undefined || r.processes !== undefined || r.fileBytes % 512 !== 0) {
+    return undefined;
+  }
+  // Soft before hard: a hard limit below the soft one is refused.
+  return [
+    `ulimit -S -t ${r.cpuSeconds.soft} || exit 126`,
+    `ulimit -H -t ${r.cpuSeconds.hard} || exit 126`,
+    `ulimit -f ${r.fileBytes / 512} || exit 126`,
+    "ulimit -c 0 || exit 126",
+  ];
 }

@@ -36,11 +36,14 @@ export function standbyCommand(
   args: readonly string[],
   env: Readonly<Record<string, string>>,
   cwd: string,
+  /** Lines to run first, such as the job's `ulimit`s. */
+  setup: readonly string[] = [],
 ): string | undefined {
   const names = Object.keys(env);
   if (!names.every((name) => SHELL_NAME.test(name))) return undefined;
   const lines = [`cd ${shellQuote(cwd)} || exit 127`, "unset OLDPWD"];
   for (const name of names) lines.push(`export ${name}=${shellQuote(env[name] ?? "")}`);
+  lines.push(...setup);
   lines.push(`exec ${[file, ...args].map(shellQuote).join(" ")} </dev/null`);
   return `${lines.join("\n")}\n`;
 }

@@ -105,6 +105,8 @@ describe.skipIf(!host.cgroups)("per-slot cgroups (needs root and cgroups)", () =
         "print(os.getcwd())",
         "print(open('/proc/self/cgroup').read())",
         "print(os.environ['GREETING'])",
+        "import resource as r",
+        "print('rlimits', [r.getrlimit(x) for x in (r.RLIMIT_CPU, r.RLIMIT_FSIZE, r.RLIMIT_CORE)])",
       ].join("\n");
       const job = (id: string, withStandby: boolean) =>
         runJob(
@@ -129,6 +131,13 @@ describe.skipIf(!host.cgroups)("per-slot cgroups (needs root and cgroups)", () =
       expect(cwd).toContain(`standby-${process.pid}-attempt1`);
       expect(rest.join("\n")).toContain(cgroup.dirs[0].split("/").at(-1)!);
       expect(handed.stdout.head).toContain("it's a 'quoted' value");
+      // The standby sets the rlimits itself (no prlimit): the same ones.
+      const rlimits = (head: string): string | undefined =>
+        head.split("\n").find((line) => line.startsWith("rlimits"));
+      expect(rlimits(handed.stdout.head)).toBe(rlimits(spawned.stdout.head));
+      expect(rlimits(handed.stdout.head)).toMatch(
+        /^rlimits \[\(\d+, \d+\), \(\d+, \d+\), \(0, 0\)\]$/,
+      );
       slots.give(cgroup);
     } finally {
       await slots.close();

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { formatBytes, formatDuration } from "../../src/sandbox/format.ts";
-import { mergeLimits, prlimitOptions } from "../../src/sandbox/limits.ts";
+import {
+  jobRlimits,
+  mergeLimits,
+  prlimitOptions,
+  shellUlimitLines,
+} from "../../src/sandbox/limits.ts";
 import { judgeOutcome, type RunFacts } from "../../src/sandbox/outcome.ts";
 import type { JobLimits } from "../../src/sandbox/types.ts";
 
@@ -121,5 +126,20 @@ describe("formatting", () => {
       formatDuration(1500),
       formatDuration(250),
     ]).toEqual(["10m", "1h30m", "1.5s", "250ms"]);
+  });
+});
+
+describe("shellUlimitLines", () => {
+  it("says prlimit's limits as dash ulimit lines, soft CPU before hard", () => {
+    const lines = shellUlimitLines(jobRlimits(DEFAULTS, { memory: true, pids: true }));
+    expect(lines?.[0]).toMatch(/^ulimit -S -t \d+ \|\| exit 126$/);
+    expect(lines?.[1]).toMatch(/^ulimit -H -t \d+ \|\| exit 126$/);
+    expect(lines).toContain(`ulimit -f ${DEFAULTS.maxFileBytes / 512} || exit 126`);
+  });
+
+  it("leaves to prlimit what dash cannot say exactly", () => {
+    expect(shellUlimitLines(jobRlimits(DEFAULTS, { memory: false, pids: true }))).toBeUndefined();
+    const odd = { ...DEFAULTS, maxFileBytes: 1000 };
+    expect(shellUlimitLines(jobRlimits(odd, { memory: true, pids: true }))).toBeUndefined();
   });
 });
