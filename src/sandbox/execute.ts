@@ -92,7 +92,7 @@ export async function execute(
     }
     // A standby shell waiting in the slot's cgroup is handed the command, which then needs
     // no cgroup join of its own; otherwise the command joins the cgroup itself.
-    const standby = cgroup === plan.cgroup && options.standby?.usable ? options.standby : undefined;
+    const standby = plan.cgroup && options.standby?.usable ? options.standby : undefined;
     const bare = buildLaunchCommand(plan, config, [], { rlimitsInShell: true });
     const handover =
       standby && standbyCommand(bare.file, bare.args, plan.env, plan.cwd, bare.shellSetup);
