@@ -1,6 +1,7 @@
 // execute(plan, config): runs one planned attempt and reports. It owns everything the job
 // acquires (directory, cgroup, processes, log) and gives all of it back before resolving,
 // so that when the promise settles no process of the job is left.
+import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { AttemptLog, type LogRecord, type LogStream } from "./attempt-log.ts";
@@ -103,7 +104,9 @@ export async function execute(
       stderr,
       log,
       options,
-      ...(handover && standby ? { handover: { standby, command: handover } } : {}),
+      ...(handover && standby
+        ? { handover: { standby, command: handover, file: startFile(plan) } }
+        : {}),
     });
     const events: CgroupEvents = cgroup
       ? eventsSince(await readCgroupCounters(cgroup), counted)
@@ -152,8 +155,17 @@ export async function execute(
       if (cgroup !== plan.cgroup) await removeJobCgroup(cgroup);
     }
     await log.close();
+    await rm(startFile(plan), { force: true });
     await removeWorkDir(plan.workDir);
   }
+}
+
+/**
+ * Where a standby shell finds the job's command: beside the attempt's log, which jobs cannot
+ * see under bwrap, and readable by root alone where they could.
+ */
+function startFile(plan: ExecutionPlan): string {
+  return `${plan.logFile}.start.sh`;
 }
 
 interface Sinks {
@@ -161,8 +173,12 @@ interface Sinks {
   readonly stderr: HeadTailCapture;
   readonly log: AttemptLog;
   readonly options: ExecuteOptions;
-  /** Run the job in this standby shell instead of spawning it. */
-  readonly handover?: { readonly standby: StandbyShell; readonly command: string };
+  /** Run the job in this standby shell instead of spawning it; `file` will hold `command`. */
+  readonly handover?: {
+    readonly standby: StandbyShell;
+    readonly command: string;
+    readonly file: string;
+  };
 }
 
 function attachStream(
@@ -208,7 +224,10 @@ async function runLaunched(
     ...(sinks.options.signal ? { signal: sinks.options.signal } : {}),
   };
   const { handover } = sinks;
-  handover?.standby.run(handover.command);
+  if (handover) {
+    await writeFile(handover.file, handover.command, { mode: 0o600 });
+    handover.standby.run(handover.file);
+  }
   const subprocess = handover
     ? superviseJobProcess(handover.standby.child, processOptions)
     : startJobProcess(launch.file, launch.args, processOptions);

@@ -8,15 +8,15 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { CGROUP_JOIN_FAILED_EXIT } from "./launch.ts";
 
 // Joins the cgroups, says so on fd 3 and closes it (the job must not inherit it), reads the
-// whole command up to EOF, and runs it. An empty command (the worker went away) just ends.
+// path of the file that holds its command, and sources it. The command comes as a file, not on
+// stdin, because dash reads stdin a byte at a time (about 1,500 read calls for a job's
+// command, up to a millisecond). No path (the worker went away) just ends.
 const STANDBY_SCRIPT = `for f; do echo $$ > "$f" || exit ${CGROUP_JOIN_FAILED_EXIT}; done
 echo ready >&3
 exec 3>&-
-c=
-while IFS= read -r l; do c="$c$l
-"; done
-[ -n "$c" ] || exit 0
-eval "$c"`;
+IFS= read -r p || exit 0
+[ -n "$p" ] || exit 0
+. "$p"`;
 
 const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -78,10 +78,13 @@ export class StandbyShell {
     return this.#ready && !this.#ended && !this.#used && this.child.exitCode === null;
   }
 
-  /** Hands it its job, as text from `standbyCommand`. Once only. */
-  run(command: string): void {
+  /**
+   * Hands it its job: the path of a file holding text from `standbyCommand`, readable by the
+   * worker's user only, which the shell sources. Once only.
+   */
+  run(commandFile: string): void {
     this.#used = true;
-    this.child.stdin?.end(command);
+    this.child.stdin?.end(`${commandFile}\n`);
   }
 
   /** Ends it unused. */

@@ -124,6 +124,8 @@ describe.skipIf(!host.cgroups)("per-slot cgroups (needs root and cgroups)", () =
       const handed = await job(`standby-${process.pid}`, true);
       const spawned = await job(`spawned-${process.pid}`, false);
       expect(handed.state).toBe("succeeded");
+      // The file that carried the command to the shell is gone with the job.
+      expect(existsSync(`${handed.logFile}.start.sh`)).toBe(false);
       const [pid, names, cwd, ...rest] = handed.stdout.head.split("\n");
       expect(Number(pid)).toBe(standby!.child.pid);
       // The same environment as a job started the ordinary way, and nothing of the worker's.
