@@ -2,8 +2,9 @@
 // v1 waits for an RCU grace period per controller: on this project's machine 5 ms when jobs
 // follow each other and 15 ms after a pause, on every job's critical path. So the worker
 // starts this shell once the slot's last job is over; it joins the cgroup while the slot is
-// idle, and when the job comes it is handed the job's command on stdin and execs it, keeping
-// its pid, process group and the worker's pipes. Its children are born in the cgroup.
+// idle, and when the job comes it is handed the job's command (its rlimits, environment and
+// program) and execs it, keeping its pid, process group and the worker's pipes. Its children
+// are born in the cgroup.
 import { spawn, type ChildProcess } from "node:child_process";
 import { CGROUP_JOIN_FAILED_EXIT } from "./launch.ts";
 
