@@ -94,11 +94,12 @@ export async function execute(
     // A standby shell waiting in the slot's cgroup is handed the command, which then needs
     // no cgroup join of its own; otherwise the command joins the cgroup itself.
     const standby = plan.cgroup && options.standby?.usable ? options.standby : undefined;
-    const bare = buildLaunchCommand(plan, config, [], { rlimitsInShell: true });
+    const bare = standby && buildLaunchCommand(plan, config, [], { rlimitsInShell: true });
     const handover =
-      standby && standbyCommand(bare.file, bare.args, plan.env, plan.cwd, bare.shellSetup);
+      bare && standbyCommand(bare.file, bare.args, plan.env, plan.cwd, bare.shellSetup);
     if (!handover) options.standby?.discard();
-    const launch = handover ? bare : buildLaunchCommand(plan, config, cgroup?.procsFiles ?? []);
+    const launch =
+      bare && handover ? bare : buildLaunchCommand(plan, config, cgroup?.procsFiles ?? []);
     const observed = await runLaunched(launch, plan, config, cgroup, {
       stdout,
       stderr,

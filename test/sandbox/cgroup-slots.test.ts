@@ -2,25 +2,15 @@
 // own run only, limits rewritten per job, and a dead worker's cgroups (with any process left
 // in them) removed by the next worker.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listCgroupPids } from "../../src/sandbox/cgroup.ts";
 import { CgroupSlots, staleSlotNames } from "../../src/sandbox/cgroup-slots.ts";
 import { runJob } from "../../src/sandbox/run-job.ts";
 import { shellQuote, standbyCommand } from "../../src/sandbox/standby.ts";
-import { MiB, makeSandbox, probeHost, runFixture, type TestSandbox } from "./harness.ts";
+import { isRunning, MiB, makeSandbox, probeHost, runFixture, type TestSandbox } from "./harness.ts";
 
 const host = await probeHost();
-
-/** Running, not a zombie waiting for the host's init to reap it. */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat[stat.lastIndexOf(")") + 2] !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 describe("stale slot cgroups", () => {
   it("are those whose worker is gone", () => {
@@ -178,6 +168,6 @@ describe.skipIf(!host.cgroups)("per-slot cgroups (needs root and cgroups)", () =
     const next = await CgroupSlots.make(setup, 1, sandbox.config.defaultLimits);
     await next.close();
     expect(existsSync(left.members)).toBe(false);
-    expect(running(left.pid)).toBe(false);
+    expect(await isRunning(left.pid)).toBe(false);
   });
 });

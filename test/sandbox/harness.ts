@@ -9,6 +9,7 @@ import { probeCgroups } from "../../src/sandbox/cgroup-setup.ts";
 import type { DiskAreaPool } from "../../src/sandbox/disk-area-pool.ts";
 import { setUpDiskAreas } from "../../src/sandbox/disk-areas.ts";
 import { runJob } from "../../src/sandbox/run-job.ts";
+import { parseProcStat } from "../../src/sandbox/signals.ts";
 import type { JobLimits, JobOutcome, JobRequest, SandboxConfig } from "../../src/sandbox/types.ts";
 
 export const MiB = 1024 * 1024;
@@ -101,15 +102,21 @@ export async function runFixture(
   );
 }
 
+/** Whether `pid` runs: a zombie waiting for the host's init to reap it counts as gone. */
+export async function isRunning(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  const parsed = parseProcStat(stat);
+  return parsed !== undefined && parsed.state !== "Z";
+}
+
 /** Pids of live processes whose command line contains `marker` (any pid namespace). */
 export async function processesWith(marker: string): Promise<number[]> {
   const found: number[] = [];
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     const cmdline = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
-    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
-    const zombie = stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-    if (!zombie && cmdline.split("\0").includes(marker)) found.push(Number(entry));
+    if (cmdline.split("\0").includes(marker) && (await isRunning(Number(entry))))
+      found.push(Number(entry));
   }
   return found;
 }

@@ -2,27 +2,18 @@
 // cancel, SIGKILL follows a grace the job ignores, a program that cannot start is reported,
 // and a worker that exits takes its running jobs with it.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { startJobProcess } from "../../src/sandbox/job-process.ts";
+import { isRunning } from "./harness.ts";
 
 const NODE = process.execPath;
 const options = { cwd: "/", env: { PATH: "/usr/bin:/bin" }, killGraceMs: 300 };
 
-/** Running, not a zombie waiting for the host's init to reap it. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
-
 async function gone(pid: number): Promise<boolean> {
-  for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
-  return !alive(pid);
+  for (let i = 0; i < 50 && (await isRunning(pid)); i++)
+    await new Promise((r) => setTimeout(r, 20));
+  return !(await isRunning(pid));
 }
 
 describe("a job's main process", () => {
