@@ -138,7 +138,7 @@ async function main(): Promise<void> {
     );
     // As a worker does: one cgroup per slot, reused by each job.
     const slots = config.cgroup
-      ? await CgroupSlots.make(config.cgroup, 1, config.defaultLimits)
+      ? await CgroupSlots.make(config.cgroup, 1, config.defaultLimits, config.logDir)
       : undefined;
     const slotCgroup = slots?.take();
     try {

@@ -75,7 +75,7 @@ export async function setUpWorkerSandbox(
     notes.push(python.note);
   }
   const cgroups = config.cgroup
-    ? await CgroupSlots.make(config.cgroup, options.slots, config.defaultLimits)
+    ? await CgroupSlots.make(config.cgroup, options.slots, config.defaultLimits, config.logDir)
     : undefined;
   // Last: nothing after it may fail and leave the areas mounted.
   const disk = await setUpDisk(config.workRoot, options, env).catch(async (error: unknown) => {

@@ -5,7 +5,7 @@
 // can tell the dead one's cgroups (and any of its jobs' processes still in them) from those
 // of live workers, kill what is left and remove them.
 import { randomBytes } from "node:crypto";
-import { readdir } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import {
   createJobCgroup,
   jobCgroupAt,
@@ -53,15 +53,25 @@ export class CgroupSlots {
   readonly #standby = new Map<JobCgroup, StandbyShell>();
   #closed = false;
 
-  private constructor(cgroups: readonly JobCgroup[]) {
+  /** Where standbys make the files that carry their commands: the worker's, not the jobs'. */
+  readonly #scratchDir: string;
+
+  private constructor(cgroups: readonly JobCgroup[], scratchDir: string) {
+    this.#scratchDir = scratchDir;
     this.#all = cgroups;
     this.#free = [...cgroups];
     for (const cgroup of cgroups) this.#prepareStandby(cgroup);
   }
 
   /** Removes what dead workers left, then makes `count` cgroups for this worker. */
-  static async make(setup: CgroupSetup, count: number, limits: JobLimits): Promise<CgroupSlots> {
+  static async make(
+    setup: CgroupSetup,
+    count: number,
+    limits: JobLimits,
+    scratchDir: string,
+  ): Promise<CgroupSlots> {
     await removeStale(setup);
+    await mkdir(scratchDir, { recursive: true, mode: 0o700 });
     const made: JobCgroup[] = [];
     const run = randomBytes(3).toString("hex");
     try {
@@ -72,7 +82,7 @@ export class CgroupSlots {
       for (const cgroup of made) await removeJobCgroup(cgroup);
       throw error;
     }
-    return new CgroupSlots(made);
+    return new CgroupSlots(made, scratchDir);
   }
 
   /** A free slot's cgroup, empty; undefined if every one is in use (then make one per job). */
@@ -85,11 +95,14 @@ export class CgroupSlots {
     return this.#standby.get(cgroup);
   }
 
-  /** The shell waiting in `cgroup` to become its job, if it is ready; handed over once. */
+  /**
+   * The shell waiting in `cgroup` to become its job, or still joining it (see
+   * `StandbyShell.whenUsable`); handed over once.
+   */
   takeStandby(cgroup: JobCgroup): StandbyShell | undefined {
     const standby = this.#standby.get(cgroup);
     this.#standby.delete(cgroup);
-    if (standby?.usable) return standby;
+    if (standby?.joining) return standby;
     standby?.discard();
     return undefined;
   }
@@ -115,7 +128,10 @@ export class CgroupSlots {
 
   #prepareStandby(cgroup: JobCgroup): void {
     if (this.#closed || this.#standby.has(cgroup) || !this.#free.includes(cgroup)) return;
-    this.#standby.set(cgroup, new StandbyShell(cgroup.procsFiles));
+    this.#standby.set(
+      cgroup,
+      new StandbyShell({ procsFiles: cgroup.procsFiles, scratchDir: this.#scratchDir }),
+    );
   }
 }
 

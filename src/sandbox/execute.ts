@@ -1,7 +1,6 @@
 // execute(plan, config): runs one planned attempt and reports. It owns everything the job
 // acquires (directory, cgroup, processes, log) and gives all of it back before resolving,
 // so that when the promise settles no process of the job is left.
-import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { AttemptLog, type LogRecord, type LogStream } from "./attempt-log.ts";
@@ -93,7 +92,8 @@ export async function execute(
     }
     // A standby shell waiting in the slot's cgroup is handed the command, which then needs
     // no cgroup join of its own; otherwise the command joins the cgroup itself.
-    const standby = plan.cgroup && options.standby?.usable ? options.standby : undefined;
+    const standby =
+      plan.cgroup && (await options.standby?.whenUsable()) ? options.standby : undefined;
     const bare = standby && buildLaunchCommand(plan, config, [], { rlimitsInShell: true });
     const handover =
       bare && standbyCommand(bare.file, bare.args, plan.env, plan.cwd, bare.shellSetup);
@@ -105,9 +105,7 @@ export async function execute(
       stderr,
       log,
       options,
-      ...(handover && standby
-        ? { handover: { standby, command: handover, file: startFile(plan) } }
-        : {}),
+      ...(handover && standby ? { handover: { standby, command: handover } } : {}),
     });
     const events: CgroupEvents = cgroup
       ? eventsSince(await readCgroupCounters(cgroup), counted)
@@ -156,17 +154,8 @@ export async function execute(
       if (cgroup !== plan.cgroup) await removeJobCgroup(cgroup);
     }
     await log.close();
-    await rm(startFile(plan), { force: true });
     await removeWorkDir(plan.workDir);
   }
-}
-
-/**
- * Where a standby shell finds the job's command: beside the attempt's log, which jobs cannot
- * see under bwrap, and readable by root alone where they could.
- */
-function startFile(plan: ExecutionPlan): string {
-  return `${plan.logFile}.start.sh`;
 }
 
 interface Sinks {
@@ -174,12 +163,8 @@ interface Sinks {
   readonly stderr: HeadTailCapture;
   readonly log: AttemptLog;
   readonly options: ExecuteOptions;
-  /** Run the job in this standby shell instead of spawning it; `file` will hold `command`. */
-  readonly handover?: {
-    readonly standby: StandbyShell;
-    readonly command: string;
-    readonly file: string;
-  };
+  /** Run the job in this standby shell instead of spawning it. */
+  readonly handover?: { readonly standby: StandbyShell; readonly command: string };
 }
 
 function attachStream(
@@ -225,10 +210,7 @@ async function runLaunched(
     ...(sinks.options.signal ? { signal: sinks.options.signal } : {}),
   };
   const { handover } = sinks;
-  if (handover) {
-    await writeFile(handover.file, handover.command, { mode: 0o600 });
-    handover.standby.run(handover.file);
-  }
+  handover?.standby.run(handover.command);
   const subprocess = handover
     ? superviseJobProcess(handover.standby.child, processOptions)
     : startJobProcess(launch.file, launch.args, processOptions);

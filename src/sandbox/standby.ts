@@ -4,20 +4,36 @@
 // starts this shell once the slot's last job is over; it joins the cgroup while the slot is
 // idle, and when the job comes it is handed the job's command (its rlimits, environment and
 // program) and execs it, keeping its pid, process group and the worker's pipes. Its children
-// are born in the cgroup.
+// are born in the cgroup. Under bwrap the shell can wait inside a sandbox already made for
+// the slot's next job (standby-sandbox.ts), which takes bwrap's milliseconds off the job's path.
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { closeSync, ftruncateSync, openSync, unlinkSync, writeSync } from "node:fs";
+import path from "node:path";
 import { CGROUP_JOIN_FAILED_EXIT } from "./launch.ts";
 
-// Joins the cgroups, says so on fd 3 and closes it (the job must not inherit it), reads the
-// path of the file that holds its command, and sources it. The command comes as a file, not on
-// stdin, because dash reads stdin a byte at a time (about 1,500 read calls for a job's
-// command, up to a millisecond). No path (the worker went away) just ends.
-const STANDBY_SCRIPT = `for f; do echo $$ > "$f" || exit ${CGROUP_JOIN_FAILED_EXIT}; done
-echo ready >&3
+/** The descriptor on which the waiting shell finds its command. */
+const COMMAND_FD = 4;
+
+// Says it is ready on fd 3 and closes it (the job must not inherit it), waits for a line on
+// stdin, then sources its command from the file open on fd 4. Not from stdin itself: node's
+// stdin pipe is a socket, which cannot be sourced, and `read` takes a byte a call (about 1,500
+// calls for a job's command). The file was unlinked once the shell had it open, so it is
+// reached through /proc, even inside a sandbox that hides its directory. Stdin closed without
+// a line (the standby was discarded, or the worker went away) ends it.
+const WAIT_SCRIPT = `echo ready >&3
 exec 3>&-
-IFS= read -r p || exit 0
-[ -n "$p" ] || exit 0
-. "$p"`;
+IFS= read -r go || exit 0
+. /proc/self/fd/${COMMAND_FD}`;
+
+// Joins the cgroups listed before `--`; then either waits itself or execs the sandbox command
+// that follows, which runs WAIT_SCRIPT inside.
+const STANDBY_SCRIPT = `for f; do shift; [ "$f" = -- ] && break; echo $$ > "$f" || exit ${CGROUP_JOIN_FAILED_EXIT}; done
+[ $# -eq 0 ] || exec "$@"
+${WAIT_SCRIPT}`;
+
+/** The argv a sandbox runs to wait inside for its job, after bwrap's `--`. */
+export const WAIT_INSIDE: readonly string[] = ["/bin/sh", "-c", WAIT_SCRIPT, "sh"];
 
 const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -42,61 +58,141 @@ export function standbyCommand(
 ): string | undefined {
   const names = Object.keys(env);
   if (!names.every((name) => SHELL_NAME.test(name))) return undefined;
-  const lines = [`cd ${shellQuote(cwd)} || exit 127`, "unset OLDPWD"];
+  // The descriptor that carried this text is not the job's.
+  const lines = [`exec ${COMMAND_FD}<&-`, `cd ${shellQuote(cwd)} || exit 127`, "unset OLDPWD"];
   for (const name of names) lines.push(`export ${name}=${shellQuote(env[name] ?? "")}`);
   lines.push(...setup);
   lines.push(`exec ${[file, ...args].map(shellQuote).join(" ")} </dev/null`);
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * How long a job waits for a standby still joining its cgroup before starting the ordinary
+ * way. A join takes an RCU grace period or two (milliseconds); this bounds a shell that hangs.
+ */
+const JOIN_WAIT_MS = 2_000;
+
+export interface StandbyOptions {
+  /** The `cgroup.procs` files the shell joins. */
+  readonly procsFiles: readonly string[];
+  /** A directory of the worker's that jobs cannot write: the command's file is made there. */
+  readonly scratchDir: string;
+  /**
+   * A sandbox command ending in `WAIT_INSIDE`, run once the cgroups are joined: the job then
+   * starts inside it. Absent: the shell waits as it is.
+   */
+  readonly sandbox?: readonly string[];
+}
+
 export class StandbyShell {
   readonly child: ChildProcess;
+  /** Whether the shell waits inside a sandbox (the job's command then needs none). */
+  readonly sandboxed: boolean;
+  #commandFd: number | undefined;
   #ready = false;
   #ended = false;
   #used = false;
+  readonly #joined: Promise<boolean>;
 
-  /** Starts a shell that joins the cgroups whose `cgroup.procs` files are given. */
-  constructor(procsFiles: readonly string[]) {
-    this.child = spawn("/bin/sh", ["-c", STANDBY_SCRIPT, "sh", ...procsFiles], {
-      cwd: "/",
-      env: {},
-      stdio: ["pipe", "pipe", "pipe", "pipe"],
-      // Its own process group, which the job keeps: timeouts signal the whole group.
-      detached: true,
-    });
+  constructor(options: StandbyOptions) {
+    this.sandboxed = options.sandbox !== undefined;
+    const file = path.join(options.scratchDir, `.standby-${randomBytes(6).toString("hex")}`);
+    const fd = openSync(file, "wx+", 0o600);
+    try {
+      this.child = spawn(
+        "/bin/sh",
+        ["-c", STANDBY_SCRIPT, "sh", ...options.procsFiles, "--", ...(options.sandbox ?? [])],
+        {
+          cwd: "/",
+          env: {},
+          stdio: ["pipe", "pipe", "pipe", "pipe", fd],
+          // Its own process group, which the job keeps: timeouts signal the whole group.
+          detached: true,
+        },
+      );
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    } finally {
+      unlinkSync(file);
+    }
+    this.#commandFd = fd;
     const control = this.child.stdio[3];
-    control?.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("ready")) this.#ready = true;
-    });
     control?.on("error", () => undefined);
     this.child.stdin?.on("error", () => undefined);
-    this.child.once("exit", () => (this.#ended = true));
-    this.child.once("error", () => (this.#ended = true));
+    this.#joined = new Promise<boolean>((resolve) => {
+      control?.on("data", (chunk: Buffer) => {
+        if (!chunk.toString().includes("ready")) return;
+        this.#ready = true;
+        resolve(true);
+      });
+      const end = (): void => {
+        this.#ended = true;
+        this.#closeCommandFile();
+        resolve(false);
+      };
+      this.child.once("exit", end);
+      this.child.once("error", end);
+    });
   }
 
-  /** In its cgroups, waiting, and not yet handed a job. */
+  /** In its cgroups (and sandbox), waiting, and not yet handed a job. */
   get usable(): boolean {
     return this.#ready && !this.#ended && !this.#used && this.child.exitCode === null;
   }
 
+  /** Alive and not yet handed a job: waiting already, or on its way there. */
+  get joining(): boolean {
+    return !this.#ended && !this.#used && this.child.exitCode === null;
+  }
+
   /**
-   * Hands it its job: the path of a file holding text from `standbyCommand`, readable by the
-   * worker's user only, which the shell sources. Once only.
+   * True once it is usable. A job that comes while its slot's standby is still joining
+   * waits for it: an ordinary start would pay the same join, and one more spawn besides.
+   * False if it ended or took longer than a join should; it is then discarded.
    */
-  run(commandFile: string): void {
+  async whenUsable(): Promise<boolean> {
+    if (this.usable || !this.joining) return this.usable;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), JOIN_WAIT_MS);
+    });
+    const joined = await Promise.race([this.#joined, late]);
+    clearTimeout(timer);
+    if (joined && this.usable) return true;
+    this.discard();
+    return false;
+  }
+
+  /** Hands it its job: text from `standbyCommand`, which the shell sources. Once only. */
+  run(command: string): void {
     this.#used = true;
-    this.child.stdin?.end(`${commandFile}\n`);
+    const fd = this.#commandFd;
+    if (fd !== undefined) {
+      const bytes = Buffer.from(command);
+      writeSync(fd, bytes, 0, bytes.length, 0);
+      ftruncateSync(fd, bytes.length);
+      this.#closeCommandFile();
+    }
+    this.child.stdin?.end("go\n");
   }
 
   /** Ends it unused. */
   discard(): void {
     if (this.#used || this.#ended) return;
     this.#used = true;
+    this.#closeCommandFile();
     this.child.stdin?.end();
     try {
       if (this.child.pid !== undefined) process.kill(-this.child.pid, "SIGKILL");
     } catch {
       // Gone already.
     }
+  }
+
+  #closeCommandFile(): void {
+    if (this.#commandFd === undefined) return;
+    closeSync(this.#commandFd);
+    this.#commandFd = undefined;
   }
 }

@@ -29,6 +29,7 @@ describe("the command a standby shell is handed", () => {
     expect(shellQuote("it's $HOME")).toBe(`'it'\\''s $HOME'`);
     expect(standbyCommand("/usr/bin/python3", ["-I", "a b", "x\ny"], { K: "v'1" }, "/w d")).toBe(
       [
+        "exec 4<&-",
         "cd '/w d' || exit 127",
         "unset OLDPWD",
         "export K='v'\\''1'",
@@ -54,7 +55,12 @@ describe.skipIf(!host.cgroups)("per-slot cgroups (needs root and cgroups)", () =
 
   it("judge each job by its own run: an OOM kill is not held against the next job", async () => {
     const setup = sandbox.config.cgroup!;
-    const slots = await CgroupSlots.make(setup, 1, sandbox.config.defaultLimits);
+    const slots = await CgroupSlots.make(
+      setup,
+      1,
+      sandbox.config.defaultLimits,
+      sandbox.config.logDir,
+    );
     try {
       const cgroup = slots.take()!;
       expect(slots.take()).toBeUndefined();
@@ -77,17 +83,17 @@ describe.skipIf(!host.cgroups)("per-slot cgroups (needs root and cgroups)", () =
   });
 
   it("hand a job to the shell waiting in the slot: same pid, the slot's cgroup, only its env", async () => {
-    const slots = await CgroupSlots.make(sandbox.config.cgroup!, 1, sandbox.config.defaultLimits);
+    const slots = await CgroupSlots.make(
+      sandbox.config.cgroup!,
+      1,
+      sandbox.config.defaultLimits,
+      sandbox.config.logDir,
+    );
     try {
       const cgroup = slots.take()!;
-      let standby: ReturnType<typeof slots.peekStandby>;
-      // The shell joins the cgroup on its own time, as a worker's idle slot gives it.
-      for (let i = 0; i < 100 && !standby?.usable; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        standby = slots.peekStandby(cgroup);
-      }
-      standby = slots.takeStandby(cgroup);
-      expect(standby?.usable).toBe(true);
+      // Taken at once, while it is still joining the cgroup: the job waits for it.
+      const standby = slots.takeStandby(cgroup);
+      expect(standby?.joining).toBe(true);
       const script = [
         "import os",
         "print(os.getpid())",
@@ -95,6 +101,7 @@ describe.skipIf(!host.cgroups)("per-slot cgroups (needs root and cgroups)", () =
         "print(os.getcwd())",
         "print(open('/proc/self/cgroup').read())",
         "print(os.environ['GREETING'])",
+        "print('fds', sorted(os.listdir('/proc/self/fd')))",
         "import resource as r",
         "print('rlimits', [r.getrlimit(x) for x in (r.RLIMIT_CPU, r.RLIMIT_FSIZE, r.RLIMIT_CORE)])",
       ].join("\n");
@@ -114,15 +121,18 @@ describe.skipIf(!host.cgroups)("per-slot cgroups (needs root and cgroups)", () =
       const handed = await job(`standby-${process.pid}`, true);
       const spawned = await job(`spawned-${process.pid}`, false);
       expect(handed.state).toBe("succeeded");
-      // The file that carried the command to the shell is gone with the job.
-      expect(existsSync(`${handed.logFile}.start.sh`)).toBe(false);
       const [pid, names, cwd, ...rest] = handed.stdout.head.split("\n");
       expect(Number(pid)).toBe(standby!.child.pid);
+      expect(standby!.usable).toBe(false);
       // The same environment as a job started the ordinary way, and nothing of the worker's.
       expect(names).toBe(spawned.stdout.head.split("\n")[1]);
       expect(cwd).toContain(`standby-${process.pid}-attempt1`);
       expect(rest.join("\n")).toContain(cgroup.dirs[0].split("/").at(-1)!);
       expect(handed.stdout.head).toContain("it's a 'quoted' value");
+      // Nothing that carried the command to the shell is left open in the job.
+      const fds = (head: string): string | undefined =>
+        head.split("\n").find((line) => line.startsWith("fds"));
+      expect(fds(handed.stdout.head)).toBe(fds(spawned.stdout.head));
       // The standby sets the rlimits itself (no prlimit): the same ones.
       const rlimits = (head: string): string | undefined =>
         head.split("\n").find((line) => line.startsWith("rlimits"));
@@ -149,13 +159,14 @@ describe.skipIf(!host.cgroups)("per-slot cgroups (needs root and cgroups)", () =
          const { spawn } = await import("node:child_process");
          const { writeFileSync } = await import("node:fs");
          const setup = JSON.parse(process.argv[1]);
-         const slots = await CgroupSlots.make(setup, 2, { maxProcs: 64, memoryBytes: 268435456 });
+         const slots = await CgroupSlots.make(setup, 2, { maxProcs: 64, memoryBytes: 268435456 }, process.argv[2]);
          const cgroup = slots.take();
          const child = spawn("/bin/sleep", ["60"], { detached: true, stdio: "ignore" });
          for (const file of cgroup.procsFiles) writeFileSync(file, String(child.pid));
          console.log(JSON.stringify({ members: cgroup.membersFile, pid: child.pid }));
          process.kill(process.pid, "SIGKILL");`,
         JSON.stringify(setup),
+        sandbox.config.logDir,
       ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
@@ -165,7 +176,12 @@ describe.skipIf(!host.cgroups)("per-slot cgroups (needs root and cgroups)", () =
     const left = JSON.parse(text) as { members: string; pid: number };
     expect(existsSync(left.members)).toBe(true);
 
-    const next = await CgroupSlots.make(setup, 1, sandbox.config.defaultLimits);
+    const next = await CgroupSlots.make(
+      setup,
+      1,
+      sandbox.config.defaultLimits,
+      sandbox.config.logDir,
+    );
     await next.close();
     expect(existsSync(left.members)).toBe(false);
     expect(await isRunning(left.pid)).toBe(false);
