@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { SandboxSetupError } from "../sandbox/errors.ts";
 import { CgroupSlots } from "../sandbox/cgroup-slots.ts";
+import { sandboxStandbys } from "../sandbox/standby-sandbox.ts";
 import type { DiskAreas, DiskAreasSetup } from "../sandbox/disk-areas.ts";
 import { formatBytes } from "../sandbox/format.ts";
 import type { SandboxChoice } from "../sandbox/probe.ts";
@@ -22,6 +23,8 @@ export interface WorkerSandboxOptions {
   slots: number;
   /** `--max-disk`: each job's disk quota; 0: none; absent: from the free space. */
   maxDiskBytes?: number;
+  /** Whether the worker's jobs get GPUs (then every one does). */
+  gpus?: boolean;
 }
 
 export interface WorkerSandbox {
@@ -83,6 +86,15 @@ export async function setUpWorkerSandbox(
     throw error;
   });
   notes.push(disk.note);
+  // Under bwrap an idle slot waits in its next job's sandbox, which needs that job's area.
+  cgroups?.useStandbys(
+    sandboxStandbys({
+      config,
+      scratchDir: config.logDir,
+      disks: disk.areas?.pool,
+      gpus: options.gpus ?? false,
+    }),
+  );
   return {
     config,
     notes,

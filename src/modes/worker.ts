@@ -150,6 +150,7 @@ export async function runWorker(args: WorkerArgs, ctx: CliContext): Promise<numb
       networkAllowed: args.allowNetwork,
       slots,
       ...(maxDiskBytes === undefined ? {} : { maxDiskBytes }),
+      gpus: gpuIds.length > 0,
     },
     ctx.env,
   );
@@ -193,8 +194,9 @@ export async function runWorker(args: WorkerArgs, ctx: CliContext): Promise<numb
     await worker.stop();
     return ExitCode.ok;
   } finally {
-    // After `stop`: the areas are unmounted once the jobs it cut short have let them go.
-    await disk?.close();
+    // After `stop`. The cgroups first: their idle slots' standbys hold disk areas too. The
+    // areas are unmounted once the jobs it cut short and the standbys have let them go.
     await cgroups?.close();
+    await disk?.close();
   }
 }

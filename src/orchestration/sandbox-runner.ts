@@ -2,6 +2,7 @@
 // sandbox's outcome becomes the fields of the result record. GPUs and disk areas, where the
 // worker has them, are leased per job and given back only once every process of the job is
 // gone.
+import { rm } from "node:fs/promises";
 import type { CgroupSlots } from "../sandbox/cgroup-slots.ts";
 import type { DiskAreaPool } from "../sandbox/disk-area-pool.ts";
 import { GpuPool } from "../sandbox/gpus.ts";
@@ -43,9 +44,11 @@ export function sandboxRunner(
       const lease = gpus ? await gpus.pool.acquire(gpus.perJob, signal) : undefined;
       let diskArea: DiskArea | undefined;
       const cgroup = cgroups?.take();
-      const standby = cgroup ? cgroups?.takeStandby(cgroup) : undefined;
+      const standby = cgroup ? await cgroups?.takeStandby(cgroup) : undefined;
+      // A standby in a sandbox made the job's directory already, in a disk area it holds.
+      const madeDir = standby?.sandbox?.shape.workDir;
       try {
-        diskArea = disks ? await disks.acquire(signal) : undefined;
+        diskArea = standby?.sandbox?.area ?? (disks ? await disks.acquire(signal) : undefined);
         const outcome = await runJob(
           {
             jobId: spec.id,
@@ -60,6 +63,7 @@ export function sandboxRunner(
             ...(lease ? { gpuIds: lease.ids } : {}),
             ...(diskArea ? { diskArea } : {}),
             ...(cgroup ? { cgroup } : {}),
+            ...(madeDir ? { workDir: madeDir } : {}),
           },
           config,
           { signal, ...(standby ? { standby } : {}) },
@@ -82,8 +86,9 @@ export function sandboxRunner(
         };
       } finally {
         // runJob has resolved: every process of the job is gone from the cgroup. A standby it
-        // did not use (a job that never started) must not stay there.
+        // did not use (a job that never started) must not stay there, nor its directory.
         standby?.discard();
+        if (madeDir) await rm(madeDir, { recursive: true, force: true });
         if (cgroup) cgroups?.give(cgroup);
         // Emptying the area need not hold the result back: the next job to want it waits.
         if (diskArea) void disks?.release(diskArea);

@@ -13,7 +13,8 @@ import {
   removeJobCgroup,
   type JobCgroup,
 } from "./cgroup.ts";
-import { StandbyShell } from "./standby.ts";
+import type { StandbyShell } from "./standby.ts";
+import { plainStandbys, type StandbyFactory } from "./standby-sandbox.ts";
 import type { CgroupSetup, JobLimits } from "./types.ts";
 
 const SLOT_NAME = /^w(\d+)-[0-9a-f]+-slot\d+$/;
@@ -49,18 +50,29 @@ function processAlive(pid: number): boolean {
 export class CgroupSlots {
   readonly #all: readonly JobCgroup[];
   readonly #free: JobCgroup[];
-  /** The shell waiting in each free slot's cgroup for its next job (see standby.ts). */
-  readonly #standby = new Map<JobCgroup, StandbyShell>();
-  #closed = false;
-
-  /** Where standbys make the files that carry their commands: the worker's, not the jobs'. */
-  readonly #scratchDir: string;
+  /** The shell waiting (or on its way) in each free slot's cgroup for its next job. */
+  readonly #standby = new Map<JobCgroup, Promise<StandbyShell | undefined>>();
+  #makeStandby: StandbyFactory;
+  readonly #closing = new AbortController();
 
   private constructor(cgroups: readonly JobCgroup[], scratchDir: string) {
-    this.#scratchDir = scratchDir;
+    this.#makeStandby = plainStandbys(scratchDir);
     this.#all = cgroups;
     this.#free = [...cgroups];
     for (const cgroup of cgroups) this.#prepareStandby(cgroup);
+  }
+
+  /**
+   * Makes the free slots' standbys with `factory` from now on (in a sandbox, under bwrap):
+   * a worker sets it once its disk areas exist.
+   */
+  useStandbys(factory: StandbyFactory): void {
+    this.#makeStandby = factory;
+    for (const [cgroup, standby] of [...this.#standby]) {
+      this.#standby.delete(cgroup);
+      void standby.then((shell) => shell?.discard());
+      this.#prepareStandby(cgroup);
+    }
   }
 
   /** Removes what dead workers left, then makes `count` cgroups for this worker. */
@@ -91,18 +103,19 @@ export class CgroupSlots {
   }
 
   /** The shell preparing or waiting in `cgroup`, left where it is (for tests and notes). */
-  peekStandby(cgroup: JobCgroup): StandbyShell | undefined {
+  peekStandby(cgroup: JobCgroup): Promise<StandbyShell | undefined> | undefined {
     return this.#standby.get(cgroup);
   }
 
   /**
    * The shell waiting in `cgroup` to become its job, or still joining it (see
-   * `StandbyShell.whenUsable`); handed over once.
+   * `StandbyShell.whenUsable`); handed over once, with what it holds (`StandbyShell.take`).
    */
-  takeStandby(cgroup: JobCgroup): StandbyShell | undefined {
-    const standby = this.#standby.get(cgroup);
+  async takeStandby(cgroup: JobCgroup): Promise<StandbyShell | undefined> {
+    const pending = this.#standby.get(cgroup);
     this.#standby.delete(cgroup);
-    if (standby?.joining) return standby;
+    const standby = await pending;
+    if (standby?.joining) return standby.take();
     standby?.discard();
     return undefined;
   }
@@ -117,9 +130,10 @@ export class CgroupSlots {
 
   /** Kills anything left in them and removes them: the worker is stopping. */
   async close(): Promise<void> {
-    this.#closed = true;
-    for (const standby of this.#standby.values()) standby.discard();
+    this.#closing.abort();
+    const standbys = [...this.#standby.values()];
     this.#standby.clear();
+    for (const standby of await Promise.all(standbys)) standby?.discard();
     for (const cgroup of this.#all) {
       await killCgroup(cgroup, STALE_KILL_MS);
       await removeJobCgroup(cgroup);
@@ -127,11 +141,11 @@ export class CgroupSlots {
   }
 
   #prepareStandby(cgroup: JobCgroup): void {
-    if (this.#closed || this.#standby.has(cgroup) || !this.#free.includes(cgroup)) return;
-    this.#standby.set(
-      cgroup,
-      new StandbyShell({ procsFiles: cgroup.procsFiles, scratchDir: this.#scratchDir }),
-    );
+    const closing = this.#closing.signal;
+    if (closing.aborted || this.#standby.has(cgroup) || !this.#free.includes(cgroup)) return;
+    // A standby that cannot be made costs its job only the ordinary start.
+    const made = this.#makeStandby(cgroup.procsFiles, closing).catch(() => undefined);
+    this.#standby.set(cgroup, made);
   }
 }
 

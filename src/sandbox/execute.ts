@@ -17,7 +17,12 @@ import {
   type JobCgroup,
 } from "./cgroup.ts";
 import { startJobProcess, superviseJobProcess } from "./job-process.ts";
-import { buildLaunchCommand, type LaunchCommand } from "./launch.ts";
+import {
+  buildLaunchCommand,
+  sameSandboxShape,
+  sandboxShapeOf,
+  type LaunchCommand,
+} from "./launch.ts";
 import { HeadTailCapture, LineSplitter } from "./output.ts";
 import { judgeOutcome } from "./outcome.ts";
 import type { ExecutionPlan } from "./prepare.ts";
@@ -72,6 +77,7 @@ export async function execute(
     plan.script,
     plan.scriptIsExecutable,
     config.jobUser,
+    plan.workDirMade,
   );
   const log = await AttemptLog.open(
     plan.logFile,
@@ -91,10 +97,15 @@ export async function execute(
       cgroup = await createJobCgroup(config.cgroup, path.basename(plan.workDir), plan.limits);
     }
     // A standby shell waiting in the slot's cgroup is handed the command, which then needs
-    // no cgroup join of its own; otherwise the command joins the cgroup itself.
-    const standby =
+    // no cgroup join of its own; otherwise the command joins the cgroup itself. A standby
+    // waiting in a sandbox serves only a job of the shape it was made for.
+    const ready =
       plan.cgroup && (await options.standby?.whenUsable()) ? options.standby : undefined;
-    const bare = standby && buildLaunchCommand(plan, config, [], { rlimitsInShell: true });
+    const standby = ready && fitsStandby(ready, plan, config) ? ready : undefined;
+    const inside = standby?.sandbox !== undefined;
+    const bare =
+      standby &&
+      buildLaunchCommand(plan, config, [], { rlimitsInShell: true, insideSandbox: inside });
     const handover =
       bare && standbyCommand(bare.file, bare.args, plan.env, plan.cwd, bare.shellSetup);
     if (!handover) options.standby?.discard();
@@ -156,6 +167,11 @@ export async function execute(
     await log.close();
     await removeWorkDir(plan.workDir);
   }
+}
+
+function fitsStandby(standby: StandbyShell, plan: ExecutionPlan, config: SandboxConfig): boolean {
+  if (!standby.sandbox) return true;
+  return config.mode === "bwrap" && sameSandboxShape(standby.sandbox.shape, sandboxShapeOf(plan));
 }
 
 interface Sinks {

@@ -28,8 +28,15 @@ export function buildLaunchCommand(
   plan: ExecutionPlan,
   config: SandboxConfig,
   cgroupProcsFiles: readonly string[],
-  /** The command is exec'd by a shell that can set the rlimits itself (standby.ts). */
-  { rlimitsInShell = false }: { rlimitsInShell?: boolean } = {},
+  {
+    rlimitsInShell = false,
+    insideSandbox = false,
+  }: {
+    /** The command is exec'd by a shell that can set the rlimits itself (standby.ts). */
+    rlimitsInShell?: boolean;
+    /** That shell waits inside a sandbox made for this job already (standby-sandbox.ts). */
+    insideSandbox?: boolean;
+  } = {},
 ): LaunchCommand {
   const argv: string[] = [];
   let shellSetup: string[] | undefined;
@@ -43,20 +50,8 @@ export function buildLaunchCommand(
     shellSetup = rlimitsInShell ? shellUlimitLines(jobRlimits(plan.limits, coverage)) : undefined;
     if (!shellSetup) argv.push(config.prlimitPath, ...prlimitOptions(plan.limits, coverage), "--");
   }
-  if (config.mode === "bwrap" && config.bwrapPath) {
-    argv.push(
-      config.bwrapPath,
-      ...buildBwrapArgs({
-        workDir: plan.workDir,
-        hiddenPaths: [config.workRoot, ...(config.hiddenPaths ?? [])],
-        // The interpreter stays visible even where a tmpfs hides its directory.
-        readOnlyPaths: plan.program === plan.scriptPath ? [] : [plan.program],
-        network: plan.network,
-        devicePaths: plan.gpuIds.length > 0 ? (config.gpuDevicePaths ?? []) : [],
-        tmpSizeBytes: plan.limits.maxFileBytes,
-        userSwitchInside: config.jobUser !== undefined,
-      }),
-    );
+  if (config.mode === "bwrap" && config.bwrapPath && !insideSandbox) {
+    argv.push(config.bwrapPath, ...jobBwrapArgs(config, sandboxShapeOf(plan)));
   }
   if (config.jobUser && config.setprivPath) {
     const { uid, gid } = config.jobUser;
@@ -78,4 +73,51 @@ export function buildLaunchCommand(
 
 export function cgroupCoverage(config: SandboxConfig): { memory: boolean; pids: boolean } {
   return { memory: config.cgroup !== undefined, pids: config.cgroup !== undefined };
+}
+
+/** What of a job its bwrap sandbox depends on, besides the worker's configuration. */
+export interface SandboxShape {
+  readonly workDir: string;
+  readonly network: boolean;
+  readonly gpus: boolean;
+  /** Size of its private /tmp. */
+  readonly tmpSizeBytes: number;
+}
+
+export function sandboxShapeOf(plan: ExecutionPlan): SandboxShape {
+  return {
+    workDir: plan.workDir,
+    network: plan.network,
+    gpus: plan.gpuIds.length > 0,
+    tmpSizeBytes: plan.limits.maxFileBytes,
+  };
+}
+
+export function sameSandboxShape(a: SandboxShape, b: SandboxShape): boolean {
+  return (
+    a.workDir === b.workDir &&
+    a.network === b.network &&
+    a.gpus === b.gpus &&
+    a.tmpSizeBytes === b.tmpSizeBytes
+  );
+}
+
+/** bwrap's arguments for a job of this shape, up to and including the `--`. */
+export function jobBwrapArgs(config: SandboxConfig, shape: SandboxShape): string[] {
+  return buildBwrapArgs({
+    workDir: shape.workDir,
+    hiddenPaths: [config.workRoot, ...(config.hiddenPaths ?? [])],
+    // The interpreters stay visible even where a tmpfs hides their directory. All of them,
+    // whichever the job uses, so that a sandbox made before its job is known fits any job.
+    readOnlyPaths: interpreterPaths(config),
+    network: shape.network,
+    devicePaths: shape.gpus ? (config.gpuDevicePaths ?? []) : [],
+    tmpSizeBytes: shape.tmpSizeBytes,
+    userSwitchInside: config.jobUser !== undefined,
+  });
+}
+
+function interpreterPaths(config: SandboxConfig): string[] {
+  const { python, bash, node } = config.interpreters;
+  return [python, bash, node].flatMap((interpreter) => (interpreter ? [interpreter.path] : []));
 }

@@ -15,6 +15,8 @@ export interface ExecutionPlan {
   readonly attempt: number;
   /** Fresh directory for this attempt only; `execute` creates it and removes it afterwards. */
   readonly workDir: string;
+  /** `workDir` exists already, made empty for this attempt (a standby's). */
+  readonly workDirMade: boolean;
   /** Where the script is written, inside `workDir`. */
   readonly scriptPath: string;
   readonly script: string | Uint8Array;
@@ -73,10 +75,12 @@ export function prepare(request: JobRequest, config: SandboxConfig, runId: strin
   const outputs = (request.outputs ?? []).map(validateOutputPath);
   const limits = mergeLimits(config.defaultLimits, request.limits);
 
-  const workDir = path.join(
-    workParent(request.diskArea, config.workRoot),
-    `${safeName(request.jobId)}-attempt${request.attempt}-${runId}`,
-  );
+  const parent = workParent(request.diskArea, config.workRoot);
+  const workDir =
+    request.workDir ??
+    path.join(parent, `${safeName(request.jobId)}-attempt${request.attempt}-${runId}`);
+  if (path.dirname(workDir) !== parent)
+    throw new Error(`work directory ${workDir} is not directly inside ${parent}`);
   const scriptPath = path.join(workDir, request.scriptName);
   const command = chooseInterpreter(request.scriptName, request.script, config.interpreters);
   const gpuIds = [...(request.gpuIds ?? [])];
@@ -101,6 +105,7 @@ export function prepare(request: JobRequest, config: SandboxConfig, runId: strin
     jobId: request.jobId,
     attempt: request.attempt,
     workDir,
+    workDirMade: request.workDir !== undefined,
     scriptPath,
     script: request.script,
     scriptIsExecutable: command.kind === "shebang",

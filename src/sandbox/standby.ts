@@ -10,7 +10,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, ftruncateSync, openSync, unlinkSync, writeSync } from "node:fs";
 import path from "node:path";
-import { CGROUP_JOIN_FAILED_EXIT } from "./launch.ts";
+import { CGROUP_JOIN_FAILED_EXIT, type SandboxShape } from "./launch.ts";
+import type { DiskArea } from "./types.ts";
 
 /** The descriptor on which the waiting shell finds its command. */
 const COMMAND_FD = 4;
@@ -77,17 +78,26 @@ export interface StandbyOptions {
   readonly procsFiles: readonly string[];
   /** A directory of the worker's that jobs cannot write: the command's file is made there. */
   readonly scratchDir: string;
-  /**
-   * A sandbox command ending in `WAIT_INSIDE`, run once the cgroups are joined: the job then
-   * starts inside it. Absent: the shell waits as it is.
-   */
-  readonly sandbox?: readonly string[];
+  /** A sandbox to wait in, made for the slot's next job (standby-sandbox.ts). */
+  readonly sandbox?: StandbySandbox;
+  /** Called once if it is discarded before a job took it: give back what it holds. */
+  readonly onUnused?: () => void;
+}
+
+export interface StandbySandbox {
+  /** The sandbox command, ending in `WAIT_INSIDE`, run once the cgroups are joined. */
+  readonly argv: readonly string[];
+  /** The job it was made for: a job of another shape starts the ordinary way. */
+  readonly shape: SandboxShape;
+  /** The disk area its directory is in, which the job that takes the standby gets. */
+  readonly area?: DiskArea;
 }
 
 export class StandbyShell {
   readonly child: ChildProcess;
-  /** Whether the shell waits inside a sandbox (the job's command then needs none). */
-  readonly sandboxed: boolean;
+  /** Where the shell waits, if in a sandbox: the job's command then needs none of its own. */
+  readonly sandbox: StandbySandbox | undefined;
+  #onUnused: (() => void) | undefined;
   #commandFd: number | undefined;
   #ready = false;
   #ended = false;
@@ -95,13 +105,14 @@ export class StandbyShell {
   readonly #joined: Promise<boolean>;
 
   constructor(options: StandbyOptions) {
-    this.sandboxed = options.sandbox !== undefined;
+    this.sandbox = options.sandbox;
+    this.#onUnused = options.onUnused;
     const file = path.join(options.scratchDir, `.standby-${randomBytes(6).toString("hex")}`);
     const fd = openSync(file, "wx+", 0o600);
     try {
       this.child = spawn(
         "/bin/sh",
-        ["-c", STANDBY_SCRIPT, "sh", ...options.procsFiles, "--", ...(options.sandbox ?? [])],
+        ["-c", STANDBY_SCRIPT, "sh", ...options.procsFiles, "--", ...(options.sandbox?.argv ?? [])],
         {
           cwd: "/",
           env: {},
@@ -164,6 +175,15 @@ export class StandbyShell {
     return false;
   }
 
+  /**
+   * A job's now, whether or not it runs in it: what it holds (its directory and disk area)
+   * is the job's to use and give back.
+   */
+  take(): this {
+    this.#onUnused = undefined;
+    return this;
+  }
+
   /** Hands it its job: text from `standbyCommand`, which the shell sources. Once only. */
   run(command: string): void {
     this.#used = true;
@@ -177,8 +197,11 @@ export class StandbyShell {
     this.child.stdin?.end("go\n");
   }
 
-  /** Ends it unused. */
+  /** Ends it unused; if no job took it, gives back what it holds. */
   discard(): void {
+    const onUnused = this.#onUnused;
+    this.#onUnused = undefined;
+    onUnused?.();
     if (this.#used || this.#ended) return;
     this.#used = true;
     this.#closeCommandFile();

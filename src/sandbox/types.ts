@@ -49,6 +49,11 @@ export interface JobRequest {
   readonly diskArea?: DiskArea;
   /** The worker's cgroup for this slot (see cgroup-slots.ts); absent: one is made per attempt. */
   readonly cgroup?: JobCgroup;
+  /**
+   * An empty directory made for this attempt already (by its slot's standby, inside
+   * `diskArea` if given); absent: the attempt gets a fresh one named after the job.
+   */
+  readonly workDir?: string;
 }
 
 /** A filesystem of its own for one job at a time: its size is that job's disk quota. */

@@ -19,8 +19,8 @@ import type { DiskFull } from "./outcome.ts";
 import type { DiskArea, JobUser, OutputFile } from "./types.ts";
 
 /**
- * Makes `workDir` (it must not exist: a directory is never reused) with the script inside.
- * The work root is traversable but not listable by others, so jobs cannot find each other.
+ * Makes `workDir` (it must not exist: a directory is never reused) with the script inside;
+ * a directory made already by `makeJobDir` (a standby's, `dirMade`) gets only the script.
  */
 export async function createWorkDir(
   workDir: string,
@@ -28,19 +28,28 @@ export async function createWorkDir(
   script: string | Uint8Array,
   scriptIsExecutable: boolean,
   user: JobUser | undefined,
+  dirMade = false,
 ): Promise<void> {
-  const workRoot = path.dirname(workDir);
-  await mkdir(workRoot, { recursive: true, mode: 0o711 });
-  await mkdir(workDir, { mode: 0o700 });
+  if (!dirMade) await makeJobDir(workDir, user);
   await writeFile(scriptPath, script, { flag: "wx", mode: scriptIsExecutable ? 0o700 : 0o600 });
   // The mode given to writeFile is filtered by the umask; the execute bit must survive it.
   if (scriptIsExecutable) await chmod(scriptPath, 0o700);
+  if (user) await chown(scriptPath, user.uid, user.gid);
+}
+
+/**
+ * Makes a job's empty directory. The work root is traversable but not listable by others, so
+ * jobs cannot find each other.
+ */
+export async function makeJobDir(workDir: string, user: JobUser | undefined): Promise<void> {
+  const workRoot = path.dirname(workDir);
+  await mkdir(workRoot, { recursive: true, mode: 0o711 });
+  await mkdir(workDir, { mode: 0o700 });
   if (user) {
     // Group root with rwx: bwrap enters the directory as root after dropping its capabilities,
     // when only ownership, not CAP_DAC_OVERRIDE, lets it in.
     await chown(workDir, user.uid, 0);
     await chmod(workDir, 0o770);
-    await chown(scriptPath, user.uid, user.gid);
   }
 }
 

@@ -1,7 +1,7 @@
 // The FaaS core under crashes, with real processes and kill -9: nothing accepted is lost,
 // and a job's body runs again only where a crash forces it (with a fresh attempt).
 import { existsSync, readdirSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ModulateClient } from "../../src/orchestration/client.ts";
 import { freePort, jobSpec, startRouterProcess, startWorkerProcess } from "../helpers/cluster.ts";
@@ -44,11 +44,14 @@ describe("the FaaS core under crashes", () => {
     expect(view.attempts.map((a) => a.attempt)).toEqual([1, 2]);
     // The dead attempt's directory is left as it was; the re-run had its own (now removed).
     // Where the workers run as root, each attempt's directory is inside its slot's disk area.
-    const dirs = readdirSync(join(workDir, "jobs"), { recursive: true, encoding: "utf8" })
-      .map((entry) => basename(entry))
-      .filter((d) => d.startsWith(spec.id));
-    expect(dirs.filter((d) => d.includes("-attempt1-"))).toHaveLength(1);
-    expect(dirs.filter((d) => d.includes("-attempt2-"))).toHaveLength(0);
+    const rerunDir = /started in (\S+)/.exec(result.stdout)?.[1];
+    expect(rerunDir).toBeDefined();
+    const left = readdirSync(join(workDir, "jobs"), { recursive: true, encoding: "utf8" })
+      .filter((entry) => basename(entry) === "sleepy.py")
+      .map((entry) => join(workDir, "jobs", dirname(entry)));
+    expect(left).toHaveLength(1);
+    expect(left[0]).not.toBe(rerunDir);
+    expect(existsSync(rerunDir!)).toBe(false);
     expect(peer.output().match(new RegExp(`done ${spec.id}`, "g"))).toHaveLength(1);
   });
 

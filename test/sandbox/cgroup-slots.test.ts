@@ -92,7 +92,7 @@ describe.skipIf(!host.cgroups)("per-slot cgroups (needs root and cgroups)", () =
     try {
       const cgroup = slots.take()!;
       // Taken at once, while it is still joining the cgroup: the job waits for it.
-      const standby = slots.takeStandby(cgroup);
+      const standby = await slots.takeStandby(cgroup);
       expect(standby?.joining).toBe(true);
       const script = [
         "import os",
