@@ -54,7 +54,13 @@ describe.skipIf(!host.bwrap || !host.cgroups)(
     let sandbox: TestSandbox;
     let slots: CgroupSlots;
     beforeAll(async () => {
-      sandbox = await makeSandbox({ sandbox: "bwrap", cgroups: true, networkAllowed: true });
+      // As the unprivileged job user a root worker needs: the shell inside then switches to it.
+      sandbox = await makeSandbox({
+        sandbox: "bwrap",
+        cgroups: true,
+        networkAllowed: true,
+        runAs: "modulate-test-a",
+      });
       slots = await CgroupSlots.make(
         sandbox.config.cgroup!,
         1,
