@@ -42,7 +42,7 @@ const { values: options } = parseArgs({
     slots: { type: "string", default: "1" },
     sandbox: { type: "string" },
     warmups: { type: "string", default: "5" },
-    "client-runs": { type: "string", default: "50" },
+    "client-runs": { type: "string", default: "200" },
     "cli-runs": { type: "string", default: "30" },
     jobs: { type: "string", default: "500" },
     "crash-runs": { type: "string", default: "3" },
