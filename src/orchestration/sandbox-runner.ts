@@ -88,7 +88,8 @@ export function sandboxRunner(
         // runJob has resolved: every process of the job is gone from the cgroup. A standby it
         // did not use (a job that never started) must not stay there, nor its directory.
         standby?.discard();
-        if (madeDir) await rm(madeDir, { recursive: true, force: true });
+        // Normally gone already (execute removes it); not awaited, to keep it off the result.
+        if (madeDir) void rm(madeDir, { recursive: true, force: true }).catch(() => undefined);
         if (cgroup) cgroups?.give(cgroup);
         // Emptying the area need not hold the result back: the next job to want it waits.
         if (diskArea) void disks?.release(diskArea);

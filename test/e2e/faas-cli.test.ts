@@ -13,14 +13,14 @@ import {
   type WorkerProcess,
 } from "../helpers/cluster.ts";
 import {
-  ROOT,
   startServerProcess,
   stopAll,
   tempDir,
   type ServerProcess,
+  JOB_FIXTURES,
 } from "../helpers/processes.ts";
 
-const JOBS = join(ROOT, "test", "fixtures", "jobs");
+const JOBS = JOB_FIXTURES;
 let server: ServerProcess;
 let single: WorkerProcess;
 

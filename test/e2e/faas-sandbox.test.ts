@@ -14,9 +14,10 @@ import {
   stopAll,
   tempDir,
   type ServerProcess,
+  JOB_FIXTURES,
 } from "../helpers/processes.ts";
 
-const JOBS = join(ROOT, "test", "fixtures", "jobs");
+const JOBS = JOB_FIXTURES;
 const FAKE_GPU_PATH = `${join(ROOT, "test", "fixtures", "sandbox")}:${process.env["PATH"] ?? ""}`;
 let server: ServerProcess;
 let listener: Server;

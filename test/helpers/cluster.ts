@@ -8,7 +8,7 @@ import type { JobResult, JobSpec } from "../../src/orchestration/job.ts";
 import { newJobId } from "../../src/orchestration/names.ts";
 import {
   MODULATE,
-  ROOT,
+  JOB_FIXTURES,
   start,
   startServerProcess,
   type ServerProcess,
@@ -67,7 +67,7 @@ export function jobSpec(script: string, overrides: Partial<JobSpec> = {}): JobSp
     group: "g",
     script: {
       name: script,
-      content: readFileSync(join(ROOT, "test", "fixtures", "jobs", script), "utf8"),
+      content: readFileSync(join(JOB_FIXTURES, script), "utf8"),
     },
     args: [],
     timeoutMs: 60_000,

@@ -7,6 +7,8 @@ import { fileURLToPath } from "node:url";
 import { unmountEverythingUnder } from "../../src/sandbox/disk-areas.ts";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** The scripts the end-to-end tests submit. */
+export const JOB_FIXTURES = join(ROOT, "test", "fixtures", "jobs");
 export const MODULATE = join(ROOT, "bin", "modulate");
 export const NODE = join(ROOT, "node_modules", "node", "bin", "node");
 
