@@ -64,8 +64,24 @@ export async function createJobCgroup(
   return cgroup;
 }
 
+/**
+ * The limits last written to each cgroup. A slot's cgroup usually gets the same limits job
+ * after job, and only the worker writes them: unchanged, they are not written again (four
+ * writes, each a trip through the thread pool and a memory cgroup charge check).
+ */
+const writtenLimits = new WeakMap<JobCgroup, string>();
+
 /** Writes a job's limits into its cgroup, which may have held another job's before. */
 export async function applyJobLimits(cgroup: JobCgroup, limits: JobLimits): Promise<void> {
+  const key = `${limits.maxProcs}/${limits.memoryBytes}`;
+  if (writtenLimits.get(cgroup) === key) return;
+  // Forgotten while being written: a failed write leaves them unknown.
+  writtenLimits.delete(cgroup);
+  await writeLimits(cgroup, limits);
+  writtenLimits.set(cgroup, key);
+}
+
+async function writeLimits(cgroup: JobCgroup, limits: JobLimits): Promise<void> {
   const memory = String(limits.memoryBytes);
   if (cgroup.setup.version === 1) {
     const [pidsDir, memoryDir] = cgroup.dirs as [string, string];
