@@ -37,7 +37,7 @@ export async function measureThroughput(
       if (!spec) continue;
       await client.submit(spec, QUEUE_TIMEOUT_MS);
       // Waiting starts at once: a result that comes early is counted when it comes.
-      results.push(client.waitForJob(spec.id));
+      results.push(client.waitForJob(spec.id, spec.mode));
     }
   };
   await Promise.all(Array.from({ length: SUBMIT_WINDOW }, submitter));

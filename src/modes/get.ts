@@ -29,7 +29,7 @@ export async function runGet(
   try {
     let view = await client.getJob(args.id);
     if (args.wait && !view.finished) {
-      await client.waitForJob(args.id);
+      await client.waitForJob(args.id, view.spec.mode);
       view = await client.getJob(args.id);
     }
     ctx.stdout.write(

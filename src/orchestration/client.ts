@@ -99,17 +99,19 @@ export class ModulateClient {
   }
 
   /**
-   * Waits for the job's final record. The router settles the job's own promise one round of
-   * replay after the worker settles the execute promise, so both are watched and the first
-   * record wins; a detached job's receipt leads to its execute promise too.
+   * Waits for the job's final record. The router settles a waiting job's own promise one
+   * round of replay after the worker settles the execute promise, so both are watched and
+   * the first record wins. A detached job's receipt leads to its execute promise as soon as a
+   * router has routed it: pass `mode` "detach" and its execute promise is not looked for
+   * before (a client waiting for many queued jobs would otherwise ask again and again).
    */
-  async waitForJob(id: string): Promise<JobResult> {
+  async waitForJob(id: string, mode?: JobSpec["mode"]): Promise<JobResult> {
     const listener = await untilReachable(() => this.#listen());
     const done = new AbortController();
     try {
       return await Promise.race([
         this.#waitThroughJob(id, done.signal),
-        waitForExecute(listener, executeId(id), done.signal),
+        ...(mode === "detach" ? [] : [waitForExecute(listener, executeId(id), done.signal)]),
       ]);
     } finally {
       done.abort();
