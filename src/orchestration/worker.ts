@@ -2,7 +2,7 @@
 // `slots` at once, recording each attempt. Stopping hands running jobs back to the group.
 import { Resonate, type Context } from "@resonatehq/sdk";
 import { hostname } from "node:os";
-import { claimAttempt, finishAttempt } from "./attempts.ts";
+import { claimAttempt, finishAttempt, type AttemptRecord } from "./attempts.ts";
 import type { JobOutputFile, JobResult, JobSpec, JobState, WorkerRef } from "./job.ts";
 import { EXECUTE_FUNCTION } from "./names.ts";
 import { PresenceLease } from "./presence.ts";
@@ -23,7 +23,11 @@ export interface RunOutcome {
 }
 
 export interface JobRunner {
-  run(spec: JobSpec, attempt: number, signal: AbortSignal): Promise<RunOutcome>;
+  /**
+   * Runs one attempt. `attempt` may still be on its way from the server: the runner prepares
+   * what does not depend on it meanwhile, and rejects if it rejects.
+   */
+  run(spec: JobSpec, attempt: number | Promise<number>, signal: AbortSignal): Promise<RunOutcome>;
 }
 
 export interface WorkerEvents {
@@ -61,17 +65,25 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   resonate.register(EXECUTE_FUNCTION, async (_ctx: Context, spec: JobSpec): Promise<JobResult> => {
     const startedAt = clock();
-    const attempt = await claimAttempt(
-      send,
-      spec.id,
-      worker,
-      startedAt,
-      spec.timeoutMs + ATTEMPT_KEEP_MS,
-    );
+    const claim = claimAttempt(send, spec.id, worker, startedAt, spec.timeoutMs + ATTEMPT_KEEP_MS);
+    // The claim's round trip overlaps the making of the job's directory and limits; the
+    // script starts only once its attempt is on record.
+    const attemptNumber = claim.then((record) => record.attempt);
+    // Handled below through `claim`; the runner may look at it only after its own waits.
+    attemptNumber.catch(() => undefined);
+    const running = options.runner.run(spec, attemptNumber, stopping.signal);
+    let attempt: AttemptRecord;
+    try {
+      attempt = await claim;
+    } catch (error) {
+      // Not recorded, so not run: the SDK retries the call, or a peer takes it.
+      await running.catch(() => undefined);
+      throw error;
+    }
     options.events?.onStart?.(spec, attempt.attempt);
     let outcome: RunOutcome;
     try {
-      outcome = await options.runner.run(spec, attempt.attempt, stopping.signal);
+      outcome = await running;
     } catch (error) {
       outcome = {
         state: "failed",

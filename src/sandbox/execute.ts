@@ -46,6 +46,13 @@ export interface ExecuteOptions {
   readonly onLine?: (record: LogRecord) => void;
   /** A shell already in `plan.cgroup`, waiting to become this job (standby.ts). */
   readonly standby?: StandbyShell;
+  /**
+   * The plan with its attempt number, for a worker that is still claiming that number when
+   * the job arrives. `plan` (with a provisional number) serves meanwhile for what does not
+   * depend on it: the directory, the script and the cgroup's limits; this one for the rest
+   * (the job's environment and log). Rejecting undoes what was made and rejects `execute`.
+   */
+  readonly claimed?: Promise<ExecutionPlan>;
 }
 
 /** How long the final sweep may take to empty a cgroup or process group. */
@@ -65,37 +72,47 @@ interface RunObservation {
 
 /** Runs the plan in a fresh directory under the configured sandbox; never rejects for the job's sake. */
 export async function execute(
-  plan: ExecutionPlan,
+  draft: ExecutionPlan,
   config: SandboxConfig,
   options: ExecuteOptions = {},
 ): Promise<JobOutcome> {
   const now = options.now ?? Date.now;
   const startedAt = now();
-  await createWorkDir(
-    plan.workDir,
-    plan.scriptPath,
-    plan.script,
-    plan.scriptIsExecutable,
-    config.jobUser,
-    plan.workDirMade,
-  );
-  const log = await AttemptLog.open(
-    plan.logFile,
-    2 * plan.limits.maxOutputBytes + LOG_OVERHEAD_BYTES,
-    now,
-  );
-  const stdout = new HeadTailCapture(plan.limits.maxOutputBytes);
-  const stderr = new HeadTailCapture(plan.limits.maxOutputBytes);
   // A slot's cgroup lent by the worker, or one made for this attempt alone.
-  let cgroup: JobCgroup | undefined = plan.cgroup;
+  let cgroup: JobCgroup | undefined = draft.cgroup;
   let counted = NO_COUNTS;
+  let log: AttemptLog | undefined;
   try {
-    if (cgroup) {
-      await applyJobLimits(cgroup, plan.limits);
-      counted = await readCgroupCounters(cgroup);
-    } else if (config.cgroup) {
-      cgroup = await createJobCgroup(config.cgroup, path.basename(plan.workDir), plan.limits);
+    // The directory and the cgroup are made side by side, while the attempt is claimed.
+    const plan = await allOrFirstError(
+      createWorkDir(
+        draft.workDir,
+        draft.scriptPath,
+        draft.script,
+        draft.scriptIsExecutable,
+        config.jobUser,
+        draft.workDirMade,
+      ),
+      (async () => {
+        if (cgroup) {
+          await applyJobLimits(cgroup, draft.limits);
+          counted = await readCgroupCounters(cgroup);
+        } else if (config.cgroup) {
+          cgroup = await createJobCgroup(config.cgroup, path.basename(draft.workDir), draft.limits);
+        }
+      })(),
+      options.claimed ?? Promise.resolve(draft),
+    );
+    if (plan.workDir !== draft.workDir || plan.cgroup !== draft.cgroup) {
+      throw new Error(`the claimed plan of ${plan.jobId} differs from its draft`);
     }
+    log = await AttemptLog.open(
+      plan.logFile,
+      2 * plan.limits.maxOutputBytes + LOG_OVERHEAD_BYTES,
+      now,
+    );
+    const stdout = new HeadTailCapture(plan.limits.maxOutputBytes);
+    const stderr = new HeadTailCapture(plan.limits.maxOutputBytes);
     // A standby shell waiting in the slot's cgroup is handed the command, which then needs
     // no cgroup join of its own; otherwise the command joins the cgroup itself. A standby
     // waiting in a sandbox serves only a job of the shape it was made for.
@@ -118,16 +135,21 @@ export async function execute(
       options,
       ...(handover && standby ? { handover: { standby, command: handover } } : {}),
     });
-    const events: CgroupEvents = cgroup
-      ? eventsSince(await readCgroupCounters(cgroup), counted)
+    // What the job left is read side by side: every process of it is gone by now.
+    const ended = cgroup;
+    const [counters, outputs, fileLimitHit, diskFull] = await Promise.all([
+      ended ? readCgroupCounters(ended) : undefined,
+      collectOutputs(
+        plan.workDir,
+        plan.outputs,
+        config.maxOutputFileBytes ?? DEFAULT_MAX_OUTPUT_FILE_BYTES,
+      ),
+      hasFileAtLimit(plan.workDir, plan.limits.maxFileBytes),
+      plan.diskArea ? diskAreaFull(plan.diskArea) : undefined,
+    ]);
+    const events: CgroupEvents = counters
+      ? eventsSince(counters, counted)
       : { oomKilled: false, pidsLimitHit: false };
-    const outputs = await collectOutputs(
-      plan.workDir,
-      plan.outputs,
-      config.maxOutputFileBytes ?? DEFAULT_MAX_OUTPUT_FILE_BYTES,
-    );
-    const fileLimitHit = await hasFileAtLimit(plan.workDir, plan.limits.maxFileBytes);
-    const diskFull = plan.diskArea ? await diskAreaFull(plan.diskArea) : undefined;
     const stdoutResult = stdout.result();
     const stderrResult = stderr.result();
     const verdict = judgeOutcome({
@@ -162,11 +184,26 @@ export async function execute(
   } finally {
     if (cgroup) {
       await killCgroup(cgroup, SWEEP_DEADLINE_MS);
-      if (cgroup !== plan.cgroup) await removeJobCgroup(cgroup);
+      if (cgroup !== draft.cgroup) await removeJobCgroup(cgroup);
     }
-    await log.close();
-    await removeWorkDir(plan.workDir);
+    await log?.close();
+    await removeWorkDir(draft.workDir);
   }
+}
+
+/**
+ * The last value once every step has settled, or the first step's error: no step is still
+ * running when the caller's clean-up starts.
+ */
+async function allOrFirstError<T>(
+  first: Promise<unknown>,
+  second: Promise<unknown>,
+  last: Promise<T>,
+): Promise<T> {
+  const [a, b, c] = await Promise.allSettled([first, second, last]);
+  for (const step of [a, b]) if (step.status === "rejected") throw step.reason;
+  if (c.status === "rejected") throw c.reason;
+  return c.value;
 }
 
 function fitsStandby(standby: StandbyShell, plan: ExecutionPlan, config: SandboxConfig): boolean {

@@ -76,9 +76,8 @@ export function prepare(request: JobRequest, config: SandboxConfig, runId: strin
   const limits = mergeLimits(config.defaultLimits, request.limits);
 
   const parent = workParent(request.diskArea, config.workRoot);
-  const workDir =
-    request.workDir ??
-    path.join(parent, `${safeName(request.jobId)}-attempt${request.attempt}-${runId}`);
+  // Not named by the attempt: a worker may make the directory before its number is claimed.
+  const workDir = request.workDir ?? path.join(parent, `${safeName(request.jobId)}-${runId}`);
   if (path.dirname(workDir) !== parent)
     throw new Error(`work directory ${workDir} is not directly inside ${parent}`);
   const scriptPath = path.join(workDir, request.scriptName);

@@ -10,40 +10,63 @@ import type { CapturedOutput, JobOutcome, JobRequest, SandboxConfig } from "./ty
 const NO_OUTPUT: CapturedOutput = { head: "", tail: "", totalBytes: 0, droppedBytes: 0 };
 
 /**
+ * A request whose attempt number may still be on its way: a worker claims it from its server
+ * while the sandbox makes the job's directory and writes its limits.
+ */
+export type PendingJobRequest = Omit<JobRequest, "attempt"> & {
+  readonly attempt: number | Promise<number>;
+};
+
+/**
  * Runs one attempt of a job and reports. Resolves for anything the job does (crash, limit,
  * timeout, cancel) and for a submission that cannot run (state `failed`, nothing started);
- * rejects only when the worker itself cannot work (its disk or cgroups failing).
+ * rejects only when the worker itself cannot work (its disk or cgroups failing), or when a
+ * pending attempt number rejects (nothing of the job is left then).
  */
 export async function runJob(
-  request: JobRequest,
+  request: PendingJobRequest,
   config: SandboxConfig,
   options: ExecuteOptions = {},
 ): Promise<JobOutcome> {
-  let plan;
+  const runId = randomBytes(6).toString("hex");
+  const { attempt } = request;
+  const planFor = (n: number) => prepare({ ...request, attempt: n }, config, runId);
+  let draft;
   try {
-    plan = prepare(request, config, randomBytes(6).toString("hex"));
+    // Only the job's environment and log depend on the number: 1 stands in for it meanwhile.
+    draft = planFor(typeof attempt === "number" ? attempt : 1);
   } catch (error) {
     if (!(error instanceof SandboxInputError)) throw error;
-    return {
-      jobId: request.jobId,
-      attempt: request.attempt,
-      state: "failed",
-      reason: error.message,
-      exitCode: null,
-      signal: null,
-      stdout: NO_OUTPUT,
-      stderr: NO_OUTPUT,
-      durationMs: 0,
-      outputs: [],
-      gpuIds: request.gpuIds ?? [],
-      limits: config.defaultLimits,
-      logFile: attemptLogFile(config.logDir, request.jobId, request.attempt),
-      sandbox: {
-        mode: config.mode,
-        ...(config.jobUser ? { user: config.jobUser.name } : {}),
-        cgroup: false,
-      },
-    };
+    return notStarted(request, await attempt, error.message, config);
   }
-  return execute(plan, config, options);
+  if (typeof attempt === "number") return execute(draft, config, options);
+  return execute(draft, config, { ...options, claimed: attempt.then(planFor) });
+}
+
+function notStarted(
+  request: PendingJobRequest,
+  attempt: number,
+  reason: string,
+  config: SandboxConfig,
+): JobOutcome {
+  return {
+    jobId: request.jobId,
+    attempt,
+    state: "failed",
+    reason,
+    exitCode: null,
+    signal: null,
+    stdout: NO_OUTPUT,
+    stderr: NO_OUTPUT,
+    durationMs: 0,
+    outputs: [],
+    gpuIds: request.gpuIds ?? [],
+    limits: config.defaultLimits,
+    logFile: attemptLogFile(config.logDir, request.jobId, attempt),
+    sandbox: {
+      mode: config.mode,
+      ...(config.jobUser ? { user: config.jobUser.name } : {}),
+      cgroup: false,
+    },
+  };
 }

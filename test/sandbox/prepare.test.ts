@@ -37,7 +37,7 @@ const REQUEST: JobRequest = {
 describe("prepare", () => {
   it("runs a .py script with python3 in isolated mode, arguments passed through", () => {
     const plan = prepare(REQUEST, CONFIG, "abc123");
-    expect(plan.workDir).toBe("/var/lib/modulate/work/job-1-attempt2-abc123");
+    expect(plan.workDir).toBe("/var/lib/modulate/work/job-1-abc123");
     expect(plan.program).toBe("/usr/bin/python3.11");
     expect(plan.args).toEqual(["-I", `${plan.workDir}/train.py`, "--epochs", "3"]);
     expect(plan.cwd).toBe(plan.workDir);
@@ -47,7 +47,7 @@ describe("prepare", () => {
   it("makes the attempt's directory in its disk area, which must lie under the work root", () => {
     const diskArea = { dir: "/var/lib/modulate/work/.disk/0/slot-1", sizeBytes: 2 ** 31 };
     const plan = prepare({ ...REQUEST, diskArea }, CONFIG, "abc123");
-    expect(plan.workDir).toBe(`${diskArea.dir}/job-1-attempt2-abc123`);
+    expect(plan.workDir).toBe(`${diskArea.dir}/job-1-abc123`);
     expect(plan.env.HOME).toBe(plan.workDir);
     expect(plan.diskArea).toEqual(diskArea);
     for (const dir of ["/var/lib/modulate/work", "/var/lib/modulate/workshop", "/tmp/area"])
@@ -150,6 +150,6 @@ describe("prepare", () => {
   });
 
   it("points TMPDIR at the job's directory when there is no private /tmp", () => {
-    expect(prepare(REQUEST, { ...CONFIG, mode: "none" }, "a").env.TMPDIR).toMatch(/attempt2-a$/);
+    expect(prepare(REQUEST, { ...CONFIG, mode: "none" }, "a").env.TMPDIR).toMatch(/job-1-a$/);
   });
 });
