@@ -110,10 +110,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       finishedAt: clock(),
     };
     // The result record is the authority on how the job ended; the attempt record only
-    // closes the history, so the answer does not wait for it.
-    void finishAttempt(send, attempt, { state: result.state, reason: result.reason }).catch(
-      () => undefined,
-    );
+    // closes the history. It goes after the answer, which the SDK sends as soon as this
+    // returns: sent first, it reached the server first and the answer waited for its commit.
+    setImmediate(() => {
+      void finishAttempt(send, attempt, { state: result.state, reason: result.reason }).catch(
+        () => undefined,
+      );
+    });
     options.events?.onFinish?.(spec, result);
     return result;
   });
