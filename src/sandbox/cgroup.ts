@@ -2,7 +2,8 @@
 // the worker's per-slot cgroups reused (cgroup-slots.ts): limits memory and
 // process count for the job as a whole, tells whether the kernel's OOM killer or the pids
 // limit struck, and lets the worker kill every process of the job, however it daemonised.
-import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { mkdir, rmdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { CgroupSetup, JobLimits } from "./types.ts";
 
@@ -21,6 +22,19 @@ export interface CgroupEvents {
   readonly oomKilled: boolean;
   /** A fork or clone failed because the job had `maxProcs` processes. */
   readonly pidsLimitHit: boolean;
+}
+
+/**
+ * A cgroup file's text, or "" where it cannot be read. Read on the event loop: the kernel makes
+ * the text on the spot and no disk is involved, so the read takes microseconds, where a trip
+ * through the thread pool and back costs each job's worker about ten times that in CPU.
+ */
+function readKernelFile(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
 }
 
 async function writeOptional(file: string, value: string): Promise<void> {
@@ -106,8 +120,8 @@ async function writeLimits(cgroup: JobCgroup, limits: JobLimits): Promise<void> 
 }
 
 /** The pids now in the job's cgroup (exited processes are not listed). */
-export async function listCgroupPids(cgroup: JobCgroup): Promise<number[]> {
-  const text = await readFile(cgroup.membersFile, "utf8").catch(() => "");
+export function listCgroupPids(cgroup: JobCgroup): number[] {
+  const text = readKernelFile(cgroup.membersFile);
   return text
     .split("\n")
     .filter((line) => line.length > 0)
@@ -115,12 +129,12 @@ export async function listCgroupPids(cgroup: JobCgroup): Promise<number[]> {
 }
 
 /** Sends `signal` to every process in the job's cgroup; `exceptPids` are spared. */
-export async function signalCgroup(
+export function signalCgroup(
   cgroup: JobCgroup,
   signal: NodeJS.Signals,
   exceptPids: readonly number[] = [],
-): Promise<void> {
-  for (const pid of await listCgroupPids(cgroup)) {
+): void {
+  for (const pid of listCgroupPids(cgroup)) {
     if (exceptPids.includes(pid)) continue;
     try {
       process.kill(pid, signal);
@@ -147,16 +161,13 @@ export interface CgroupCounters {
 
 export const NO_COUNTS: CgroupCounters = { oomKills: 0, pidsLimitHits: 0 };
 
-export async function readCgroupCounters(cgroup: JobCgroup): Promise<CgroupCounters> {
-  const read = (file: string): Promise<string> => readFile(file, "utf8").catch(() => "");
+export function readCgroupCounters(cgroup: JobCgroup): CgroupCounters {
   const [first, second = first] = cgroup.dirs as [string, string?];
   // v1: pids and memory directories; v2: one directory for both.
   const [pidsDir, memoryDir] = cgroup.setup.version === 1 ? [first, second] : [first, first];
   const memoryFile = cgroup.setup.version === 1 ? "memory.oom_control" : "memory.events";
-  const [memory, pids] = await Promise.all([
-    read(path.join(memoryDir, memoryFile)),
-    read(path.join(pidsDir, "pids.events")),
-  ]);
+  const memory = readKernelFile(path.join(memoryDir, memoryFile));
+  const pids = readKernelFile(path.join(pidsDir, "pids.events"));
   return { oomKills: readCounter(memory, "oom_kill"), pidsLimitHits: readCounter(pids, "max") };
 }
 
@@ -180,10 +191,10 @@ export async function killCgroup(cgroup: JobCgroup, deadlineMs: number): Promise
   }
   const stopAt = Date.now() + deadlineMs;
   for (let round = 0; ; round++) {
-    const pids = await listCgroupPids(cgroup);
+    const pids = listCgroupPids(cgroup);
     if (pids.length === 0) return true;
     if (Date.now() > stopAt) return false;
-    await signalCgroup(cgroup, "SIGKILL");
+    signalCgroup(cgroup, "SIGKILL");
     // A job's processes are usually gone within a millisecond or two of its end (bwrap's pid
     // namespace taking its members with it): look again soon, then back off.
     await new Promise((resolve) => setTimeout(resolve, round < 4 ? 1 : 5));

@@ -96,7 +96,7 @@ export async function execute(
       (async () => {
         if (cgroup) {
           await applyJobLimits(cgroup, draft.limits);
-          counted = await readCgroupCounters(cgroup);
+          counted = readCgroupCounters(cgroup);
         } else if (config.cgroup) {
           cgroup = await createJobCgroup(config.cgroup, path.basename(draft.workDir), draft.limits);
         }
@@ -136,9 +136,8 @@ export async function execute(
       ...(handover && standby ? { handover: { standby, command: handover } } : {}),
     });
     // What the job left is read side by side: every process of it is gone by now.
-    const ended = cgroup;
-    const [counters, outputs, fileLimitHit, diskFull] = await Promise.all([
-      ended ? readCgroupCounters(ended) : undefined,
+    const counters = cgroup ? readCgroupCounters(cgroup) : undefined;
+    const [outputs, fileLimitHit, diskFull] = await Promise.all([
       collectOutputs(
         plan.workDir,
         plan.outputs,
@@ -274,7 +273,7 @@ async function runLaunched(
   // Without bwrap, the SIGTERM to the process group already reaches the job; signalling
   // the cgroup too would deliver a second SIGTERM into the script's cleanup handler.
   const termJob = (): void => {
-    if (cgroup && bwrapLeader && leaderPid) void signalCgroup(cgroup, "SIGTERM", [leaderPid]);
+    if (cgroup && bwrapLeader && leaderPid) signalCgroup(cgroup, "SIGTERM", [leaderPid]);
   };
   const termTimer = setTimeout(termJob, plan.limits.timeoutMs);
   sinks.options.signal?.addEventListener("abort", termJob, { once: true });

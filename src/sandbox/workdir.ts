@@ -84,6 +84,8 @@ export async function collectOutputs(
   declared: readonly string[],
   maxFileBytes: number,
 ): Promise<OutputFile[]> {
+  // Most jobs declare none: then not even the directory's real path is looked up.
+  if (declared.length === 0) return [];
   const realWorkDir = await realpath(workDir);
   const collected: OutputFile[] = [];
   for (const relative of declared) {

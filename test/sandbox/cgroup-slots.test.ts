@@ -74,7 +74,7 @@ describe.skipIf(!host.cgroups)("per-slot cgroups (needs root and cgroups)", () =
       expect(next.reason).not.toContain("memory limit");
       // The cgroup is still there for the slot's next job, and empty.
       expect(existsSync(cgroup.membersFile)).toBe(true);
-      expect(await listCgroupPids(cgroup)).toEqual([]);
+      expect(listCgroupPids(cgroup)).toEqual([]);
       slots.give(cgroup);
       expect(slots.take()).toBe(cgroup);
     } finally {
