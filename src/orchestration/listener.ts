@@ -2,8 +2,8 @@
 // the server, keep that address's poll stream open, and take the `unblock` messages that come.
 // A message lost while disconnected (some servers do not hold them) is covered by asking
 // again on a timer.
-import type { IncomingMessage } from "node:http";
 import type { PromiseRecord } from "@resonatehq/sdk";
+import { PollSource } from "./poll-source.ts";
 import { request } from "./wire-request.ts";
 import type { Transport } from "./transport.ts";
 
@@ -29,12 +29,8 @@ export async function openListener(
   group: string,
   pid: string,
 ): Promise<Listener> {
-  const address = `poll://uni@${group}/${pid}`;
   const arrived = new Map<string, PromiseRecord>();
   const waiters = new Map<string, Set<(p: PromiseRecord) => void>>();
-  let stream: IncomingMessage | undefined;
-  let closed = false;
-
   const deliver = (promise: PromiseRecord): void => {
     const wake = waiters.get(promise.id);
     if (wake) {
@@ -44,38 +40,18 @@ export async function openListener(
       arrived.set(promise.id, promise);
     }
   };
-
-  const connect = async (): Promise<void> => {
-    stream = await transport.stream(
-      `/poll/${encodeURIComponent(group)}/${encodeURIComponent(pid)}`,
-    );
-    let buffer = "";
-    stream.setEncoding("utf8");
-    stream.on("data", (chunk: string) => {
-      buffer += chunk;
-      let end;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const event = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        for (const line of event.split("\n")) {
-          if (!line.startsWith("data: ")) continue;
-          try {
-            const message = JSON.parse(line.slice(6)) as {
-              kind?: string;
-              data?: { promise?: PromiseRecord };
-            };
-            if (message.kind === "unblock" && message.data?.promise) deliver(message.data.promise);
-          } catch {
-            // Not a message of ours: ignore it.
-          }
-        }
-      }
-    });
-    stream.on("close", () => {
-      if (!closed) setTimeout(() => void connect().catch(() => undefined), 500).unref();
-    });
-  };
-  await connect();
+  const source = new PollSource(transport, group, pid);
+  const address = source.unicast;
+  source.onReceive((message) => {
+    if (message.kind === "unblock") deliver(message.data.promise);
+  });
+  await source.init();
+  try {
+    await source.opened();
+  } catch (error) {
+    await source.stop();
+    throw error;
+  }
 
   return {
     async settled(id, abandon) {
@@ -118,8 +94,7 @@ export async function openListener(
       }
     },
     close() {
-      closed = true;
-      stream?.destroy();
+      void source.stop();
     },
   };
 }

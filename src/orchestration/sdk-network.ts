@@ -1,10 +1,9 @@
-// The network the SDK runs on in modulate's router and worker: its own poll stream for
-// messages, and modulate's node:http transport for requests. The SDK's HttpNetwork sends each
-// request with fetch (undici), which cost the router and the worker more CPU per job than
-// their whole part of the protocol: 10% of a busy router's time went to undici alone.
+// The network the SDK runs on in modulate's router and worker: modulate's node:http
+// transport for requests, and its own reader of the poll stream for messages. The SDK's
+// HttpNetwork sends each request with fetch (undici), which cost the router and the worker
+// more CPU per job than their whole part of the protocol: 10% of a busy router's time went
+// to undici alone. The poll stream is read by poll-source.ts.
 import {
-  HttpNetwork,
-  PollMessageSource,
   ResonateTimeoutException,
   type Message,
   type Network,
@@ -12,24 +11,16 @@ import {
   type Response,
 } from "@resonatehq/sdk";
 import type { Connection } from "./connection.ts";
+import { PollSource } from "./poll-source.ts";
 import { createTransport, ServerUnavailable, type Transport } from "./transport.ts";
 
 export class SdkNetwork implements Network {
-  /** The SDK's network, for its poll stream (execute and unblock messages) only. */
-  readonly #poll: HttpNetwork;
+  readonly #poll: PollSource;
   readonly #transport: Transport;
 
   constructor(connection: Connection, group: string, pid: string) {
-    const token = connection.token ? { token: connection.token } : {};
-    this.#poll = new HttpNetwork({
-      url: connection.url,
-      ...token,
-      adapter: new PollMessageSource({
-        url: `${connection.url}/poll/${encodeURIComponent(group)}/${encodeURIComponent(pid)}`,
-        ...token,
-      }),
-    });
     this.#transport = createTransport(connection);
+    this.#poll = new PollSource(this.#transport, group, pid);
   }
 
   get unicast(): string {
@@ -49,7 +40,7 @@ export class SdkNetwork implements Network {
     this.#transport.close();
   }
   recv(callback: (message: Message) => void): void {
-    this.#poll.recv(callback);
+    this.#poll.onReceive(callback);
   }
 
   /** As the SDK's own send: protocol answers come back, anything else is its timeout error. */
