@@ -3,7 +3,8 @@
 //   1. latency of a waiting trivial python job, from a long-lived client and from the CLI,
 //      beside `python3 -I -c pass` (the worker's interpreter and flags) and `node -e 0`;
 //   2. throughput of detached trivial jobs on two workers, against the machine's limit
-//      (cores / CPU time of one python start);
+//      (cores / CPU time of one python start), and beside what python and the sandbox's own
+//      start (bwrap running /bin/true, measured in phase 1) leave room for;
 //   3. kill -9 of a busy worker until its peer has the job's result.
 // Prints tables and the brief's bars, writes bench/results/e2e.json. Before each phase it
 // waits while another engineer's bench/server.ts or tests run: the machine has two cores.
@@ -31,7 +32,14 @@ import { measureOneCrash, type CrashRun } from "./lib/e2e-crash.ts";
 import { measureClientLatency, measureSpawns } from "./lib/e2e-latency.ts";
 import { killStartedOnInterrupt, stopStarted } from "./lib/e2e-processes.ts";
 import { measureQuietly, waitForQuiet, type QuietCheck } from "./lib/e2e-quiet.ts";
-import { judgeBars, printReport, type E2eReport, type Latencies } from "./lib/e2e-report.ts";
+import {
+  judgeBars,
+  printReport,
+  type E2eReport,
+  type Latencies,
+  type MachineLimit,
+} from "./lib/e2e-report.ts";
+import { measureSandboxStart } from "./lib/e2e-sandbox-floor.ts";
 import { round1 } from "./lib/e2e-stats.ts";
 import { measureThroughput } from "./lib/e2e-throughput.ts";
 
@@ -57,6 +65,8 @@ const CLI_RUNS = Number(options["cli-runs"]);
 const JOBS = Number(options.jobs);
 const CRASH_RUNS = Number(options["crash-runs"]);
 const TRIVIAL = path.join(FIXTURES, "e2e-trivial.py");
+/** Where Debian's bubblewrap lives; measured alone only when the workers chose it. */
+const BWRAP = "/usr/bin/bwrap";
 const DIST = path.join(ROOT, "dist", "modulate.mjs");
 /** python's runs also give the CPU of one start, read in 10 ms ticks: 100 keep that to ~1%. */
 const PYTHON_RUNS = 100;
@@ -137,6 +147,10 @@ async function main(): Promise<void> {
     const nodeBaseline = await phase("node -e 0", () =>
       measureSpawns(NODE, ["-e", "0"], 3, NODE_RUNS, ""),
     );
+    const sandboxStart =
+      sandboxMode(workers[0]) === "bwrap"
+        ? await phase("bwrap alone", () => measureSandboxStart(BWRAP, root, PYTHON_RUNS))
+        : undefined;
     const { clientLatency, clientCpu } = await phase("long-lived client", async () => {
       const before = cpuNow();
       const measured = await measureClientLatency(modulate, GROUP, WARMUPS, CLIENT_RUNS);
@@ -161,10 +175,18 @@ async function main(): Promise<void> {
       cliStart,
       ...(cliSingleFile ? { cliSingleFile } : {}),
     };
-    const limit = {
+    const limit: MachineLimit = {
       cores,
       cpuPerPythonStartMs: pythonBaseline.cpuPerRunMs,
       jobsPerSec: round1((cores * 1000) / pythonBaseline.cpuPerRunMs),
+      ...(sandboxStart
+        ? {
+            cpuPerSandboxStartMs: sandboxStart.cpuPerRunMs,
+            withSandboxJobsPerSec: round1(
+              (cores * 1000) / (pythonBaseline.cpuPerRunMs + sandboxStart.cpuPerRunMs),
+            ),
+          }
+        : {}),
     };
 
     log(`phase 2: ${JOBS} detached trivial jobs`);

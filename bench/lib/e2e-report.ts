@@ -28,6 +28,10 @@ export interface MachineLimit {
   /** CPU of one `python3 -I -c pass`, from the bench's reaped-children time. */
   readonly cpuPerPythonStartMs: number;
   readonly jobsPerSec: number;
+  /** CPU of the sandbox's own start (bwrap ... /bin/true), where the workers use bwrap. */
+  readonly cpuPerSandboxStartMs?: number;
+  /** cores / (python start + sandbox start): no design that starts both per job does better. */
+  readonly withSandboxJobsPerSec?: number;
 }
 
 export interface E2eReport {
@@ -225,6 +229,11 @@ export function printReport(report: E2eReport): void {
     "",
     `throughput: ${throughput.jobs} detached jobs on 2 workers x ${setup.workers.slotsEach} slot(s): ${throughput.jobsPerSec} jobs/s (${throughput.wallMs} ms; all durable after ${throughput.submitAllMs} ms)`,
     `machine limit: ${limit.cores} cores / ${limit.cpuPerPythonStartMs} ms CPU per python start = ${limit.jobsPerSec} jobs/s`,
+    ...(limit.withSandboxJobsPerSec === undefined
+      ? []
+      : [
+          `with the sandbox: python + bwrap's own start (${limit.cpuPerSandboxStartMs} ms CPU) leave room for ${limit.withSandboxJobsPerSec} jobs/s at most (${Math.round((limit.withSandboxJobsPerSec / limit.jobsPerSec) * 100)}% of the limit); measured: ${Math.round((throughput.jobsPerSec / limit.withSandboxJobsPerSec) * 100)}% of that`,
+        ]),
     cpuTable(throughput.cpu, throughput.jobs),
     "",
     crashTable(crash.runs),
