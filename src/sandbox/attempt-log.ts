@@ -27,13 +27,20 @@ export class AttemptLog {
     this.#now = now;
   }
 
-  /** Opens (appending) `file`, making its directory. */
+  /**
+   * Makes the directory of a job's logs, which its attempts share: a worker does so while it
+   * claims the attempt's number, which names the file.
+   */
+  static async makeDir(file: string): Promise<void> {
+    await mkdir(path.dirname(file), { recursive: true });
+  }
+
+  /** Opens (appending) `file`, in a directory `makeDir` made. */
   static async open(
     file: string,
     maxBytes: number,
     now: () => number = Date.now,
   ): Promise<AttemptLog> {
-    await mkdir(path.dirname(file), { recursive: true });
     const stream = createWriteStream(file, { flags: "a" });
     await new Promise<void>((resolve, reject) => {
       stream.once("open", () => resolve());

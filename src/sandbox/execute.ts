@@ -1,6 +1,8 @@
 // execute(plan, config): runs one planned attempt and reports. It owns everything the job
 // acquires (directory, cgroup, processes, log) and gives all of it back before resolving,
-// so that when the promise settles no process of the job is left.
+// so that when the promise settles no process of the job is left. A directory in a disk
+// area is the exception: the area is emptied when the worker gives it back.
+import { rmdir } from "node:fs/promises";
 import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { AttemptLog, type LogRecord, type LogStream } from "./attempt-log.ts";
@@ -83,27 +85,38 @@ export async function execute(
   let counted = NO_COUNTS;
   let log: AttemptLog | undefined;
   try {
-    // The directory and the cgroup are made side by side, while the attempt is claimed.
+    // The directories and the cgroup are made side by side, while the attempt is claimed.
     const plan = await allOrFirstError(
-      createWorkDir(
-        draft.workDir,
-        draft.scriptPath,
-        draft.script,
-        draft.scriptIsExecutable,
-        config.jobUser,
-        draft.workDirMade,
-      ),
-      (async () => {
-        if (cgroup) {
-          await applyJobLimits(cgroup, draft.limits);
-          counted = readCgroupCounters(cgroup);
-        } else if (config.cgroup) {
-          cgroup = await createJobCgroup(config.cgroup, path.basename(draft.workDir), draft.limits);
-        }
-      })(),
+      [
+        AttemptLog.makeDir(draft.logFile),
+        createWorkDir(
+          draft.workDir,
+          draft.scriptPath,
+          draft.script,
+          draft.scriptIsExecutable,
+          config.jobUser,
+          draft.workDirMade,
+        ),
+        (async () => {
+          if (cgroup) {
+            await applyJobLimits(cgroup, draft.limits);
+            counted = readCgroupCounters(cgroup);
+          } else if (config.cgroup) {
+            cgroup = await createJobCgroup(
+              config.cgroup,
+              path.basename(draft.workDir),
+              draft.limits,
+            );
+          }
+        })(),
+      ],
       options.claimed ?? Promise.resolve(draft),
     );
-    if (plan.workDir !== draft.workDir || plan.cgroup !== draft.cgroup) {
+    if (
+      plan.workDir !== draft.workDir ||
+      plan.cgroup !== draft.cgroup ||
+      path.dirname(plan.logFile) !== path.dirname(draft.logFile)
+    ) {
       throw new Error(`the claimed plan of ${plan.jobId} differs from its draft`);
     }
     log = await AttemptLog.open(
@@ -185,8 +198,13 @@ export async function execute(
       await killCgroup(cgroup, SWEEP_DEADLINE_MS);
       if (cgroup !== draft.cgroup) await removeJobCgroup(cgroup);
     }
-    await log?.close();
-    await removeWorkDir(draft.workDir);
+    if (log) await log.close();
+    // No log was opened (the claim failed): its job's directory goes too, unless an earlier
+    // attempt's log is in it.
+    else await rmdir(path.dirname(draft.logFile)).catch(() => undefined);
+    // A disk area is emptied when the worker gives it back, after it has answered; only a
+    // directory outside one is removed before the outcome.
+    if (!draft.diskArea) await removeWorkDir(draft.workDir);
   }
 }
 
@@ -194,15 +212,10 @@ export async function execute(
  * The last value once every step has settled, or the first step's error: no step is still
  * running when the caller's clean-up starts.
  */
-async function allOrFirstError<T>(
-  first: Promise<unknown>,
-  second: Promise<unknown>,
-  last: Promise<T>,
-): Promise<T> {
-  const [a, b, c] = await Promise.allSettled([first, second, last]);
-  for (const step of [a, b]) if (step.status === "rejected") throw step.reason;
-  if (c.status === "rejected") throw c.reason;
-  return c.value;
+async function allOrFirstError<T>(steps: Promise<unknown>[], last: Promise<T>): Promise<T> {
+  const settled = await Promise.allSettled([...steps, last]);
+  for (const step of settled) if (step.status === "rejected") throw step.reason;
+  return await last;
 }
 
 function fitsStandby(standby: StandbyShell, plan: ExecutionPlan, config: SandboxConfig): boolean {

@@ -37,7 +37,8 @@
  * `runJob` never rejects for what a job does (crash, limit, timeout, cancel) nor for a
  * submission that cannot run (unknown script type, bad --env: `failed` at once, nothing
  * started, so do not retry it); it rejects only when the worker's own disk or cgroups fail.
- * Each attempt gets a fresh directory (removed afterwards) and its own log,
+ * Each attempt gets a fresh directory and its own log (the directory is removed before
+ * `runJob` resolves, or, in a disk area, when the area is given back and emptied),
  * `<logDir>/<job>/attempt-<n>.jsonl`, of `{t, stream, line}` records.
  *
  * The single executable must route `modulate __script-host -- FILE ARGS...` to
