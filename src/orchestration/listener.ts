@@ -24,16 +24,22 @@ export interface Listener {
 /** How often a wait asks the server directly, in case an unblock message was lost. */
 const RECHECK_MS = 10_000;
 
+export interface ListenerOptions {
+  /** How often a wait asks the server again. Default 10 s. */
+  readonly recheckMs?: number;
+}
+
 export async function openListener(
   transport: Transport,
   group: string,
   pid: string,
+  { recheckMs = RECHECK_MS }: ListenerOptions = {},
 ): Promise<Listener> {
   const arrived = new Map<string, PromiseRecord>();
   const waiters = new Map<string, Set<(p: PromiseRecord) => void>>();
   const deliver = (promise: PromiseRecord): void => {
     const wake = waiters.get(promise.id);
-    if (wake) {
+    if (wake && wake.size > 0) {
       waiters.delete(promise.id);
       for (const resolve of wake) resolve(promise);
     } else if (arrived.size < 1000) {
@@ -73,6 +79,12 @@ export async function openListener(
         const promise = await new Promise<PromiseRecord | undefined>((resolve) => {
           const wake = waiters.get(id) ?? new Set();
           waiters.set(id, wake);
+          // A wait that ends without its message leaves no trace: a set left empty here
+          // would take the message that comes while the wait asks again, and drop it.
+          const stopWaiting = (): void => {
+            wake.delete(onMessage);
+            if (wake.size === 0 && waiters.get(id) === wake) waiters.delete(id);
+          };
           const onMessage = (p: PromiseRecord): void => {
             clearTimeout(timer);
             abandon?.removeEventListener("abort", onAbandon);
@@ -80,13 +92,13 @@ export async function openListener(
           };
           const onAbandon = (): void => {
             clearTimeout(timer);
-            wake.delete(onMessage);
+            stopWaiting();
           };
           const timer = setTimeout(() => {
-            wake.delete(onMessage);
+            stopWaiting();
             abandon?.removeEventListener("abort", onAbandon);
             resolve(undefined);
-          }, RECHECK_MS);
+          }, recheckMs);
           wake.add(onMessage);
           abandon?.addEventListener("abort", onAbandon, { once: true });
         });
