@@ -1,6 +1,7 @@
 // Group commit: requests that arrive while the event loop is busy are applied together in
 // one SQLite transaction, committed once, and answered and their messages sent only once the
-// commit is durable (wal-sync.ts).
+// commit is durable (wal-sync.ts). A batch that only read (a search, a get, a wait on a
+// promise that does not exist yet) needs no fsync of its own.
 // The same loop fires timers (due promise deadlines, leases, retries, schedules) and drops
 // settled promises older than the retention period.
 import type { Outgoing, Reply, Request } from "./protocol.ts";
@@ -112,6 +113,7 @@ export class Engine implements RequestEngine {
     const replies: Reply[] = [];
     const messages: Outgoing[] = [];
     let more = false;
+    let wrote: boolean;
     try {
       this.#store.begin();
       for (const item of batch) replies.push(this.#applyOne(now, item.request, messages));
@@ -125,7 +127,7 @@ export class Engine implements RequestEngine {
         this.#nextGcAt = now + GC_INTERVAL_MS;
         more = this.#store.deleteSettledBefore(now - this.#retainMs, GC_BATCH) === GC_BATCH || more;
       }
-      this.#store.commit();
+      wrote = this.#store.commit();
     } catch (error) {
       // Nothing of this batch is durable, so nobody is told it succeeded.
       this.#store.rollback();
@@ -135,8 +137,8 @@ export class Engine implements RequestEngine {
       this.#rearm(true);
       return;
     }
-    // Answered, and its messages sent, only once the batch is durable; meanwhile the loop is
-    // free to apply the next one.
+    // Answered, and its messages sent, only once the batch is durable (one that wrote nothing,
+    // once the batches before it are); meanwhile the loop is free to apply the next one.
     this.#store.whenDurable((error) => {
       if (error) {
         // The batch is in SQLite but may not be on disk: nobody is told it succeeded.
@@ -147,7 +149,7 @@ export class Engine implements RequestEngine {
       }
       batch.forEach((item, i) => item.resolve(replies[i] ?? { status: 500, data: "no reply" }));
       if (messages.length > 0) this.#onMessages(messages);
-    });
+    }, wrote);
     this.#rearm(more);
   }
 

@@ -114,6 +114,8 @@ export class SqliteStore implements StateStore {
   readonly #promises = new Map<string, StoredPromise | null>();
   /** Whether a timeout was set or deleted since `takeTimeoutsChanged` last asked. */
   #timeoutsChanged = false;
+  /** `total_changes()` when the open transaction began. */
+  #changesAtBegin = 0;
   /** Insertion order of tasks (the tables have no rowid): the oldest are offered first. */
   #nextTaskSeq: number;
   readonly #checkpointer: Checkpointer | undefined;
@@ -183,16 +185,24 @@ export class SqliteStore implements StateStore {
   begin(): void {
     this.#promises.clear();
     this.#db.exec("BEGIN IMMEDIATE");
+    this.#changesAtBegin = this.#totalChanges();
   }
-  commit(): void {
+  /** Commits; returns whether the transaction changed any row (a write undone still counts). */
+  commit(): boolean {
     this.#promises.clear();
+    const wrote = this.#totalChanges() !== this.#changesAtBegin;
     this.#db.exec("COMMIT");
-    this.#checkpointer?.noteCommit();
+    if (wrote) this.#checkpointer?.noteCommit();
+    return wrote;
   }
-  /** Calls `done` once what is committed is as durable as the `sync` option asks. */
-  whenDurable(done: DurableCallback): void {
-    if (this.#walSync) this.#walSync.afterCommit(done);
-    else done();
+  /**
+   * Calls `done` once what is committed is as durable as the `sync` option asks. A commit
+   * that wrote nothing waits only for the syncs of earlier commits, which its reads may show.
+   */
+  whenDurable(done: DurableCallback, wrote = true): void {
+    if (!this.#walSync) done();
+    else if (wrote) this.#walSync.afterCommit(done);
+    else this.#walSync.afterRead(done);
   }
   /** Makes every commit durable now, on this thread, answering what waits (at shutdown). */
   syncNow(): void {
@@ -215,6 +225,11 @@ export class SqliteStore implements StateStore {
       this.#db.exec("RELEASE request");
       throw error;
     }
+  }
+
+  /** Rows changed by this connection since it opened (SQLite's own count). */
+  #totalChanges(): number {
+    return Number(this.#stmt("SELECT total_changes() AS n").get()?.["n"] ?? 0);
   }
 
   #stmt(sql: string): StatementSync {

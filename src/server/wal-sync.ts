@@ -32,6 +32,17 @@ export class WalSync {
     if (!this.#inFlight) this.#start();
   }
 
+  /**
+   * Calls `done` once every commit made so far is on disk, for a transaction that wrote
+   * nothing: it needs no fsync of its own, but what it read may come from commits whose sync
+   * is still running or waiting, and it is answered no sooner than they are.
+   */
+  afterRead(done: DurableCallback): void {
+    if (this.#waiting.length > 0) this.#waiting.push(done);
+    else if (this.#inFlight) this.#syncing.push(done);
+    else done();
+  }
+
   /** Syncs now, on this thread, and answers every commit still waiting (at shutdown). */
   syncNow(): void {
     const callbacks = [...this.#syncing, ...this.#waiting];

@@ -41,7 +41,7 @@ function writeBatch(store: SqliteStore, state: ResonateState, batch: number, cou
       data: { id, state: "resolved", value: param },
     } as never);
   }
-  store.commit();
+  expect(store.commit()).toBe(true);
 }
 
 const waitFor = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -69,6 +69,34 @@ describe("WalSync", () => {
     sync.close();
   });
 
+  it("answers a transaction that wrote nothing without a sync, but never before earlier commits", async () => {
+    const dir = freshDir();
+    const file = join(dir, "log");
+    writeFileSync(file, "x");
+    const sync = new WalSync(file);
+    const answered: string[] = [];
+    sync.afterRead(() => answered.push("read, nothing pending"));
+    expect(answered).toEqual(["read, nothing pending"]);
+    const all = new Promise<void>((resolve) => {
+      sync.afterCommit(() => answered.push("first write"));
+      sync.afterRead(() => answered.push("read during its sync"));
+      sync.afterCommit(() => answered.push("second write"));
+      sync.afterRead(() => {
+        answered.push("read after the second write");
+        resolve();
+      });
+    });
+    await all;
+    expect(answered).toEqual([
+      "read, nothing pending",
+      "first write",
+      "read during its sync",
+      "second write",
+      "read after the second write",
+    ]);
+    sync.close();
+  });
+
   it("answers what still waits when synced at shutdown", () => {
     const dir = freshDir();
     const file = join(dir, "log");
@@ -80,6 +108,25 @@ describe("WalSync", () => {
     sync.syncNow();
     expect(answered).toEqual([1, 2]);
     sync.close();
+  });
+});
+
+describe("the store's commits", () => {
+  it("say whether they wrote anything", () => {
+    const store = new SqliteStore({ path: join(freshDir(), "modulate.db"), sync: "full" });
+    const state = new ResonateState(store);
+    store.begin();
+    state.apply(Date.now(), {
+      kind: "promise.get",
+      head: HEAD,
+      data: { id: "absent" },
+    } as never);
+    expect(store.commit()).toBe(false);
+    writeBatch(store, state, 0, 1);
+    store.begin();
+    expect(store.getPromise("b0-0")?.state).toBe("resolved");
+    expect(store.commit()).toBe(false);
+    return store.close();
   });
 });
 
