@@ -22,8 +22,17 @@ export interface SandboxStart {
   readonly cpuPerRunMs: number;
 }
 
-async function machineCpuPerRun(file: string, args: readonly string[], runs: number) {
-  await measureSpawns(file, args, 3, 0, "");
+/** Runs before the counted ones, to bring the binaries and their pages into memory. */
+const WARMUPS = 3;
+
+/** Machine busy time of one run of `file args`, over `runs` runs after the warm-ups. */
+async function machineCpuPerRun(
+  file: string,
+  args: readonly string[],
+  runs: number,
+): Promise<number> {
+  // Warm-ups alone (no counted runs): the machine's busy time is read around the next call.
+  await measureSpawns(file, args, WARMUPS, 0, "");
   const before = machineBusyMs();
   await measureSpawns(file, args, 0, runs, "");
   return (machineBusyMs() - before) / runs;
