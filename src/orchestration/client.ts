@@ -11,6 +11,7 @@ import { takeSnapshot, type ClusterSnapshot } from "./snapshot.ts";
 import { openListener, PromiseNotFound, type Listener } from "./listener.ts";
 import { createTransport, ServerUnavailable, type Transport } from "./transport.ts";
 import {
+  abortableSleep,
   decodeValue,
   encodeValue,
   isOk,
@@ -266,10 +267,7 @@ async function waitForExecute(
     } catch (error) {
       if (!(error instanceof PromiseNotFound)) break;
     }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, delayMs);
-      stop.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
-    });
+    await abortableSleep(delayMs, stop);
   }
   return new Promise<JobResult>(() => {});
 }

@@ -77,6 +77,9 @@ export async function openListener(
           return early;
         }
         const promise = await new Promise<PromiseRecord | undefined>((resolve) => {
+          // Abandoned while its request was answered: a timer set now would never be
+          // cleared, and kept a finished `modulate submit` alive until the recheck.
+          if (abandon?.aborted) return;
           const wake = waiters.get(id) ?? new Set();
           waiters.set(id, wake);
           // A wait that ends without its message leaves no trace: a set left empty here

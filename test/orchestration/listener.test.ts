@@ -4,7 +4,7 @@
 import type { IncomingMessage } from "node:http";
 import { PassThrough } from "node:stream";
 import type { PromiseRecord, Request, Response } from "@resonatehq/sdk";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { openListener } from "../../src/orchestration/listener.ts";
 import type { Transport } from "../../src/orchestration/transport.ts";
 
@@ -72,5 +72,28 @@ describe("a client's wait for a promise", () => {
     // Ended by the message, not by asking a third time after the next recheck.
     expect(server.registers).toHaveLength(2);
     listener.close();
+  });
+
+  it("holds no timer once abandoned while its request is answered", async () => {
+    vi.useFakeTimers();
+    try {
+      const server = scriptedServer();
+      const listener = await openListener(server.transport, "clients", "c1", { recheckMs: 10_000 });
+      const abandon = new AbortController();
+      const asked = server.nextRegister();
+      void listener.settled("p", abandon.signal);
+      await asked;
+      // The race this wait was part of is won elsewhere (the execute promise's message came
+      // first); only then does the answer to its own request say "pending".
+      abandon.abort();
+      server.registers[0]?.answer("pending");
+      await vi.runAllTicks();
+      await new Promise<void>((resolve) => queueMicrotask(resolve));
+      // A recheck timer left here kept a finished `modulate submit` alive for 10 s.
+      expect(vi.getTimerCount()).toBe(0);
+      listener.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,9 +1,9 @@
 // How failures to use the server read: unreachable, refused credentials, refused requests.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ExitCode, UserError } from "../../src/errors.ts";
-import { request, requestSender } from "../../src/orchestration/wire.ts";
+import { abortableSleep, request, requestSender } from "../../src/orchestration/wire.ts";
 
 let server: Server | undefined;
 afterEach(() => server?.close());
@@ -41,5 +41,33 @@ describe("failures to use the server", () => {
   it("says the server refused a request it answered with a status outside the protocol", async () => {
     const error = await failure(await answering(400));
     expect(error.message).toMatch(/refused the request \(HTTP 400/);
+  });
+});
+
+describe("abortableSleep", () => {
+  it("ends at once, holding no timer, when its signal fired before it began", async () => {
+    vi.useFakeTimers();
+    try {
+      const stop = new AbortController();
+      stop.abort();
+      await abortableSleep(60_000, stop.signal);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("ends when its signal fires", async () => {
+    vi.useFakeTimers();
+    try {
+      const stop = new AbortController();
+      const sleeping = abortableSleep(60_000, stop.signal);
+      expect(vi.getTimerCount()).toBe(1);
+      stop.abort();
+      await sleeping;
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
