@@ -4,8 +4,9 @@
 // `eventsource` package over fetch), which backs off up to 30 s between reconnections: after
 // a server restart, work reached a worker up to half a minute late. This one retries after
 // 250 ms, doubling up to 5 s, and never gives up while the process runs.
-import { isMessage, type Message } from "@resonatehq/sdk";
+import type { Message } from "@resonatehq/sdk";
 import type { IncomingMessage } from "node:http";
+import { isPollMessage } from "./poll-message.ts";
 import { readEventData } from "./sse.ts";
 import type { Transport } from "./transport.ts";
 
@@ -108,7 +109,7 @@ export class PollSource {
     } catch {
       return; // not a protocol message: nothing to act on
     }
-    if (!isMessage(message)) return;
+    if (!isPollMessage(message)) return;
     for (const callback of this.#callbacks) callback(message);
   }
 }
