@@ -17,6 +17,31 @@ export default tseslint.config(
     },
   },
   {
+    // A value from the SDK loads all of it (and cron-parser): half a megabyte that every
+    // `modulate submit` would compile. Only the SDK's own hosts, routers and workers, take it.
+    files: ["src/**/*.ts", "src/**/*.tsx"],
+    ignores: [
+      "src/orchestration/router.ts",
+      "src/orchestration/worker.ts",
+      "src/orchestration/sdk-network.ts",
+    ],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            {
+              name: "@resonatehq/sdk",
+              allowTypeImports: true,
+              message:
+                "values from the SDK load all of it: use them only in router, worker or sdk-network",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ["**/*.js", "**/*.mjs", "**/*.cjs", "bin/modulate"],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
