@@ -27,6 +27,30 @@ export interface ClientLatency extends Summary {
   readonly warmups: number;
   /** Median of each hop; they add up to about the median total. */
   readonly hopMediansMs: Hops;
+  /**
+   * The baseline command (python alone) run once before each submission, from the same idle
+   * state: the overhead is then not a difference between two moments of a machine whose
+   * speed drifts, nor one between an idle machine and one still busy with the last job.
+   */
+  readonly baselineBeside: Summary & { readonly command: string };
+}
+
+/** A command run alone beside each submission, as the baseline its overhead is taken over. */
+export interface Baseline {
+  readonly file: string;
+  readonly args: readonly string[];
+}
+
+/**
+ * The pause before each submission and before each python run beside it. A person submits
+ * to an idle cluster, not within a millisecond of the last job's end, when that job's worker
+ * is still tearing its sandbox down and making the next one. Both are timed from the same
+ * idle state, so the difference is modulate's alone.
+ */
+const SETTLE_MS = 100;
+
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 }
 
 export async function measureClientLatency(
@@ -34,10 +58,18 @@ export async function measureClientLatency(
   group: string,
   warmups: number,
   runs: number,
+  baseline: Baseline,
 ): Promise<ClientLatency> {
   const totalsMs: number[] = [];
+  const baselineMs: number[] = [];
   const hops: Hops[] = [];
   for (let run = 0; run < warmups + runs; run += 1) {
+    await settle();
+    const alone = await timeOneSpawn(baseline.file, baseline.args);
+    if (alone.code !== 0) {
+      throw new Error(`${baseline.file} exited ${String(alone.code)}: ${alone.stderr}`);
+    }
+    await settle();
     const spec = fixtureSpec(group, "e2e-trivial.py", "wait");
     const started = performance.now();
     const submittedAt = Date.now();
@@ -51,6 +83,7 @@ export async function measureClientLatency(
     }
     if (run < warmups) continue;
     totalsMs.push(totalMs);
+    baselineMs.push(alone.ms);
     const startedAt = result.startedAt ?? Number.NaN;
     const finishedAt = result.finishedAt ?? Number.NaN;
     hops.push({
@@ -61,7 +94,15 @@ export async function measureClientLatency(
       backMs: returnedAt - finishedAt,
     });
   }
-  return { ...summarize(totalsMs), warmups, hopMediansMs: medians(hops) };
+  return {
+    ...summarize(totalsMs),
+    warmups,
+    hopMediansMs: medians(hops),
+    baselineBeside: {
+      command: [baseline.file, ...baseline.args].join(" "),
+      ...summarize(baselineMs),
+    },
+  };
 }
 
 export interface SpawnLatency extends Summary {
