@@ -5,8 +5,7 @@ import { homedir, totalmem } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { SandboxSetupError } from "../sandbox/errors.ts";
-import { CgroupSlots } from "../sandbox/cgroup-slots.ts";
-import { sandboxStandbys } from "../sandbox/standby-sandbox.ts";
+import type { CgroupSlots } from "../sandbox/cgroup-slots.ts";
 import type { DiskAreas, DiskAreasSetup } from "../sandbox/disk-areas.ts";
 import { formatBytes } from "../sandbox/format.ts";
 import type { SandboxChoice } from "../sandbox/probe.ts";
@@ -54,7 +53,13 @@ export async function setUpWorkerSandbox(
   env: NodeJS.ProcessEnv,
 ): Promise<WorkerSandbox> {
   const workDir = options.workDir ?? join(env["HOME"] ?? homedir(), ".modulate", "worker");
-  const { setUpSandbox } = await import("../sandbox/probe.ts");
+  // Loaded here, not above: every command's start-up would load them (child_process, crypto
+  // and the sandbox's modules) for the worker's sake.
+  const [{ setUpSandbox }, { CgroupSlots }, { sandboxStandbys }] = await Promise.all([
+    import("../sandbox/probe.ts"),
+    import("../sandbox/cgroup-slots.ts"),
+    import("../sandbox/standby-sandbox.ts"),
+  ]);
   let setup;
   try {
     setup = await setUpSandbox({
