@@ -20,7 +20,15 @@ describe("worker presence", () => {
     const url = `http://127.0.0.1:${port}`;
     const send = requestSender({ url });
     const first: RunningServer = await startServer({ host: "127.0.0.1", port, dataDir });
-    const lease = new PresenceLease({ send, group: "g", pid: "worker-1", slots: 2, leaseMs: 300 });
+    // Long enough that a busy machine (the whole suite on two cores) does not let it lapse
+    // between start and the first listing; the restart below skips well past it.
+    const lease = new PresenceLease({
+      send,
+      group: "g",
+      pid: "worker-1",
+      slots: 2,
+      leaseMs: 1_500,
+    });
     await lease.start();
     cleanups.push(() => lease.stop());
     expect((await listLiveWorkers(send)).map((w) => [w.pid, w.slots, w.busy])).toEqual([
