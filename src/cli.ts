@@ -49,6 +49,25 @@ function registerCommands(parser: Argv, ctx: CliContext, done: Done): Argv {
   return p;
 }
 
+/**
+ * True when argv holds nothing but the dashboard's own options (`--url X`, `--token=T`), as in
+ * `modulate --url http://head:8001` typed on a terminal: that means the dashboard, which is
+ * what `modulate` alone opens there. Anything else (a command, `--help`) goes to the parser.
+ */
+export function onlyDashboardOptions(argv: readonly string[]): boolean {
+  const options = uiCommand.options as Readonly<Record<string, Options>>;
+  for (let i = 0; i < argv.length; i += 1) {
+    const token = argv[i] ?? "";
+    const equals = token.indexOf("=");
+    const name = token.startsWith("--") ? token.slice(2, equals < 0 ? undefined : equals) : "";
+    const option = Object.hasOwn(options, name) ? options[name] : undefined;
+    if (!option) return false;
+    // Its value is the next word unless given after `=`; a boolean takes none.
+    if (equals < 0 && option.type !== "boolean") i += 1;
+  }
+  return true;
+}
+
 /** Parses argv (without node and script), runs the command, returns its exit code. */
 export async function main(
   argv: readonly string[],
@@ -56,8 +75,9 @@ export async function main(
 ): Promise<number> {
   const hosted = await hostScriptIfAsked(argv);
   if (hosted !== undefined) return hosted;
-  // `modulate` alone on a terminal opens the dashboard; elsewhere it asks for a command.
-  if (argv.length === 0 && ctx.isInteractive) return main(["ui"], ctx);
+  // `modulate` alone on a terminal, or with only the dashboard's options, opens the dashboard;
+  // elsewhere it asks for a command.
+  if (ctx.isInteractive && onlyDashboardOptions(argv)) return main(["ui", ...argv], ctx);
   let exitCode: number = ExitCode.ok;
   let parser = yargs([...argv])
     .scriptName("modulate")

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { main } from "../src/cli.ts";
+import { main, onlyDashboardOptions } from "../src/cli.ts";
 import packageJson from "../package.json" with { type: "json" };
 import type { CliContext } from "../src/modes/command.ts";
 
@@ -44,5 +44,24 @@ describe("the command line", () => {
   it("rejects a missing command with exit code 2", async () => {
     const ctx = captureContext();
     expect(await main([], ctx)).toBe(2);
+  });
+});
+
+describe("which command lines on a terminal mean the dashboard", () => {
+  it.each([
+    [[], true],
+    [["--url", "http://head:8001"], true],
+    [["--url=http://head:8001", "--refresh", "5s"], true],
+    [["--token", "secret", "--url", "http://head:8001"], true],
+    [["ui"], false],
+    [["--help"], false],
+    [["--version"], false],
+    [["--url", "http://head:8001", "--help"], false],
+    [["--url", "http://head:8001", "get", "job-1"], false],
+    [["--token", "t", "submit", "x.py"], false],
+    [["--group", "cpu"], false],
+    [["-u", "x"], false],
+  ])("%j: %s", (argv, expected) => {
+    expect(onlyDashboardOptions(argv)).toBe(expected);
   });
 });
