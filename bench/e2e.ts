@@ -29,7 +29,7 @@ import {
 } from "./lib/e2e-cluster.ts";
 import { cpuBetween, snapshotCpu } from "./lib/e2e-cpu.ts";
 import { measureOneCrash, type CrashRun } from "./lib/e2e-crash.ts";
-import { measureClientLatency, measureSpawns } from "./lib/e2e-latency.ts";
+import { measureBackToBack, measureClientLatency, measureSpawns } from "./lib/e2e-latency.ts";
 import { killStartedOnInterrupt, stopStarted } from "./lib/e2e-processes.ts";
 import { measureQuietly, waitForQuiet, type QuietCheck } from "./lib/e2e-quiet.ts";
 import {
@@ -71,6 +71,8 @@ const DIST = path.join(ROOT, "dist", "modulate.mjs");
 /** python's runs also give the CPU of one start, read in 10 ms ticks: 100 keep that to ~1%. */
 const PYTHON_RUNS = 100;
 const NODE_RUNS = 30;
+/** Submissions back to back, for information beside the bar's (a). */
+const BACK_TO_BACK_RUNS = 100;
 const CLI_START_RUNS = 10;
 
 function log(line: string): void {
@@ -159,6 +161,9 @@ async function main(): Promise<void> {
       });
       return { clientLatency: measured, clientCpu: cpuBetween(before, cpuNow()) };
     });
+    const clientBackToBack = await phase("long-lived client, back to back", () =>
+      measureBackToBack(modulate, GROUP, WARMUPS, BACK_TO_BACK_RUNS),
+    );
     const cliArgs = ["submit", TRIVIAL, "--group", GROUP, "--url", server.url];
     const cli = await phase("CLI", () => measureSpawns(MODULATE, cliArgs, 2, CLI_RUNS, "1\n"));
     const cliStart = await phase("CLI start", () =>
@@ -172,6 +177,7 @@ async function main(): Promise<void> {
       : undefined;
     const latencies: Latencies = {
       client: clientLatency,
+      clientBackToBack,
       cli,
       python: pythonBaseline,
       node: nodeBaseline,

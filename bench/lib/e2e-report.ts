@@ -14,6 +14,8 @@ export const MAX_REDISPATCH_MS = 10_000;
 
 export interface Latencies {
   readonly client: ClientLatency;
+  /** The same submissions back to back, for information (`measureBackToBack`). */
+  readonly clientBackToBack: Summary;
   readonly cli: SpawnLatency;
   readonly python: SpawnLatency;
   readonly node: SpawnLatency;
@@ -134,7 +136,12 @@ function formatTable(headers: readonly string[], rows: readonly string[][]): str
   return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
-/** Over python run beside the submissions, not over the block of python runs before them. */
+/**
+ * Over python run beside the submissions, from the same idle state, not over the block of
+ * python runs minutes before them, back to back, with the machine's caches warm: both the
+ * drift between minutes and that warmth would be counted as modulate's otherwise. The table
+ * shows the overhead over the block too.
+ */
 function clientOverhead(client: ClientLatency): number {
   return round1(client.medianMs - client.baselineBeside.medianMs);
 }
@@ -149,6 +156,7 @@ export function latencyTable(l: Latencies): string {
     ["measurement", "median ms", "p95 ms", "runs", "cpu ms/run"],
     [
       latencyRow("(a) long-lived client: submit wait + waitForJob", l.client),
+      latencyRow("    (a) back to back, for information", l.clientBackToBack),
       latencyRow("(b) CLI: bin/modulate submit (fresh process)", l.cli, String(l.cli.cpuPerRunMs)),
       latencyRow(
         "(c) python3 -I -c pass (worker's interpreter)",
@@ -163,6 +171,13 @@ export function latencyTable(l: Latencies): string {
         String(l.cliStart.cpuPerRunMs),
       ),
       ["    overhead (a)-(c')", String(clientOverhead(l.client)), "", "", ""],
+      [
+        "    overhead (a)-(c), for information",
+        String(round1(l.client.medianMs - l.python.medianMs)),
+        "",
+        "",
+        "",
+      ],
       ["    overhead (b)-(c)", String(round1(l.cli.medianMs - l.python.medianMs)), "", "", ""],
       ...(l.cliSingleFile
         ? [
