@@ -47,6 +47,21 @@ describe("the command line", () => {
   });
 });
 
+describe("a server address that is not one", () => {
+  it.each([
+    [["get", "job-1", "--url", "notaurl"], {}, "--url"],
+    [["get", "job-1", "--url", ""], {}, "--url"],
+    [["get", "job-1", "--url", "ftp://host"], {}, "--url"],
+    [["get", "job-1"], { RESONATE_URL: "host:8001" }, "RESONATE_URL"],
+  ])("%j %j: exit 2, one line naming %s", async (argv, env, source) => {
+    const ctx = { ...captureContext(), env };
+    expect(await main(argv, ctx)).toBe(2);
+    expect(ctx.err().trim().split("\n")).toHaveLength(1);
+    expect(ctx.err()).toContain(`${source} `);
+    expect(ctx.err()).toContain("http://127.0.0.1:8001");
+  });
+});
+
 describe("which command lines on a terminal mean the dashboard", () => {
   it.each([
     [[], true],
