@@ -15,13 +15,18 @@ export const VERSION: string = packageJson.version;
 
 type Done = (exitCode: number) => void;
 
+/** Each command's required positional, by command, for the message when it is left out. */
+type Positionals = Map<string, string>;
+
 function register<O extends Record<string, Options>, P extends string>(
   parser: Argv,
   mode: ModeCommand<O, P>,
   ctx: CliContext,
   done: Done,
+  positionals: Positionals,
 ): Argv {
   const positional = mode.positional;
+  if (positional) positionals.set(mode.command, positional.name);
   return parser.command(
     positional ? `${mode.command} <${positional.name}>` : mode.command,
     mode.describe,
@@ -38,15 +43,37 @@ function register<O extends Record<string, Options>, P extends string>(
 }
 
 /** Every command of src/modes/, in the order `--help` lists them. */
-function registerCommands(parser: Argv, ctx: CliContext, done: Done): Argv {
-  let p = register(parser, submitCommand, ctx, done);
-  p = register(p, getCommand, ctx, done);
-  p = register(p, devCommand, ctx, done);
-  p = register(p, serverCommand, ctx, done);
-  p = register(p, routerCommand, ctx, done);
-  p = register(p, workerCommand, ctx, done);
-  p = register(p, uiCommand, ctx, done);
+function registerCommands(
+  parser: Argv,
+  ctx: CliContext,
+  done: Done,
+  positionals: Positionals,
+): Argv {
+  let p = register(parser, submitCommand, ctx, done, positionals);
+  p = register(p, getCommand, ctx, done, positionals);
+  p = register(p, devCommand, ctx, done, positionals);
+  p = register(p, serverCommand, ctx, done, positionals);
+  p = register(p, routerCommand, ctx, done, positionals);
+  p = register(p, workerCommand, ctx, done, positionals);
+  p = register(p, uiCommand, ctx, done, positionals);
   return p;
+}
+
+/**
+ * yargs' parse failures with the fix said: "Not enough non-option arguments: got 0, need at
+ * least 1" becomes what is missing, and an unknown word points at the list of commands.
+ */
+function plainParseFailure(
+  message: string,
+  argv: readonly string[],
+  positionals: Positionals,
+): string {
+  if (message.startsWith("Unknown argument"))
+    return `${message} (modulate --help lists the commands and options)`;
+  const command = argv.find((word) => positionals.has(word));
+  const name = command === undefined ? undefined : positionals.get(command);
+  if (!message.startsWith("Not enough non-option arguments") || name === undefined) return message;
+  return `${command} needs its ${name}: modulate ${command} <${name}> (--help shows the rest)`;
 }
 
 /**
@@ -79,6 +106,7 @@ export async function main(
   // elsewhere it asks for a command.
   if (ctx.isInteractive && onlyDashboardOptions(argv)) return main(["ui", ...argv], ctx);
   let exitCode: number = ExitCode.ok;
+  const positionals: Positionals = new Map();
   let parser = yargs([...argv])
     .scriptName("modulate")
     .version(VERSION)
@@ -91,12 +119,17 @@ export async function main(
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .fail((message, error) => {
       // One place turns parse failures into a typed error; the catch below prints it.
-      throw error ?? new UserError(message);
+      throw error ?? new UserError(plainParseFailure(message, argv, positionals));
     })
     .help();
-  parser = registerCommands(parser, ctx, (code) => {
-    exitCode = code;
-  });
+  parser = registerCommands(
+    parser,
+    ctx,
+    (code) => {
+      exitCode = code;
+    },
+    positionals,
+  );
   try {
     let output = "";
     await parser.parseAsync([...argv], {}, (_err, _argv, text) => {

@@ -41,6 +41,17 @@ describe("the command line", () => {
     expect(ctx.err().trim().split("\n")).toHaveLength(1);
   });
 
+  it.each([
+    [["get"], "get needs its id: modulate get <id>"],
+    [["submit", "--group", "cpu"], "submit needs its script: modulate submit <script>"],
+    [["frobnicate"], "Unknown argument: frobnicate (modulate --help lists"],
+  ])("%j: exit 2, one line saying what is wrong and what to type", async (argv, expected) => {
+    const ctx = captureContext();
+    expect(await main(argv, ctx)).toBe(2);
+    expect(ctx.err().trim().split("\n")).toHaveLength(1);
+    expect(ctx.err()).toContain(expected);
+  });
+
   it("rejects a missing command with exit code 2", async () => {
     const ctx = captureContext();
     expect(await main([], ctx)).toBe(2);
