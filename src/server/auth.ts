@@ -1,9 +1,11 @@
 // Who may talk to `modulate server`, with the Resonate server's rules: no auth, a shared
-// bearer token, or JWTs signed by a key whose public half the server holds.
+// bearer token, or JWTs signed by a key whose public half the server holds. What a JWT's
+// prefix scopes is prefix-scope.ts's table, stricter than the Resonate server's (issue 12).
 import { createHash, createPublicKey, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { UserError } from "../errors.ts";
 import { keyProblem, quote, signatureSchemes, verifyJwt, type Claims } from "./jwt.ts";
+import { outsidePrefix, pollReach, reachOf, type Reach } from "./prefix-scope.ts";
 
 export type AuthConfig =
   { kind: "none" } | { kind: "token"; token: string } | { kind: "jwt"; publicKeyPem: string };
@@ -17,8 +19,11 @@ export type AuthEnvelope = { kind: string; head: { auth?: string }; data: unknow
 export type Authenticator = {
   /** POST / : the token travels in `head.auth`. */
   checkRequest(envelope: AuthEnvelope): AuthDecision;
-  /** GET /poll : the token travels in an `Authorization: Bearer <token>` header. */
-  checkPoll(authorizationHeader: string | undefined): AuthDecision;
+  /**
+   * GET /poll/GROUP/PID : the token travels in an `Authorization: Bearer <token>` header; a
+   * JWT's prefix must cover the group and the pid.
+   */
+  checkPoll(authorizationHeader: string | undefined, group: string, pid: string): AuthDecision;
 };
 
 type Rejection = Extract<AuthDecision, { ok: false }>;
@@ -26,6 +31,7 @@ const ALLOWED: AuthDecision = { ok: true };
 const unauthorized = (reason: string): Rejection => ({ ok: false, status: 401, reason });
 const forbidden = (reason: string): Rejection => ({ ok: false, status: 403, reason });
 const MISSING = "missing token: pass --token or set RESONATE_TOKEN";
+const ADMIN_ROLE = "admin";
 
 /** Reads the server's auth options; `publicKeyFile` is read and checked here, once, at start-up. */
 export function loadAuthConfig(opts: { token?: string; publicKeyFile?: string }): AuthConfig {
@@ -98,69 +104,41 @@ export function createAuthenticator(config: AuthConfig, clock: () => number): Au
           const token = stringOr(envelope.head.auth);
           if (token === "") return unauthorized(MISSING);
           const result = verifyToken(token);
-          return "reason" in result ? result : authorize(result.claims, envelope);
+          if ("reason" in result) return result;
+          const { kind, data } = envelope;
+          return authorize(result.claims, kind, reachOf(kind, data));
         },
-        // Poll only delivers messages addressed to the caller, so a valid token is enough.
-        checkPoll: (header) =>
+        // A poll stream receives whatever is addressed to its group and pid, so both must be
+        // the tenant's: the Resonate server checks only the token here, and lets any tenant
+        // read another's execute messages.
+        checkPoll: (header, group, pid) =>
           withBearer(header, (token) => {
             const result = verifyToken(token);
-            return "reason" in result ? result : ALLOWED;
+            if ("reason" in result) return result;
+            return authorize(result.claims, "/poll", pollReach(group, pid));
           }),
       };
     }
   }
 }
 
-function authorize(claims: Claims, envelope: AuthEnvelope): AuthDecision {
+/**
+ * Role "admin" reaches everything; any other token only the names its `prefix` covers. The
+ * role is matched exactly: the Resonate server lower-cases it, but a token an issuer minted
+ * as "ADMIN" for some other meaning should not become an admin here by accident.
+ */
+function authorize(claims: Claims, kind: string, reach: Reach): AuthDecision {
   const { role, prefix } = claims;
-  if (typeof role === "string" && role.toLowerCase() === "admin") return ALLOWED;
+  if (role === ADMIN_ROLE) return ALLOWED;
   if (typeof prefix !== "string") {
-    return forbidden("token has neither role 'admin' nor a string 'prefix' claim");
+    const near =
+      typeof role === "string" && role.toLowerCase() === ADMIN_ROLE
+        ? ` (role ${quote(role)} is not 'admin': roles are matched exactly)`
+        : "";
+    return forbidden(`token has neither role 'admin' nor a string 'prefix' claim${near}`);
   }
-  const kind = envelope.kind;
-  const outside = resourceIds(kind, envelope.data).find((id) => !id.startsWith(prefix));
-  if (outside === undefined) return ALLOWED;
-  // Searches and unknown kinds name no id, so only an empty prefix covers them: the
-  // Resonate server behaves the same way, and we keep it so tokens mean the same on both.
-  return forbidden(
-    outside === ""
-      ? `${quote(kind)} names no id, so only an empty prefix or role 'admin' may send it (this token's prefix is ${quote(prefix)})`
-      : `id ${quote(outside)} is outside this token's prefix ${quote(prefix)}`,
-  );
-}
-
-// Where each request kind names the resource it touches; a missing or non-string id reads
-// as "", which only an empty prefix covers, so malformed requests fail closed.
-const ID_PATH_BY_KIND = new Map<string, readonly string[]>([
-  ["promise.register_callback", ["awaited"]],
-  ["promise.register_listener", ["awaited"]],
-  ["schedule.create", ["promiseId"]],
-  ["task.create", ["action", "data", "id"]],
-]);
-const TASK_VERBS = "get acquire release fulfill suspend fence halt continue".split(" ");
-for (const kind of [
-  ..."promise.get promise.create promise.settle schedule.get schedule.delete".split(" "),
-  ...TASK_VERBS.map((verb) => `task.${verb}`),
-]) {
-  ID_PATH_BY_KIND.set(kind, ["id"]);
-}
-
-function resourceIds(kind: string, data: unknown): string[] {
-  if (kind === "task.heartbeat") {
-    const tasks = field(data, "tasks");
-    return Array.isArray(tasks) ? tasks.map((task) => stringOr(field(task, "id"))) : [""];
-  }
-  const path = ID_PATH_BY_KIND.get(kind);
-  if (path === undefined) return [""];
-  let value = data;
-  for (const name of path) value = field(value, name);
-  return [stringOr(value)];
-}
-
-function field(value: unknown, name: string): unknown {
-  return typeof value === "object" && value !== null && Object.hasOwn(value, name)
-    ? (value as Record<string, unknown>)[name]
-    : undefined;
+  const outside = outsidePrefix(kind, reach, prefix);
+  return outside === undefined ? ALLOWED : forbidden(outside);
 }
 
 function stringOr(value: unknown): string {
@@ -172,10 +150,11 @@ function withBearer(
   check: (token: string) => AuthDecision,
 ): AuthDecision {
   if (header === undefined || header.trim() === "") return unauthorized(MISSING);
-  // RFC 7235: the scheme name is case-insensitive.
-  const match = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  // Exactly what the Resonate server takes (`strip_prefix("Bearer ")`) and every Resonate
+  // client sends, so a header this server accepts is one the real server accepts too.
+  const match = /^Bearer (\S+)$/.exec(header);
   return match?.[1] === undefined
-    ? unauthorized("Authorization header must be 'Bearer <token>'")
+    ? unauthorized("Authorization header must be exactly 'Bearer <token>': capital B, one space")
     : check(match[1]);
 }
 

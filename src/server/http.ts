@@ -110,7 +110,7 @@ export function createHttpServer(options: HttpOptions): Server {
 
   function handlePoll(req: IncomingMessage, res: ServerResponse, group: string, pid: string): void {
     if (options.auth) {
-      const decision = options.auth.checkPoll(req.headers.authorization);
+      const decision = options.auth.checkPoll(req.headers.authorization, group, pid);
       if (!decision.ok) {
         sendJson(res, decision.status, { error: decision.reason });
         return;

@@ -36,6 +36,12 @@ function check(token: string, kind = "promise.get", data: unknown = { id: "a/1" 
   return jwtAuthenticator(ed25519).checkRequest(envelope(kind, data, token));
 }
 
+/** A poll of group "g", pid "p": the shared-token and no-auth modes do not scope them. */
+const poll = (
+  auth: { checkPoll: (h: string | undefined, g: string, p: string) => AuthDecision },
+  header: string | undefined,
+) => auth.checkPoll(header, "g", "p");
+
 const unauthorized = (reason: unknown = expect.any(String)) => ({ ok: false, status: 401, reason });
 const forbidden = (reason: unknown = expect.any(String)) => ({ ok: false, status: 403, reason });
 
@@ -127,7 +133,7 @@ describe("no auth", () => {
   it("lets every request and poll through", () => {
     const auth = createAuthenticator({ kind: "none" }, clock);
     expect(auth.checkRequest(envelope("promise.search", {}))).toEqual({ ok: true });
-    expect(auth.checkPoll(undefined)).toEqual({ ok: true });
+    expect(poll(auth, undefined)).toEqual({ ok: true });
   });
 });
 
@@ -138,7 +144,7 @@ describe("a shared token", () => {
     expect(auth.checkRequest(envelope("promise.get", { id: "x" }, "right-token"))).toEqual({
       ok: true,
     });
-    expect(auth.checkPoll("Bearer right-token")).toEqual({ ok: true });
+    expect(poll(auth, "Bearer right-token")).toEqual({ ok: true });
   });
 
   it("refuses a wrong token of any length with 401", () => {
@@ -146,7 +152,7 @@ describe("a shared token", () => {
       expect(auth.checkRequest(envelope("promise.get", { id: "x" }, wrong))).toEqual(
         unauthorized("token does not match the server's token"),
       );
-      expect(auth.checkPoll(`Bearer ${wrong}`)).toEqual(unauthorized());
+      expect(poll(auth, `Bearer ${wrong}`)).toEqual(unauthorized());
     }
   });
 
@@ -154,27 +160,37 @@ describe("a shared token", () => {
     const missing = unauthorized("missing token: pass --token or set RESONATE_TOKEN");
     expect(auth.checkRequest(envelope("promise.get", { id: "x" }))).toEqual(missing);
     expect(auth.checkRequest(envelope("promise.get", { id: "x" }, ""))).toEqual(missing);
-    expect(auth.checkPoll(undefined)).toEqual(missing);
+    expect(poll(auth, undefined)).toEqual(missing);
   });
 });
 
 describe("the poll Authorization header", () => {
   const auth = createAuthenticator({ kind: "token", token: "tok" }, clock);
 
-  it("accepts the Bearer scheme in any case, with spaces around the token", () => {
-    expect(auth.checkPoll("bearer tok")).toEqual({ ok: true });
-    expect(auth.checkPoll("BEARER   tok  ")).toEqual({ ok: true });
+  it("accepts exactly 'Bearer <token>', as the Resonate server and its clients spell it", () => {
+    expect(poll(auth, "Bearer tok")).toEqual({ ok: true });
   });
 
-  it.each(["Basic dG9rOg==", "Bearer", "Bearer ", "Bearer tok extra", "tok", "Bearertok"])(
-    "refuses %j with 401",
-    (header) => {
-      expect(auth.checkPoll(header)).toEqual(unauthorized());
-    },
-  );
+  it.each([
+    "bearer tok",
+    "BEARER tok",
+    "Bearer  tok",
+    "Bearer\ttok",
+    "Bearer tok ",
+    "Basic dG9rOg==",
+    "Bearer",
+    "Bearer ",
+    "Bearer tok extra",
+    "tok",
+    "Bearertok",
+  ])("refuses %j with 401", (header) => {
+    expect(poll(auth, header)).toEqual(
+      unauthorized("Authorization header must be exactly 'Bearer <token>': capital B, one space"),
+    );
+  });
 
   it("treats an empty header as a missing token", () => {
-    expect(auth.checkPoll("")).toEqual(unauthorized(expect.stringContaining("missing token")));
+    expect(poll(auth, "")).toEqual(unauthorized(expect.stringContaining("missing token")));
   });
 });
 
@@ -185,42 +201,12 @@ describe("JWTs", () => {
     ["ES384", p384] as const,
     ["EdDSA", ed25519] as const,
   ])("lets an admin signed with %s do anything", (alg, pair) => {
-    const token = signJwt({ alg }, { exp: IN_AN_HOUR_S, role: "Admin" }, pair.privateKey);
+    const token = signJwt({ alg }, { exp: IN_AN_HOUR_S, role: "admin" }, pair.privateKey);
     const auth = jwtAuthenticator(pair);
     expect(auth.checkRequest(envelope("promise.search", {}, token))).toEqual({ ok: true });
     expect(auth.checkRequest(envelope("promise.get", { id: "any/1" }, token))).toEqual({
       ok: true,
     });
-  });
-
-  const idAt: Record<string, (id: string) => unknown> = {
-    "promise.get": (id) => ({ id }),
-    "promise.create": (id) => ({ id, timeoutAt: 0 }),
-    "promise.settle": (id) => ({ id, state: "resolved" }),
-    "promise.register_callback": (id) => ({ awaited: id, awaiter: "elsewhere/9" }),
-    "promise.register_listener": (id) => ({ awaited: id, address: "poll://any@g" }),
-    "task.get": (id) => ({ id }),
-    "task.acquire": (id) => ({ id, version: 1 }),
-    "task.release": (id) => ({ id }),
-    "task.fulfill": (id) => ({ id }),
-    "task.suspend": (id) => ({ id }),
-    "task.fence": (id) => ({ id }),
-    "task.halt": (id) => ({ id }),
-    "task.continue": (id) => ({ id }),
-    "task.create": (id) => ({ pid: "p", action: { kind: "promise.create", data: { id } } }),
-    "schedule.get": (id) => ({ id }),
-    "schedule.delete": (id) => ({ id }),
-    "schedule.create": (id) => ({ id: "other/s", promiseId: id }),
-  };
-
-  it.each(Object.keys(idAt))("checks the prefix against the id that %s touches", (kind) => {
-    const token = edToken({ prefix: "tenant-a/" });
-    const data = idAt[kind];
-    if (data === undefined) throw new Error(kind);
-    expect(check(token, kind, data("tenant-a/1"))).toEqual({ ok: true });
-    expect(check(token, kind, data("tenant-b/1"))).toEqual(
-      forbidden("id 'tenant-b/1' is outside this token's prefix 'tenant-a/'"),
-    );
   });
 
   it("denies a request whose id field is missing when the prefix is not empty", () => {
@@ -234,7 +220,7 @@ describe("JWTs", () => {
     expect(check(token, "task.heartbeat", inside)).toEqual({ ok: true });
     const mixed = { tasks: [{ id: "a/1" }, { id: "b/2" }] };
     expect(check(token, "task.heartbeat", mixed)).toEqual(
-      forbidden("id 'b/2' is outside this token's prefix 'a/'"),
+      forbidden("task.heartbeat task id 'b/2' is outside this token's prefix 'a/'"),
     );
     expect(check(token, "task.heartbeat", {})).toEqual(forbidden());
   });
@@ -377,17 +363,77 @@ describe("JWTs", () => {
 
   it("keeps every reason on one line, even for ids with newlines", () => {
     const decision = check(edToken({ prefix: "a/" }), "promise.get", { id: "b/\n1" });
-    expect(decision).toEqual(forbidden("id 'b/\\n1' is outside this token's prefix 'a/'"));
+    expect(decision).toEqual(
+      forbidden("promise.get id 'b/\\n1' is outside this token's prefix 'a/'"),
+    );
   });
 
-  it("lets any valid token poll, whatever its prefix, and refuses bad ones", () => {
+  it("lets a token poll a group and pid inside its prefix, and refuses bad tokens", () => {
     const auth = jwtAuthenticator(ed25519);
-    expect(auth.checkPoll(`Bearer ${edToken({ prefix: "a/" })}`)).toEqual({ ok: true });
-    expect(auth.checkPoll(`Bearer ${edToken({})}`)).toEqual({ ok: true });
+    const bearer = (claims: Record<string, unknown>) => `Bearer ${edToken(claims)}`;
+    expect(auth.checkPoll(bearer({ prefix: "t1-" }), "t1-cpu", "t1-w1")).toEqual({ ok: true });
+    expect(auth.checkPoll(bearer({ prefix: "" }), "cpu", "w1")).toEqual({ ok: true });
+    expect(auth.checkPoll(bearer({ role: "admin" }), "cpu", "w1")).toEqual({ ok: true });
     const expired = signJwt({ alg: "EdDSA" }, { exp: NOW_S - 1 }, ed25519.privateKey);
-    expect(auth.checkPoll(`Bearer ${expired}`)).toEqual(unauthorized());
-    expect(auth.checkPoll(`Bearer ${edToken({}, ed25519KeyPair())}`)).toEqual(unauthorized());
-    expect(auth.checkPoll(undefined)).toEqual(unauthorized(expect.stringContaining("missing")));
+    expect(poll(auth, `Bearer ${expired}`)).toEqual(unauthorized());
+    expect(poll(auth, `Bearer ${edToken({}, ed25519KeyPair())}`)).toEqual(unauthorized());
+    expect(poll(auth, undefined)).toEqual(unauthorized(expect.stringContaining("missing")));
+  });
+
+  it("refuses a poll of a group or pid outside the token's prefix", () => {
+    const auth = jwtAuthenticator(ed25519);
+    const t1 = `Bearer ${edToken({ prefix: "t1-", role: "user" })}`;
+    expect(auth.checkPoll(t1, "cpu", "t1-w1")).toEqual(
+      forbidden("/poll group 'cpu' is outside this token's prefix 't1-'"),
+    );
+    expect(auth.checkPoll(t1, "t2-cpu", "t1-w1")).toEqual(
+      forbidden("/poll group 't2-cpu' is outside this token's prefix 't1-'"),
+    );
+    expect(auth.checkPoll(t1, "t1-cpu", "w1")).toEqual(
+      forbidden("/poll pid 'w1' is outside this token's prefix 't1-'"),
+    );
+  });
+
+  it("refuses a poll by a token with neither role 'admin' nor a prefix", () => {
+    const auth = jwtAuthenticator(ed25519);
+    expect(auth.checkPoll(`Bearer ${edToken({ role: "user" })}`, "g", "p")).toEqual(
+      forbidden("token has neither role 'admin' nor a string 'prefix' claim"),
+    );
+  });
+
+  it("refuses 'bearer' in lower case on /poll, even with a good token", () => {
+    const auth = jwtAuthenticator(ed25519);
+    const token = edToken({ role: "admin" });
+    expect(auth.checkPoll(`Bearer ${token}`, "g", "p")).toEqual({ ok: true });
+    expect(auth.checkPoll(`bearer ${token}`, "g", "p")).toEqual(
+      unauthorized("Authorization header must be exactly 'Bearer <token>': capital B, one space"),
+    );
+  });
+
+  it.each(["ADMIN", "Admin", "admin ", "administrator"])(
+    "gives role %j no admin powers: roles are matched exactly",
+    (role) => {
+      const auth = jwtAuthenticator(ed25519);
+      const withoutPrefix = edToken({ role });
+      const reason: unknown = expect.stringContaining(
+        "token has neither role 'admin' nor a string 'prefix'",
+      );
+      expect(check(withoutPrefix, "promise.search", {})).toEqual(forbidden(reason));
+      expect(check(withoutPrefix, "promise.get", { id: "x" })).toEqual(forbidden(reason));
+      expect(auth.checkPoll(`Bearer ${withoutPrefix}`, "g", "p")).toEqual(forbidden(reason));
+      // With a prefix it is an ordinary tenant's token.
+      const scoped = edToken({ role, prefix: "t1-" });
+      expect(check(scoped, "promise.get", { id: "t1-x" })).toEqual({ ok: true });
+      expect(check(scoped, "promise.get", { id: "t2-x" })).toEqual(forbidden());
+    },
+  );
+
+  it("says when a role differs from 'admin' only in case", () => {
+    expect(check(edToken({ role: "ADMIN" }))).toEqual(
+      forbidden(
+        "token has neither role 'admin' nor a string 'prefix' claim (role 'ADMIN' is not 'admin': roles are matched exactly)",
+      ),
+    );
   });
 
   it("refuses to build an authenticator around a key it cannot use", () => {
