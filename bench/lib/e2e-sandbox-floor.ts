@@ -1,5 +1,5 @@
 // What the sandbox alone costs a job, beside python: bwrap with the arguments a worker gives
-// a job of the default shape (read-only host, hidden work root, private /tmp, no network, its
+// a job of the default shape (the host's view, hidden work root, private /tmp, no network, its
 // own pid, ipc and uts namespaces), running /bin/true. With python's own start this is CPU
 // every job pays before any orchestration, which bounds the throughput any design reaches.
 // It is read from the whole machine's busy time, because the kernel tears namespaces down in
@@ -8,6 +8,7 @@
 import { mkdtemp } from "node:fs/promises";
 import path from "node:path";
 import { buildBwrapArgs } from "../../src/sandbox/bwrap-args.ts";
+import { probeHostView } from "../../src/sandbox/view-probe.ts";
 import { machineBusyMs } from "./e2e-cpu.ts";
 import { measureSpawns } from "./e2e-latency.ts";
 import { round1 } from "./e2e-stats.ts";
@@ -45,8 +46,14 @@ export async function measureSandboxStart(
 ): Promise<SandboxStart> {
   const workRoot = await mkdtemp(path.join(root, "floor-"));
   const workDir = await mkdtemp(path.join(workRoot, "job-"));
+  // The view a worker finds at start-up: its mounts are part of what each job pays.
+  const { view } = await probeHostView({
+    interpreters: {},
+    maskFile: path.join(workRoot, ".masked"),
+  });
   const args = buildBwrapArgs({
     workDir,
+    view,
     hiddenPaths: [workRoot],
     network: false,
     devicePaths: [],

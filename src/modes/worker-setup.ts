@@ -65,6 +65,8 @@ export async function setUpWorkerSandbox(
     setup = await setUpSandbox({
       sandbox: options.sandbox,
       ...(options.runAs === undefined ? {} : { runAs: options.runAs }),
+      // Before the sandbox's view is found: the view holds this python's install tree.
+      ...(options.python === undefined ? {} : { python: pythonFromOption(options.python) }),
       defaultLimits: options.limits,
       networkAllowed: options.networkAllowed,
       workRoot: join(workDir, "jobs"),
@@ -75,13 +77,8 @@ export async function setUpWorkerSandbox(
     if (error instanceof SandboxSetupError) throw new UserError(error.message);
     throw error;
   }
-  let config = setup.config;
+  const config = setup.config;
   const notes = [...setup.notes];
-  if (options.python !== undefined) {
-    const python = pythonFromOption(options.python);
-    config = { ...config, interpreters: { ...config.interpreters, python } };
-    notes.push(python.note);
-  }
   const cgroups = config.cgroup
     ? await CgroupSlots.make(config.cgroup, options.slots, config.defaultLimits, config.logDir)
     : undefined;

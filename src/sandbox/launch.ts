@@ -1,6 +1,7 @@
 // The command line that actually runs: the job's own program behind the wrappers that put it
 // in its cgroups, set its rlimits, isolate it and switch its user. Pure.
 import { buildBwrapArgs } from "./bwrap-args.ts";
+import { UNPROBED_VIEW } from "./view.ts";
 import { jobRlimits, prlimitOptions, shellUlimitLines } from "./limits.ts";
 import type { ExecutionPlan } from "./prepare.ts";
 import type { SandboxConfig } from "./types.ts";
@@ -106,6 +107,7 @@ export function sameSandboxShape(a: SandboxShape, b: SandboxShape): boolean {
 export function jobBwrapArgs(config: SandboxConfig, shape: SandboxShape): string[] {
   return buildBwrapArgs({
     workDir: shape.workDir,
+    view: config.view ?? UNPROBED_VIEW,
     hiddenPaths: [config.workRoot, ...(config.hiddenPaths ?? [])],
     // The interpreters stay visible even where a tmpfs hides their directory. All of them,
     // whichever the job uses, so that a sandbox made before its job is known fits any job.

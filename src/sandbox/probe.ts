@@ -1,6 +1,7 @@
 // Start-up: what this host can do, decided once. The worker prints the notes ("sandbox: bwrap",
 // "cgroup v1 ...", "python3: ...") and passes the config to every job.
 import { mkdir, readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { execa } from "execa";
 import { probeCgroups } from "./cgroup-setup.ts";
 import { pickBaseEnv } from "./env.ts";
@@ -8,7 +9,9 @@ import { SandboxSetupError } from "./errors.ts";
 import { findOnPath, resolveInterpreters, TOOL_PATH } from "./interpreter.ts";
 import { ensureJobUser } from "./job-user.ts";
 import { canTraverseAs } from "./permissions.ts";
-import type { JobLimits, JobUser, SandboxConfig } from "./types.ts";
+import type { JobLimits, JobUser, ResolvedInterpreter, SandboxConfig } from "./types.ts";
+import { rootJobsNote, type HostView } from "./view.ts";
+import { probeHostView } from "./view-probe.ts";
 
 export type SandboxChoice = "auto" | "bwrap" | "none";
 
@@ -25,6 +28,8 @@ export interface SandboxSetupOptions {
   readonly networkAllowed?: boolean;
   readonly workRoot: string;
   readonly logDir: string;
+  /** `--python PATH`: the python jobs run, in place of the one found on PATH. */
+  readonly python?: ResolvedInterpreter;
   /** Paths jobs must not see under bwrap, e.g. the worker's data directory. */
   readonly hiddenPaths?: readonly string[];
   /** The worker's environment: PATH for finding tools, and the base of jobs' environments. */
@@ -74,8 +79,6 @@ export async function setUpSandbox(options: SandboxSetupOptions): Promise<Sandbo
       throw new SandboxSetupError(`--run-as ${options.runAs} needs the worker to run as root`);
     jobUser = await ensureJobUser(options.runAs, options.createUser ?? true);
     notes.push(`jobs run as ${jobUser.name} (uid ${jobUser.uid})`);
-  } else if (isRoot) {
-    notes.push("warning: jobs run as root: process limits do not bind root; use --run-as USER");
   }
 
   const [prlimitPath, setprivPath, bwrapPath] = await Promise.all([
@@ -115,7 +118,8 @@ export async function setUpSandbox(options: SandboxSetupOptions): Promise<Sandbo
     );
   }
 
-  const interpreters = await resolveInterpreters(searchPath, jobUser);
+  const onPath = await resolveInterpreters(searchPath, jobUser);
+  const interpreters = options.python ? { ...onPath, python: options.python } : onPath;
   for (const found of [interpreters.python, interpreters.bash, interpreters.node]) {
     if (found) notes.push(found.note);
   }
@@ -127,6 +131,14 @@ export async function setUpSandbox(options: SandboxSetupOptions): Promise<Sandbo
     );
   }
   await mkdir(options.logDir, { recursive: true });
+  let view: HostView | undefined;
+  if (mode === "bwrap") {
+    // In the log dir: a path no job can see, and the worker's own.
+    const probed = await probeHostView({ interpreters, maskFile: join(options.logDir, ".masked") });
+    view = probed.view;
+    notes.push(...probed.notes);
+  }
+  if (isRoot && !jobUser) notes.push(rootJobsNote(view));
   const gpuDevicePaths = await nvidiaDevices();
   // bwrap can only mount over a directory that exists on the read-only host view.
   const hiddenPaths: string[] = [];
@@ -148,6 +160,7 @@ export async function setUpSandbox(options: SandboxSetupOptions): Promise<Sandbo
       networkAllowed: options.networkAllowed ?? false,
       workRoot: options.workRoot,
       logDir: options.logDir,
+      ...(view ? { view } : {}),
       hiddenPaths,
       gpuDevicePaths,
       baseEnv: pickBaseEnv(options.env),

@@ -1,6 +1,7 @@
 // The values that cross the sandbox's boundary. Everything here is plain data (JSON-safe
 // except where noted) so that the worker can store it in a result record unchanged.
 import type { JobCgroup } from "./cgroup.ts";
+import type { HostView } from "./view.ts";
 
 /** Limits of one job. Every field is a ceiling; `undefined` in a request means "the worker's". */
 export interface JobLimits {
@@ -117,6 +118,8 @@ export interface SandboxConfig {
   readonly workRoot: string;
   /** Directory of per-attempt logs: `<logDir>/<jobId>/attempt-<n>.jsonl`. */
   readonly logDir: string;
+  /** What of the host a job sees under bwrap, found at start-up; absent: the program dirs only. */
+  readonly view?: HostView;
   /** Paths the job must not see under bwrap (e.g. the worker's data dir); `workRoot` always is. */
   readonly hiddenPaths?: readonly string[];
   /** Device nodes bound into bwrap when a job has GPUs (e.g. /dev/nvidia0, /dev/nvidiactl). */

@@ -1,12 +1,15 @@
 // Real processes: scripts that try to get out of their sandbox, leave something behind, or
 // write what a naive worker would choke on.
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { setUpSandbox } from "../../src/sandbox/probe.ts";
 import {
   makeSandbox,
+  TEST_LIMITS,
   nextJobRuns,
   probeHost,
   processesWith,
@@ -192,3 +195,114 @@ describe.each(VARIANTS.filter((variant) => !variant.skip))(
     });
   },
 );
+
+// The host's root-only files, homes, sockets and data, against a job that runs as root: it
+// keeps uid 0 without capabilities, so only what is not in its view keeps it from what root
+// owns. Each of these read or reached its target when the view was the whole host.
+describe.skipIf(!host.isRoot || !host.bwrap)("a job run as root under bwrap", () => {
+  let sandbox: TestSandbox;
+  const tag = randomBytes(4).toString("hex");
+  const home = `/home/modulate-test-${tag}`;
+  const serverData = `/var/lib/modulate-test-${tag}`;
+  const socketPath = `/run/modulate-test-${tag}.sock`;
+
+  beforeAll(async () => {
+    sandbox = await makeSandbox({ sandbox: "auto", cgroups: true });
+  });
+  afterAll(async () => {
+    await sandbox.cleanup();
+    await rm(home, { recursive: true, force: true });
+    await rm(serverData, { recursive: true, force: true });
+    await rm(socketPath, { force: true });
+  });
+
+  async function stdoutOf(script: string, args: string[]): Promise<string> {
+    const outcome = await runFixture(sandbox.config, script, { args });
+    expect(outcome.state).toBe("succeeded");
+    return outcome.stdout.head;
+  }
+
+  it("cannot read /etc/shadow or /etc/gshadow, and still reads /etc/passwd", async () => {
+    for (const file of ["/etc/shadow", "/etc/gshadow"])
+      expect(await stdoutOf("read-outside.py", [file])).toMatch(
+        /^BLOCKED: (PermissionError|FileNotFoundError)/,
+      );
+    expect(await stdoutOf("read-outside.py", ["/etc/passwd"])).toMatch(/^READ: root:x:0:0:/);
+  });
+
+  it("cannot list /root, /home or another user's home, nor read in it", async () => {
+    // A home anyone may read, owned by someone else, as Debian made them until 12.
+    await mkdir(home, { mode: 0o755 });
+    await writeFile(path.join(home, "notes.txt"), "home-secret", { mode: 0o644 });
+    await chown(home, 65534, 65534);
+    for (const dir of ["/root", "/home", home])
+      expect(await stdoutOf("list-dir.py", [dir])).toMatch(
+        /^BLOCKED: (PermissionError|FileNotFoundError)/,
+      );
+    expect(await stdoutOf("read-outside.py", [path.join(home, "notes.txt")])).toBe(
+      "BLOCKED: FileNotFoundError\n",
+    );
+  });
+
+  it("cannot connect to a root-only unix socket under /run with the network off", async () => {
+    let connections = 0;
+    const server = createServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    try {
+      await chmod(socketPath, 0o600);
+      expect(await stdoutOf("connect-unix.py", [socketPath])).toBe("BLOCKED: FileNotFoundError\n");
+      expect(connections).toBe(0);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("cannot see the worker's work dir nor a server's data dir", async () => {
+    // The worker's --work-dir holds more than the hidden jobs and logs dirs.
+    const workerState = path.join(sandbox.dir, "worker-state");
+    await writeFile(workerState, SECRET, { mode: 0o600 });
+    await mkdir(serverData, { mode: 0o700 });
+    await writeFile(path.join(serverData, "resonate.db"), SECRET, { mode: 0o600 });
+    for (const file of [workerState, path.join(serverData, "resonate.db")])
+      expect(await stdoutOf("read-outside.py", [file])).toBe("BLOCKED: FileNotFoundError\n");
+    expect(await stdoutOf("list-dir.py", [sandbox.dir])).toMatch(/^BLOCKED: PermissionError/);
+  });
+});
+
+// The worker's own PATH, as an operator's would be: here python3 is a pyenv shim in /root.
+describe.skipIf(!host.isRoot || !host.bwrap)("a python installed under /root", () => {
+  it("runs with its install tree in the view, and says at start-up what root's jobs read", async () => {
+    const dir = path.join(tmpdir(), `modulate-py-${randomBytes(4).toString("hex")}`);
+    await mkdir(dir, { mode: 0o711 });
+    try {
+      const { config, notes } = await setUpSandbox({
+        sandbox: "bwrap",
+        cgroups: false,
+        defaultLimits: TEST_LIMITS,
+        workRoot: path.join(dir, "work"),
+        logDir: path.join(dir, "logs"),
+        env: process.env,
+      });
+      expect(notes.filter((note) => note.includes("jobs run as root"))).toEqual([
+        expect.stringMatching(
+          /^warning: jobs run as root: .*they can read what the sandbox shows \(\/usr, .*\/etc less \d+ root-only entr.*\), not \/root, \/home, \/run or data dirs; pass --run-as USER/,
+        ),
+      ]);
+      const python = config.interpreters.python?.path ?? "";
+      const outcome = await runFixture(config, "python-prefix.py");
+      expect(outcome.stderr.head).toBe("");
+      expect(outcome.state).toBe("succeeded");
+      if (python.startsWith("/root/")) {
+        expect(outcome.stdout.head).toMatch(/^PREFIX: \/root\/.+ SSL: OpenSSL/);
+        expect(notes.join("\n")).toContain(outcome.stdout.head.split(" ")[1]);
+      }
+      const listed = await runFixture(config, "list-dir.py", { args: ["/root"] });
+      expect(listed.stdout.head).toMatch(/^BLOCKED: (PermissionError|FileNotFoundError)/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
