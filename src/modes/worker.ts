@@ -172,6 +172,7 @@ export async function runWorker(args: WorkerArgs, ctx: CliContext): Promise<numb
           ctx.stdout.write(
             `done ${spec.id} ${result.state}${result.reason ? `: ${result.reason}` : ""}\n`,
           ),
+        onAnswerNote: (taskId, note) => ctx.stdout.write(`answer ${taskId}: ${note}\n`),
       },
     }).catch((error: unknown) => {
       throw new UserError(

@@ -14,6 +14,28 @@ import type { Connection } from "./connection.ts";
 import { PollSource } from "./poll-source.ts";
 import { createTransport, ServerUnavailable, type Transport } from "./transport.ts";
 
+/**
+ * Answers that say the request itself is at fault (malformed, or larger than the server takes):
+ * sending the same request again gets the same answer, however long one waits.
+ */
+const REFUSAL_STATUSES = new Set([400, 413]);
+
+/**
+ * The server refused the request for a reason that cannot change. To the SDK it is still the
+ * timeout error it knows (so that the SDK behaves as before); modulate's own layers read the
+ * status and the server's reason from it.
+ */
+export class RequestRefused extends ResonateTimeoutException {
+  readonly status: number;
+  readonly reason: string;
+
+  constructor(status: number, reason: string) {
+    super(`the server refused the request (HTTP ${status}): ${reason}`);
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
 export class SdkNetwork implements Network {
   readonly #poll: PollSource;
   readonly #transport: Transport;
@@ -43,14 +65,22 @@ export class SdkNetwork implements Network {
     this.#poll.onReceive(callback);
   }
 
-  /** As the SDK's own send: protocol answers come back, anything else is its timeout error. */
+  /**
+   * As the SDK's own send: protocol answers come back, anything else is its timeout error (a
+   * RequestRefused where the server refused the request itself).
+   */
   send = async <K extends Request["kind"]>(
     req: Extract<Request, { kind: K }>,
   ): Promise<Extract<Response, { kind: K }>> => {
     try {
       return await this.#transport.send(req);
     } catch (error) {
-      if (error instanceof ServerUnavailable) throw new ResonateTimeoutException(error.message);
+      if (error instanceof ServerUnavailable) {
+        if (error.status !== undefined && REFUSAL_STATUSES.has(error.status)) {
+          throw new RequestRefused(error.status, error.reason ?? error.message);
+        }
+        throw new ResonateTimeoutException(error.message);
+      }
       throw error;
     }
   };

@@ -10,6 +10,27 @@ const ANSWERS = new Set([200, 300, 404, 409, 422, 501]);
 
 export class ServerUnavailable extends Error {
   override readonly name = "ServerUnavailable";
+  /** The HTTP status where the server did answer (with one the protocol does not allow). */
+  readonly status: number | undefined;
+  /** The server's own words for that answer (its envelope's `data`), where it gave some. */
+  readonly reason: string | undefined;
+
+  constructor(message: string, answer?: { status: number; reason: string }) {
+    super(message);
+    this.status = answer?.status;
+    this.reason = answer?.reason;
+  }
+}
+
+/** The envelope's `data` of an answer outside the protocol, or its first bytes. */
+function reasonOf(body: string): string {
+  try {
+    const data = (JSON.parse(body) as { data?: unknown }).data;
+    if (typeof data === "string") return data;
+  } catch {
+    // Not an envelope: its first bytes say what there is to say.
+  }
+  return body.slice(0, 200);
 }
 
 export interface Transport {
@@ -71,10 +92,13 @@ export function createTransport(connection: Connection, timeoutMs = 10_000): Tra
       const chunks: Buffer[] = [];
       for await (const chunk of res) chunks.push(chunk as Buffer);
       const status = res.statusCode ?? 0;
-      if (!ANSWERS.has(status))
-        throw new ServerUnavailable(
-          `HTTP ${status}: ${Buffer.concat(chunks).toString("utf8").slice(0, 200)}`,
-        );
+      if (!ANSWERS.has(status)) {
+        const body = Buffer.concat(chunks).toString("utf8");
+        throw new ServerUnavailable(`HTTP ${status}: ${body.slice(0, 200)}`, {
+          status,
+          reason: reasonOf(body),
+        });
+      }
       try {
         return JSON.parse(Buffer.concat(chunks).toString("utf8")) as Extract<
           Response,

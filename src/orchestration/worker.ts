@@ -6,6 +6,8 @@ import { claimAttempt, finishAttempt, type AttemptRecord } from "./attempts.ts";
 import type { JobOutputFile, JobResult, JobSpec, JobState, WorkerRef } from "./job.ts";
 import { EXECUTE_FUNCTION } from "./names.ts";
 import { PresenceLease } from "./presence.ts";
+import { AnswerDelivery, type AnswerDeliveryEvents } from "./answer-delivery.ts";
+import { refusedAnswer } from "./refused-result.ts";
 import { SdkNetwork } from "./sdk-network.ts";
 import { SlotGate } from "./slot-gate.ts";
 import type { Connection, Send } from "./wire.ts";
@@ -33,6 +35,8 @@ export interface JobRunner {
 export interface WorkerEvents {
   onStart?(spec: JobSpec, attempt: number): void;
   onFinish?(spec: JobSpec, result: JobResult): void;
+  /** How an answer fared on its way to the server, where it did not simply land. */
+  onAnswerNote?(taskId: string, note: string): void;
 }
 
 export interface WorkerOptions {
@@ -52,12 +56,32 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
+/** A stopping worker waits this long for answers on their way before it hands tasks back. */
+const ANSWER_SETTLE_MS = 5_000;
+
+function answerNotes(events: WorkerEvents | undefined): AnswerDeliveryEvents {
+  const note = (taskId: string, text: string): void => events?.onAnswerNote?.(taskId, text);
+  return {
+    onDelivered: (id, failed) => note(id, `delivered after ${failed} failed sends`),
+    onRefused: (id, reason) => note(id, `refused by the server (${reason}): answered failed`),
+    onReacquired: (id, version) => note(id, `lease had lapsed: acquired again at ${version}`),
+    onLost: (id, reason) => note(id, `not taken (${reason}): the task is no longer ours`),
+  };
+}
+
 /** Attempt records outlive the run by this much, so `get` can still show the history. */
 const ATTEMPT_KEEP_MS = 60 * 60 * 1000;
 
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { connection, group, pid, clock = Date.now } = options;
-  const gate = new SlotGate(new SdkNetwork(connection, group, pid), { slots: options.slots });
+  // The answer's layer sits under the gate: a task's slot stays taken until its answer lands.
+  const answers = new AnswerDelivery(new SdkNetwork(connection, group, pid), {
+    pid,
+    leaseMs: options.leaseMs,
+    replaceRefused: refusedAnswer,
+    events: answerNotes(options.events),
+  });
+  const gate = new SlotGate(answers, { slots: options.slots });
   const send: Send = gate.send;
   const resonate = new Resonate({ network: gate, pid, ttl: options.leaseMs, logLevel: "error" });
   const worker: WorkerRef = { host: hostname(), pid, group };
@@ -135,6 +159,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     },
     async stop() {
       stopping.abort();
+      // Answers still on their way get a moment to land before their tasks are handed back.
+      await answers.settle(ANSWER_SETTLE_MS);
       await gate.releaseAll();
       await presence.stop();
       await resonate.stop();

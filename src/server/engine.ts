@@ -53,7 +53,9 @@ export class Engine implements RequestEngine {
 
   constructor(options: EngineOptions) {
     this.#store = options.store;
-    this.#state = new ResonateState(options.store);
+    // Leases that fell due while the server was down lapse only if their holders stay
+    // silent for one more lease (state.ts, leaseGraceFrom).
+    this.#state = new ResonateState(options.store, { leaseGraceFrom: options.clock() });
     this.#clock = options.clock;
     this.#retainMs = options.retainMs ?? DEFAULT_RETAIN_MS;
     this.#onMessages = options.onMessages;
@@ -62,7 +64,8 @@ export class Engine implements RequestEngine {
       this.#tickDue = true;
       this.#scheduleFlush();
     });
-    // Timers that fell due while the server was down fire on the first flush.
+    // Timers that fell due while the server was down fire on the first flush (but leases get
+    // their grace first).
     this.#scheduleFlush();
     this.#gcTimer = setInterval(() => this.#scheduleFlush(), GC_INTERVAL_MS);
     this.#gcTimer.unref();

@@ -88,12 +88,26 @@ function execute(id: string, version: number): Message {
   return { kind: "execute", head: {}, data: { task: { id, version } } };
 }
 
+export interface StateOptions {
+  /**
+   * When this server started, if leases get a grace after it: a lease then lapses no sooner
+   * than one lease after the start. While the server was down nobody could heartbeat, so a
+   * lease that fell due meanwhile says nothing about its holder; without the grace every job
+   * running through a restart would be taken from its live worker at once, before the worker
+   * could heartbeat or deliver its answer (issue 12, item 6). The Resonate server has no such
+   * grace. Undefined: none (the SDK's reference server has none either).
+   */
+  leaseGraceFrom?: number;
+}
+
 export class ResonateState {
   readonly #store: StateStore;
+  readonly #leaseGraceFrom: number | undefined;
   #messages: Outgoing[] = [];
 
-  constructor(store: StateStore) {
+  constructor(store: StateStore, options: StateOptions = {}) {
     this.#store = store;
+    this.#leaseGraceFrom = options.leaseGraceFrom;
   }
 
   /** Applies one request. Writes go to the store; the caller commits, then sends the messages. */
@@ -610,6 +624,15 @@ export class ResonateState {
   #fireTaskTimeout(now: number, id: string, type: TaskTimeoutType): void {
     const t = this.#store.getTask(id);
     if (t && type === 1 && t.state === "acquired") {
+      const graceEndsAt =
+        this.#leaseGraceFrom === undefined
+          ? now
+          : this.#leaseGraceFrom + (t.ttl ?? DEFAULT_LEASE_MS);
+      if (now < graceEndsAt) {
+        // Fell due while the server was down: the holder gets one lease to speak up.
+        this.#store.setTaskTimeout(id, 1, graceEndsAt);
+        return;
+      }
       // The lease ran out: the holder is presumed dead, and the task goes to its group again.
       this.#makePending(now, t, t.resumes);
     } else if (t && type === 0 && t.state === "pending") {
