@@ -3,17 +3,61 @@
 // worker has them, are leased per job and given back only once every process of the job is
 // gone.
 import { rm } from "node:fs/promises";
+import { hostname } from "node:os";
+import { maxValueJsonBytes } from "../limits.ts";
 import type { CgroupSlots } from "../sandbox/cgroup-slots.ts";
 import type { DiskAreaPool } from "../sandbox/disk-area-pool.ts";
 import { GpuPool } from "../sandbox/gpus.ts";
 import { runJob } from "../sandbox/run-job.ts";
-import type { CapturedOutput, DiskArea, SandboxConfig } from "../sandbox/types.ts";
+import type { DiskArea, JobOutcome, SandboxConfig } from "../sandbox/types.ts";
+import { fitResultOutput } from "./fit-result.ts";
+import type { JobSpec } from "./job.ts";
 import type { JobRunner, RunOutcome } from "./worker.ts";
 
-/** Shown where the middle of a long output was dropped. */
-export function joinCaptured(output: CapturedOutput): string {
-  if (output.droppedBytes === 0) return output.head + output.tail;
-  return `${output.head}\n[... ${output.droppedBytes} bytes dropped ...]\n${output.tail}`;
+/**
+ * Room in the record for the fields the worker adds around the outcome: the job's id and
+ * group, the worker's host and pid, the attempt and its times. A few hundred bytes at most.
+ */
+const WORKER_FIELDS_BYTES = 4096;
+
+/**
+ * The result record of an outcome, its output cut so that the record fits in a request the
+ * server accepts with its default --max-body, whatever the worker's --max-output keeps.
+ */
+export function outcomeToResult(
+  spec: JobSpec,
+  outcome: JobOutcome,
+  budgetBytes: number = maxValueJsonBytes(),
+): RunOutcome {
+  // A clean exit needs no explanation; anything else the sandbox noticed stays.
+  const reason =
+    outcome.state === "succeeded" && /^exited with code 0$/.test(outcome.reason)
+      ? ""
+      : outcome.reason;
+  const rest = {
+    state: outcome.state,
+    reason,
+    exitCode: outcome.exitCode,
+    durationMs: outcome.durationMs,
+    ...(outcome.gpuIds.length > 0 ? { gpus: [...outcome.gpuIds] } : {}),
+  };
+  const fitted = fitResultOutput({
+    stdout: outcome.stdout,
+    stderr: outcome.stderr,
+    outputs: outcome.outputs,
+    budgetBytes,
+    otherFieldsBytes:
+      Buffer.byteLength(JSON.stringify({ ...rest, id: spec.id, group: spec.group }), "utf8") +
+      WORKER_FIELDS_BYTES,
+    fullOutputWhere: `the attempt log ${outcome.logFile} on ${hostname()}`,
+  });
+  return {
+    ...rest,
+    reason: [reason, fitted.cutNote].filter((part) => part !== "").join("; "),
+    stdout: fitted.stdout,
+    stderr: fitted.stderr,
+    ...(fitted.outputs.length > 0 ? { outputs: fitted.outputs } : {}),
+  };
 }
 
 export interface GpuShare {
@@ -68,22 +112,7 @@ export function sandboxRunner(
           config,
           { signal, ...(standby ? { standby } : {}) },
         );
-        return {
-          state: outcome.state,
-          // A clean exit needs no explanation; anything else the sandbox noticed stays.
-          reason:
-            outcome.state === "succeeded" && /^exited with code 0$/.test(outcome.reason)
-              ? ""
-              : outcome.reason,
-          exitCode: outcome.exitCode,
-          stdout: joinCaptured(outcome.stdout),
-          stderr: joinCaptured(outcome.stderr),
-          durationMs: outcome.durationMs,
-          ...(outcome.gpuIds.length > 0 ? { gpus: [...outcome.gpuIds] } : {}),
-          ...(outcome.outputs.length > 0
-            ? { outputs: outcome.outputs.map((o) => ({ ...o })) }
-            : {}),
-        };
+        return outcomeToResult(spec, outcome);
       } finally {
         // runJob has resolved: every process of the job is gone from the cgroup. A standby it
         // did not use (a job that never started) must not stay there, nor its directory.
