@@ -6,3 +6,18 @@ import { DEFAULT_MAX_BODY_BYTES as MAX_BODY_BYTES } from "../limits.ts";
 export const DEFAULT_RETAIN_MS = 7 * 24 * 60 * 60 * 1000;
 /** Largest accepted `POST /` body: 10 MiB. One value shared with the clients (src/limits.ts). */
 export const DEFAULT_MAX_BODY_BYTES = MAX_BODY_BYTES;
+/**
+ * Longest a `POST /` body may take to arrive, from its headers on: 30 s. A body that trickles
+ * past it is answered 408 and its connection closed; poll streams have no body and stay open.
+ */
+export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+/**
+ * How much of a body over the limit is still read (and thrown away) so that the sender, which
+ * is still writing, receives the 413 instead of a reset connection: 1 GiB. Past it the
+ * connection is closed.
+ */
+export const MAX_DISCARDED_BODY_BYTES = 1024 * 1024 * 1024;
+/** Deepest nesting of arrays and objects in a request body, the envelope's own included. */
+export const MAX_BODY_DEPTH = 64;
+/** Most structural JSON characters (`[`, `{`, `,`, `:`) in a request body, outside strings. */
+export const MAX_BODY_ELEMENTS = 100_000;

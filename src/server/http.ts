@@ -1,11 +1,21 @@
 // The server's HTTP face: `POST /` protocol envelopes, `GET /poll/:group/:pid` server-sent
 // events, `GET /health` and `GET /ready`. The HTTP status always equals `head.status`.
+// Nothing a request carries may end the process: routing runs inside one guard, and every
+// way a request can be malformed (its target, its bytes, its size, its pace) gets a 4xx.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Authenticator } from "./auth.ts";
-import { DEFAULT_MAX_BODY_BYTES } from "./defaults.ts";
+import {
+  DEFAULT_BODY_TIMEOUT_MS,
+  DEFAULT_MAX_BODY_BYTES,
+  MAX_BODY_DEPTH,
+  MAX_BODY_ELEMENTS,
+  MAX_DISCARDED_BODY_BYTES,
+} from "./defaults.ts";
 import type { RequestEngine } from "./engine.ts";
+import { checkJsonShape } from "./json-shape.ts";
 import type { PollConnection, PollRegistry } from "./poll-registry.ts";
 import { envelope, type Message, type Reply } from "./protocol.ts";
+import { readBody } from "./request-body.ts";
 import { parseRequest } from "./validate.ts";
 
 export interface HttpOptions {
@@ -14,11 +24,18 @@ export interface HttpOptions {
   auth?: Authenticator;
   /** Largest accepted `POST /` body. Default 10 MiB. */
   maxBodyBytes?: number;
+  /** Longest a `POST /` body may take to arrive; past it, 408. Default 30 s. */
+  bodyTimeoutMs?: number;
   /** A poll connection with more than this much unsent is skipped for new messages. Default 4 MiB. */
   maxPollBacklogBytes?: number;
   /** Comment lines on idle poll streams, so that proxies and NATs keep them open. Default 15 s. */
   keepAliveMs?: number;
+  /** Told of a request that failed inside the server (answered 500). */
+  onError?: (error: unknown) => void;
 }
+
+/** Refuses bytes that are not UTF-8 instead of storing U+FFFD in their place. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -33,57 +50,88 @@ function sendError(res: ServerResponse, kind: string, corrId: string, reply: Rep
   sendJson(res, reply.status, envelope(kind, corrId, reply));
 }
 
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"]);
-    if (Number.isFinite(declared) && declared > maxBytes) {
-      reject(new BodyTooLarge());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        reject(new BodyTooLarge());
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
+/** Answers and closes the connection: what the sender is still writing is not read. */
+function sendErrorAndClose(res: ServerResponse, reply: Reply): void {
+  res.setHeader("connection", "close");
+  sendError(res, "unknown", "", reply);
 }
 
 function mebibytes(bytes: number): string {
   return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
 }
 
+/** A path segment decoded, or undefined where its percent-escapes are not UTF-8. */
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The path of a request target, or undefined where the target is not a URL (`http://[::1`). */
+function targetPath(target: string): string | undefined {
+  try {
+    return new URL(target, "http://localhost").pathname;
+  } catch {
+    return undefined;
+  }
+}
+
 export function createHttpServer(options: HttpOptions): Server {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   const maxBacklog = options.maxPollBacklogBytes ?? 4 * 1024 * 1024;
   const keepAliveMs = options.keepAliveMs ?? 15_000;
+  const onError = options.onError ?? (() => {});
+  const tooLarge: Reply = {
+    status: 413,
+    data: `request body is larger than the server's limit of ${mebibytes(maxBodyBytes)} (modulate server --max-body)`,
+  };
 
   async function handleApi(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let body: Buffer;
+    const outcome = await readBody(req, {
+      maxBytes: maxBodyBytes,
+      maxDiscardedBytes: Math.max(maxBodyBytes, MAX_DISCARDED_BODY_BYTES),
+      timeoutMs: bodyTimeoutMs,
+    });
+    if (outcome.kind === "aborted") return;
+    if (outcome.kind === "timed-out") {
+      sendErrorAndClose(res, {
+        status: 408,
+        data: `request body did not arrive within ${bodyTimeoutMs / 1000} s of its headers: send the whole body at once`,
+      });
+      return;
+    }
+    if (outcome.kind === "too-large") {
+      // Read to its end, the sender has finished writing and takes the answer; otherwise
+      // (past the discard bound) there is no answering without closing under it.
+      if (outcome.drained) sendError(res, "unknown", "", tooLarge);
+      else sendErrorAndClose(res, tooLarge);
+      return;
+    }
+    // Before JSON.parse: its time grows with the structure, so a body is measured first.
+    const shape = checkJsonShape(outcome.bytes, {
+      maxDepth: MAX_BODY_DEPTH,
+      maxElements: MAX_BODY_ELEMENTS,
+    });
+    if (!shape.ok) {
+      sendError(res, "unknown", "", { status: 400, data: shape.reason });
+      return;
+    }
+    let text: string;
     try {
-      body = await readBody(req, maxBodyBytes);
-    } catch (error) {
-      if (error instanceof BodyTooLarge) {
-        res.setHeader("connection", "close");
-        sendError(res, "unknown", "", {
-          status: 413,
-          data: `request body is larger than the server's limit of ${mebibytes(maxBodyBytes)} (modulate server --max-body)`,
-        });
-      }
+      text = utf8.decode(outcome.bytes);
+    } catch {
+      sendError(res, "unknown", "", {
+        status: 400,
+        data: "request body is not valid UTF-8: send JSON encoded as UTF-8",
+      });
       return;
     }
     let json: unknown;
     try {
-      json = JSON.parse(body.toString("utf8"));
+      json = JSON.parse(text);
     } catch {
       sendError(res, "unknown", "", { status: 400, data: "request body is not valid JSON" });
       return;
@@ -142,18 +190,28 @@ export function createHttpServer(options: HttpOptions): Server {
   }
 
   function route(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const path = url.pathname;
-    if (path === "/" && req.method === "POST") {
-      handleApi(req, res).catch(() => {
-        if (!res.headersSent)
-          sendError(res, "unknown", "", { status: 500, data: "internal error" });
+    const path = targetPath(req.url ?? "/");
+    if (path === undefined) {
+      sendJson(res, 400, {
+        error: `request target ${JSON.stringify(req.url)} is not a URL path: use POST /, GET /poll/:group/:pid, GET /health or GET /ready`,
       });
+      return;
+    }
+    if (path === "/" && req.method === "POST") {
+      handleApi(req, res).catch((error: unknown) => answerFailure(res, error));
       return;
     }
     const poll = /^\/poll\/([^/]+)\/([^/]+)$/.exec(path);
     if (poll && req.method === "GET") {
-      handlePoll(req, res, decodeURIComponent(poll[1] ?? ""), decodeURIComponent(poll[2] ?? ""));
+      const group = decodeSegment(poll[1] ?? "");
+      const pid = decodeSegment(poll[2] ?? "");
+      if (group === undefined || pid === undefined) {
+        sendJson(res, 400, {
+          error: `poll path ${JSON.stringify(path)} has a percent-escape that is not UTF-8: escape the group and the process id with encodeURIComponent`,
+        });
+        return;
+      }
+      handlePoll(req, res, group, pid);
       return;
     }
     if (path === "/health" && req.method === "GET") {
@@ -170,9 +228,42 @@ export function createHttpServer(options: HttpOptions): Server {
     });
   }
 
-  const server = createServer(route);
-  // Poll streams stay open for hours; only idle keep-alive sockets of POST time out.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  /** A request the server failed on is answered 500 (or cut, once its answer has begun). */
+  function answerFailure(res: ServerResponse, error: unknown): void {
+    onError(error);
+    try {
+      if (res.headersSent) res.destroy();
+      else sendError(res, "unknown", "", { status: 500, data: "internal error" });
+    } catch (failure) {
+      onError(failure);
+      res.destroy();
+    }
+  }
+
+  function guardedRoute(req: IncomingMessage, res: ServerResponse): void {
+    try {
+      route(req, res);
+    } catch (error) {
+      answerFailure(res, error);
+    }
+  }
+
+  const server = createServer(guardedRoute);
+  // `Expect: 100-continue` (curl sends it for large bodies): a body known to be over the limit
+  // is refused before it is sent.
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+    const declared = Number(req.headers["content-length"]);
+    if (Number.isFinite(declared) && declared > maxBodyBytes) {
+      sendErrorAndClose(res, tooLarge);
+      return;
+    }
+    res.writeContinue();
+    guardedRoute(req, res);
+  });
+  // Node's own deadline for a whole request, behind the body deadline above: it also ends
+  // bodies that no handler reads (sent to an unknown route). A request is whole once its
+  // body has arrived, so it does not touch poll streams, which have none and last for hours.
+  server.requestTimeout = bodyTimeoutMs + 10_000;
+  server.headersTimeout = Math.min(60_000, server.requestTimeout);
   return server;
 }

@@ -19,6 +19,8 @@ export interface ServerOptions {
   auth?: Authenticator;
   retainMs?: number;
   maxBodyBytes?: number;
+  /** Longest a `POST /` body may take to arrive; past it, 408. Default 30 s. */
+  bodyTimeoutMs?: number;
   sync?: "full" | "normal";
   clock?: () => number;
   onError?: (error: unknown) => void;
@@ -72,6 +74,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     registry,
     ...(options.auth ? { auth: options.auth } : {}),
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
+    ...(options.bodyTimeoutMs === undefined ? {} : { bodyTimeoutMs: options.bodyTimeoutMs }),
+    ...(options.onError ? { onError: options.onError } : {}),
   });
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
