@@ -88,6 +88,10 @@ export type PromiseCreateRequest = Req<"promise.create", PromiseCreateData>;
 export type PromiseSettleRequest = Req<"promise.settle", PromiseSettleData>;
 export type RegisterCallbackRequest = Req<"promise.register_callback", CallbackData>;
 
+/**
+ * A request as validate.ts hands it on. A search's `cursor` is by then the id its page starts
+ * after: on the wire it is the opaque text `encodeCursor` made, decoded during validation.
+ */
 export type Request =
   | Req<"promise.get", { id: string }>
   | PromiseCreateRequest
@@ -130,7 +134,7 @@ export type Request =
 export type RequestKind = Request["kind"];
 
 /** The status codes the SDK reads as answers; anything else it treats as a network fault. */
-export type Status = 200 | 300 | 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500 | 501;
+export type Status = 200 | 300 | 400 | 401 | 403 | 404 | 408 | 409 | 413 | 422 | 429 | 500 | 501;
 
 /** A response before the head is filled in: status and data, as the state machine returns. */
 export interface Reply {
@@ -150,4 +154,33 @@ export function envelope(kind: string, corrId: string, reply: Reply): ResponseEn
     head: { corrId, status: reply.status, version: PROTOCOL_VERSION },
     data: reply.data,
   };
+}
+
+// A search cursor is opaque to clients: the id the next page starts after, base64url-encoded
+// behind a version prefix, so that a cursor this server did not issue can be refused (400)
+// instead of silently reading as an id and answering an empty or shifted page.
+const CURSOR_PREFIX = "c1.";
+
+/** The cursor that continues a search after the row with id `lastId`. */
+export function encodeCursor(lastId: string): string {
+  return CURSOR_PREFIX + Buffer.from(lastId, "utf8").toString("base64url");
+}
+
+const cursorUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The id a cursor continues after, or undefined where it is not one `encodeCursor` made. */
+export function decodeCursor(cursor: string): string | undefined {
+  if (!cursor.startsWith(CURSOR_PREFIX)) return undefined;
+  const encoded = cursor.slice(CURSOR_PREFIX.length);
+  if (!/^[A-Za-z0-9_-]*$/.test(encoded)) return undefined;
+  const bytes = Buffer.from(encoded, "base64url");
+  let lastId: string;
+  try {
+    lastId = cursorUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+  // Only the canonical encoding: trailing bits that base64url ignores would make a second
+  // spelling of the same cursor.
+  return encodeCursor(lastId) === cursor ? lastId : undefined;
 }

@@ -17,6 +17,7 @@ import type {
   TaskRecord,
   TaskState,
 } from "./protocol.ts";
+import { encodeCursor } from "./protocol.ts";
 import type {
   StateStore,
   StoredPromise,
@@ -301,7 +302,7 @@ export class ResonateState {
     const more = rows.length > limit;
     return reply(200, {
       promises: page.map(toPromiseRecord),
-      ...(more ? { cursor: page[page.length - 1]?.id } : {}),
+      ...(more ? { cursor: encodeCursor(page.at(-1)?.id ?? "") } : {}),
     });
   }
 
@@ -519,7 +520,7 @@ export class ResonateState {
     return reply(200, {
       // The real server reports how many resumes a task holds, not which.
       tasks: page.map((t) => ({ ...toTaskRecord(t), resumes: t.resumes.length })),
-      ...(rows.length > limit ? { cursor: page[page.length - 1]?.id } : {}),
+      ...(rows.length > limit ? { cursor: encodeCursor(page.at(-1)?.id ?? "") } : {}),
     });
   }
 
@@ -575,7 +576,7 @@ export class ResonateState {
     const page = rows.slice(0, limit);
     return reply(200, {
       schedules: page.map((s) => this.#scheduleRecord(s)),
-      ...(rows.length > limit ? { cursor: page[page.length - 1]?.id } : {}),
+      ...(rows.length > limit ? { cursor: encodeCursor(page.at(-1)?.id ?? "") } : {}),
     });
   }
 

@@ -1,14 +1,15 @@
 // Checks a parsed body against the protocol before anything reads it: a bad request gets a
 // 400 naming the field, and the state machine only ever sees well-typed requests.
-import type {
-  CallbackData,
-  PromiseCreateRequest,
-  PromiseSettleRequest,
-  PromiseState,
-  RegisterCallbackRequest,
-  Request,
-  TaskState,
-  Value,
+import {
+  decodeCursor,
+  type CallbackData,
+  type PromiseCreateRequest,
+  type PromiseSettleRequest,
+  type PromiseState,
+  type RegisterCallbackRequest,
+  type Request,
+  type TaskState,
+  type Value,
 } from "./protocol.ts";
 
 /** Thrown inside validation; caught once in `parseRequest` and turned into its reason. */
@@ -33,10 +34,23 @@ function obj(value: unknown, path: string): Obj {
   return value as Obj;
 }
 
+/**
+ * SQLite stores text as UTF-8, where a lone surrogate (`"\ud800"` in JSON) becomes U+FFFD: two
+ * different ids would become one promise. Such text is refused rather than altered.
+ */
+function wellFormed(text: string, path: string): string {
+  if (!text.isWellFormed()) {
+    throw new Invalid(
+      `${path} must be well-formed Unicode text, got a lone surrogate in ${describe(text.toWellFormed())}: send UTF-8 text`,
+    );
+  }
+  return text;
+}
+
 function str(o: Obj, key: string, path: string): string {
   const v = o[key];
   if (typeof v !== "string") fail(`${path}.${key}`, "a string", v);
-  return v;
+  return wellFormed(v, `${path}.${key}`);
 }
 
 function int(o: Obj, key: string, path: string): number {
@@ -57,7 +71,9 @@ function optional<T>(
 function stringRecord(o: Obj, key: string, path: string): Record<string, string> {
   const record = obj(o[key], `${path}.${key}`);
   for (const [k, v] of Object.entries(record)) {
+    wellFormed(k, `${path}.${key} key ${describe(k.toWellFormed())}`);
     if (typeof v !== "string") fail(`${path}.${key}.${k}`, "a string", v);
+    wellFormed(v, `${path}.${key}.${k}`);
   }
   return record as Record<string, string>;
 }
@@ -144,7 +160,14 @@ function limitCursor(d: Obj, p: string): { limit?: number; cursor?: string } {
   if (limit !== undefined && (limit < 1 || limit > 1000)) {
     throw new Invalid(`${p}.limit must be between 1 and 1000, got ${limit}`);
   }
-  const cursor = optional(d, "cursor", str, p);
+  const given = optional(d, "cursor", str, p);
+  // Handed on decoded: from here on, `cursor` is the id the page starts after.
+  const cursor = given === undefined ? undefined : decodeCursor(given);
+  if (given !== undefined && cursor === undefined) {
+    throw new Invalid(
+      `${p}.cursor ${describe(given)} is not a cursor this server issued: pass back the cursor of the previous page unchanged, or none for the first page`,
+    );
+  }
   return { ...(limit === undefined ? {} : { limit }), ...(cursor === undefined ? {} : { cursor }) };
 }
 
@@ -268,7 +291,8 @@ export function parseRequest(body: unknown): Parsed {
   const corrId = typeof rawHead["corrId"] === "string" ? rawHead["corrId"] : "";
   try {
     const envelope = obj(body, "request");
-    const parser = PARSERS[kind as Request["kind"]] as Parser | undefined;
+    // Own keys only: "constructor" or "toString" must not find Object.prototype's.
+    const parser = Object.hasOwn(PARSERS, kind) ? PARSERS[kind as Request["kind"]] : undefined;
     if (parser === undefined) {
       throw new Invalid(
         `unknown kind ${describe(envelope["kind"])}: expected one of ${REQUEST_KINDS.join(", ")}`,
