@@ -24,6 +24,7 @@ function register<O extends Record<string, Options>, P extends string>(
   ctx: CliContext,
   done: Done,
   positionals: Positionals,
+  words: readonly string[],
 ): Argv {
   const positional = mode.positional;
   if (positional) positionals.set(mode.command, positional.name);
@@ -36,7 +37,9 @@ function register<O extends Record<string, Options>, P extends string>(
     },
     async (argv) => {
       const value: unknown = positional ? argv[positional.name] : undefined;
-      const named = (positional ? { [positional.name]: String(value) } : {}) as Record<P, string>;
+      // yargs hands a lone `-` over as `true`; it means stdin (`submit -`).
+      const word = value === true && ownWords(words).includes("-") ? "-" : String(value);
+      const named = (positional ? { [positional.name]: word } : {}) as Record<P, string>;
       done(await mode.run({ ...argv, ...named }, ctx));
     },
   );
@@ -48,15 +51,22 @@ function registerCommands(
   ctx: CliContext,
   done: Done,
   positionals: Positionals,
+  words: readonly string[],
 ): Argv {
-  let p = register(parser, submitCommand, ctx, done, positionals);
-  p = register(p, getCommand, ctx, done, positionals);
-  p = register(p, devCommand, ctx, done, positionals);
-  p = register(p, serverCommand, ctx, done, positionals);
-  p = register(p, routerCommand, ctx, done, positionals);
-  p = register(p, workerCommand, ctx, done, positionals);
-  p = register(p, uiCommand, ctx, done, positionals);
+  let p = register(parser, submitCommand, ctx, done, positionals, words);
+  p = register(p, getCommand, ctx, done, positionals, words);
+  p = register(p, devCommand, ctx, done, positionals, words);
+  p = register(p, serverCommand, ctx, done, positionals, words);
+  p = register(p, routerCommand, ctx, done, positionals, words);
+  p = register(p, workerCommand, ctx, done, positionals, words);
+  p = register(p, uiCommand, ctx, done, positionals, words);
   return p;
+}
+
+/** The command line's words before `--`: those after it belong to the submitted script. */
+function ownWords(words: readonly string[]): readonly string[] {
+  const end = words.indexOf("--");
+  return end < 0 ? words : words.slice(0, end);
 }
 
 /**
@@ -129,6 +139,7 @@ export async function main(
       exitCode = code;
     },
     positionals,
+    argv,
   );
   try {
     let output = "";
@@ -154,12 +165,13 @@ function processContext(): CliContext {
   // only listener left, which would kill us in the middle of a clean stop.
   const stop = (signal: NodeJS.Signals): void => {
     if (!controller.signal.aborted) {
-      controller.abort();
+      // The signal's name is the reason: a command stopped by it exits 130 or 143.
+      controller.abort(signal);
       return;
     }
     // A second Ctrl+C: the user will not wait for the clean stop.
     process.stderr.write(`modulate: ${signal} again: exiting now\n`);
-    process.exit(ExitCode.canceled);
+    process.exit(signal === "SIGTERM" ? ExitCode.terminated : ExitCode.canceled);
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);

@@ -9,6 +9,8 @@ export const ExitCode = {
   notFound: 4,
   timedOut: 124,
   canceled: 130,
+  /** Stopped by SIGTERM (128 + 15), as a shell reports a process that SIGTERM ended. */
+  terminated: 143,
 } as const;
 
 /** An error the user caused or can fix: printed as one line, mapped to an exit code. */
@@ -29,5 +31,6 @@ export const EXIT_CODES_HELP = [
   "  3    cannot reach the server",
   "  4    no such job",
   "  124  job timed out",
-  "  130  canceled",
+  "  130  canceled, or stopped by Ctrl+C (SIGINT)",
+  "  143  stopped by SIGTERM",
 ].join("\n");

@@ -1,4 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { main, onlyDashboardOptions } from "../src/cli.ts";
 import packageJson from "../package.json" with { type: "json" };
 import type { CliContext } from "../src/modes/command.ts";
@@ -89,5 +92,64 @@ describe("which command lines on a terminal mean the dashboard", () => {
     [["-u", "x"], false],
   ])("%j: %s", (argv, expected) => {
     expect(onlyDashboardOptions(argv)).toBe(expected);
+  });
+});
+
+describe("what submit reads as a script", () => {
+  const dir = mkdtempSync(join(tmpdir(), "modulate-cli-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // Nothing listens there: each of these is refused before anything is sent.
+  const url = ["--url", "http://127.0.0.1:9"];
+
+  async function submit(...argv: string[]): Promise<{ code: number; err: string }> {
+    const ctx = captureContext();
+    const code = await main(["submit", ...argv, ...url], ctx);
+    return { code, err: ctx.err() };
+  }
+
+  it.each([
+    ["a directory", "it is a directory"],
+  ])("refuses %s at once, in one line, exit 2", async (what, why) => {
+    let path = what;
+    if (what === "a directory") {
+      path = join(dir, "scripts.py");
+      mkdirSync(path);
+    }
+    const res = await submit(path);
+    expect(res.code).toBe(2);
+    expect(res.err.trim().split("\n")).toHaveLength(1);
+    expect(res.err).toContain(`cannot read script ${path}: ${why}`);
+  });
+
+  it("refuses a script over the server's request limit before sending it, naming the limit and its flag", async () => {
+    const path = join(dir, "big.py");
+    writeFileSync(path, `x = 1\n${"#".repeat(12 * 1024 * 1024)}\n`);
+    const res = await submit(path);
+    expect(res.code).toBe(2);
+    expect(res.err.trim().split("\n")).toHaveLength(1);
+    expect(res.err).toMatch(
+      /script \S+big\.py is larger than 7\.\d MiB, .*10 MiB, modulate server --max-body/,
+    );
+  });
+
+  it("refuses a script whose JSON would be over the limit, though its bytes are not", async () => {
+    // Each quote is written as two bytes in JSON: 5 MiB of them make 10 MiB.
+    const path = join(dir, "quotes.py");
+    writeFileSync(path, `s = '${'"'.repeat(5 * 1024 * 1024)}'\n`);
+    const res = await submit(path);
+    expect(res.code).toBe(2);
+    expect(res.err).toMatch(
+      /script quotes\.py is 5 MiB: encoded for the server its submission is 13\.\d MiB, over the server's request limit of 10 MiB \(modulate server --max-body\)/,
+    );
+  });
+
+  it("refuses a job id in modulate's own name space", async () => {
+    const path = join(dir, "ok.py");
+    writeFileSync(path, "print(1)\n");
+    const res = await submit(path, "--id", "modulate-execute.clash");
+    expect(res.code).toBe(2);
+    expect(res.err.trim()).toBe(
+      `modulate: --id "modulate-execute.clash" starts with "modulate-", which modulate keeps for its own records: pick an id that does not`,
+    );
   });
 });

@@ -4,6 +4,7 @@ import { resolveConnection } from "../orchestration/connection.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 import { jobDetails } from "./job-format.ts";
+import { STOPPED, stoppedExitCode, unlessStopped } from "./stop-signal.ts";
 
 const options = {
   ...connectionOptions,
@@ -27,10 +28,20 @@ export async function runGet(
     resolveConnection(args.url, args.token, ctx.env),
   );
   try {
-    let view = await client.getJob(args.id);
+    const found = await unlessStopped(client.getJob(args.id), ctx.signal);
+    if (found === STOPPED) return stoppedExitCode(ctx.signal);
+    let view = found;
     if (args.wait && !view.finished) {
-      await client.waitForJob(args.id, view.spec.mode);
-      view = await client.getJob(args.id);
+      // Ctrl+C or SIGTERM ends the wait at once, even while the server is away.
+      const waited = await unlessStopped(
+        client.waitForJob(args.id, view.spec.mode, ctx.signal).then(() => client.getJob(args.id)),
+        ctx.signal,
+      );
+      if (waited === STOPPED) {
+        ctx.stderr.write(`modulate: stopped waiting; job ${args.id} goes on\n`);
+        return stoppedExitCode(ctx.signal);
+      }
+      view = waited;
     }
     ctx.stdout.write(
       args.json ? `${JSON.stringify(view.result)}\n` : jobDetails(view.result, view.attempts),

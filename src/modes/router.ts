@@ -15,7 +15,12 @@ const options = {
     type: "string",
     describe: "File mapping machine types to groups, lines of 'a100 -> gpu-a100' (or JSON)",
   },
-  "max-script": { type: "string", default: "1M", describe: "Largest script accepted" },
+  "max-script": {
+    type: "string",
+    // Derived from the server's default request limit (src/limits.ts), in bytes.
+    default: String(DEFAULT_SUBMISSION_LIMITS.maxScriptBytes),
+    describe: "Largest script accepted (the default fits the server's default --max-body)",
+  },
   "queue-timeout": {
     type: "string",
     default: "24h",

@@ -1,19 +1,22 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, relative, resolve, sep } from "node:path";
 import { ExitCode, UserError } from "../errors.ts";
+import { DEFAULT_MAX_BODY_BYTES, maxValueJsonBytes } from "../limits.ts";
 import {
   exitCodeFor,
   type JobLimitRequest,
   type JobOutputFile,
   type JobSpec,
 } from "../orchestration/job.ts";
-import { groupNameProblem, jobIdProblem, newJobId } from "../orchestration/names.ts";
+import { groupNameProblem, newJobId } from "../orchestration/names.ts";
+import { userJobIdProblem } from "../orchestration/validate-submission.ts";
 import { resolveConnection } from "../orchestration/connection.ts";
 import { parseBytes, parseDurationMs } from "../units.ts";
 import { defineCommand, passThroughArgs, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 import { jobSummary } from "./job-format.ts";
-import { untilAborted } from "./lifecycle.ts";
+import { formatMiB, readScriptFile, readScriptStdin } from "./read-script.ts";
+import { STOPPED, stoppedExitCode, unlessStopped } from "./stop-signal.ts";
 
 const options = {
   ...connectionOptions,
@@ -71,7 +74,7 @@ export const submitCommand = defineCommand({
   describe: "Submit a script to a worker group; wait for its result unless --detach",
   positional: {
     name: "script",
-    describe: "The script to run (.py, .sh, .js, .mjs, or with a #! line)",
+    describe: "The script to run (.py, .sh, .js, .mjs, or with a #! line); - reads it from stdin",
   },
   options,
   epilogue:
@@ -79,21 +82,35 @@ export const submitCommand = defineCommand({
   run: runSubmit,
 });
 
-function readScript(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === "ENOENT"
-        ? "no such file"
-        : code === "EISDIR"
-          ? "it is a directory"
-          : code === "EACCES"
-            ? "permission denied"
-            : String(code ?? error);
-    throw new UserError(`cannot read script ${path}: ${why}; nothing was submitted`);
+/** Where `submit -` reads its script: process.stdin, or what a test hands in. */
+type ScriptInput = AsyncIterable<Buffer | string> & { destroy?(): void };
+
+/** The name a script read from stdin (`submit -`) goes by. */
+const STDIN_SCRIPT_NAME = "stdin";
+
+/**
+ * The script's name and text. Bounded by what a request to the server can carry at all; the
+ * client measures the encoded submission again before sending it.
+ */
+async function readScript(
+  path: string,
+  stdin: AsyncIterable<Buffer | string>,
+): Promise<{ name: string; content: string }> {
+  const limitBytes = maxValueJsonBytes(DEFAULT_MAX_BODY_BYTES);
+  const why = `${formatMiB(DEFAULT_MAX_BODY_BYTES)}, modulate server --max-body`;
+  if (path !== "-") {
+    return {
+      name: basename(path),
+      content: readScriptFile(path, limitBytes, why).toString("utf8"),
+    };
   }
+  const content = (await readScriptStdin(stdin, limitBytes, why)).toString("utf8");
+  // The name says nothing of the language: only a #! line can.
+  if (!content.startsWith("#!"))
+    throw new UserError(
+      "a script read from stdin (-) needs a #! line naming its interpreter, e.g. #!/usr/bin/env python3; nothing was submitted",
+    );
+  return { name: STDIN_SCRIPT_NAME, content };
 }
 
 function parseEnv(pairs: readonly (string | number)[]): Record<string, string> {
@@ -139,13 +156,19 @@ export function writeOutputs(outputs: readonly JobOutputFile[], dir: string): st
 export async function runSubmit(
   args: ModeArgs<typeof options> & { script: string },
   ctx: CliContext,
+  stdin: ScriptInput = process.stdin,
 ): Promise<number> {
-  const content = readScript(args.script);
   const groupProblem = groupNameProblem(args.group);
   if (groupProblem) throw new UserError(`--group ${groupProblem}`);
   if (args.id !== undefined) {
-    const idProblem = jobIdProblem(args.id);
+    const idProblem = userJobIdProblem(args.id);
     if (idProblem) throw new UserError(`--id ${idProblem}`);
+  }
+  const script = await unlessStopped(readScript(args.script, stdin), ctx.signal);
+  if (script === STOPPED) {
+    // A read of stdin still pending would keep the process alive.
+    stdin.destroy?.();
+    return stoppedExitCode(ctx.signal);
   }
   const now = Date.now();
   const env = parseEnv(args.env);
@@ -153,7 +176,7 @@ export async function runSubmit(
   const spec: JobSpec = {
     id: args.id ?? newJobId(now),
     group: args.group,
-    script: { name: basename(args.script), content },
+    script,
     args: passThroughArgs(args),
     timeoutMs: parseDurationMs(args.timeout, "--timeout"),
     mode: args.detach ? "detach" : "wait",
@@ -167,10 +190,17 @@ export async function runSubmit(
     resolveConnection(args.url, args.token, ctx.env),
   );
   try {
-    const submitted = await client.submit(
-      spec,
-      parseDurationMs(args.queueTimeout, "--queue-timeout"),
+    const submitted = await unlessStopped(
+      client.submit(spec, parseDurationMs(args.queueTimeout, "--queue-timeout")),
+      ctx.signal,
     );
+    // Stopped before the server answered: the submission may or may not be durable.
+    if (submitted === STOPPED) {
+      ctx.stderr.write(
+        `modulate: stopped while submitting; 'modulate get ${spec.id}' tells whether job ${spec.id} exists\n`,
+      );
+      return stoppedExitCode(ctx.signal);
+    }
     if (submitted.existing)
       ctx.stderr.write(
         `modulate: job ${spec.id} already exists: this is that job, not a new one\n`,
@@ -183,13 +213,15 @@ export async function runSubmit(
       );
       return ExitCode.ok;
     }
-    const interrupted = untilAborted(ctx.signal).then(() => "interrupted" as const);
-    const result = await Promise.race([client.waitForJob(spec.id), interrupted]);
-    if (result === "interrupted") {
+    const result = await unlessStopped(
+      client.waitForJob(spec.id, undefined, ctx.signal),
+      ctx.signal,
+    );
+    if (result === STOPPED) {
       ctx.stderr.write(
         `modulate: stopped waiting; job ${spec.id} goes on: 'modulate get ${spec.id} --wait' follows it\n`,
       );
-      return ExitCode.canceled;
+      return stoppedExitCode(ctx.signal);
     }
     for (const line of writeOutputs(result.outputs ?? [], args.outputDir))
       ctx.stderr.write(`modulate: ${line}\n`);

@@ -3,9 +3,11 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { ExitCode, UserError } from "../errors.ts";
+import { base64Bytes, DEFAULT_MAX_BODY_BYTES, maxValueJsonBytes } from "../limits.ts";
 import { listAttempts, type AttemptView } from "./attempts.ts";
 import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "./job.ts";
 import { ENTRY_GROUP, executeId, SUBMIT_FUNCTION, TAG } from "./names.ts";
+import { submissionDifferences } from "./same-submission.ts";
 import { listLiveWorkers, whyWaiting } from "./presence.ts";
 import { takeSnapshot, type ClusterSnapshot } from "./snapshot.ts";
 import { openListener, PromiseNotFound, type Listener } from "./listener.ts";
@@ -69,11 +71,13 @@ export class ModulateClient {
    * so routers running the SDK execute it; modulate's own client needs no SDK to do it.
    */
   async submit(spec: JobSpec, queueTimeoutMs: number): Promise<Submitted> {
+    const call = { func: SUBMIT_FUNCTION, args: [spec], version: 1 };
+    refuseOversized(spec, call);
     const created = await this.#send(
       request("promise.create", {
         id: spec.id,
         timeoutAt: Date.now() + queueTimeoutMs + spec.timeoutMs + MARGIN_MS,
-        param: encodeValue({ func: SUBMIT_FUNCTION, args: [spec], version: 1 }),
+        param: encodeValue(call),
         tags: {
           [TAG.kind]: "job",
           [TAG.group]: spec.group,
@@ -94,9 +98,22 @@ export class ModulateClient {
     }
     // Creating an existing promise answers with that promise, unchanged: if its submission
     // is not this one, the id was taken before and nothing new starts.
-    const call = decodeValue(created.data.promise.param) as
-      { args?: Partial<JobSpec>[] } | undefined;
-    return { id: spec.id, existing: call?.args?.[0]?.submittedAt !== spec.submittedAt };
+    const stored = decodeValue(created.data.promise.param) as
+      { func?: unknown; args?: Partial<JobSpec>[] } | undefined;
+    const storedSpec = stored?.args?.[0];
+    if (storedSpec?.submittedAt === spec.submittedAt) return { id: spec.id, existing: false };
+    if (stored?.func !== SUBMIT_FUNCTION || !storedSpec) {
+      throw new UserError(
+        `--id ${spec.id} is taken on the server by something that is not a modulate job: pick another id; nothing was submitted`,
+      );
+    }
+    const differences = submissionDifferences(storedSpec, spec);
+    if (differences.length > 0) {
+      throw new UserError(
+        `--id ${spec.id} is already the id of a job with a different ${differences.join(", ")}: pick another id (or resubmit the same script and options to follow that job); nothing was submitted`,
+      );
+    }
+    return { id: spec.id, existing: true };
   }
 
   /**
@@ -106,15 +123,22 @@ export class ModulateClient {
    * router has routed it: pass `mode` "detach" and its execute promise is not looked for
    * before (a client waiting for many queued jobs would otherwise ask again and again).
    */
-  async waitForJob(id: string, mode?: JobSpec["mode"]): Promise<JobResult> {
-    const listener = await untilReachable(() => this.#listen());
+  async waitForJob(id: string, mode?: JobSpec["mode"], stop?: AbortSignal): Promise<JobResult> {
     const done = new AbortController();
+    // Stopping the wait (Ctrl+C, SIGTERM) ends every retry and recheck at once, so that the
+    // process can exit even while the server is away; the wait then rejects.
+    const onStop = (): void => done.abort(stop?.reason);
+    if (stop?.aborted) onStop();
+    stop?.addEventListener("abort", onStop, { once: true });
     try {
+      const listener = await untilReachable(() => this.#listen(), done.signal);
       return await Promise.race([
         this.#waitThroughJob(id, done.signal),
         ...(mode === "detach" ? [] : [waitForExecute(listener, executeId(id), done.signal)]),
+        ...(stop ? [rejectWhenAborted(done.signal)] : []),
       ]);
     } finally {
+      stop?.removeEventListener("abort", onStop);
       done.abort();
     }
   }
@@ -122,8 +146,8 @@ export class ModulateClient {
   async #waitThroughJob(id: string, abandon: AbortSignal): Promise<JobResult> {
     let promiseId = id;
     for (;;) {
-      const listener = await untilReachable(() => this.#listen());
-      const promise = await untilReachable(() => listener.settled(promiseId, abandon));
+      const listener = await untilReachable(() => this.#listen(), abandon);
+      const promise = await untilReachable(() => listener.settled(promiseId, abandon), abandon);
       if (promise.state !== "resolved") return (await this.getJob(id)).result;
       const value = decodeValue(promise.value);
       if (isJobResult(value)) return value;
@@ -175,8 +199,14 @@ export class ModulateClient {
   async close(): Promise<void> {
     const listener = this.#listener;
     this.#listener = undefined;
-    (await listener?.catch(() => undefined))?.close();
+    // A listener still opening (the server is away) is closed once it opens; waiting for it
+    // here would keep a stopped command running for as long as the server stays away.
+    void listener?.then(
+      (opened) => opened.close(),
+      () => undefined,
+    );
     this.#transport.close();
+    await Promise.resolve();
   }
 
   /** One listener stream per client, opened on first wait; reopened after a failed open. */
@@ -244,10 +274,6 @@ export class ModulateClient {
 }
 
 /**
- * Retries `call` while the server cannot be reached: a wait should outlast a restart of the
- * server (the job is durable there). Other errors pass through.
- */
-/**
  * Resolves with the record the job's execute promise holds once it settles. It exists once
  * a router has routed the job, so until then it is looked for again, more and more rarely.
  * Never resolves if the promise ends without a record (a timeout), or `stop` aborts first:
@@ -272,15 +298,53 @@ async function waitForExecute(
   return new Promise<JobResult>(() => {});
 }
 
-async function untilReachable<T>(call: () => Promise<T>): Promise<T> {
+/**
+ * Retries `call` while the server cannot be reached: a wait should outlast a restart of the
+ * server (the job is durable there). Other errors pass through, and so does the last one once
+ * `stop` fires: a stopped wait holds no timer.
+ */
+async function untilReachable<T>(call: () => Promise<T>, stop: AbortSignal): Promise<T> {
   for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 5_000)) {
     try {
       return await call();
     } catch (error) {
       if (!isUnreachable(error) && !(error instanceof ServerUnavailable)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (stop.aborted) throw error;
+      await abortableSleep(delayMs, stop);
     }
   }
+}
+
+/** Rejects once `signal` fires, with its reason: a wait stopped from outside. */
+function rejectWhenAborted(signal: AbortSignal): Promise<never> {
+  return new Promise<never>((_resolve, reject) => {
+    const fail = (): void => reject(new WaitStopped(`stopped waiting (${String(signal.reason)})`));
+    if (signal.aborted) fail();
+    else signal.addEventListener("abort", fail, { once: true });
+  });
+}
+
+/** A wait ended because its caller stopped it (Ctrl+C, SIGTERM), not because the job ended. */
+export class WaitStopped extends Error {
+  override readonly name = "WaitStopped";
+}
+
+/**
+ * Refuses, before anything is sent, a submission whose request would be over the server's
+ * default body limit: the server would refuse it (413) or reset the connection, which read
+ * as "cannot reach the server". Measured on what is sent: the JSON of the call, base64.
+ */
+function refuseOversized(spec: JobSpec, call: unknown): void {
+  const encodedBytes = base64Bytes(Buffer.byteLength(JSON.stringify(call), "utf8"));
+  if (encodedBytes <= base64Bytes(maxValueJsonBytes(DEFAULT_MAX_BODY_BYTES))) return;
+  const scriptBytes = Buffer.byteLength(spec.script.content, "utf8");
+  throw new UserError(
+    `script ${spec.script.name} is ${mebibytes(scriptBytes)}: encoded for the server its submission is ${mebibytes(encodedBytes)}, over the server's request limit of ${mebibytes(DEFAULT_MAX_BODY_BYTES)} (modulate server --max-body); make the script smaller, or have it read its data from elsewhere; nothing was submitted`,
+  );
+}
+
+function mebibytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1).replace(/\.0$/, "")} MiB`;
 }
 
 function inProgress(spec: JobSpec, group: string, attempts: AttemptView[]): JobResult {

@@ -1,14 +1,35 @@
 // What the router checks before anything runs. A submission that fails here fails at once,
 // with its reason, and is never retried: running it again could not make it valid.
+import { DEFAULT_MAX_SCRIPT_BYTES } from "../limits.ts";
 import type { JobSpec } from "./job.ts";
 import { groupNameProblem, jobIdProblem } from "./names.ts";
 
 export interface SubmissionLimits {
-  /** Largest script accepted. Default 1 MiB. */
+  /** Largest script accepted. Default: what the server's default request limit carries (3.7 MiB). */
   maxScriptBytes: number;
 }
 
-export const DEFAULT_SUBMISSION_LIMITS: SubmissionLimits = { maxScriptBytes: 1024 * 1024 };
+export const DEFAULT_SUBMISSION_LIMITS: SubmissionLimits = {
+  maxScriptBytes: DEFAULT_MAX_SCRIPT_BYTES,
+};
+
+/**
+ * The start of every id modulate makes for itself (names.ts: `modulate-execute.<job>`,
+ * `modulate-attempt.<job>.<n>`, `modulate-presence.…`). A job id may not start with it: job
+ * `modulate-execute.x` would be the execute promise of job `x`. Ids modulate generates start
+ * with `job-`.
+ */
+export const RESERVED_ID_PREFIX = "modulate-";
+
+/** What is wrong with a job id a user gave, if anything. */
+export function userJobIdProblem(id: string): string | undefined {
+  const shape = jobIdProblem(id);
+  if (shape) return shape;
+  if (id.startsWith(RESERVED_ID_PREFIX)) {
+    return `"${id}" starts with "${RESERVED_ID_PREFIX}", which modulate keeps for its own records: pick an id that does not`;
+  }
+  return undefined;
+}
 
 const INTERPRETED = [".py", ".sh", ".bash", ".js", ".mjs", ".cjs"];
 
@@ -26,7 +47,7 @@ export function submissionProblem(
   group: string,
   limits: SubmissionLimits,
 ): string | undefined {
-  const idProblem = jobIdProblem(spec.id);
+  const idProblem = userJobIdProblem(spec.id);
   if (idProblem) return idProblem;
   const groupProblem = groupNameProblem(group);
   if (groupProblem) return groupProblem;

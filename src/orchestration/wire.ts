@@ -20,6 +20,13 @@ export function unreachable(connection: Connection, error: unknown): UserError {
       ExitCode.unreachable,
     );
   }
+  if (status === "413") {
+    // Too large is the request's fault, and sending it again cannot help: a usage error.
+    return new UserError(
+      `the Resonate server at ${connection.url} refused the request as too large (${cause}): make the submission smaller, or raise the server's --max-body`,
+      ExitCode.usage,
+    );
+  }
   if (status !== undefined) {
     // It answered, but not with an answer the protocol allows: say so, not "cannot reach".
     return new UserError(

@@ -87,31 +87,65 @@ describe("modulate submit and get", () => {
     expect(res.record.worker?.group).toBe("gpu-a100");
   });
 
-  it("treats the same --id twice as the same job", async () => {
+  it("treats the same --id twice as the same job, and refuses it for another script", async () => {
     const id = `same-${Date.now()}`;
-    const first = await modulate(
-      "submit",
-      join(JOBS, "quick.py"),
-      "--id",
-      id,
-      "--detach",
-      "--json",
-    );
-    const second = await modulate(
-      "submit",
-      join(JOBS, "args.py"),
-      "--id",
-      id,
-      "--detach",
-      "--json",
-    );
-    expect([first.record, second.record]).toEqual([
+    const submit = (script: string): Promise<CliRun> =>
+      modulate("submit", join(JOBS, script), "--id", id, "--detach", "--json");
+    const first = await submit("quick.py");
+    const again = await submit("quick.py");
+    expect([first.record, again.record]).toEqual([
       { id, existing: false },
       { id, existing: true },
     ]);
+    const other = await submit("args.py");
+    expect(other.code).toBe(2);
+    expect(other.out.trim()).toBe(
+      `modulate: --id ${id} is already the id of a job with a different script name, script content: pick another id (or resubmit the same script and options to follow that job); nothing was submitted`,
+    );
     const result = await modulate("get", id, "--wait", "--json");
     expect(result.record.stdout).toBe("quick\n");
   });
+
+  it("keeps job ids a user gives apart from modulate's own", async () => {
+    const id = `clash-${Date.now()}`;
+    const reserved = await modulate(
+      "submit",
+      join(JOBS, "args.py"),
+      "--id",
+      `modulate-execute.${id}`,
+    );
+    expect(reserved.code).toBe(2);
+    expect(reserved.out.trim().split("\n")).toHaveLength(1);
+    expect(reserved.out).toContain(`"modulate-execute.${id}" starts with "modulate-"`);
+    const plain = await modulate("submit", join(JOBS, "quick.py"), "--id", id, "--json");
+    expect(plain.code).toBe(0);
+    expect(plain.record.stdout).toBe("quick\n");
+  });
+
+  it("settles a job that prints 12 MB on each stream once, with the worker's default limits, and runs the next", async () => {
+    const big = await modulate(
+      "submit",
+      join(JOBS, "big-output.py"),
+      "--group",
+      "single",
+      "--detach",
+    );
+    const next = await modulate("submit", join(JOBS, "quick.py"), "--group", "single", "--detach");
+    const [bigId, nextId] = [big.out.trim(), next.out.trim()];
+    const client = new ModulateClient({ url: server.url });
+    try {
+      const result = await client.waitForJob(bigId, "detach");
+      expect(result).toMatchObject({ state: "succeeded", attempt: 1, exitCode: 0 });
+      expect(result.reason).toMatch(
+        /^output cut to fit the result: stdout 11\.4 MiB \(.* kept\), stderr 11\.4 MiB \(.* kept\); full output in the attempt log \S+attempt-1\.jsonl on \S+$/,
+      );
+      expect(result.stdout.endsWith("the end\n")).toBe(true);
+      expect((await client.getJob(bigId)).attempts).toHaveLength(1);
+      expect((await modulate("get", nextId, "--wait", "--json")).record.state).toBe("succeeded");
+    } finally {
+      await client.close();
+    }
+  }, 120_000);
 
   it("leaves no timer behind in a client that has its result, so a CLI ends at once", async () => {
     const client = new ModulateClient({ url: server.url });
