@@ -20,8 +20,11 @@ type FulfilResponse = Extract<Response, { kind: "task.fulfill" }>;
 export type EncodedAnswer = FulfilRequest["data"]["action"]["data"]["value"];
 
 export interface AnswerDeliveryEvents {
-  /** The answer landed only after this many failed sends (the server was away or slow). */
-  onDelivered?(taskId: string, failedSends: number): void;
+  /**
+   * The answer landed only after this many failed sends (the server was away or slow); the
+   * first failure's message says which.
+   */
+  onDelivered?(taskId: string, failedSends: number, firstFailure: string): void;
   /** The server refused the answer itself; `replaced` went in its place. */
   onRefused?(taskId: string, reason: string): void;
   /** The lease had lapsed; the task was acquired again (at `version`) to deliver the answer. */
@@ -110,6 +113,7 @@ export class AnswerDelivery implements Network {
     const taskId = original.data.id;
     let req = original;
     let failedSends = 0;
+    let firstFailure = "";
     let reacquired = false;
     for (;;) {
       let res: FulfilResponse;
@@ -128,11 +132,13 @@ export class AnswerDelivery implements Network {
         }
         // Anything else is the server away or too slow to answer: the answer is kept.
         if (this.#stopped.signal.aborted) throw error;
+        if (failedSends === 0)
+          firstFailure = error instanceof Error ? error.message : String(error);
         await abortableSleep(this.#backoffMs(failedSends++), this.#stopped.signal);
         continue;
       }
       if (res.head.status === 200) {
-        if (failedSends > 0) events?.onDelivered?.(taskId, failedSends);
+        if (failedSends > 0) events?.onDelivered?.(taskId, failedSends, firstFailure);
         return res;
       }
       // 409/404: not acquired at this version any more. Once: take the task again if it is

@@ -62,7 +62,8 @@ const ANSWER_SETTLE_MS = 5_000;
 function answerNotes(events: WorkerEvents | undefined): AnswerDeliveryEvents {
   const note = (taskId: string, text: string): void => events?.onAnswerNote?.(taskId, text);
   return {
-    onDelivered: (id, failed) => note(id, `delivered after ${failed} failed sends`),
+    onDelivered: (id, failed, first) =>
+      note(id, `delivered after ${failed} failed sends (the first: ${first})`),
     onRefused: (id, reason) => note(id, `refused by the server (${reason}): answered failed`),
     onReacquired: (id, version) => note(id, `lease had lapsed: acquired again at ${version}`),
     onLost: (id, reason) => note(id, `not taken (${reason}): the task is no longer ours`),

@@ -69,7 +69,7 @@ describe("answers through a server restart", () => {
       expect(result.attempt, spec.id).toBe(1);
     }
     // The worker said how its answers fared, and each job started once, there.
-    expect(worker.output()).toMatch(/^answer \S+: delivered after \d+ failed sends$/m);
+    expect(worker.output()).toMatch(/^answer \S+: delivered after \d+ failed sends \(the first: /m);
     expect(peer.output()).not.toMatch(/^start /m);
     for (const spec of specs) {
       expect(worker.output().match(new RegExp(`^start ${spec.id} `, "gm"))).toHaveLength(1);
