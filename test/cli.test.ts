@@ -107,18 +107,15 @@ describe("what submit reads as a script", () => {
     return { code, err: ctx.err() };
   }
 
-  it.each([
-    ["a directory", "it is a directory"],
-  ])("refuses %s at once, in one line, exit 2", async (what, why) => {
-    let path = what;
-    if (what === "a directory") {
-      path = join(dir, "scripts.py");
-      mkdirSync(path);
-    }
+  // A FIFO and /dev/zero are refused too, tested with real processes in
+  // test/e2e/cli-signals.test.ts: here, a regression would hang the test run itself.
+  it("refuses a directory at once, in one line, exit 2", async () => {
+    const path = join(dir, "scripts.py");
+    mkdirSync(path);
     const res = await submit(path);
     expect(res.code).toBe(2);
     expect(res.err.trim().split("\n")).toHaveLength(1);
-    expect(res.err).toContain(`cannot read script ${path}: ${why}`);
+    expect(res.err).toContain(`cannot read script ${path}: it is a directory`);
   });
 
   it("refuses a script over the server's request limit before sending it, naming the limit and its flag", async () => {
