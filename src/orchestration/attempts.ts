@@ -1,7 +1,8 @@
 // Each run of a job's body is an attempt with a durable record: attempt n is claimed by
 // creating promise `modulate-attempt.<job>.<n>`; creating is idempotent, so a worker that
 // finds n already taken (by a run that died) moves on to n+1. The record says who ran it and
-// when, and is settled with the outcome; a record left pending belongs to a dead run.
+// when, and is settled with the outcome. A record left pending belongs to a dead run, until
+// the job ends: the worker that answers it closes every earlier record as abandoned.
 import { randomUUID } from "node:crypto";
 import type { WorkerRef } from "./job.ts";
 import { attemptId, TAG } from "./names.ts";
@@ -16,11 +17,25 @@ export interface AttemptRecord {
   token: string;
 }
 
+/** How an attempt ended, as its record was settled. */
+export interface AttemptOutcome {
+  /** The job's state when that attempt ran it to the end, or "abandoned". */
+  state: string;
+  reason: string;
+}
+
 export interface AttemptView extends AttemptRecord {
-  /** pending: running or its worker died; resolved: finished; other: abandoned. */
+  /** pending: running or its worker died; resolved: finished; rejected: abandoned. */
   promiseState: string;
   finishedAt?: number;
+  outcome?: AttemptOutcome;
 }
+
+/** What an earlier attempt's record says once a later attempt has ended the job. */
+export const ABANDONED: AttemptOutcome = {
+  state: "abandoned",
+  reason: "its worker stopped answering",
+};
 
 /** A job runs at most this many times: a script that kills every worker it lands on stops here. */
 export const MAX_ATTEMPTS = 20;
@@ -54,7 +69,7 @@ export async function claimAttempt(
 export async function finishAttempt(
   send: Send,
   record: AttemptRecord,
-  summary: { state: string; reason: string },
+  summary: AttemptOutcome,
 ): Promise<void> {
   await send(
     request("promise.settle", {
@@ -62,6 +77,31 @@ export async function finishAttempt(
       state: "resolved",
       value: encodeValue(summary),
     }),
+  );
+}
+
+/**
+ * Closes the records of attempts before `attempt` that are still open: their runs died (a
+ * later attempt exists only because each earlier one was found taken and its worker lost
+ * the job). Settling is idempotent, so a record already closed stays as it was, and two
+ * closers cannot disagree.
+ */
+export async function closeEarlierAttempts(
+  send: Send,
+  jobId: string,
+  attempt: number,
+): Promise<void> {
+  const earlier = Array.from({ length: attempt - 1 }, (_, i) => i + 1);
+  await Promise.all(
+    earlier.map((n) =>
+      send(
+        request("promise.settle", {
+          id: attemptId(jobId, n),
+          state: "rejected",
+          value: encodeValue(ABANDONED),
+        }),
+      ),
+    ),
   );
 }
 
@@ -73,10 +113,12 @@ export async function listAttempts(send: Send, jobId: string): Promise<AttemptVi
   return res.data.promises
     .map((p) => {
       const record = decodeValue(p.param) as AttemptRecord;
+      const outcome = decodeValue(p.value) as AttemptOutcome | undefined;
       return {
         ...record,
         promiseState: p.state,
         ...(p.settledAt === undefined ? {} : { finishedAt: p.settledAt }),
+        ...(outcome === undefined ? {} : { outcome }),
       };
     })
     .sort((a, b) => a.attempt - b.attempt);

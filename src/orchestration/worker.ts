@@ -2,7 +2,12 @@
 // `slots` at once, recording each attempt. Stopping hands running jobs back to the group.
 import { Resonate, type Context } from "@resonatehq/sdk";
 import { hostname } from "node:os";
-import { claimAttempt, finishAttempt, type AttemptRecord } from "./attempts.ts";
+import {
+  claimAttempt,
+  closeEarlierAttempts,
+  finishAttempt,
+  type AttemptRecord,
+} from "./attempts.ts";
 import type { JobOutputFile, JobResult, JobSpec, JobState, WorkerRef } from "./job.ts";
 import { EXECUTE_FUNCTION } from "./names.ts";
 import { PresenceLease } from "./presence.ts";
@@ -137,10 +142,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     // The result record is the authority on how the job ended; the attempt record only
     // closes the history. It goes after the answer, which the SDK sends as soon as this
     // returns: sent first, it reached the server first and the answer waited for its commit.
+    // Earlier attempts' records are closed here too: their runs died, and the job has ended.
     setImmediate(() => {
-      void finishAttempt(send, attempt, { state: result.state, reason: result.reason }).catch(
-        () => undefined,
-      );
+      void Promise.all([
+        finishAttempt(send, attempt, { state: result.state, reason: result.reason }),
+        closeEarlierAttempts(send, spec.id, attempt.attempt),
+      ]).catch(() => undefined);
     });
     options.events?.onFinish?.(spec, result);
     return result;
