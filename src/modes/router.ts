@@ -24,7 +24,8 @@ const options = {
   "queue-timeout": {
     type: "string",
     default: "24h",
-    describe: "How long a job may wait for a worker of its group",
+    describe:
+      "How long a job may wait for a worker of its group to take it before it ends timed_out (caps submit --queue-timeout)",
   },
   lease: {
     type: "string",

@@ -34,7 +34,8 @@ const options = {
   "queue-timeout": {
     type: "string",
     default: "24h",
-    describe: "Longest the job may wait for a worker",
+    describe:
+      "Longest the job may wait for a worker to take it; then it ends timed_out, exit 124 (the router's --queue-timeout caps it)",
   },
   env: {
     type: "string",
@@ -173,12 +174,14 @@ export async function runSubmit(
   const now = Date.now();
   const env = parseEnv(args.env);
   const limits = limitsFrom(args);
+  const queueTimeoutMs = parseDurationMs(args.queueTimeout, "--queue-timeout");
   const spec: JobSpec = {
     id: args.id ?? newJobId(now),
     group: args.group,
     script,
     args: passThroughArgs(args),
     timeoutMs: parseDurationMs(args.timeout, "--timeout"),
+    queueTimeoutMs,
     mode: args.detach ? "detach" : "wait",
     submittedAt: now,
     ...(Object.keys(env).length > 0 ? { env } : {}),
@@ -190,10 +193,7 @@ export async function runSubmit(
     resolveConnection(args.url, args.token, ctx.env),
   );
   try {
-    const submitted = await unlessStopped(
-      client.submit(spec, parseDurationMs(args.queueTimeout, "--queue-timeout")),
-      ctx.signal,
-    );
+    const submitted = await unlessStopped(client.submit(spec, queueTimeoutMs), ctx.signal);
     // Stopped before the server answered: the submission may or may not be durable.
     if (submitted === STOPPED) {
       ctx.stderr.write(

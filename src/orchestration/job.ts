@@ -12,6 +12,11 @@ export interface JobSpec {
   args: string[];
   /** Wall-clock limit of one run; the worker may lower it, never raise it. */
   timeoutMs: number;
+  /**
+   * Longest the job may wait for a worker of its group to take it; the router's own
+   * --queue-timeout caps it. The router sets it on the spec it routes.
+   */
+  queueTimeoutMs?: number;
   /** `wait`: the router calls the worker and returns its result; `detach`: it returns at once. */
   mode: "wait" | "detach";
   submittedAt: number;

@@ -10,6 +10,13 @@ export const SUBMIT_FUNCTION = "modulate.submit";
 export const EXECUTE_FUNCTION = "modulate.execute";
 /** Where worker presence leases point: no process listens there, by design. */
 export const PRESENCE_GROUP = "modulate-presence";
+/**
+ * Where queue deadlines point: no process listens there, by design. The address is what
+ * makes a server keep the deadline; nobody is to run it (queue-deadline.ts).
+ */
+export const DEADLINE_GROUP = "modulate-deadlines";
+/** Named in a queue deadline's record as its function; nothing runs it. */
+export const QUEUE_DEADLINE_FUNCTION = "modulate.queue-deadline";
 
 /** Tags modulate sets on its promises, so searches can find them on any Resonate server. */
 export const TAG = {
@@ -21,6 +28,8 @@ export const TAG = {
   attemptOf: "modulate:attempt-of",
   /** On a job's execute promise: the job id, whatever id scheme the SDK gave it. */
   executeOf: "modulate:execute-of",
+  /** On a job's queue deadline: the job id. */
+  queueOf: "modulate:queue-of",
   /** On a worker presence promise: its group. */
   presence: "modulate:presence",
 } as const;
@@ -50,6 +59,14 @@ export function newJobId(now: number): string {
  */
 export function executeId(jobId: string): string {
   return `modulate-execute.${jobId}`;
+}
+
+/**
+ * The promise a job's wait for a worker ends on: a worker that takes the job settles it, or
+ * its queue timeout does (queue-deadline.ts).
+ */
+export function queueDeadlineId(jobId: string): string {
+  return `modulate-queue.${jobId}`;
 }
 
 /** The durable record of attempt `n` of a job. */

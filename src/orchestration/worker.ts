@@ -2,15 +2,11 @@
 // `slots` at once, recording each attempt. Stopping hands running jobs back to the group.
 import { Resonate, type Context } from "@resonatehq/sdk";
 import { hostname } from "node:os";
-import {
-  claimAttempt,
-  closeEarlierAttempts,
-  finishAttempt,
-  type AttemptRecord,
-} from "./attempts.ts";
+import { closeEarlierAttempts, finishAttempt, type AttemptRecord } from "./attempts.ts";
 import type { JobOutputFile, JobResult, JobSpec, JobState, WorkerRef } from "./job.ts";
 import { EXECUTE_FUNCTION } from "./names.ts";
 import { PresenceLease } from "./presence.ts";
+import { queueTimedOutResult, takeAndClaim } from "./queue-deadline.ts";
 import { AnswerDelivery, type AnswerDeliveryEvents } from "./answer-delivery.ts";
 import { refusedAnswer } from "./refused-result.ts";
 import { SdkNetwork } from "./sdk-network.ts";
@@ -95,21 +91,34 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   resonate.register(EXECUTE_FUNCTION, async (_ctx: Context, spec: JobSpec): Promise<JobResult> => {
     const startedAt = clock();
-    const claim = claimAttempt(send, spec.id, worker, startedAt, spec.timeoutMs + ATTEMPT_KEEP_MS);
-    // The claim's round trip overlaps the making of the job's directory and limits; the
-    // script starts only once its attempt is on record.
-    const attemptNumber = claim.then((record) => record.attempt);
+    // The job is ours once we take it from its queue before its queue timeout does
+    // (queue-deadline.ts); undefined when the timeout won. The claim's round trip overlaps
+    // the making of the job's directory and limits; the script starts only once its attempt
+    // is on record.
+    const claim = takeAndClaim(send, spec, worker, startedAt, spec.timeoutMs + ATTEMPT_KEEP_MS);
+    const attemptNumber = claim.then(
+      (record) => record?.attempt ?? Promise.reject(new Error(`${spec.id} timed out in its queue`)),
+    );
     // Handled below through `claim`; the runner may look at it only after its own waits.
     attemptNumber.catch(() => undefined);
     const running = options.runner.run(spec, attemptNumber, stopping.signal);
-    let attempt: AttemptRecord;
+    let claimed: AttemptRecord | undefined;
     try {
-      attempt = await claim;
+      claimed = await claim;
     } catch (error) {
       // Not recorded, so not run: the SDK retries the call, or a peer takes it.
       await running.catch(() => undefined);
       throw error;
     }
+    if (!claimed) {
+      // Its queue timeout passed before any worker took it: nothing runs, and the answer is
+      // the record the router settles the job with.
+      await running.catch(() => undefined);
+      const timedOut = queueTimedOutResult(spec, clock());
+      options.events?.onFinish?.(spec, timedOut);
+      return timedOut;
+    }
+    const attempt = claimed;
     options.events?.onStart?.(spec, attempt.attempt);
     let outcome: RunOutcome;
     try {
