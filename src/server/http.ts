@@ -38,12 +38,10 @@ export interface HttpOptions {
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-  });
-  res.end(text);
+  // Encoded once: measuring the text and then writing it would encode a large value twice.
+  const bytes = Buffer.from(JSON.stringify(body), "utf8");
+  res.writeHead(status, { "content-type": "application/json", "content-length": bytes.length });
+  res.end(bytes);
 }
 
 function sendError(res: ServerResponse, kind: string, corrId: string, reply: Reply): void {
