@@ -14,6 +14,12 @@ export function jobSummary(result: JobResult): string {
     : `job ${result.id} ${result.state}`;
 }
 
+/** How an attempt ended: its own record's state ("abandoned" when its worker died), if closed. */
+function attemptEnd(attempt: AttemptView): string {
+  if (attempt.promiseState === "pending") return "unfinished";
+  return attempt.outcome?.state ?? "finished";
+}
+
 export function jobDetails(result: JobResult, attempts: readonly AttemptView[]): string {
   const rows: [string, string][] = [
     ["id", result.id],
@@ -33,7 +39,7 @@ export function jobDetails(result: JobResult, attempts: readonly AttemptView[]):
     lines.push("attempts:");
     for (const a of attempts) {
       lines.push(
-        `  ${a.attempt}  ${a.worker.host} (${a.worker.pid})  ${when(a.startedAt)}  ${a.promiseState === "pending" ? "unfinished" : "finished"}`,
+        `  ${a.attempt}  ${a.worker.host} (${a.worker.pid})  ${when(a.startedAt)}  ${attemptEnd(a)}`,
       );
     }
   }
