@@ -145,10 +145,15 @@ export class AnswerDelivery implements Network {
       // pending, which only a lapsed lease nobody has acted on yet allows.
       const version = reacquired ? undefined : await this.#reacquire(req);
       if (version === undefined) {
-        events?.onLost?.(
-          taskId,
-          typeof res.data === "string" ? res.data : `HTTP ${res.head.status}`,
-        );
+        // A send that timed out may still have landed: then this answer is the one on record.
+        if (failedSends > 0 && (await this.#landedEarlier(req))) {
+          events?.onDelivered?.(taskId, failedSends, firstFailure);
+        } else {
+          events?.onLost?.(
+            taskId,
+            typeof res.data === "string" ? res.data : `HTTP ${res.head.status}`,
+          );
+        }
         return res;
       }
       reacquired = true;
@@ -176,6 +181,20 @@ export class AnswerDelivery implements Network {
         if (this.#stopped.signal.aborted) return undefined;
         await abortableSleep(this.#backoffMs(failedSends), this.#stopped.signal);
       }
+    }
+  }
+
+  /** Whether the task's promise holds exactly this answer (a send reported failed had landed). */
+  async #landedEarlier(req: FulfilRequest): Promise<boolean> {
+    try {
+      const res = await this.#inner.send(request("promise.get", { id: req.data.action.data.id }));
+      return (
+        res.head.status === 200 &&
+        typeof res.data !== "string" &&
+        res.data.promise.value?.data === req.data.action.data.value?.data
+      );
+    } catch {
+      return false;
     }
   }
 

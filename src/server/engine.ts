@@ -33,6 +33,13 @@ interface Pending {
 }
 
 const GC_INTERVAL_MS = 60_000;
+/**
+ * The event loop is looked at this often, and a gap longer than STALL_MS between two looks
+ * means the server stood still (SIGSTOP, swapping, a starved CPU): the heartbeats sent meanwhile
+ * could not land, so the leases that fell due get a grace, as after a restart (issue 12, item 7).
+ */
+const ALIVE_PROBE_MS = 500;
+const STALL_MS = 2_000;
 const GC_BATCH = 1_000;
 const TICK_BATCH = 1_000;
 
@@ -49,6 +56,8 @@ export class Engine implements RequestEngine {
   #tickDue = true;
   #nextGcAt = 0;
   #gcTimer: NodeJS.Timeout | undefined;
+  readonly #aliveProbe: NodeJS.Timeout;
+  #lastAliveAt: number;
   #stopped = false;
 
   constructor(options: EngineOptions) {
@@ -56,6 +65,9 @@ export class Engine implements RequestEngine {
     // Leases that fell due while the server was down lapse only if their holders stay
     // silent for one more lease (state.ts, leaseGraceFrom).
     this.#state = new ResonateState(options.store, { leaseGraceFrom: options.clock() });
+    this.#lastAliveAt = options.clock();
+    this.#aliveProbe = setInterval(() => this.#noteAlive(), ALIVE_PROBE_MS);
+    this.#aliveProbe.unref();
     this.#clock = options.clock;
     this.#retainMs = options.retainMs ?? DEFAULT_RETAIN_MS;
     this.#onMessages = options.onMessages;
@@ -98,6 +110,14 @@ export class Engine implements RequestEngine {
     this.#stopped = true;
     this.#timer.disarm();
     clearInterval(this.#gcTimer);
+    clearInterval(this.#aliveProbe);
+  }
+
+  /** Called by the probe and by every flush: whichever runs first after a stall sees it. */
+  #noteAlive(): void {
+    const now = this.#clock();
+    if (now - this.#lastAliveAt > STALL_MS) this.#state.graceLeasesFrom(now);
+    this.#lastAliveAt = Math.max(this.#lastAliveAt, now);
   }
 
   #scheduleFlush(): void {
@@ -110,6 +130,7 @@ export class Engine implements RequestEngine {
 
   #flush(): void {
     this.#flushScheduled = false;
+    this.#noteAlive();
     const batch = this.#queue;
     this.#queue = [];
     const now = this.#clock();

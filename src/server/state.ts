@@ -103,12 +103,21 @@ export interface StateOptions {
 
 export class ResonateState {
   readonly #store: StateStore;
-  readonly #leaseGraceFrom: number | undefined;
+  #leaseGraceFrom: number | undefined;
   #messages: Outgoing[] = [];
 
   constructor(store: StateStore, options: StateOptions = {}) {
     this.#store = store;
     this.#leaseGraceFrom = options.leaseGraceFrom;
+  }
+
+  /**
+   * Gives every lease that falls due within one lease after `at` that grace, as after a start:
+   * for a server that stood still (stopped, swapping, starved of CPU) and could not take the
+   * heartbeats sent meanwhile.
+   */
+  graceLeasesFrom(at: number): void {
+    this.#leaseGraceFrom = Math.max(at, this.#leaseGraceFrom ?? at);
   }
 
   /** Applies one request. Writes go to the store; the caller commits, then sends the messages. */

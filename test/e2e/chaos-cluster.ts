@@ -235,6 +235,13 @@ export class ChaosCluster {
     return counts;
   }
 
+  /** The workers' notes on answers that did not simply land (`answer <task>: ...`). */
+  answerNotes(): string[] {
+    return this.#workers
+      .flat()
+      .flatMap((slot) => slot.process.output().match(/^answer .*$/gm) ?? []);
+  }
+
   /** Every worker process's output, for a failure's message. */
   workerOutputs(): string {
     return this.#workers

@@ -55,7 +55,12 @@ describe.skipIf(!enabled)("a soak of quick jobs under CPU pressure", () => {
       }
       const figures = await tally(cluster, specs, accepted, startedAt, deadlineAt);
       console.log(
-        JSON.stringify({ ...figures, reruns: figures.reruns.length, rerunJobs: figures.reruns }),
+        JSON.stringify({
+          ...figures,
+          reruns: figures.reruns.length,
+          rerunJobs: figures.reruns,
+          answerNotes: cluster.answerNotes(),
+        }),
       );
       if (figures.reruns.length > 0) console.log(cluster.workerOutputs());
       expect(figures.accepted).toBe(JOBS);

@@ -58,7 +58,12 @@ describe.skipIf(!enabled)("chaos: kill -9 of each part in turn, with restarts", 
       await untilFinished(cluster, accepted, deadlineAt);
       const figures: ChaosFigures = await tally(cluster, specs, accepted, startedAt, deadlineAt);
       console.log(
-        JSON.stringify({ ...figures, reruns: figures.reruns.length, rerunJobs: figures.reruns }),
+        JSON.stringify({
+          ...figures,
+          reruns: figures.reruns.length,
+          rerunJobs: figures.reruns,
+          answerNotes: cluster.answerNotes(),
+        }),
       );
       if (figures.reruns.length > 0) console.log(cluster.workerOutputs());
       expect(figures.accepted).toBe(JOBS);

@@ -3,8 +3,10 @@
 // could heartbeat while the server was away. Leases granted after the start are untouched.
 import { afterEach, describe, expect, it } from "vitest";
 import type { Request } from "../../src/server/protocol.ts";
+import { Engine } from "../../src/server/engine.ts";
 import { ResonateState } from "../../src/server/state.ts";
 import { SqliteStore } from "../../src/server/store.ts";
+import { eventually } from "../helpers/processes.ts";
 
 const HEAD = { corrId: "c", version: "2026-04-01" };
 const LEASE_MS = 8_000;
@@ -136,5 +138,56 @@ describe("leases after a server restart", () => {
     });
     tick(store, state, 6_000);
     expect(store.getTask("t")?.state).toBe("pending");
+  });
+});
+
+describe("leases after the server stood still", () => {
+  it("get the same grace when the server could not run past them (a stall)", async () => {
+    const store = new SqliteStore({ path: ":memory:" });
+    const engine = new Engine({ store, clock: Date.now, onMessages: () => {} });
+    const stateOfT = async (): Promise<string> => {
+      const got = await engine.submit({
+        kind: "task.get",
+        head: HEAD,
+        data: { id: "t" },
+      });
+      return (got.data as { task: { state: string } }).task.state;
+    };
+    try {
+      const leaseMs = 1_000;
+      const created = await engine.submit({
+        kind: "task.create",
+        head: HEAD,
+        data: {
+          pid: "w1",
+          ttl: leaseMs,
+          action: {
+            kind: "promise.create",
+            head: HEAD,
+            data: {
+              id: "t",
+              timeoutAt: Date.now() + 10 * 60_000,
+              param: { headers: {}, data: "" },
+              tags: { "resonate:target": "poll://any@g" },
+            },
+          },
+        },
+      });
+      expect(created.status).toBe(200);
+      // The server (in this process) stands still for longer than the lease: the holder's
+      // heartbeats could not have landed. This busy loop is the stall under test.
+      const stallUntil = Date.now() + 2.5 * leaseMs;
+      while (Date.now() < stallUntil) {
+        // standing still
+      }
+      // A batch's requests are applied before its timers fire: the second look is after them.
+      await stateOfT();
+      expect(await stateOfT()).toBe("acquired");
+      // A holder that stays silent for a lease after the stall loses it, as any holder does.
+      await eventually(async () => (await stateOfT()) === "pending", "the lease to lapse", 10_000);
+    } finally {
+      engine.stop();
+      await store.close();
+    }
   });
 });
