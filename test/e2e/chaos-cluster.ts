@@ -203,6 +203,16 @@ export class ChaosCluster {
     return done;
   }
 
+  /** Jobs started on a worker that is still alive and not finished yet. */
+  runningJobs(): string[] {
+    const done = this.finishedJobs();
+    return this.#workers
+      .flat()
+      .filter((slot) => slot.killedAt === undefined)
+      .flatMap((slot) => slot.starts.map((s) => s.jobId))
+      .filter((id) => !done.has(id));
+  }
+
   /** Every start of every job, from every worker process ever started. */
   runCounts(): Map<string, RunCount> {
     const starts: { jobId: string; attempt: number; at: number; slot: WorkerSlot }[] = [];
