@@ -22,6 +22,9 @@ export class ServerUnavailable extends Error {
   }
 }
 
+/** A reused keep-alive socket that was reset before it carried an answer. */
+class StaleSocket extends ServerUnavailable {}
+
 /** The envelope's `data` of an answer outside the protocol, or its first bytes. */
 function reasonOf(body: string): string {
   try {
@@ -55,6 +58,16 @@ export function createTransport(connection: Connection, timeoutMs = 10_000): Tra
   const authorization = connection.token ? { authorization: `Bearer ${connection.token}` } : {};
 
   function open(method: "GET" | "POST", path: string, body?: string): Promise<IncomingMessage> {
+    return openOnce(method, path, body).catch((error: unknown) => {
+      // A kept-alive socket the server closed as idle just as this request went out is reset
+      // before any answer: the request was never read, so it goes again once on a fresh socket
+      // (the retry Node's documentation gives for `request.reusedSocket`).
+      if (error instanceof StaleSocket) return openOnce(method, path, body);
+      throw error;
+    });
+  }
+
+  function openOnce(method: "GET" | "POST", path: string, body?: string): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -73,7 +86,10 @@ export function createTransport(connection: Connection, timeoutMs = 10_000): Tra
         },
         resolve,
       );
-      req.on("error", (error) => reject(new ServerUnavailable(error.message)));
+      req.on("error", (error: NodeJS.ErrnoException) => {
+        const stale = req.reusedSocket && (error.code === "ECONNRESET" || error.code === "EPIPE");
+        reject(stale ? new StaleSocket(error.message) : new ServerUnavailable(error.message));
+      });
       if (body !== undefined) {
         req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
         req.end(body);
