@@ -25,13 +25,18 @@ describe("the FaaS core under crashes", () => {
     const server = await startServerProcess(["--data", tempDir()]);
     await startRouterProcess(server.url);
     const workDir = tempDir();
-    const first = await startWorkerProcess(server.url, "g", workDir);
+    // Both are up before the job is sent: a peer started after it could take longer to start
+    // on a loaded machine than the job takes to finish. Whichever takes it is killed.
+    const workers = await Promise.all([
+      startWorkerProcess(server.url, "g", workDir),
+      startWorkerProcess(server.url, "g", workDir),
+    ]);
     const client = clientFor(server.url);
     const spec = jobSpec("sleepy.py", { args: ["2"] });
     await client.submit(spec, 60_000);
-    await first.waitFor(new RegExp(`start ${spec.id} attempt 1`));
-    // The peer joins only now, so the first attempt surely ran on `first`.
-    const peer = await startWorkerProcess(server.url, "g", workDir);
+    const started = new RegExp(`start ${spec.id} attempt 1`);
+    const first = await Promise.race(workers.map((w) => w.waitFor(started).then(() => w)));
+    const peer = workers.find((w) => w !== first)!;
     first.kill("SIGKILL");
     await first.exited();
 
