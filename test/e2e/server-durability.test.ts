@@ -14,24 +14,6 @@ describe("modulate server durability", () => {
     const data = tempDir();
     const first = await startServerProcess(["--data", data]);
 
-    // A timer set before the crash, due after the restart, watched by a listener.
-    const timerId = "timer-before-crash";
-    const created = await send(first.url, "promise.create", {
-      id: timerId,
-      timeoutAt: Date.now() + 3_000,
-      param: {},
-      tags: { "resonate:target": "poll://any@nobody" },
-    });
-    expect(created.status).toBe(200);
-    expect(
-      (
-        await send(first.url, "promise.register_listener", {
-          awaited: timerId,
-          address: "poll://uni@watch/w1",
-        })
-      ).status,
-    ).toBe(200);
-
     // Load from 16 concurrent clients until the server dies under it.
     const acknowledged: string[] = [];
     const withTask = new Set<string>();
@@ -59,6 +41,26 @@ describe("modulate server durability", () => {
     };
     const clients = Array.from({ length: 16 }, client);
     while (acknowledged.length < 1_500) await new Promise((r) => setTimeout(r, 20));
+    // A timer set just before the crash, due after it, watched by a listener. Set before the
+    // load, it could fire (and its message die with the server) when the load took longer
+    // than its deadline on a busy machine.
+    const timerId = "timer-before-crash";
+    const created = await send(first.url, "promise.create", {
+      id: timerId,
+      timeoutAt: Date.now() + 5_000,
+      param: {},
+      tags: { "resonate:target": "poll://any@nobody" },
+    });
+    expect(created.status).toBe(200);
+    expect(
+      (
+        await send(first.url, "promise.register_listener", {
+          awaited: timerId,
+          address: "poll://uni@watch/w1",
+        })
+      ).status,
+    ).toBe(200);
+
     first.kill("SIGKILL");
     await first.exited();
     stop = true;
