@@ -117,17 +117,15 @@ export function exitCodeFor(result: JobResult): number {
   }
 }
 
-export function rejectedResult(
+/** The record of a job that ended before any attempt ran its script. */
+export function notRunResult(
   spec: JobSpec,
-  group: string,
-  reason: string,
+  ending: { group: string; state: Exclude<JobState, "pending" | "running">; reason: string },
   now: number,
 ): JobResult {
   return {
     id: spec.id,
-    group,
-    state: "failed",
-    reason: `invalid submission: ${reason}`,
+    ...ending,
     exitCode: null,
     stdout: "",
     stderr: "",
@@ -137,6 +135,17 @@ export function rejectedResult(
     submittedAt: spec.submittedAt,
     startedAt: null,
     finishedAt: now,
+  };
+}
+
+export function rejectedResult(
+  spec: JobSpec,
+  group: string,
+  reason: string,
+  now: number,
+): JobResult {
+  return {
+    ...notRunResult(spec, { group, state: "failed", reason: `invalid submission: ${reason}` }, now),
     rejected: true,
   };
 }

@@ -7,7 +7,7 @@
 // restarts of any of them, through the public protocol alone.
 import { formatDuration } from "../units.ts";
 import { claimAttempt, finishAttempt, type AttemptRecord } from "./attempts.ts";
-import type { JobResult, JobSpec, WorkerRef } from "./job.ts";
+import { notRunResult, type JobResult, type JobSpec, type WorkerRef } from "./job.ts";
 import { DEADLINE_GROUP, queueDeadlineId, TAG } from "./names.ts";
 import { decodeValue, encodeValue, isOk, request, type Send } from "./wire.ts";
 
@@ -49,21 +49,8 @@ export function queueTimeoutReason(queueTimeoutMs: number | undefined): string {
 
 /** The record of a job whose queue timeout passed before any worker took it: nothing ran. */
 export function queueTimedOutResult(spec: JobSpec, now: number): JobResult {
-  return {
-    id: spec.id,
-    group: spec.group,
-    state: "timed_out",
-    reason: queueTimeoutReason(spec.queueTimeoutMs),
-    exitCode: null,
-    stdout: "",
-    stderr: "",
-    durationMs: 0,
-    worker: null,
-    attempt: 0,
-    submittedAt: spec.submittedAt,
-    startedAt: null,
-    finishedAt: now,
-  };
+  const reason = queueTimeoutReason(spec.queueTimeoutMs);
+  return notRunResult(spec, { group: spec.group, state: "timed_out", reason }, now);
 }
 
 /**
