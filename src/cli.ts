@@ -63,6 +63,19 @@ function registerCommands(
   return p;
 }
 
+/** Every command's name, to point an unknown option at its command's own help. */
+const KNOWN_COMMANDS: ReadonlySet<string> = new Set(
+  [
+    submitCommand,
+    getCommand,
+    devCommand,
+    serverCommand,
+    routerCommand,
+    workerCommand,
+    uiCommand,
+  ].map((mode) => mode.command),
+);
+
 /** The command line's words before `--`: those after it belong to the submitted script. */
 function ownWords(words: readonly string[]): readonly string[] {
   const end = words.indexOf("--");
@@ -70,16 +83,75 @@ function ownWords(words: readonly string[]): readonly string[] {
 }
 
 /**
+ * Words people type from other schedulers, with what modulate offers for them. yargs would
+ * suggest the nearest command by spelling (`ls` -> `ui`, `workers` -> `worker`, which starts
+ * one), which misleads.
+ */
+const FAMILIAR_WORDS: ReadonlyMap<string, string> = new Map([
+  ...["ls", "ps", "list", "jobs", "squeue", "queue", "status"].map(
+    (word) =>
+      [
+        word,
+        `modulate ui lists outstanding jobs per group, and modulate get ID shows one`,
+      ] as const,
+  ),
+  ...["kill", "cancel", "scancel", "stop", "rm"].map(
+    (word) =>
+      [
+        word,
+        `cancelling is not built yet: a job ends at its --timeout, or with its worker`,
+      ] as const,
+  ),
+  ...["tail", "logs", "log", "output"].map(
+    (word) =>
+      [
+        word,
+        `modulate get ID shows a job's output tails; the worker keeps each attempt's full log under its --work-dir`,
+      ] as const,
+  ),
+  ...["workers", "nodes", "sinfo"].map(
+    (word) =>
+      [word, `modulate ui lists each group's live workers (modulate worker starts one)`] as const,
+  ),
+]);
+
+/** `--timeout -5s`: a value that starts with '-' reads as options to yargs. */
+function optionValueLikeAFlag(words: readonly string[], help: string): string | undefined {
+  for (let i = 0; i + 1 < words.length; i += 1) {
+    const option = words[i] ?? "";
+    const value = words[i + 1] ?? "";
+    if (/^--[a-z][a-z-]*$/.test(option) && /^-[^-]/.test(value) && !/^-[a-z]$/i.test(value)) {
+      return `${option} ${value}: a value that starts with '-' reads as an option; write ${option}=${value} if you mean it (${help} says what ${option} takes)`;
+    }
+  }
+  return undefined;
+}
+
+/**
  * yargs' parse failures with the fix said: "Not enough non-option arguments: got 0, need at
- * least 1" becomes what is missing, and an unknown word points at the list of commands.
+ * least 1" becomes what is missing, an unknown word points at the help of its command, and
+ * words from other schedulers say what modulate has instead.
  */
 function plainParseFailure(
   message: string,
   argv: readonly string[],
   positionals: Positionals,
 ): string {
-  if (message.startsWith("Unknown argument"))
-    return `${message} (modulate --help lists the commands and options)`;
+  const words = ownWords(argv);
+  const first = words.find((word) => !word.startsWith("-"));
+  if (first !== undefined && !positionals.has(first) && FAMILIAR_WORDS.has(first)) {
+    return `there is no "${first}" command: ${FAMILIAR_WORDS.get(first) ?? ""} (modulate --help lists the commands)`;
+  }
+  if (message.startsWith("Unknown argument")) {
+    const command = words.find((word) => KNOWN_COMMANDS.has(word));
+    const help = command === undefined ? "modulate --help" : `modulate ${command} --help`;
+    const misread = optionValueLikeAFlag(words, help);
+    if (misread !== undefined) return misread;
+    return `${message} (${help} lists the ${command === undefined ? "commands and options" : "options"})`;
+  }
+  if (message.startsWith("Did you mean")) {
+    return `${message} (modulate --help lists the commands)`;
+  }
   const command = argv.find((word) => positionals.has(word));
   const name = command === undefined ? undefined : positionals.get(command);
   if (!message.startsWith("Not enough non-option arguments") || name === undefined) return message;

@@ -150,3 +150,37 @@ describe("what submit reads as a script", () => {
     );
   });
 });
+
+describe("argument errors that say what to do (issue 13)", () => {
+  it.each([
+    [["submit", "x.py", "--timeout", "-5s"], "--timeout -5s"],
+    [["ls"], "modulate ui"],
+    [["ps"], "modulate ui"],
+    [["kill", "job-1"], "cancel"],
+    [["tail", "job-1"], "modulate get"],
+    [["workers"], "modulate ui"],
+    [["submit", "x.py", "--bogus"], "modulate submit --help"],
+  ])("%j: exit 2, one line holding %j", async (argv, expected) => {
+    const ctx = captureContext();
+    expect(await main(argv, ctx)).toBe(2);
+    expect(ctx.err().trim().split("\n")).toHaveLength(1);
+    expect(ctx.err()).toContain(expected);
+    expect(ctx.err()).not.toContain("Did you mean");
+  });
+
+  it("says `--timeout=-5s` reaches the duration check, which names what it takes", async () => {
+    const ctx = captureContext();
+    const script = new URL("../examples/hello.py", import.meta.url).pathname;
+    expect(await main(["submit", script, "--timeout=-5s"], ctx)).toBe(2);
+    expect(ctx.err()).toContain("--timeout");
+    expect(ctx.err()).not.toContain("Unknown argument");
+  });
+
+  it("refuses the dashboard off a terminal in one line naming what to use instead", async () => {
+    const ctx = { ...captureContext(), isInteractive: false };
+    expect(await main(["ui"], ctx)).toBe(2);
+    expect(ctx.err().trim().split("\n")).toHaveLength(1);
+    expect(ctx.err()).toContain("terminal");
+    expect(ctx.err()).toContain("modulate get");
+  });
+});

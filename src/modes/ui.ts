@@ -1,4 +1,4 @@
-import { ExitCode } from "../errors.ts";
+import { ExitCode, UserError } from "../errors.ts";
 import { resolveConnection } from "../orchestration/connection.ts";
 import { parseDurationMs } from "../units.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
@@ -18,6 +18,12 @@ export const uiCommand = defineCommand({
 });
 
 export async function runUi(args: ModeArgs<typeof options>, ctx: CliContext): Promise<number> {
+  // Ink needs a terminal for its keys; off one it would fail with a stack of its own words.
+  if (!ctx.isInteractive) {
+    throw new UserError(
+      "modulate ui needs a terminal (stdin and stdout a TTY): from a script or a pipe, use modulate get ID (--json) for a job",
+    );
+  }
   const connection = resolveConnection(args.url, args.token, ctx.env);
   const refreshMs = parseDurationMs(args.refresh, "--refresh");
   const client = new (await import("../orchestration/client.ts")).ModulateClient(connection);
