@@ -201,10 +201,14 @@ export async function runSubmit(
       );
       return stoppedExitCode(ctx.signal);
     }
-    if (submitted.existing)
+    if (submitted.existing) {
       ctx.stderr.write(
         `modulate: job ${spec.id} already exists: this is that job, not a new one\n`,
       );
+    } else if (!args.detach) {
+      // As srun says its job id: another terminal can follow the job, or `get` it later.
+      ctx.stderr.write(`modulate: job ${spec.id} queued on ${spec.group}\n`);
+    }
     if (args.detach) {
       ctx.stdout.write(
         args.json

@@ -58,6 +58,12 @@ describe("modulate submit and get", () => {
     });
   });
 
+  it("says which job a waiting submission is, once it is accepted, so another terminal can follow it", async () => {
+    const run = await modulate("submit", join(JOBS, "quick.py"), "--group", "cpu", "--json");
+    expect(run.code).toBe(0);
+    expect(run.out).toContain(`modulate: job ${run.record.id} queued on cpu\n`);
+  });
+
   it("ends a job past its --timeout as timed_out with exit code 124", async () => {
     const res = await modulate(
       "submit",
