@@ -33,6 +33,10 @@ export interface AnswerDeliveryEvents {
   onLost?(taskId: string, reason: string): void;
 }
 
+/** How a task's answer ended: taken as sent, taken in place of one refused, or not taken. */
+export type AnswerFate =
+  { kind: "delivered" } | { kind: "refused"; reason: string } | { kind: "lost" };
+
 export interface AnswerDeliveryOptions {
   /** This worker's process id and lease, as it acquires tasks with. */
   pid: string;
@@ -54,6 +58,8 @@ export class AnswerDelivery implements Network {
   readonly #stopped = new AbortController();
   /** Answers on their way, to wait for before the worker stops. */
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** Who waits to hear how a task's answer ended, by task id (fateOf). */
+  readonly #fates = new Map<string, { settled: Promise<AnswerFate>; tell(f: AnswerFate): void }>();
 
   constructor(inner: Network, options: AnswerDeliveryOptions) {
     this.#inner = inner;
@@ -84,14 +90,41 @@ export class AnswerDelivery implements Network {
   ): Promise<Extract<Response, { kind: K }>> => {
     const plain: Request = req;
     if (plain.kind !== "task.fulfill") return this.#inner.send(req);
-    const delivery = this.#deliver(plain);
+    let fate: AnswerFate = { kind: "lost" };
+    const delivery = this.#deliver(plain, (f) => (fate = f));
     this.#inFlight.add(delivery);
     try {
       return (await delivery) as Extract<Response, { kind: K }>;
     } finally {
       this.#inFlight.delete(delivery);
+      // Only a body that asked hears; the others leave nothing behind.
+      this.#fates.get(plain.data.id)?.tell(fate);
     }
   };
+
+  /**
+   * How the answer to task `taskId` ends, once it has: asked before the answer is sent (the
+   * job's body asks as it returns it). A task whose answer is never sent never tells.
+   */
+  fateOf(taskId: string): Promise<AnswerFate> {
+    return this.#fate(taskId).settled;
+  }
+
+  #fate(taskId: string): { settled: Promise<AnswerFate>; tell(f: AnswerFate): void } {
+    let fate = this.#fates.get(taskId);
+    if (fate === undefined) {
+      const { promise, resolve } = Promise.withResolvers<AnswerFate>();
+      fate = {
+        settled: promise,
+        tell: (f) => {
+          this.#fates.delete(taskId);
+          resolve(f);
+        },
+      };
+      this.#fates.set(taskId, fate);
+    }
+    return fate;
+  }
 
   /**
    * Waits up to `timeoutMs` for the answers on their way, then stops sending them: a worker
@@ -108,10 +141,14 @@ export class AnswerDelivery implements Network {
     this.#stopped.abort();
   }
 
-  async #deliver(original: FulfilRequest): Promise<FulfilResponse> {
+  async #deliver(
+    original: FulfilRequest,
+    ended: (fate: AnswerFate) => void,
+  ): Promise<FulfilResponse> {
     const { events } = this.#options;
     const taskId = original.data.id;
     let req = original;
+    let refusedFor: string | undefined;
     let failedSends = 0;
     let firstFailure = "";
     let reacquired = false;
@@ -127,6 +164,7 @@ export class AnswerDelivery implements Network {
           const replaced = this.#options.replaceRefused(req.data.action.data.value, error.reason);
           if (replaced === undefined) throw error;
           events?.onRefused?.(taskId, error.reason);
+          refusedFor = error.reason;
           req = withAnswer(req, replaced);
           continue;
         }
@@ -139,6 +177,11 @@ export class AnswerDelivery implements Network {
       }
       if (res.head.status === 200) {
         if (failedSends > 0) events?.onDelivered?.(taskId, failedSends, firstFailure);
+        ended(
+          refusedFor === undefined
+            ? { kind: "delivered" }
+            : { kind: "refused", reason: refusedFor },
+        );
         return res;
       }
       // 409/404: not acquired at this version any more. Once: take the task again if it is
@@ -148,6 +191,11 @@ export class AnswerDelivery implements Network {
         // A send that timed out may still have landed: then this answer is the one on record.
         if (failedSends > 0 && (await this.#landedEarlier(req))) {
           events?.onDelivered?.(taskId, failedSends, firstFailure);
+          ended(
+            refusedFor === undefined
+              ? { kind: "delivered" }
+              : { kind: "refused", reason: refusedFor },
+          );
         } else {
           events?.onLost?.(
             taskId,

@@ -8,7 +8,7 @@ import { EXECUTE_FUNCTION } from "./names.ts";
 import { PresenceLease } from "./presence.ts";
 import { queueTimedOutResult, takeAndClaim } from "./queue-deadline.ts";
 import { AnswerDelivery, type AnswerDeliveryEvents } from "./answer-delivery.ts";
-import { refusedAnswer } from "./refused-result.ts";
+import { refusedAnswer, refusedResult } from "./refused-result.ts";
 import { SdkNetwork } from "./sdk-network.ts";
 import { SlotGate } from "./slot-gate.ts";
 import type { Connection, Send } from "./wire.ts";
@@ -89,7 +89,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const worker: WorkerRef = { host: hostname(), pid, group };
   const stopping = new AbortController();
 
-  resonate.register(EXECUTE_FUNCTION, async (_ctx: Context, spec: JobSpec): Promise<JobResult> => {
+  resonate.register(EXECUTE_FUNCTION, async (ctx: Context, spec: JobSpec): Promise<JobResult> => {
     const startedAt = clock();
     // The job is ours once we take it from its queue before its queue timeout does
     // (queue-deadline.ts); undefined when the timeout won. The claim's round trip overlaps
@@ -148,16 +148,20 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       startedAt,
       finishedAt: clock(),
     };
-    // The result record is the authority on how the job ended; the attempt record only
-    // closes the history. It goes after the answer, which the SDK sends as soon as this
-    // returns: sent first, it reached the server first and the answer waited for its commit.
-    // Earlier attempts' records are closed here too: their runs died, and the job has ended.
-    setImmediate(() => {
-      void Promise.all([
-        finishAttempt(send, attempt, { state: result.state, reason: result.reason }),
-        closeEarlierAttempts(send, spec.id, attempt.attempt),
-      ]).catch(() => undefined);
-    });
+    // The attempt's record closes once the answer's fate is known: after the answer, so that
+    // the answer does not wait behind that record's commit, and with what the server took (a
+    // refused result ends the job failed). Earlier attempts' records close too: their runs
+    // died, and the job has ended.
+    void answers
+      .fateOf(ctx.id)
+      .then((fate) => {
+        const ended = fate.kind === "refused" ? refusedResult(result, fate.reason) : result;
+        return Promise.all([
+          finishAttempt(send, attempt, { state: ended.state, reason: ended.reason }),
+          closeEarlierAttempts(send, spec.id, attempt.attempt),
+        ]);
+      })
+      .catch(() => undefined);
     options.events?.onFinish?.(spec, result);
     return result;
   });

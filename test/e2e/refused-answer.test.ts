@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ModulateClient } from "../../src/orchestration/client.ts";
 import { jobSpec, startRouterProcess, startWorkerProcess } from "../helpers/cluster.ts";
-import { startServerProcess, stopAll, tempDir } from "../helpers/processes.ts";
+import { eventually, startServerProcess, stopAll, tempDir } from "../helpers/processes.ts";
 
 const clients: ModulateClient[] = [];
 afterEach(async () => {
@@ -32,7 +32,12 @@ describe("a result the server refuses", () => {
       new RegExp(`^answer \\S*${spec.id}: refused by the server`, "m"),
     );
     expect(worker.output().match(new RegExp(`^start ${spec.id} `, "gm"))).toHaveLength(1);
-    const view = await client.getJob(spec.id);
-    expect(view.attempts.map((a) => a.attempt)).toEqual([1]);
+    // The attempt's record says how the job ended, not what the refused answer said.
+    const attempts = await eventually(async () => {
+      const { attempts } = await client.getJob(spec.id);
+      return attempts.every((a) => a.promiseState !== "pending") ? attempts : undefined;
+    }, "the attempt record to be closed");
+    expect(attempts.map((a) => [a.attempt, a.outcome?.state])).toEqual([[1, "failed"]]);
+    expect(attempts[0]?.outcome?.reason).toBe(result.reason);
   });
 });
