@@ -10,7 +10,8 @@
 // lease lapsed while the server was slow or away), the answer is not forced in. The task is
 // acquired again first, as any worker of the group may acquire a pending task; that fails
 // once a peer has taken it (or it is settled), and then the peer's run is the one that counts.
-import type { Message, Network, Request, Response } from "@resonatehq/sdk";
+import type { Network, Request, Response } from "@resonatehq/sdk";
+import { NetworkLayer } from "./network-layer.ts";
 import { abortableSleep } from "./wire.ts";
 import { request } from "./wire-request.ts";
 import { RequestRefused } from "./sdk-network.ts";
@@ -52,8 +53,7 @@ export interface AnswerDeliveryOptions {
   lastRetryMs?: number;
 }
 
-export class AnswerDelivery implements Network {
-  readonly #inner: Network;
+export class AnswerDelivery extends NetworkLayer {
   readonly #options: AnswerDeliveryOptions;
   readonly #stopped = new AbortController();
   /** Answers on their way, to wait for before the worker stops. */
@@ -62,34 +62,15 @@ export class AnswerDelivery implements Network {
   readonly #fates = new Map<string, { settled: Promise<AnswerFate>; tell(f: AnswerFate): void }>();
 
   constructor(inner: Network, options: AnswerDeliveryOptions) {
-    this.#inner = inner;
+    super(inner);
     this.#options = options;
   }
 
-  get unicast(): string {
-    return this.#inner.unicast;
-  }
-  get anycast(): string {
-    return this.#inner.anycast;
-  }
-  match(target: string): string {
-    return this.#inner.match(target);
-  }
-  init(): Promise<void> {
-    return this.#inner.init();
-  }
-  stop(): Promise<void> {
-    return this.#inner.stop();
-  }
-  recv(callback: (message: Message) => void): void {
-    this.#inner.recv(callback);
-  }
-
-  send = async <K extends Request["kind"]>(
+  override send = async <K extends Request["kind"]>(
     req: Extract<Request, { kind: K }>,
   ): Promise<Extract<Response, { kind: K }>> => {
     const plain: Request = req;
-    if (plain.kind !== "task.fulfill") return this.#inner.send(req);
+    if (plain.kind !== "task.fulfill") return this.inner.send(req);
     let fate: AnswerFate = { kind: "lost" };
     const delivery = this.#deliver(plain, (f) => (fate = f));
     this.#inFlight.add(delivery);
@@ -155,7 +136,7 @@ export class AnswerDelivery implements Network {
     for (;;) {
       let res: FulfilResponse;
       try {
-        res = await this.#inner.send(req);
+        res = await this.inner.send(req);
       } catch (error) {
         if (
           error instanceof RequestRefused &&
@@ -214,7 +195,7 @@ export class AnswerDelivery implements Network {
   async #reacquire(req: FulfilRequest): Promise<number | undefined> {
     for (let failedSends = 0; ; failedSends++) {
       try {
-        const res = await this.#inner.send(
+        const res = await this.inner.send(
           request("task.acquire", {
             id: req.data.id,
             version: req.data.version,
@@ -235,7 +216,7 @@ export class AnswerDelivery implements Network {
   /** Whether the task's promise holds exactly this answer (a send reported failed had landed). */
   async #landedEarlier(req: FulfilRequest): Promise<boolean> {
     try {
-      const res = await this.#inner.send(request("promise.get", { id: req.data.action.data.id }));
+      const res = await this.inner.send(request("promise.get", { id: req.data.action.data.id }));
       return (
         res.head.status === 200 &&
         typeof res.data !== "string" &&

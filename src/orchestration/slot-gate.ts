@@ -4,6 +4,7 @@
 // so a peer or a retry can take it) until one frees. A slot frees when its task is fulfilled
 // or released, or when acquiring it fails (someone else got there first).
 import type { Message, Network, Request, Response } from "@resonatehq/sdk";
+import { NetworkLayer } from "./network-layer.ts";
 
 export interface SlotGateOptions {
   slots: number;
@@ -12,8 +13,7 @@ export interface SlotGateOptions {
   onChange?: (busy: number, waiting: number) => void;
 }
 
-export class SlotGate implements Network {
-  readonly #inner: Network;
+export class SlotGate extends NetworkLayer {
   readonly #slots: number;
   readonly #maxWaiting: number;
   readonly #onChange: (busy: number, waiting: number) => void;
@@ -23,18 +23,12 @@ export class SlotGate implements Network {
   #deliver: (message: Message) => void = () => {};
 
   constructor(inner: Network, options: SlotGateOptions) {
-    this.#inner = inner;
+    super(inner);
     this.#slots = options.slots;
     this.#maxWaiting = options.maxWaiting ?? 10_000;
     this.#onChange = options.onChange ?? (() => {});
   }
 
-  get unicast(): string {
-    return this.#inner.unicast;
-  }
-  get anycast(): string {
-    return this.#inner.anycast;
-  }
   get busy(): number {
     return this.#busy.size;
   }
@@ -42,22 +36,12 @@ export class SlotGate implements Network {
     return this.#waiting.length;
   }
 
-  match(target: string): string {
-    return this.#inner.match(target);
-  }
-  init(): Promise<void> {
-    return this.#inner.init();
-  }
-  stop(): Promise<void> {
-    return this.#inner.stop();
-  }
-
-  recv(callback: (message: Message) => void): void {
+  override recv(callback: (message: Message) => void): void {
     this.#deliver = callback;
-    this.#inner.recv((message) => this.#onMessage(message));
+    this.inner.recv((message) => this.#onMessage(message));
   }
 
-  send = async <K extends Request["kind"]>(
+  override send = async <K extends Request["kind"]>(
     req: Extract<Request, { kind: K }>,
   ): Promise<Extract<Response, { kind: K }>> => {
     const plain: Request = req;
@@ -65,7 +49,7 @@ export class SlotGate implements Network {
     const finishing =
       plain.kind === "task.fulfill" || plain.kind === "task.release" ? plain.data.id : undefined;
     try {
-      const res = await this.#inner.send(req);
+      const res = await this.inner.send(req);
       if (acquiring !== undefined) {
         const plainRes: Response = res;
         if (plainRes.kind === "task.acquire" && typeof plainRes.data !== "string") {
