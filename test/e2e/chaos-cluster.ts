@@ -233,11 +233,10 @@ export class ChaosCluster {
           return {
             worker: run.slot.process.workerPid,
             at: run.at,
-            diedBeforeNext:
-              next !== undefined &&
-              killedAt !== undefined &&
-              killedAt >= run.at &&
-              killedAt <= next.at,
+            // Not also `killedAt >= run.at`: a process's last lines are read after its kill
+            // is noted, so a job it started just before dying can look started after it.
+            // A process that is dead starts nothing, so its kill before the next start is it.
+            diedBeforeNext: next !== undefined && killedAt !== undefined && killedAt <= next.at,
           };
         }),
       });
