@@ -11,7 +11,12 @@ import type { RunningServer } from "../server/server.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { jobSummary } from "./job-format.ts";
 import { untilAborted } from "./lifecycle.ts";
-import { defaultJobLimits, setUpWorkerSandbox } from "./worker-setup.ts";
+import {
+  defaultJobLimits,
+  maxDiskFrom,
+  setUpWorkerSandbox,
+  workerSandboxOptions,
+} from "./worker-setup.ts";
 
 const options = {
   groups: {
@@ -40,6 +45,12 @@ const options = {
     type: "string",
     describe: "Python interpreter for .py jobs [default: python3, resolved past pyenv shims]",
   },
+  ...workerSandboxOptions,
+  "work-dir": {
+    type: "string",
+    describe:
+      "Where jobs' directories and logs go [default: worker/ in --data, or ~/.modulate/dev/worker]",
+  },
 } as const;
 
 export const devCommand = defineCommand({
@@ -66,14 +77,18 @@ export async function runDev(args: ModeArgs<typeof options>, ctx: CliContext): P
   if (!Number.isInteger(args.slots) || args.slots < 1)
     throw new UserError(`--slots ${args.slots} is not a positive whole number of jobs`);
   const tryScript = args.try === undefined ? undefined : readTryScript(args.try);
-  const dataDir = args.inMemory
-    ? undefined
-    : (args.data ?? join(ctx.env["HOME"] ?? homedir(), ".modulate", "dev"));
+  const defaultDataDir = join(ctx.env["HOME"] ?? homedir(), ".modulate", "dev");
+  const dataDir = args.inMemory ? undefined : (args.data ?? defaultDataDir);
+  const maxDiskBytes = maxDiskFrom(args.maxDisk);
   const { config, notes, disk, cgroups } = await setUpWorkerSandbox(
     {
       sandbox: args.sandbox,
       limits: defaultJobLimits(),
-      networkAllowed: false,
+      networkAllowed: args.allowNetwork,
+      // dev's workers keep their jobs beside its store, not in a worker's default place.
+      workDir: args.workDir ?? join(args.data ?? defaultDataDir, "worker"),
+      ...(args.runAs === undefined ? {} : { runAs: args.runAs }),
+      ...(maxDiskBytes === undefined ? {} : { maxDiskBytes }),
       ...(args.python === undefined ? {} : { python: args.python }),
       // The workers share one pool of areas: one for each job that can run at once.
       slots: groups.length * args.slots,

@@ -4,12 +4,14 @@ import { realpathSync } from "node:fs";
 import { homedir, totalmem } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
+import { MIN_AREA_BYTES } from "../sandbox/disk-quota.ts";
 import { SandboxSetupError } from "../sandbox/errors.ts";
 import type { CgroupSlots } from "../sandbox/cgroup-slots.ts";
 import type { DiskAreas, DiskAreasSetup } from "../sandbox/disk-areas.ts";
 import { formatBytes } from "../sandbox/format.ts";
 import type { SandboxChoice } from "../sandbox/probe.ts";
 import type { JobLimits, ResolvedInterpreter, SandboxConfig } from "../sandbox/types.ts";
+import { parseBytes } from "../units.ts";
 
 export interface WorkerSandboxOptions {
   sandbox: SandboxChoice;
@@ -33,6 +35,41 @@ export interface WorkerSandbox {
   disk?: DiskAreas;
   /** One cgroup per slot, where cgroups work: lend one per job; close them when stopping. */
   cgroups?: CgroupSlots;
+}
+
+/**
+ * The options of a worker's sandbox, which `worker` and `dev` both take: `dev`'s workers are
+ * workers too, and its own messages point at these options.
+ */
+export const workerSandboxOptions = {
+  "run-as": {
+    type: "string",
+    describe:
+      "Run jobs as this unprivileged user (created if missing); needed for limits to bind when the worker is root",
+  },
+  "max-disk": {
+    type: "string",
+    describe:
+      "Disk space of one job, or off: each slot gets a loop-mounted filesystem of this size (needs root) [default: half the free space of --work-dir over the slots, at most 64G]",
+  },
+  "allow-network": {
+    type: "boolean",
+    default: false,
+    describe: "Let jobs that ask for the network have it",
+  },
+} as const;
+
+/** `--max-disk`: a size, or `off` (also 0) for no quota; absent: the worker picks. */
+export function maxDiskFrom(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (text.trim() === "off") return 0;
+  const bytes = parseBytes(text, "--max-disk");
+  if (bytes !== 0 && bytes < MIN_AREA_BYTES) {
+    throw new UserError(
+      `--max-disk ${text} is too small: a job's area needs at least 16M; give e.g. 2G, or off`,
+    );
+  }
+  return bytes;
 }
 
 /** The worker's ceilings when no flag lowers them. */

@@ -1,7 +1,6 @@
 import { hostname } from "node:os";
 import { ExitCode, UserError } from "../errors.ts";
 import { groupNameProblem } from "../orchestration/names.ts";
-import { MIN_AREA_BYTES } from "../sandbox/disk-quota.ts";
 import { SandboxSetupError } from "../sandbox/errors.ts";
 import { resolveConnection } from "../orchestration/connection.ts";
 import type { JobLimits } from "../sandbox/types.ts";
@@ -9,10 +8,16 @@ import { parseBytes, parseDurationMs } from "../units.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 import { untilAborted } from "./lifecycle.ts";
-import { defaultJobLimits, setUpWorkerSandbox } from "./worker-setup.ts";
+import {
+  defaultJobLimits,
+  maxDiskFrom,
+  setUpWorkerSandbox,
+  workerSandboxOptions,
+} from "./worker-setup.ts";
 
 const options = {
   ...connectionOptions,
+  ...workerSandboxOptions,
   group: {
     type: "string",
     demandOption: true,
@@ -41,11 +46,6 @@ const options = {
     default: "auto" as const,
     describe: "Isolate jobs with bubblewrap (auto: where it works)",
   },
-  "run-as": {
-    type: "string",
-    describe:
-      "Run jobs as this unprivileged user (created if missing); needed for limits to bind when the worker is root",
-  },
   "max-timeout": {
     type: "string",
     default: "24h",
@@ -59,16 +59,6 @@ const options = {
     describe: "Output kept of each of stdout and stderr",
   },
   "max-cpu-time": { type: "string", default: "7d", describe: "CPU time of one job's processes" },
-  "max-disk": {
-    type: "string",
-    describe:
-      "Disk space of one job, or off: each slot gets a loop-mounted filesystem of this size (needs root) [default: half the free space of --work-dir over the slots, at most 64G]",
-  },
-  "allow-network": {
-    type: "boolean",
-    default: false,
-    describe: "Let jobs that ask for the network have it",
-  },
   "work-dir": {
     type: "string",
     describe: "Where jobs' directories and logs go [default: ~/.modulate/worker]",
@@ -98,19 +88,6 @@ function limitsFrom(args: WorkerArgs): JobLimits {
     maxProcs: args.maxProcs,
     maxOutputBytes: parseBytes(args.maxOutput, "--max-output"),
   };
-}
-
-/** `--max-disk`: a size, or `off` (also 0) for no quota; absent: the worker picks. */
-function maxDiskFrom(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (text.trim() === "off") return 0;
-  const bytes = parseBytes(text, "--max-disk");
-  if (bytes !== 0 && bytes < MIN_AREA_BYTES) {
-    throw new UserError(
-      `--max-disk ${text} is too small: a job's area needs at least 16M; give e.g. 2G, or off`,
-    );
-  }
-  return bytes;
 }
 
 async function gpusFor(option: string): Promise<string[]> {

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { ModulateClient } from "../../src/orchestration/client.ts";
 import { jobSpec } from "../helpers/cluster.ts";
-import { eventually, MODULATE, ROOT, start, stopAll } from "../helpers/processes.ts";
+import { eventually, MODULATE, ROOT, start, stopAll, tempDir } from "../helpers/processes.ts";
 
 afterEach(stopAll);
 
@@ -35,6 +35,27 @@ describe("modulate dev", () => {
     ]);
     expect(await dev.exited()).toBe(0);
     expect(dev.output()).toMatch(/hello from .*\n[\s\S]*job \S+ succeeded/);
+  });
+
+  it("keeps its workers' jobs and logs under its --data, and takes the worker's sandbox options", async () => {
+    const data = tempDir();
+    const dev = start(MODULATE, [
+      "dev",
+      "--data",
+      data,
+      "--port",
+      "0",
+      "--max-disk",
+      "off",
+      "--allow-network",
+      "--try",
+      join(ROOT, "examples", "hello.py"),
+    ]);
+    expect(await dev.exited()).toBe(0);
+    expect(dev.output()).toMatch(/no disk quota per job/);
+    // The attempt's log is in the dev's own directory.
+    const logs = readdirSync(join(data, "worker", "logs"), { recursive: true, encoding: "utf8" });
+    expect(logs.some((entry) => entry.endsWith("attempt-1.jsonl"))).toBe(true);
   });
 
   it("stops server, router, workers and running jobs on Ctrl+C, leaving no process behind", async () => {
