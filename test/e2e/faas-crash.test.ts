@@ -5,7 +5,14 @@ import { basename, dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ModulateClient } from "../../src/orchestration/client.ts";
 import { freePort, jobSpec, startRouterProcess, startWorkerProcess } from "../helpers/cluster.ts";
-import { MODULATE, start, startServerProcess, stopAll, tempDir } from "../helpers/processes.ts";
+import {
+  eventually,
+  MODULATE,
+  start,
+  startServerProcess,
+  stopAll,
+  tempDir,
+} from "../helpers/processes.ts";
 import { ModulateClient as Client } from "../../src/orchestration/client.ts";
 
 const clients: ModulateClient[] = [];
@@ -47,6 +54,17 @@ describe("the FaaS core under crashes", () => {
     expect(result.stdout).toContain("finished");
     const view = await client.getJob(spec.id);
     expect(view.attempts.map((a) => a.attempt)).toEqual([1, 2]);
+    // The dead attempt's record is closed once the peer has answered: none stays open.
+    const attempts = await eventually(async () => {
+      const { attempts } = await client.getJob(spec.id);
+      return attempts.every((a) => a.promiseState !== "pending") ? attempts : undefined;
+    }, "every attempt record to be closed");
+    expect(attempts.map((a) => [a.attempt, a.promiseState, a.outcome?.state])).toEqual([
+      [1, "rejected", "abandoned"],
+      [2, "resolved", "succeeded"],
+    ]);
+    expect(attempts[0]?.worker.pid).toBe(first.workerPid);
+    expect(attempts[0]?.outcome?.reason).toBe("its worker stopped answering");
     // The dead attempt's directory is left as it was; the re-run had its own (now removed).
     // Where the workers run as root, each attempt's directory is inside its slot's disk area.
     const rerunDir = /started in (\S+)/.exec(result.stdout)?.[1];
