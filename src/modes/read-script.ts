@@ -3,6 +3,7 @@
 // reading one could block the process for good or fill its memory.
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
 import { UserError } from "../errors.ts";
+import { formatBytes } from "../sandbox/format.ts";
 
 /** Why a path that opened is not a script to read; undefined for a regular file. */
 function notRegular(stats: Stats): string | undefined {
@@ -29,12 +30,8 @@ function openError(path: string, error: unknown): UserError {
 
 function tooLarge(what: string, limitBytes: number, why: string): UserError {
   return new UserError(
-    `script ${what} is larger than ${formatMiB(limitBytes)}, the most a submission can carry within the server's request limit (${why}); make it smaller; nothing was submitted`,
+    `script ${what} is larger than ${formatBytes(limitBytes)}, the most a submission can carry within the server's request limit (${why}); make it smaller; nothing was submitted`,
   );
-}
-
-export function formatMiB(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1).replace(/\.0$/, "")} MiB`;
 }
 
 /**

@@ -15,7 +15,8 @@ import { parseBytes, parseDurationMs } from "../units.ts";
 import { defineCommand, passThroughArgs, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 import { jobSummary } from "./job-format.ts";
-import { formatMiB, readScriptFile, readScriptStdin } from "./read-script.ts";
+import { readScriptFile, readScriptStdin } from "./read-script.ts";
+import { formatBytes } from "../sandbox/format.ts";
 import { STOPPED, stoppedExitCode, unlessStopped } from "./stop-signal.ts";
 
 const options = {
@@ -98,7 +99,7 @@ async function readScript(
   stdin: AsyncIterable<Buffer | string>,
 ): Promise<{ name: string; content: string }> {
   const limitBytes = maxValueJsonBytes(DEFAULT_MAX_BODY_BYTES);
-  const why = `${formatMiB(DEFAULT_MAX_BODY_BYTES)}, modulate server --max-body`;
+  const why = `${formatBytes(DEFAULT_MAX_BODY_BYTES)}, modulate server --max-body`;
   if (path !== "-") {
     return {
       name: basename(path),

@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { ExitCode, UserError } from "../errors.ts";
+import { formatBytes } from "../sandbox/format.ts";
 import { base64Bytes, DEFAULT_MAX_BODY_BYTES, maxValueJsonBytes } from "../limits.ts";
 import { listAttempts, type AttemptView } from "./attempts.ts";
 import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "./job.ts";
@@ -339,12 +340,8 @@ function refuseOversized(spec: JobSpec, call: unknown): void {
   if (encodedBytes <= base64Bytes(maxValueJsonBytes(DEFAULT_MAX_BODY_BYTES))) return;
   const scriptBytes = Buffer.byteLength(spec.script.content, "utf8");
   throw new UserError(
-    `script ${spec.script.name} is ${mebibytes(scriptBytes)}: encoded for the server its submission is ${mebibytes(encodedBytes)}, over the server's request limit of ${mebibytes(DEFAULT_MAX_BODY_BYTES)} (modulate server --max-body); make the script smaller, or have it read its data from elsewhere; nothing was submitted`,
+    `script ${spec.script.name} is ${formatBytes(scriptBytes)}: encoded for the server its submission is ${formatBytes(encodedBytes)}, over the server's request limit of ${formatBytes(DEFAULT_MAX_BODY_BYTES)} (modulate server --max-body); make the script smaller, or have it read its data from elsewhere; nothing was submitted`,
   );
-}
-
-function mebibytes(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1).replace(/\.0$/, "")} MiB`;
 }
 
 function inProgress(spec: JobSpec, group: string, attempts: AttemptView[]): JobResult {

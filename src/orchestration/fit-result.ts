@@ -3,6 +3,7 @@
 // never settled, its lease lapses and the job runs again and again (issue 12, item 4). Pure:
 // the captured output in, the record's output fields cut to a budget out. What is cut stays in
 // the attempt's log on the worker, and the reason says where.
+import { formatBytes } from "../sandbox/format.ts";
 import type { JobOutputFile } from "./job.ts";
 
 /** One stream as the sandbox captured it: its first and last bytes, and what fell between. */
@@ -132,11 +133,6 @@ export function shareBudget(costs: readonly number[], available: number): number
   return shares;
 }
 
-function formatSize(bytes: number): string {
-  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1).replace(/\.0$/, "")} MiB`;
-}
-
 /**
  * The record's stdout, stderr and output files, cut so that the record's JSON is at most
  * `budgetBytes`. Nothing is cut when it all fits.
@@ -172,7 +168,7 @@ export function fitResultOutput(input: FitInput): ResultOutput {
     // The marker line takes some of the share.
     const kept = cutStream(stream, Math.max(0, share - 64));
     cut.push(
-      `${i === 0 ? "stdout" : "stderr"} ${formatSize(stream.totalBytes)} (${formatSize(stream.totalBytes - kept.droppedBytes)} kept)`,
+      `${i === 0 ? "stdout" : "stderr"} ${formatBytes(stream.totalBytes)} (${formatBytes(stream.totalBytes - kept.droppedBytes)} kept)`,
     );
     return joinStream(kept);
   }) as [string, string];
@@ -184,7 +180,7 @@ export function fitResultOutput(input: FitInput): ResultOutput {
     file.contentBase64 = file.contentBase64.slice(0, keptChars);
     file.truncated = true;
     cut.push(
-      `output ${file.path} ${formatSize(file.sizeBytes)} (${formatSize((keptChars / 4) * 3)} kept)`,
+      `output ${file.path} ${formatBytes(file.sizeBytes)} (${formatBytes((keptChars / 4) * 3)} kept)`,
     );
   });
   return {
