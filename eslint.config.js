@@ -2,6 +2,117 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+// Who may import whom (../shared/design.md, "Arrows"). Each folder gets one rule entry, since a
+// later entry for the same rule replaces an earlier one for the files both match.
+const SDK_VALUES = {
+  name: "@resonatehq/sdk",
+  allowTypeImports: true,
+  // A value from the SDK loads all of it (and cron-parser): half a megabyte that every
+  // `modulate submit` would compile. Only the SDK's own hosts, routers and workers, take it.
+  message: "values from the SDK load all of it: use them only in router, worker or sdk-network",
+};
+const NO_SDK = {
+  name: "@resonatehq/sdk",
+  message: "the embedded server and the sandbox never load the SDK: they speak no Resonate client",
+};
+const NO_UI = ["ink", "react"].map((name) => ({
+  name,
+  message: "only the dashboard (src/ui, src/app.tsx) renders: other parts stay lean at start-up",
+}));
+const SDK_HOSTS = [
+  "src/orchestration/router.ts",
+  "src/orchestration/worker.ts",
+  "src/orchestration/sdk-network.ts",
+];
+
+/** `forbidden`: a regex of relative import paths this folder may not use, and why. */
+function arrow(files, forbidden, paths, options = {}) {
+  return {
+    files,
+    ...options,
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          paths,
+          patterns: forbidden.map(([regex, message, allowTypeImports]) => ({
+            regex,
+            message,
+            ...(allowTypeImports ? { allowTypeImports } : {}),
+          })),
+        },
+      ],
+    },
+  };
+}
+
+function importArrows() {
+  const noMode = [
+    "(^|/)modes/",
+    "no file imports a mode: share the code through src/orchestration or src/common",
+  ];
+  const orchestrationArrows = [
+    [
+      "^\\.\\./(server|ui|modes)/|^\\.\\./(cli|app|main)(\\.tsx?)?$",
+      "src/orchestration speaks Resonate for every part and works against any Resonate server: it never imports the embedded server, the UI or a mode",
+    ],
+  ];
+  return [
+    arrow(
+      ["src/common/**"],
+      [["^\\.\\./", "src/common is the leaf every part imports: it imports nothing of ours"]],
+      [NO_SDK, ...NO_UI],
+    ),
+    arrow(
+      ["src/server/**"],
+      [
+        [
+          "^\\.\\./(?!common/)",
+          "src/server imports only its own files and src/common: it is the Resonate server, not a client of modulate",
+        ],
+      ],
+      [NO_SDK, ...NO_UI],
+    ),
+    arrow(
+      ["src/sandbox/**"],
+      [
+        [
+          "^\\.\\./(?!common/)",
+          "src/sandbox imports only its own files and src/common: it runs a plan and reports, knowing nothing of Resonate or jobs",
+        ],
+      ],
+      [NO_SDK, ...NO_UI],
+    ),
+    arrow(["src/orchestration/**"], orchestrationArrows, [SDK_VALUES, ...NO_UI], {
+      ignores: SDK_HOSTS,
+    }),
+    arrow(SDK_HOSTS, orchestrationArrows, NO_UI),
+    arrow(
+      ["src/ui/**"],
+      [
+        [
+          "^\\.\\./(server|sandbox)/",
+          "the dashboard reads data through src/orchestration, never the server or the sandbox",
+        ],
+        noMode,
+      ],
+      [SDK_VALUES],
+    ),
+    arrow(
+      ["src/modes/**"],
+      [
+        [
+          "^\\.\\./(ui/|app(\\.tsx)?$)",
+          "a mode loads the dashboard only with import(), so commands without it start lean",
+          true,
+        ],
+      ],
+      [SDK_VALUES, ...NO_UI],
+    ),
+    arrow(["src/*.ts", "src/*.tsx"], [], [SDK_VALUES]),
+  ];
+}
+
 export default tseslint.config(
   { ignores: ["node_modules/", "dist/", "release/build/", "bench/results/"] },
   js.configs.recommended,
@@ -16,31 +127,7 @@ export default tseslint.config(
       "@typescript-eslint/consistent-type-imports": "error",
     },
   },
-  {
-    // A value from the SDK loads all of it (and cron-parser): half a megabyte that every
-    // `modulate submit` would compile. Only the SDK's own hosts, routers and workers, take it.
-    files: ["src/**/*.ts", "src/**/*.tsx"],
-    ignores: [
-      "src/orchestration/router.ts",
-      "src/orchestration/worker.ts",
-      "src/orchestration/sdk-network.ts",
-    ],
-    rules: {
-      "@typescript-eslint/no-restricted-imports": [
-        "error",
-        {
-          paths: [
-            {
-              name: "@resonatehq/sdk",
-              allowTypeImports: true,
-              message:
-                "values from the SDK load all of it: use them only in router, worker or sdk-network",
-            },
-          ],
-        },
-      ],
-    },
-  },
+  ...importArrows(),
   {
     files: ["**/*.js", "**/*.mjs", "**/*.cjs", "bin/modulate"],
     ...tseslint.configs.disableTypeChecked,

@@ -1,6 +1,6 @@
 import yargs, { type Argv, type Options } from "yargs";
 import packageJson from "../package.json" with { type: "json" };
-import { EXIT_CODES_HELP, ExitCode, UserError } from "./errors.ts";
+import { EXIT_CODES_HELP, ExitCode, UserError } from "./common/errors.ts";
 import type { CliContext, ModeCommand } from "./modes/command.ts";
 import { devCommand } from "./modes/dev.ts";
 import { getCommand } from "./modes/get.ts";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { basename, join } from "node:path";
-import { ExitCode, UserError } from "../errors.ts";
+import { ExitCode, UserError } from "../common/errors.ts";
 import { exitCodeFor } from "../orchestration/job.ts";
 import { groupNameProblem, newJobId } from "../orchestration/names.ts";
 import type { RunningRouter } from "../orchestration/router.ts";

@@ -1,4 +1,4 @@
-import { ExitCode } from "../errors.ts";
+import { ExitCode } from "../common/errors.ts";
 import { exitCodeFor } from "../orchestration/job.ts";
 import { resolveConnection } from "../orchestration/connection.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";

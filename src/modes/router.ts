@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { ExitCode, UserError } from "../errors.ts";
+import { ExitCode, UserError } from "../common/errors.ts";
 import { parseRoutes, type Routes } from "../orchestration/routes.ts";
 import { DEFAULT_SUBMISSION_LIMITS } from "../orchestration/validate-submission.ts";
 import { resolveConnection } from "../orchestration/connection.ts";
-import { parseBytes, parseDurationMs } from "../units.ts";
+import { parseBytes, parseDurationMs } from "../common/units.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 import { untilAborted } from "./lifecycle.ts";

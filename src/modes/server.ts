@@ -1,10 +1,10 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ExitCode, UserError } from "../errors.ts";
+import { ExitCode, UserError } from "../common/errors.ts";
 import { createAuthenticator, loadAuthConfig } from "../server/auth.ts";
 import { DEFAULT_RETAIN_MS } from "../server/defaults.ts";
 import type { ServerOptions } from "../server/server.ts";
-import { formatDuration, parseBytes, parseDurationMs } from "../units.ts";
+import { formatDuration, parseBytes, parseDurationMs } from "../common/units.ts";
 import { untilAborted } from "./lifecycle.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 

@@ -1,6 +1,6 @@
 // How a command that waits stops when the user stops it (Ctrl+C, SIGTERM): at once, whatever
 // it waits for, with the exit code a shell gives a process that signal ended.
-import { ExitCode } from "../errors.ts";
+import { ExitCode } from "../common/errors.ts";
 
 /** What `unlessStopped` resolves with once the stop signal fired. */
 export const STOPPED: unique symbol = Symbol("stopped");

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, relative, resolve, sep } from "node:path";
-import { ExitCode, UserError } from "../errors.ts";
-import { DEFAULT_MAX_BODY_BYTES, maxValueJsonBytes } from "../limits.ts";
+import { ExitCode, UserError } from "../common/errors.ts";
+import { DEFAULT_MAX_BODY_BYTES, maxValueJsonBytes } from "../common/limits.ts";
 import {
   exitCodeFor,
   type JobLimitRequest,
@@ -11,12 +11,12 @@ import {
 import { groupNameProblem, newJobId } from "../orchestration/names.ts";
 import { userJobIdProblem } from "../orchestration/validate-submission.ts";
 import { resolveConnection } from "../orchestration/connection.ts";
-import { parseBytes, parseDurationMs } from "../units.ts";
+import { parseBytes, parseDurationMs } from "../common/units.ts";
 import { defineCommand, passThroughArgs, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 import { jobSummary } from "./job-format.ts";
 import { readScriptFile, readScriptStdin } from "./read-script.ts";
-import { formatBytes } from "../sandbox/format.ts";
+import { formatBytes } from "../common/units.ts";
 import { STOPPED, stoppedExitCode, unlessStopped } from "./stop-signal.ts";
 
 const options = {

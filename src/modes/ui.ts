@@ -1,6 +1,6 @@
-import { ExitCode, UserError } from "../errors.ts";
+import { ExitCode, UserError } from "../common/errors.ts";
 import { resolveConnection } from "../orchestration/connection.ts";
-import { parseDurationMs } from "../units.ts";
+import { parseDurationMs } from "../common/units.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 

@@ -3,15 +3,15 @@
 import { realpathSync } from "node:fs";
 import { homedir, totalmem } from "node:os";
 import { join } from "node:path";
-import { UserError } from "../errors.ts";
+import { UserError } from "../common/errors.ts";
 import { MIN_AREA_BYTES } from "../sandbox/disk-quota.ts";
 import { SandboxSetupError } from "../sandbox/errors.ts";
 import type { CgroupSlots } from "../sandbox/cgroup-slots.ts";
 import type { DiskAreas, DiskAreasSetup } from "../sandbox/disk-areas.ts";
-import { formatBytes } from "../sandbox/format.ts";
+import { formatBytes } from "../common/units.ts";
 import type { SandboxChoice } from "../sandbox/probe.ts";
 import type { JobLimits, ResolvedInterpreter, SandboxConfig } from "../sandbox/types.ts";
-import { parseBytes } from "../units.ts";
+import { parseBytes } from "../common/units.ts";
 
 export interface WorkerSandboxOptions {
   sandbox: SandboxChoice;

@@ -1,10 +1,10 @@
 import { hostname } from "node:os";
-import { ExitCode, UserError } from "../errors.ts";
+import { ExitCode, UserError } from "../common/errors.ts";
 import { groupNameProblem } from "../orchestration/names.ts";
 import { SandboxSetupError } from "../sandbox/errors.ts";
 import { resolveConnection } from "../orchestration/connection.ts";
 import type { JobLimits } from "../sandbox/types.ts";
-import { parseBytes, parseDurationMs } from "../units.ts";
+import { parseBytes, parseDurationMs } from "../common/units.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 import { untilAborted } from "./lifecycle.ts";

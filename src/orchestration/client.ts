@@ -2,9 +2,9 @@
 // it, and read where it stands, through any Resonate server.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { ExitCode, UserError } from "../errors.ts";
-import { formatBytes } from "../sandbox/format.ts";
-import { base64Bytes, DEFAULT_MAX_BODY_BYTES, maxValueJsonBytes } from "../limits.ts";
+import { ExitCode, UserError } from "../common/errors.ts";
+import { formatBytes } from "../common/units.ts";
+import { base64Bytes, DEFAULT_MAX_BODY_BYTES, maxValueJsonBytes } from "../common/limits.ts";
 import { listAttempts, type AttemptView } from "./attempts.ts";
 import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "./job.ts";
 import { ENTRY_GROUP, executeId, SUBMIT_FUNCTION, TAG } from "./names.ts";

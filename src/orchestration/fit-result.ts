@@ -3,7 +3,7 @@
 // never settled, its lease lapses and the job runs again and again (issue 12, item 4). Pure:
 // the captured output in, the record's output fields cut to a budget out. What is cut stays in
 // the attempt's log on the worker, and the reason says where.
-import { formatBytes } from "../sandbox/format.ts";
+import { formatBytes } from "../common/units.ts";
 import type { JobOutputFile } from "./job.ts";
 
 /** One stream as the sandbox captured it: its first and last bytes, and what fell between. */

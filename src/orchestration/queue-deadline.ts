@@ -5,7 +5,7 @@
 // no value. A worker settles it with its name before its job's script starts. A server
 // settles a promise once, so whichever comes first is the answer every process reads, across
 // restarts of any of them, through the public protocol alone.
-import { formatDuration } from "../units.ts";
+import { formatDuration } from "../common/units.ts";
 import { claimAttempt, finishAttempt, type AttemptRecord } from "./attempts.ts";
 import { notRunResult, type JobResult, type JobSpec, type WorkerRef } from "./job.ts";
 import { DEADLINE_GROUP, queueDeadlineId, TAG } from "./names.ts";

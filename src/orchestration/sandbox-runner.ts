@@ -4,7 +4,7 @@
 // gone.
 import { rm } from "node:fs/promises";
 import { hostname } from "node:os";
-import { maxValueJsonBytes } from "../limits.ts";
+import { maxValueJsonBytes } from "../common/limits.ts";
 import type { CgroupSlots } from "../sandbox/cgroup-slots.ts";
 import type { DiskAreaPool } from "../sandbox/disk-area-pool.ts";
 import { GpuPool } from "../sandbox/gpus.ts";

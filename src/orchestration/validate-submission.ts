@@ -1,6 +1,6 @@
 // What the router checks before anything runs. A submission that fails here fails at once,
 // with its reason, and is never retried: running it again could not make it valid.
-import { DEFAULT_MAX_SCRIPT_BYTES } from "../limits.ts";
+import { DEFAULT_MAX_SCRIPT_BYTES } from "../common/limits.ts";
 import type { JobSpec } from "./job.ts";
 import { groupNameProblem, jobIdProblem } from "./names.ts";
 

@@ -3,7 +3,7 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { formatBytes } from "./format.ts";
+import { formatBytes } from "../common/units.ts";
 
 export type LogStream = "stdout" | "stderr" | "sandbox";
 

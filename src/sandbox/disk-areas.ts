@@ -20,7 +20,7 @@ import {
 } from "./disk-quota.ts";
 import { SandboxSetupError } from "./errors.ts";
 import { tryLockFile, type HeldLock } from "./file-lock.ts";
-import { formatBytes } from "./format.ts";
+import { formatBytes } from "../common/units.ts";
 import { findOnPath, TOOL_PATH } from "./interpreter.ts";
 import type { DiskArea } from "./types.ts";
 

@@ -1,7 +1,7 @@
 // Turns what was observed about a finished job into its state and a reason a person reads.
 // Pure: every fact comes from execa's fields or the cgroup's counters, never from the
 // job's own output.
-import { formatBytes, formatDuration } from "./format.ts";
+import { formatBytes, formatDuration } from "../common/units.ts";
 import type { JobLimits, JobState } from "./types.ts";
 
 export interface RunFacts {

@@ -3,7 +3,7 @@
 // prefix scopes is prefix-scope.ts's table, stricter than the Resonate server's (issue 12).
 import { createHash, createPublicKey, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { UserError } from "../errors.ts";
+import { UserError } from "../common/errors.ts";
 import { keyProblem, quote, signatureSchemes, verifyJwt, type Claims } from "./jwt.ts";
 import { outsidePrefix, pollReach, reachOf, type Reach } from "./prefix-scope.ts";
 

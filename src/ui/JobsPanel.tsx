@@ -1,6 +1,6 @@
 import { Box, Text } from "ink";
 import type { OutstandingJob } from "../orchestration/snapshot.ts";
-import { formatDuration } from "../units.ts";
+import { formatDuration } from "../common/units.ts";
 
 const STATE_COLOR = { running: "green", queued: "yellow", routing: "cyan" } as const;
 

@@ -6,7 +6,7 @@ import {
   encodedValueBytes,
   maxValueJsonBytes,
   REQUEST_ENVELOPE_BYTES,
-} from "../../src/limits.ts";
+} from "../../src/common/limits.ts";
 import {
   fitResultOutput,
   headWithin,

@@ -14,7 +14,7 @@ import {
   interpreterOf,
   submissionProblem,
 } from "../../src/orchestration/validate-submission.ts";
-import { parseBytes, parseDurationMs } from "../../src/units.ts";
+import { parseBytes, parseDurationMs } from "../../src/common/units.ts";
 
 const spec: JobSpec = {
   id: "job-1",

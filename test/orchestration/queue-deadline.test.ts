@@ -7,7 +7,7 @@ import {
   queueTimedOutResult,
   queueTimeoutReason,
 } from "../../src/orchestration/queue-deadline.ts";
-import { parseDurationMs } from "../../src/units.ts";
+import { parseDurationMs } from "../../src/common/units.ts";
 
 const spec: JobSpec = {
   id: "job-1",

@@ -2,7 +2,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ExitCode, UserError } from "../../src/errors.ts";
+import { ExitCode, UserError } from "../../src/common/errors.ts";
 import { abortableSleep, request, requestSender } from "../../src/orchestration/wire.ts";
 
 let server: Server | undefined;

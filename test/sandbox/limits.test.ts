@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { formatBytes, formatDuration } from "../../src/sandbox/format.ts";
 import {
   jobRlimits,
   mergeLimits,
@@ -110,22 +109,6 @@ describe("judgeOutcome", () => {
     ],
   ] as const)("judges %o as %s: %s", (facts, state, reason) => {
     expect(judgeOutcome({ ...base, ...facts })).toEqual({ state, reason });
-  });
-});
-
-describe("formatting", () => {
-  it("writes sizes and durations the way a submit line does", () => {
-    expect([formatBytes(512 * 2 ** 20), formatBytes(1536), formatBytes(100)]).toEqual([
-      "512 MiB",
-      "1.5 KiB",
-      "100 B",
-    ]);
-    expect([
-      formatDuration(600_000),
-      formatDuration(5_400_000),
-      formatDuration(1500),
-      formatDuration(250),
-    ]).toEqual(["10m", "1h30m", "1.5s", "250ms"]);
   });
 });
 

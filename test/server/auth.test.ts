@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createAuthenticator, loadAuthConfig } from "../../src/server/auth.ts";
 import type { AuthConfig, AuthDecision, AuthEnvelope } from "../../src/server/auth.ts";
-import { UserError } from "../../src/errors.ts";
+import { UserError } from "../../src/common/errors.ts";
 import type { TestKeyPair } from "./jwt-helper.ts";
 import { base64url, ecKeyPair, ed25519KeyPair, rsaKeyPair, signJwt } from "./jwt-helper.ts";
 
