@@ -5,11 +5,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Authenticator } from "./auth.ts";
 import {
+  bodyDeadlineMs,
   DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_MAX_BODY_BYTES,
   MAX_BODY_DEPTH,
   MAX_BODY_ELEMENTS,
   MAX_DISCARDED_BODY_BYTES,
+  MIN_BODY_BYTES_PER_S,
 } from "./defaults.ts";
 import type { RequestEngine } from "./engine.ts";
 import { checkJsonShape } from "./json-shape.ts";
@@ -91,13 +93,13 @@ export function createHttpServer(options: HttpOptions): Server {
     const outcome = await readBody(req, {
       maxBytes: maxBodyBytes,
       maxDiscardedBytes: Math.max(maxBodyBytes, MAX_DISCARDED_BODY_BYTES),
-      timeoutMs: bodyTimeoutMs,
+      deadlineMs: (bytes) => bodyDeadlineMs(Math.min(bytes, maxBodyBytes), bodyTimeoutMs),
     });
     if (outcome.kind === "aborted") return;
     if (outcome.kind === "timed-out") {
       sendErrorAndClose(res, {
         status: 408,
-        data: `request body did not arrive within ${bodyTimeoutMs / 1000} s of its headers: send the whole body at once`,
+        data: `request body did not arrive within ${Math.round(outcome.allowedMs / 100) / 10} s of its headers (${bodyTimeoutMs / 1000} s, and the time its length takes at ${MIN_BODY_BYTES_PER_S / 1024} KiB/s): send the body at that rate or faster`,
       });
       return;
     }
@@ -261,7 +263,7 @@ export function createHttpServer(options: HttpOptions): Server {
   // Node's own deadline for a whole request, behind the body deadline above: it also ends
   // bodies that no handler reads (sent to an unknown route). A request is whole once its
   // body has arrived, so it does not touch poll streams, which have none and last for hours.
-  server.requestTimeout = bodyTimeoutMs + 10_000;
+  server.requestTimeout = bodyDeadlineMs(maxBodyBytes, bodyTimeoutMs) + 10_000;
   server.headersTimeout = Math.min(60_000, server.requestTimeout);
   return server;
 }

@@ -7,15 +7,19 @@ export interface BodyLimits {
   maxBytes: number;
   /** Past this many bytes of a body over `maxBytes`, stop reading and close. */
   maxDiscardedBytes: number;
-  /** From the call on; the whole body must have arrived by then. */
-  timeoutMs: number;
+  /**
+   * How long, from the call on, a body of a given size may take to arrive: asked with the
+   * declared length, or, for a chunked body, with what has arrived when the time is up, so a
+   * body that keeps coming at the floor rate is given the time its size needs.
+   */
+  deadlineMs: (bytes: number) => number;
 }
 
 export type BodyOutcome =
   | { kind: "complete"; bytes: Buffer }
   /** `drained`: the sender finished writing, so the connection may answer and stay usable. */
   | { kind: "too-large"; drained: boolean }
-  | { kind: "timed-out" }
+  | { kind: "timed-out"; allowedMs: number }
   /** The sender went away; there is nobody to answer. */
   | { kind: "aborted" };
 
@@ -24,6 +28,8 @@ export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Body
     const chunks: Buffer[] = [];
     let size = 0;
     let overLimit = false;
+    const startedAt = performance.now();
+    let deadline: NodeJS.Timeout | undefined;
     const finish = (outcome: BodyOutcome): void => {
       clearTimeout(deadline);
       req.off("data", onData);
@@ -51,9 +57,16 @@ export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Body
           : { kind: "complete", bytes: Buffer.concat(chunks) },
       );
     const onAbort = (): void => finish({ kind: "aborted" });
-    const deadline = setTimeout(() => finish({ kind: "timed-out" }), limits.timeoutMs);
 
     const declared = Number(req.headers["content-length"]);
+    const expectedBytes = Number.isFinite(declared) ? declared : 0;
+    const armDeadline = (): void => {
+      const allowedMs = limits.deadlineMs(Math.max(expectedBytes, size));
+      const leftMs = allowedMs - (performance.now() - startedAt);
+      if (leftMs <= 0) finish({ kind: "timed-out", allowedMs });
+      else deadline = setTimeout(armDeadline, leftMs);
+    };
+    armDeadline();
     if (Number.isFinite(declared) && declared > limits.maxDiscardedBytes) {
       finish({ kind: "too-large", drained: false });
       return;

@@ -139,3 +139,73 @@ describe("a body that trickles", () => {
     }
   }, 30_000);
 });
+
+/**
+ * POSTs a valid promise.create of about `totalBytes`, `chunkBytes` every 100 ms over a raw
+ * socket (a slow link), declaring its length or sending it chunked; resolves with the answer.
+ */
+function slowCreate(
+  port: number,
+  id: string,
+  totalBytes: number,
+  chunkBytes: number,
+  chunked: boolean,
+): Promise<string> {
+  const head = `{"kind":"promise.create","head":{"corrId":"c1","version":""},"data":{"id":"${id}","timeoutAt":${Date.now() + 600_000},"param":{"headers":{},"data":"`;
+  const tail = `"},"tags":{}}}`;
+  const body = Buffer.from(head + "A".repeat(totalBytes - head.length - tail.length) + tail);
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    let answer = "";
+    const framing = chunked ? "transfer-encoding: chunked" : `content-length: ${body.length}`;
+    socket.write(`POST / HTTP/1.1\r\nhost: 127.0.0.1\r\n${framing}\r\nconnection: close\r\n\r\n`);
+    let sent = 0;
+    const drip = setInterval(() => {
+      const part = body.subarray(sent, sent + chunkBytes);
+      sent += part.length;
+      if (chunked) socket.write(`${part.length.toString(16)}\r\n${part.toString()}\r\n`);
+      else socket.write(part);
+      if (sent >= body.length) {
+        clearInterval(drip);
+        if (chunked) socket.write("0\r\n\r\n");
+      }
+    }, 100);
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString("utf8")));
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      clearInterval(drip);
+      resolve(answer);
+    });
+  });
+}
+
+describe("a large body over a slow link", () => {
+  // 320 KiB at 100 KiB/s takes about 3.2 s, three times the base deadline, and is above the
+  // floor rate of 64 KiB/s: it is given 1 s + 5 s and arrives.
+  it.each([
+    ["declaring its length", false],
+    ["chunked", true],
+  ])(
+    "is given the time its length needs at the floor rate (%s)",
+    async (_, chunked) => {
+      const s = await server({ bodyTimeoutMs: 1_000 });
+      const answer = await slowCreate(
+        s.port,
+        `slow-${String(chunked)}`,
+        320 * 1024,
+        10 * 1024,
+        chunked,
+      );
+      expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    },
+    30_000,
+  );
+
+  it("is still answered 408 when it comes slower than the floor rate", async () => {
+    const s = await server({ bodyTimeoutMs: 1_000 });
+    // 200 KiB at 10 KiB/s needs 20 s; it is given 1 s + about 3 s.
+    const answer = await slowCreate(s.port, "too-slow", 200 * 1024, 1024, false);
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(answer).toMatch(/did not arrive within 4\.\d s of its headers/);
+  }, 30_000);
+});
