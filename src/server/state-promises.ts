@@ -1,0 +1,135 @@
+// Promise requests: get, create, settle, callbacks and listeners on a promise, search.
+import type { PromiseCreateData, PromiseSettleData, PromiseState, Reply } from "./protocol.ts";
+import { encodeCursor } from "./protocol.ts";
+import type { StoredPromise } from "./store-api.ts";
+import {
+  type StateContext,
+  DEFAULT_SEARCH_LIMIT,
+  PENDING_RETRY_MS,
+  execute,
+  reply,
+  send,
+  target,
+} from "./state-context.ts";
+import { fulfilledTask, settled } from "./state-settlement.ts";
+import { projected, timeoutState, toPromiseRecord } from "./state-views.ts";
+
+/** A promise that a listener may wait on from outside its own call graph. */
+function isExternal(p: StoredPromise): boolean {
+  const t = p.tags;
+  return (
+    t["resonate:scope"] === "global" ||
+    t["resonate:external"] === "true" ||
+    t["resonate:target"] !== undefined ||
+    t["resonate:timer"] === "true"
+  );
+}
+
+export function newPromise(
+  data: PromiseCreateData,
+  state: PromiseState,
+  createdAt: number,
+  settledAt: number | null,
+): StoredPromise {
+  return {
+    id: data.id,
+    state,
+    param: data.param,
+    value: {},
+    tags: data.tags,
+    timeoutAt: data.timeoutAt,
+    createdAt,
+    settledAt,
+  };
+}
+
+export function getPromise(ctx: StateContext, now: number, id: string): Reply {
+  const p = ctx.store.getPromise(id);
+  if (!p) return reply(404, "Promise not found");
+  return reply(200, { promise: toPromiseRecord(projected(now, p)) });
+}
+
+export function createPromise(ctx: StateContext, now: number, data: PromiseCreateData): Reply {
+  const store = ctx.store;
+  const existing = store.getPromise(data.id);
+  if (existing) return reply(200, { promise: toPromiseRecord(projected(now, existing)) });
+  const address = data.tags["resonate:target"];
+  if (now >= data.timeoutAt) {
+    // Born settled: the deadline has passed before the promise existed.
+    const p = newPromise(data, timeoutState(data.tags), data.timeoutAt, data.timeoutAt);
+    store.putPromise(p);
+    if (address) store.putTask(fulfilledTask(data.id), address);
+    settled(ctx, now, data.id);
+    return reply(200, { promise: toPromiseRecord(p) });
+  }
+  const p = newPromise(data, "pending", now, null);
+  store.putPromise(p);
+  if (address) {
+    // Only a promise with an address is expired by the timer loop, as on the real server.
+    store.setPromiseTimeout(data.id, data.timeoutAt);
+    const delay = Number(data.tags["resonate:delay"]);
+    const deferred = Number.isFinite(delay) && now < delay;
+    store.putTask({ id: data.id, state: "pending", version: 0, resumes: [] }, address);
+    store.setTaskTimeout(data.id, 0, deferred ? delay : now + PENDING_RETRY_MS);
+    if (!deferred) send(ctx, address, execute(data.id, 0));
+  }
+  return reply(200, { promise: toPromiseRecord(p) });
+}
+
+export function settlePromise(ctx: StateContext, now: number, data: PromiseSettleData): Reply {
+  const p = ctx.store.getPromise(data.id);
+  if (!p) return reply(404, "Promise not found");
+  const view = projected(now, p);
+  // Settling a settled promise is idempotent: it answers with what is there.
+  if (view.state !== "pending") return reply(200, { promise: toPromiseRecord(view) });
+  const done: StoredPromise = { ...p, state: data.state, value: data.value, settledAt: now };
+  ctx.store.putPromise(done);
+  ctx.store.deletePromiseTimeout(data.id);
+  settled(ctx, now, data.id);
+  return reply(200, { promise: toPromiseRecord(done) });
+}
+
+export function registerCallback(
+  ctx: StateContext,
+  now: number,
+  awaitedId: string,
+  awaiterId: string,
+): Reply {
+  const awaited = ctx.store.getPromise(awaitedId);
+  if (!awaited) return reply(404, "Awaited promise not found");
+  const awaiter = ctx.store.getPromise(awaiterId);
+  if (!awaiter) return reply(422, "Awaiter promise not found");
+  if (!target(awaiter)) return reply(422, "Awaiter has no address");
+  const awaitedNow = projected(now, awaited);
+  if (awaitedNow.state === "pending" && projected(now, awaiter).state === "pending") {
+    ctx.store.addCallback(awaitedId, awaiterId);
+  }
+  return reply(200, { promise: toPromiseRecord(awaitedNow) });
+}
+
+export function registerListener(
+  ctx: StateContext,
+  now: number,
+  awaitedId: string,
+  address: string,
+): Reply {
+  const p = ctx.store.getPromise(awaitedId);
+  if (!p) return reply(404, "Promise not found");
+  if (!isExternal(p)) return reply(422, "Awaited promise is not awaitable");
+  const view = projected(now, p);
+  if (view.state === "pending") ctx.store.addListener(awaitedId, address);
+  return reply(200, { promise: toPromiseRecord(view) });
+}
+
+export function searchPromises(
+  ctx: StateContext,
+  q: { state?: PromiseState; tags?: Record<string, string>; limit?: number; cursor?: string },
+): Reply {
+  const limit = q.limit ?? DEFAULT_SEARCH_LIMIT;
+  const rows = ctx.store.searchPromises({ ...q, limit: limit + 1 });
+  const page = rows.slice(0, limit);
+  return reply(200, {
+    promises: page.map(toPromiseRecord),
+    ...(rows.length > limit ? { cursor: encodeCursor(page.at(-1)?.id ?? "") } : {}),
+  });
+}

@@ -1,0 +1,68 @@
+// What follows when a promise settles, by a request, by its deadline or on first touch past
+// it: its own task is fulfilled, the tasks suspended on it resume, its listeners are told.
+import type { StoredTask } from "./store-api.ts";
+import {
+  type StateContext,
+  PENDING_RETRY_MS,
+  execute,
+  mustGetAddress,
+  mustGetPromise,
+  send,
+} from "./state-context.ts";
+import { timeoutState, toPromiseRecord } from "./state-views.ts";
+
+/** A promise the store still holds as pending past its deadline settles on first touch. */
+export function eagerTimeout(ctx: StateContext, now: number, id: string): void {
+  const p = ctx.store.getPromise(id);
+  if (!p || p.state !== "pending" || now < p.timeoutAt) return;
+  ctx.store.putPromise({ ...p, state: timeoutState(p.tags), settledAt: p.timeoutAt });
+  ctx.store.deletePromiseTimeout(id);
+  settled(ctx, now, id);
+}
+
+/** Everything that follows the settling of promise `id`, already written as settled. */
+export function settled(ctx: StateContext, now: number, id: string): void {
+  markTaskFulfilled(ctx, id);
+  resumeAwaiters(ctx, now, id);
+  notifyListeners(ctx, id);
+}
+
+/** The task of a promise that was born settled: it never runs. */
+export function fulfilledTask(id: string): StoredTask {
+  return { id, state: "fulfilled", version: 0, resumes: [] };
+}
+
+/** The promise's own task is done: no lease, no retry, and it waits on nothing any more. */
+export function markTaskFulfilled(ctx: StateContext, id: string): void {
+  const t = ctx.store.getTask(id);
+  if (!t || t.state === "fulfilled") return;
+  ctx.store.putTask({ id, state: "fulfilled", version: t.version, resumes: [] });
+  ctx.store.deleteTaskTimeout(id);
+  ctx.store.deleteCallbacksByAwaiter(id);
+}
+
+export function resumeAwaiters(ctx: StateContext, now: number, id: string): void {
+  for (const awaiterId of ctx.store.callbacksOf(id)) {
+    const t = ctx.store.getTask(awaiterId);
+    if (!t) continue;
+    if (t.state === "suspended") {
+      ctx.store.putTask({ id: t.id, state: "pending", version: t.version, resumes: [id] });
+      ctx.store.setTaskTimeout(t.id, 0, now + PENDING_RETRY_MS);
+      send(ctx, mustGetAddress(ctx, t.id), execute(t.id, t.version));
+    } else if (t.state !== "fulfilled" && !t.resumes.includes(id)) {
+      // Not suspended yet: remember the resume for when it suspends or continues.
+      ctx.store.putTask({ ...t, resumes: [...t.resumes, id] });
+    }
+  }
+  ctx.store.deleteCallbacksOf(id);
+}
+
+export function notifyListeners(ctx: StateContext, id: string): void {
+  const addresses = ctx.store.listenersOf(id);
+  if (addresses.length === 0) return;
+  const p = mustGetPromise(ctx, id);
+  for (const address of addresses) {
+    send(ctx, address, { kind: "unblock", head: {}, data: { promise: toPromiseRecord(p) } });
+  }
+  ctx.store.deleteListenersOf(id);
+}
