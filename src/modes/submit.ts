@@ -16,6 +16,7 @@ import { defineCommand, passThroughArgs, type CliContext, type ModeArgs } from "
 import { connectionOptions } from "./connection-options.ts";
 import { jobSummary } from "./job-format.ts";
 import { readScriptFile, readScriptStdin } from "./read-script.ts";
+import { scriptKind } from "../sandbox/script-kind.ts";
 import { formatBytes } from "../common/units.ts";
 import { STOPPED, stoppedExitCode, unlessStopped } from "./stop-signal.ts";
 
@@ -76,7 +77,8 @@ export const submitCommand = defineCommand({
   describe: "Submit a script to a worker group; wait for its result unless --detach",
   positional: {
     name: "script",
-    describe: "The script to run (.py, .sh, .js, .mjs, or with a #! line); - reads it from stdin",
+    describe:
+      "The script to run (.py, .sh, .bash, .js, .mjs, .cjs, or another name with a #! line); - reads it from stdin",
   },
   options,
   epilogue:
@@ -107,8 +109,8 @@ async function readScript(
     };
   }
   const content = (await readScriptStdin(stdin, limitBytes, why)).toString("utf8");
-  // The name says nothing of the language: only a #! line can.
-  if (!content.startsWith("#!"))
+  // The name says nothing of the language: by the one rule (script-kind.ts), only a #! line can.
+  if (scriptKind(STDIN_SCRIPT_NAME, content) === undefined)
     throw new UserError(
       "a script read from stdin (-) needs a #! line naming its interpreter, e.g. #!/usr/bin/env python3; nothing was submitted",
     );

@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import { ExitCode, UserError } from "../common/errors.ts";
 import { formatBytes } from "../common/units.ts";
 import { base64Bytes, DEFAULT_MAX_BODY_BYTES, maxValueJsonBytes } from "../common/limits.ts";
+import { scriptKindProblem } from "../sandbox/script-kind.ts";
 import { listAttempts, type AttemptView } from "./attempts.ts";
 import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "./job.ts";
 import { ENTRY_GROUP, executeId, SUBMIT_FUNCTION, TAG } from "./names.ts";
@@ -72,6 +73,7 @@ export class ModulateClient {
    * so routers running the SDK execute it; modulate's own client needs no SDK to do it.
    */
   async submit(spec: JobSpec, queueTimeoutMs: number): Promise<Submitted> {
+    refuseUnrunnable(spec);
     const call = { func: SUBMIT_FUNCTION, args: [spec], version: 1 };
     refuseOversized(spec, call);
     const created = await this.#send(
@@ -328,6 +330,15 @@ function rejectWhenAborted(signal: AbortSignal): Promise<never> {
 /** A wait ended because its caller stopped it (Ctrl+C, SIGTERM), not because the job ended. */
 export class WaitStopped extends Error {
   override readonly name = "WaitStopped";
+}
+
+/**
+ * A script no worker would run is refused here, by the rule the router and the worker use,
+ * before a job record exists: otherwise it becomes a failed job to clean up.
+ */
+function refuseUnrunnable(spec: JobSpec): void {
+  const problem = scriptKindProblem(spec.script.name, spec.script.content);
+  if (problem) throw new UserError(`${problem}; nothing was submitted`);
 }
 
 /**

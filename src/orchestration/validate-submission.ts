@@ -1,6 +1,7 @@
 // What the router checks before anything runs. A submission that fails here fails at once,
 // with its reason, and is never retried: running it again could not make it valid.
 import { DEFAULT_MAX_SCRIPT_BYTES } from "../common/limits.ts";
+import { scriptKindProblem } from "../sandbox/script-kind.ts";
 import type { JobSpec } from "./job.ts";
 import { groupNameProblem, jobIdProblem } from "./names.ts";
 
@@ -31,17 +32,6 @@ export function userJobIdProblem(id: string): string | undefined {
   return undefined;
 }
 
-const INTERPRETED = [".py", ".sh", ".bash", ".js", ".mjs", ".cjs"];
-
-/** The interpreter a script will get, from its name or its first line; undefined: unknown. */
-export function interpreterOf(name: string, content: string): string | undefined {
-  if (content.startsWith("#!"))
-    return content.slice(2, content.indexOf("\n") >>> 0).trim() || undefined;
-  const dot = name.lastIndexOf(".");
-  const extension = dot < 0 ? "" : name.slice(dot).toLowerCase();
-  return INTERPRETED.includes(extension) ? extension : undefined;
-}
-
 export function submissionProblem(
   spec: JobSpec,
   group: string,
@@ -55,9 +45,9 @@ export function submissionProblem(
   if (size > limits.maxScriptBytes) {
     return `script ${spec.script.name} is ${size} bytes, over the router's limit of ${limits.maxScriptBytes} (router --max-script)`;
   }
-  if (interpreterOf(spec.script.name, spec.script.content) === undefined) {
-    return `no interpreter for ${spec.script.name}: name it .py, .sh, .js or .mjs, or start it with a #! line`;
-  }
+  // The worker's own rule: what it would refuse (or run otherwise) is decided here the same way.
+  const kindProblem = scriptKindProblem(spec.script.name, spec.script.content);
+  if (kindProblem) return kindProblem;
   if (!Number.isFinite(spec.timeoutMs) || spec.timeoutMs <= 0) {
     return `timeout ${spec.timeoutMs} ms is not a positive duration`;
   }

@@ -1,57 +1,37 @@
-// Which program runs a script: by extension first, then by its #! line.
+// Which program on this worker runs a script. What kind of script it is comes from the one
+// rule every process shares (script-kind.ts); this only finds the worker's interpreter for it.
 import { SandboxInputError } from "./errors.ts";
+import { scriptKind, unrunnableScriptMessage, type ScriptRuntime } from "./script-kind.ts";
 import type { Interpreters, ResolvedInterpreter } from "./types.ts";
 
 export type ScriptCommand =
   | {
       readonly kind: "interpreter";
-      readonly runtime: keyof Interpreters;
+      readonly runtime: ScriptRuntime;
       readonly interpreter: ResolvedInterpreter;
     }
   | { readonly kind: "shebang" };
 
-const BY_EXTENSION: Readonly<Record<string, keyof Interpreters>> = {
-  ".py": "python",
-  ".sh": "bash",
-  ".js": "node",
-  ".mjs": "node",
-  ".cjs": "node",
-};
-
-const INTERPRETER_WORDS: Readonly<Record<keyof Interpreters, string>> = {
+const INTERPRETER_WORDS: Readonly<Record<ScriptRuntime, string>> = {
   python: "python3",
   bash: "bash",
   node: "a node script host",
 };
 
-function startsWithShebang(script: string | Uint8Array): boolean {
-  if (typeof script === "string") return script.startsWith("#!");
-  return script.length >= 2 && script[0] === 0x23 && script[1] === 0x21;
-}
-
-/**
- * The extension wins over a #! line, so `train.py` always gets the worker's python3 in
- * isolated mode even when its first line names another one.
- */
+/** Throws `SandboxInputError` for a script nothing runs, or whose interpreter this worker lacks. */
 export function chooseInterpreter(
   scriptName: string,
   script: string | Uint8Array,
   interpreters: Interpreters,
 ): ScriptCommand {
-  const dot = scriptName.lastIndexOf(".");
-  const extension = dot > 0 ? scriptName.slice(dot).toLowerCase() : "";
-  const key = BY_EXTENSION[extension];
-  if (key !== undefined) {
-    const interpreter = interpreters[key];
-    if (!interpreter) {
-      throw new SandboxInputError(
-        `cannot run ${scriptName}: this worker has no ${INTERPRETER_WORDS[key]}; install it or submit to another group`,
-      );
-    }
-    return { kind: "interpreter", runtime: key, interpreter };
+  const kind = scriptKind(scriptName, script);
+  if (kind === undefined) throw new SandboxInputError(unrunnableScriptMessage(scriptName));
+  if (kind.kind === "shebang") return { kind: "shebang" };
+  const interpreter = interpreters[kind.runtime];
+  if (!interpreter) {
+    throw new SandboxInputError(
+      `cannot run ${scriptName}: this worker has no ${INTERPRETER_WORDS[kind.runtime]}; install it or submit to another group`,
+    );
   }
-  if (startsWithShebang(script)) return { kind: "shebang" };
-  throw new SandboxInputError(
-    `cannot run ${scriptName}: expected a .py, .sh, .js or .mjs script, or one whose first line is #!interpreter`,
-  );
+  return { kind: "interpreter", runtime: kind.runtime, interpreter };
 }

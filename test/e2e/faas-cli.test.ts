@@ -78,13 +78,18 @@ describe("modulate submit and get", () => {
     expect(res.record.state).toBe("timed_out");
   });
 
-  it("refuses an invalid submission at once, with exit code 2 and the reason", async () => {
-    const res = await modulate("submit", join(JOBS, "notes.txt"), "--json");
+  it("refuses a script nothing would run on the client, before a job record exists", async () => {
+    const id = `notes-${Date.now()}`;
+    const res = await modulate("submit", join(JOBS, "notes.txt"), "--id", id, "--json");
     expect(res.code).toBe(2);
-    expect(res.record).toMatchObject({
-      state: "failed",
-      reason: expect.stringMatching(/invalid submission: no interpreter for notes.txt/) as unknown,
-    });
+    expect(res.out.trim().split("\n")).toEqual([
+      expect.stringMatching(
+        /^modulate: cannot run script notes\.txt: modulate runs .*\.bash.*; rename it .*; nothing was submitted$/,
+      ),
+    ]);
+    // A submission that had reached the server would be found, routed or not.
+    const get = await modulate("get", id, "--json");
+    expect(get.code).toBe(4);
   });
 
   it("routes a machine type through the routes file", async () => {

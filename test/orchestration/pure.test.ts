@@ -11,9 +11,11 @@ import { whyWaiting, type WorkerView } from "../../src/orchestration/presence.ts
 import { parseRoutes, resolveGroup } from "../../src/orchestration/routes.ts";
 import {
   DEFAULT_SUBMISSION_LIMITS,
-  interpreterOf,
   submissionProblem,
 } from "../../src/orchestration/validate-submission.ts";
+import { chooseInterpreter } from "../../src/sandbox/choose-interpreter.ts";
+import { SandboxInputError } from "../../src/sandbox/errors.ts";
+import type { Interpreters } from "../../src/sandbox/types.ts";
 import { parseBytes, parseDurationMs } from "../../src/common/units.ts";
 
 const spec: JobSpec = {
@@ -24,6 +26,13 @@ const spec: JobSpec = {
   timeoutMs: 60_000,
   mode: "wait",
   submittedAt: 1,
+};
+
+/** A worker with every interpreter, so only the kind of script decides. */
+const ALL_INTERPRETERS: Interpreters = {
+  python: { path: "/usr/bin/python3", prefixArgs: ["-I"], note: "" },
+  bash: { path: "/usr/bin/bash", prefixArgs: [], note: "" },
+  node: { path: "/usr/bin/node", prefixArgs: [], note: "" },
 };
 
 function result(state: JobResult["state"], exitCode: number | null = null): JobResult {
@@ -75,10 +84,50 @@ describe("routes", () => {
 });
 
 describe("submission checks", () => {
-  it("knows interpreters by extension and by #! line", () => {
-    expect(interpreterOf("a.py", "")).toBe(".py");
-    expect(interpreterOf("run", "#!/usr/bin/env ruby\nputs 1\n")).toBe("/usr/bin/env ruby");
-    expect(interpreterOf("notes.txt", "hello")).toBeUndefined();
+  // The router's verdict and the worker's plan for one script: they must never disagree.
+  function routerAndWorker(
+    name: string,
+    content: string,
+  ): { routerAccepts: boolean; workerRuns: string } {
+    const problem = submissionProblem(
+      { ...spec, script: { name, content } },
+      "cpu",
+      DEFAULT_SUBMISSION_LIMITS,
+    );
+    try {
+      const command = chooseInterpreter(name, content, ALL_INTERPRETERS);
+      const workerRuns = command.kind === "shebang" ? "its #! line" : command.runtime;
+      return { routerAccepts: problem === undefined, workerRuns };
+    } catch (error) {
+      if (!(error instanceof SandboxInputError)) throw error;
+      return { routerAccepts: problem === undefined, workerRuns: "nothing" };
+    }
+  }
+
+  it.each([
+    ["run.bash", "echo hi\n", "bash"],
+    ["train.py", "#!/bin/sh\necho hi\n", "python"],
+    ["train.py", "#!\nprint(1)\n", "python"],
+    ["eval.cjs", "console.log(1)\n", "node"],
+    ["tool", "#!/usr/bin/env ruby\nputs 1\n", "its #! line"],
+    [".py", "print(1)\n", "nothing"],
+    ["tool", "#!\n", "nothing"],
+    ["notes.txt", "hello\n", "nothing"],
+  ])("accepts %s starting %j exactly when the worker runs it (with %s)", (name, content, runs) => {
+    expect(routerAndWorker(name, content)).toEqual({
+      routerAccepts: runs !== "nothing",
+      workerRuns: runs,
+    });
+  });
+
+  it("refuses a script nothing runs with the rule's one line", () => {
+    expect(
+      submissionProblem(
+        { ...spec, script: { name: "notes.txt", content: "hello\n" } },
+        "cpu",
+        DEFAULT_SUBMISSION_LIMITS,
+      ),
+    ).toMatch(/^cannot run script notes.txt: modulate runs .*; rename it/);
   });
 
   it("refuses a script over the size limit, naming the limit's flag", () => {
