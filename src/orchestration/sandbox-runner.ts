@@ -8,6 +8,7 @@ import { maxValueJsonBytes } from "../common/limits.ts";
 import type { CgroupSlots } from "../sandbox/cgroup-slots.ts";
 import type { DiskAreaPool } from "../sandbox/disk-area-pool.ts";
 import { GpuPool } from "../sandbox/gpus.ts";
+import { isCleanExit } from "../sandbox/outcome.ts";
 import { runJob } from "../sandbox/run-job.ts";
 import type { DiskArea, JobOutcome, SandboxConfig } from "../sandbox/types.ts";
 import { fitResultOutput } from "./fit-result.ts";
@@ -30,10 +31,7 @@ export function outcomeToResult(
   budgetBytes: number = maxValueJsonBytes(),
 ): RunOutcome {
   // A clean exit needs no explanation; anything else the sandbox noticed stays.
-  const reason =
-    outcome.state === "succeeded" && /^exited with code 0$/.test(outcome.reason)
-      ? ""
-      : outcome.reason;
+  const reason = isCleanExit(outcome.ending, outcome.notes) ? "" : outcome.reason;
   const rest = {
     state: outcome.state,
     reason,

@@ -2,7 +2,6 @@
 // `logs` and the dashboard read it while the job runs. Bounded, like the captured output.
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import path from "node:path";
 import { formatBytes } from "../common/units.ts";
 
 export type LogStream = "stdout" | "stderr" | "sandbox";
@@ -31,8 +30,8 @@ export class AttemptLog {
    * Makes the directory of a job's logs, which its attempts share: a worker does so while it
    * claims the attempt's number, which names the file.
    */
-  static async makeDir(file: string): Promise<void> {
-    await mkdir(path.dirname(file), { recursive: true });
+  static async makeDir(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
   }
 
   /** Opens (appending) `file`, in a directory `makeDir` made. */

@@ -6,13 +6,7 @@
 // of live workers, kill what is left and remove them.
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir } from "node:fs/promises";
-import {
-  createJobCgroup,
-  jobCgroupAt,
-  killCgroup,
-  removeJobCgroup,
-  type JobCgroup,
-} from "./cgroup.ts";
+import { JobCgroup, jobCgroupsParent } from "./cgroup.ts";
 import type { StandbyShell } from "./standby.ts";
 import { plainStandbys, type StandbyFactory } from "./standby-sandbox.ts";
 import type { CgroupSetup, JobLimits } from "./types.ts";
@@ -88,10 +82,10 @@ export class CgroupSlots {
     const run = randomBytes(3).toString("hex");
     try {
       for (let slot = 0; slot < count; slot++) {
-        made.push(await createJobCgroup(setup, slotCgroupName(process.pid, run, slot), limits));
+        made.push(await JobCgroup.create(setup, slotCgroupName(process.pid, run, slot), limits));
       }
     } catch (error) {
-      for (const cgroup of made) await removeJobCgroup(cgroup);
+      for (const cgroup of made) await cgroup.remove();
       throw error;
     }
     return new CgroupSlots(made, scratchDir);
@@ -135,8 +129,8 @@ export class CgroupSlots {
     this.#standby.clear();
     for (const standby of await Promise.all(standbys)) standby?.discard();
     for (const cgroup of this.#all) {
-      await killCgroup(cgroup, STALE_KILL_MS);
-      await removeJobCgroup(cgroup);
+      await cgroup.kill(STALE_KILL_MS);
+      await cgroup.remove();
     }
   }
 
@@ -150,11 +144,10 @@ export class CgroupSlots {
 }
 
 async function removeStale(setup: CgroupSetup): Promise<void> {
-  const parent = setup.version === 1 ? setup.pidsRoot : setup.root;
-  const names = await readdir(parent).catch(() => [] as string[]);
+  const names = await readdir(jobCgroupsParent(setup)).catch(() => [] as string[]);
   for (const name of staleSlotNames(names, processAlive)) {
-    const cgroup = jobCgroupAt(setup, name);
-    await killCgroup(cgroup, STALE_KILL_MS);
-    await removeJobCgroup(cgroup);
+    const cgroup = JobCgroup.at(setup, name);
+    await cgroup.kill(STALE_KILL_MS);
+    await cgroup.remove();
   }
 }

@@ -1,23 +1,12 @@
-// execute(plan, config): runs one planned attempt and reports. It owns everything the job
-// acquires (directory, cgroup, processes, log) and gives all of it back before resolving,
+// execute(job, attempt, config): runs one planned attempt and reports. It owns everything the
+// job acquires (directory, cgroup, processes, log) and gives all of it back before resolving,
 // so that when the promise settles no process of the job is left. A directory in a disk
 // area is the exception: the area is emptied when the worker gives it back.
 import { rmdir } from "node:fs/promises";
 import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { AttemptLog, type LogRecord, type LogStream } from "./attempt-log.ts";
-import {
-  applyJobLimits,
-  createJobCgroup,
-  eventsSince,
-  killCgroup,
-  NO_COUNTS,
-  readCgroupCounters,
-  removeJobCgroup,
-  signalCgroup,
-  type CgroupEvents,
-  type JobCgroup,
-} from "./cgroup.ts";
+import { eventsSince, JobCgroup, NO_COUNTS, type CgroupEvents } from "./cgroup.ts";
 import { startJobProcess, superviseJobProcess } from "./job-process.ts";
 import {
   buildLaunchCommand,
@@ -27,7 +16,7 @@ import {
 } from "./launch.ts";
 import { HeadTailCapture, LineSplitter } from "./output.ts";
 import { judgeOutcome } from "./outcome.ts";
-import type { ExecutionPlan } from "./prepare.ts";
+import type { AttemptPlan, JobPlan } from "./prepare.ts";
 import { killProcessGroup, processGroupAlive, signalFromBwrapStatus } from "./signals.ts";
 import { standbyCommand, type StandbyShell } from "./standby.ts";
 import type { JobOutcome, SandboxConfig } from "./types.ts";
@@ -46,15 +35,8 @@ export interface ExecuteOptions {
   readonly now?: () => number;
   /** Called for every line as it is logged, for a live tail that does not poll the file. */
   readonly onLine?: (record: LogRecord) => void;
-  /** A shell already in `plan.cgroup`, waiting to become this job (standby.ts). */
+  /** A shell already in `job.cgroup`, waiting to become this job (standby.ts). */
   readonly standby?: StandbyShell;
-  /**
-   * The plan with its attempt number, for a worker that is still claiming that number when
-   * the job arrives. `plan` (with a provisional number) serves meanwhile for what does not
-   * depend on it: the directory, the script and the cgroup's limits; this one for the rest
-   * (the job's environment and log). Rejecting undoes what was made and rejects `execute`.
-   */
-  readonly claimed?: Promise<ExecutionPlan>;
 }
 
 /** How long the final sweep may take to empty a cgroup or process group. */
@@ -72,76 +54,67 @@ interface RunObservation {
   readonly startFailure?: string;
 }
 
-/** Runs the plan in a fresh directory under the configured sandbox; never rejects for the job's sake. */
+/**
+ * Runs the job's plan in a fresh directory under the configured sandbox, as the attempt
+ * `attempt` plans; never rejects for the job's sake. `attempt` may still be on its way (a
+ * worker claiming the number when the job arrives): the directory, the script and the
+ * cgroup's limits, which do not depend on it, are made meanwhile. If it rejects, what was
+ * made is undone and `execute` rejects.
+ */
 export async function execute(
-  draft: ExecutionPlan,
+  job: JobPlan,
+  attempt: AttemptPlan | Promise<AttemptPlan>,
   config: SandboxConfig,
   options: ExecuteOptions = {},
 ): Promise<JobOutcome> {
   const now = options.now ?? Date.now;
   const startedAt = now();
   // A slot's cgroup lent by the worker, or one made for this attempt alone.
-  let cgroup: JobCgroup | undefined = draft.cgroup;
+  let cgroup: JobCgroup | undefined = job.cgroup;
   let counted = NO_COUNTS;
   let log: AttemptLog | undefined;
   try {
     // The directories and the cgroup are made side by side, while the attempt is claimed.
-    const plan = await allOrFirstError(
+    const attemptPlan = await allOrFirstError(
       [
-        AttemptLog.makeDir(draft.logFile),
+        AttemptLog.makeDir(job.logDir),
         createWorkDir(
-          draft.workDir,
-          draft.scriptPath,
-          draft.script,
-          draft.scriptIsExecutable,
+          job.workDir,
+          job.scriptPath,
+          job.script,
+          job.scriptIsExecutable,
           config.jobUser,
-          draft.workDirMade,
+          job.workDirMade,
         ),
         (async () => {
           if (cgroup) {
-            await applyJobLimits(cgroup, draft.limits);
-            counted = readCgroupCounters(cgroup);
+            await cgroup.applyLimits(job.limits);
+            counted = cgroup.readCounters();
           } else if (config.cgroup) {
-            cgroup = await createJobCgroup(
-              config.cgroup,
-              path.basename(draft.workDir),
-              draft.limits,
-            );
+            cgroup = await JobCgroup.create(config.cgroup, path.basename(job.workDir), job.limits);
           }
         })(),
       ],
-      options.claimed ?? Promise.resolve(draft),
+      Promise.resolve(attempt),
     );
-    if (
-      plan.workDir !== draft.workDir ||
-      plan.cgroup !== draft.cgroup ||
-      path.dirname(plan.logFile) !== path.dirname(draft.logFile)
-    ) {
-      throw new Error(`the claimed plan of ${plan.jobId} differs from its draft`);
-    }
-    log = await AttemptLog.open(
-      plan.logFile,
-      2 * plan.limits.maxOutputBytes + LOG_OVERHEAD_BYTES,
-      now,
-    );
-    const stdout = new HeadTailCapture(plan.limits.maxOutputBytes);
-    const stderr = new HeadTailCapture(plan.limits.maxOutputBytes);
+    const { env, logFile } = attemptPlan;
+    log = await AttemptLog.open(logFile, 2 * job.limits.maxOutputBytes + LOG_OVERHEAD_BYTES, now);
+    const stdout = new HeadTailCapture(job.limits.maxOutputBytes);
+    const stderr = new HeadTailCapture(job.limits.maxOutputBytes);
     // A standby shell waiting in the slot's cgroup is handed the command, which then needs
     // no cgroup join of its own; otherwise the command joins the cgroup itself. A standby
     // waiting in a sandbox serves only a job of the shape it was made for.
-    const ready =
-      plan.cgroup && (await options.standby?.whenUsable()) ? options.standby : undefined;
-    const standby = ready && fitsStandby(ready, plan, config) ? ready : undefined;
+    const ready = job.cgroup && (await options.standby?.whenUsable()) ? options.standby : undefined;
+    const standby = ready && fitsStandby(ready, job, config) ? ready : undefined;
     const inside = standby?.sandbox !== undefined;
     const bare =
       standby &&
-      buildLaunchCommand(plan, config, [], { rlimitsInShell: true, insideSandbox: inside });
-    const handover =
-      bare && standbyCommand(bare.file, bare.args, plan.env, plan.cwd, bare.shellSetup);
+      buildLaunchCommand(job, config, [], { rlimitsInShell: true, insideSandbox: inside });
+    const handover = bare && standbyCommand(bare.file, bare.args, env, job.cwd, bare.shellSetup);
     if (!handover) options.standby?.discard();
     const launch =
-      bare && handover ? bare : buildLaunchCommand(plan, config, cgroup?.procsFiles ?? []);
-    const observed = await runLaunched(launch, plan, config, cgroup, {
+      bare && handover ? bare : buildLaunchCommand(job, config, cgroup?.procsFiles ?? []);
+    const observed = await runLaunched(launch, job, env, config, cgroup, {
       stdout,
       stderr,
       log,
@@ -149,15 +122,15 @@ export async function execute(
       ...(handover && standby ? { handover: { standby, command: handover } } : {}),
     });
     // What the job left is read side by side: every process of it is gone by now.
-    const counters = cgroup ? readCgroupCounters(cgroup) : undefined;
+    const counters = cgroup ? cgroup.readCounters() : undefined;
     const [outputs, fileLimitHit, diskFull] = await Promise.all([
       collectOutputs(
-        plan.workDir,
-        plan.outputs,
+        job.workDir,
+        job.outputs,
         config.maxOutputFileBytes ?? DEFAULT_MAX_OUTPUT_FILE_BYTES,
       ),
-      hasFileAtLimit(plan.workDir, plan.limits.maxFileBytes),
-      plan.diskArea ? diskAreaFull(plan.diskArea) : undefined,
+      hasFileAtLimit(job.workDir, job.limits.maxFileBytes),
+      job.diskArea ? diskAreaFull(job.diskArea) : undefined,
     ]);
     const events: CgroupEvents = counters
       ? eventsSince(counters, counted)
@@ -169,14 +142,16 @@ export async function execute(
       ...events,
       fileLimitHit,
       ...(diskFull ? { diskFull } : {}),
-      limits: plan.limits,
+      limits: job.limits,
       droppedOutputBytes: stdoutResult.droppedBytes + stderrResult.droppedBytes,
     });
     log.write("sandbox", verdict.reason);
     return {
-      jobId: plan.jobId,
-      attempt: plan.attempt,
+      jobId: job.jobId,
+      attempt: attemptPlan.attempt,
       state: verdict.state,
+      ending: verdict.ending,
+      notes: verdict.notes,
       reason: verdict.reason,
       exitCode: observed.exitCode,
       signal: observed.signal,
@@ -184,9 +159,9 @@ export async function execute(
       stderr: stderrResult,
       durationMs: now() - startedAt,
       outputs,
-      gpuIds: plan.gpuIds,
-      limits: plan.limits,
-      logFile: plan.logFile,
+      gpuIds: job.gpuIds,
+      limits: job.limits,
+      logFile,
       sandbox: {
         mode: config.mode,
         ...(config.jobUser ? { user: config.jobUser.name } : {}),
@@ -195,16 +170,16 @@ export async function execute(
     };
   } finally {
     if (cgroup) {
-      await killCgroup(cgroup, SWEEP_DEADLINE_MS);
-      if (cgroup !== draft.cgroup) await removeJobCgroup(cgroup);
+      await cgroup.kill(SWEEP_DEADLINE_MS);
+      if (cgroup !== job.cgroup) await cgroup.remove();
     }
     if (log) await log.close();
     // No log was opened (the claim failed): its job's directory goes too, unless an earlier
     // attempt's log is in it.
-    else await rmdir(path.dirname(draft.logFile)).catch(() => undefined);
+    else await rmdir(job.logDir).catch(() => undefined);
     // A disk area is emptied when the worker gives it back, after it has answered; only a
     // directory outside one is removed before the outcome.
-    if (!draft.diskArea) await removeWorkDir(draft.workDir);
+    if (!job.diskArea) await removeWorkDir(job.workDir);
   }
 }
 
@@ -218,9 +193,9 @@ async function allOrFirstError<T>(steps: Promise<unknown>[], last: Promise<T>): 
   return await last;
 }
 
-function fitsStandby(standby: StandbyShell, plan: ExecutionPlan, config: SandboxConfig): boolean {
+function fitsStandby(standby: StandbyShell, job: JobPlan, config: SandboxConfig): boolean {
   if (!standby.sandbox) return true;
-  return config.mode === "bwrap" && sameSandboxShape(standby.sandbox.shape, sandboxShapeOf(plan));
+  return config.mode === "bwrap" && sameSandboxShape(standby.sandbox.shape, sandboxShapeOf(job));
 }
 
 interface Sinks {
@@ -256,7 +231,8 @@ function attachStream(
 
 async function runLaunched(
   launch: LaunchCommand,
-  plan: ExecutionPlan,
+  job: JobPlan,
+  env: Readonly<Record<string, string>>,
   config: SandboxConfig,
   cgroup: JobCgroup | undefined,
   sinks: Sinks,
@@ -267,10 +243,10 @@ async function runLaunched(
   // after the grace still ends everything.
   const bwrapLeader = config.mode === "bwrap" && cgroup !== undefined;
   const processOptions = {
-    cwd: plan.cwd,
-    env: plan.env,
-    timeoutMs: plan.limits.timeoutMs,
-    killGraceMs: plan.limits.killGraceMs,
+    cwd: job.cwd,
+    env,
+    timeoutMs: job.limits.timeoutMs,
+    killGraceMs: job.limits.killGraceMs,
     killSignal: bwrapLeader ? ("SIGCONT" as const) : ("SIGTERM" as const),
     ...(sinks.options.signal ? { signal: sinks.options.signal } : {}),
   };
@@ -286,9 +262,9 @@ async function runLaunched(
   // Without bwrap, the SIGTERM to the process group already reaches the job; signalling
   // the cgroup too would deliver a second SIGTERM into the script's cleanup handler.
   const termJob = (): void => {
-    if (cgroup && bwrapLeader && leaderPid) signalCgroup(cgroup, "SIGTERM", [leaderPid]);
+    if (cgroup && bwrapLeader && leaderPid) cgroup.signal("SIGTERM", [leaderPid]);
   };
-  const termTimer = setTimeout(termJob, plan.limits.timeoutMs);
+  const termTimer = setTimeout(termJob, job.limits.timeoutMs);
   sinks.options.signal?.addEventListener("abort", termJob, { once: true });
   const sweep = sweepAfterExit(subprocess.child, cgroup);
   try {
@@ -360,7 +336,7 @@ async function sweepAfterExit(
 /** SIGKILLs the job's process group and cgroup until both are empty (or the deadline passes). */
 async function killUntilGone(pgid: number, cgroup: JobCgroup | undefined): Promise<void> {
   killProcessGroup(pgid, "SIGKILL");
-  if (cgroup) await killCgroup(cgroup, SWEEP_DEADLINE_MS);
+  if (cgroup) await cgroup.kill(SWEEP_DEADLINE_MS);
   const stopAt = Date.now() + SWEEP_DEADLINE_MS;
   while ((await processGroupAlive(pgid)) && Date.now() < stopAt) {
     killProcessGroup(pgid, "SIGKILL");

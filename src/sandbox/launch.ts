@@ -3,7 +3,7 @@
 import { buildBwrapArgs } from "./bwrap-args.ts";
 import { UNPROBED_VIEW } from "./view.ts";
 import { jobRlimits, prlimitOptions, shellUlimitLines } from "./limits.ts";
-import type { ExecutionPlan } from "./prepare.ts";
+import type { JobPlan } from "./prepare.ts";
 import type { SandboxConfig } from "./types.ts";
 
 export interface LaunchCommand {
@@ -26,7 +26,7 @@ const JOIN_SCRIPT = `for f; do shift; [ "$f" = -- ] && break; echo $$ > "$f" || 
  * user, clears capabilities, sets no_new_privs) -> the script.
  */
 export function buildLaunchCommand(
-  plan: ExecutionPlan,
+  plan: JobPlan,
   config: SandboxConfig,
   cgroupProcsFiles: readonly string[],
   {
@@ -85,7 +85,7 @@ export interface SandboxShape {
   readonly tmpSizeBytes: number;
 }
 
-export function sandboxShapeOf(plan: ExecutionPlan): SandboxShape {
+export function sandboxShapeOf(plan: JobPlan): SandboxShape {
   return {
     workDir: plan.workDir,
     network: plan.network,

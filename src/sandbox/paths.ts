@@ -24,9 +24,14 @@ export function safeName(id: string): string {
   return `${cleaned}_${fnv1a(id)}`;
 }
 
+/** `<logDir>/<job>`: the directory of a job's attempt logs. */
+export function jobLogDir(logDir: string, jobId: string): string {
+  return path.join(logDir, safeName(jobId));
+}
+
 /** `<logDir>/<job>/attempt-<n>.jsonl`: what `logs` and the dashboard read. */
-export function attemptLogFile(logDir: string, jobId: string, attempt: number): string {
-  return path.join(logDir, safeName(jobId), `attempt-${attempt}.jsonl`);
+export function attemptLogFile(jobLogDirPath: string, attempt: number): string {
+  return path.join(jobLogDirPath, `attempt-${attempt}.jsonl`);
 }
 
 export function validateScriptName(name: string): void {

@@ -1,21 +1,34 @@
-// prepare(request, config, runId) -> ExecutionPlan: every decision about a job that needs no
-// I/O, so that it can be tested exhaustively and the worker can fail a bad job at once.
+// prepare(request, config, runId) -> JobPlan, then prepareAttempt(job, attempt) -> AttemptPlan:
+// every decision about a job that needs no I/O, so that it can be tested exhaustively and the
+// worker can fail a bad job at once. The job's plan is made once, before the worker has
+// claimed the attempt's number; only the few things named by that number wait for it.
 import path from "node:path";
 import { buildJobEnv } from "./env.ts";
 import { SandboxInputError } from "./errors.ts";
 import { mergeLimits } from "./limits.ts";
 import { chooseInterpreter } from "./choose-interpreter.ts";
-import { attemptLogFile, safeName, validateOutputPath, validateScriptName } from "./paths.ts";
+import {
+  attemptLogFile,
+  jobLogDir,
+  safeName,
+  validateOutputPath,
+  validateScriptName,
+} from "./paths.ts";
 import type { JobCgroup } from "./cgroup.ts";
 import type { DiskArea, JobLimits, JobRequest, SandboxConfig } from "./types.ts";
 
-/** Everything `execute` needs to run one attempt; plain data. */
-export interface ExecutionPlan {
+/** What `prepare` reads of a request: all of it but the attempt number. */
+export type JobPlanRequest = Omit<JobRequest, "attempt">;
+
+/**
+ * Everything `execute` needs to run a job that does not depend on the attempt's number; plain
+ * data, made once per run.
+ */
+export interface JobPlan {
   readonly jobId: string;
-  readonly attempt: number;
-  /** Fresh directory for this attempt only; `execute` creates it and removes it afterwards. */
+  /** Fresh directory for this run only; `execute` creates it and removes it afterwards. */
   readonly workDir: string;
-  /** `workDir` exists already, made empty for this attempt (a standby's). */
+  /** `workDir` exists already, made empty for this run (a standby's). */
   readonly workDirMade: boolean;
   /** Where the script is written, inside `workDir`. */
   readonly scriptPath: string;
@@ -27,7 +40,8 @@ export interface ExecutionPlan {
   /** The job's own command, before any sandbox wrapper is put in front of it. */
   readonly program: string;
   readonly args: readonly string[];
-  readonly env: Readonly<Record<string, string>>;
+  /** The job's environment but for MODULATE_ATTEMPT, which `AttemptPlan.env` adds. */
+  readonly jobEnv: Readonly<Record<string, string>>;
   readonly cwd: string;
   readonly limits: JobLimits;
   /** Network granted: asked for by the submission and allowed by the worker. */
@@ -36,8 +50,17 @@ export interface ExecutionPlan {
   readonly gpuIds: readonly string[];
   /** The area `workDir` is made in; its size is the job's disk quota. */
   readonly diskArea?: DiskArea;
-  /** The worker's cgroup for the slot running this attempt; absent: one is made for it. */
+  /** The worker's cgroup for the slot running this job; absent: one is made for it. */
   readonly cgroup?: JobCgroup;
+  /** The directory of the job's attempt logs, whichever the attempt. */
+  readonly logDir: string;
+}
+
+/** What depends on the attempt's number, which the worker may still be claiming. */
+export interface AttemptPlan {
+  readonly attempt: number;
+  /** The job's whole environment: `JobPlan.jobEnv` and MODULATE_ATTEMPT. */
+  readonly env: Readonly<Record<string, string>>;
   readonly logFile: string;
 }
 
@@ -61,16 +84,14 @@ function workParent(area: DiskArea | undefined, workRoot: string): string {
 }
 
 /**
- * Plans one attempt. `runId` is a fresh random token from the caller: it makes the working
- * directory unique even if an attempt number were ever handed out twice.
- * Throws `SandboxInputError` for a job that can never run (the worker fails it without retry).
+ * Plans a job, whichever its attempt's number. `runId` is a fresh random token from the
+ * caller: it makes the working directory unique even if an attempt number were ever handed
+ * out twice. Throws `SandboxInputError` for a job that can never run (the worker fails it
+ * without retry).
  */
-export function prepare(request: JobRequest, config: SandboxConfig, runId: string): ExecutionPlan {
+export function prepare(request: JobPlanRequest, config: SandboxConfig, runId: string): JobPlan {
   if (!RUN_ID.test(runId))
     throw new Error(`runId ${JSON.stringify(runId)}: expected 1-32 letters or digits`);
-  if (!Number.isSafeInteger(request.attempt) || request.attempt < 1) {
-    throw new SandboxInputError(`attempt ${request.attempt}: expected a whole number from 1`);
-  }
   validateScriptName(request.scriptName);
   const outputs = (request.outputs ?? []).map(validateOutputPath);
   const limits = mergeLimits(config.defaultLimits, request.limits);
@@ -92,7 +113,6 @@ export function prepare(request: JobRequest, config: SandboxConfig, runId: strin
     // Python buffers stdout in 8 KiB blocks when it is a pipe: lines would reach the log late.
     PYTHONUNBUFFERED: "1",
     MODULATE_JOB_ID: request.jobId,
-    MODULATE_ATTEMPT: String(request.attempt),
   };
   if (config.jobUser) {
     own.USER = config.jobUser.name;
@@ -102,7 +122,6 @@ export function prepare(request: JobRequest, config: SandboxConfig, runId: strin
 
   return {
     jobId: request.jobId,
-    attempt: request.attempt,
     workDir,
     workDirMade: request.workDir !== undefined,
     scriptPath,
@@ -114,7 +133,7 @@ export function prepare(request: JobRequest, config: SandboxConfig, runId: strin
       ...(command.kind === "shebang" ? [] : [...command.interpreter.prefixArgs, scriptPath]),
       ...(request.args ?? []),
     ],
-    env: buildJobEnv(config.baseEnv, request.env ?? {}, own),
+    jobEnv: buildJobEnv(config.baseEnv, request.env ?? {}, own),
     cwd: workDir,
     limits,
     network: Boolean(request.networkWanted) && config.networkAllowed,
@@ -122,6 +141,22 @@ export function prepare(request: JobRequest, config: SandboxConfig, runId: strin
     gpuIds,
     ...(request.diskArea ? { diskArea: request.diskArea } : {}),
     ...(request.cgroup ? { cgroup: request.cgroup } : {}),
-    logFile: attemptLogFile(config.logDir, request.jobId, request.attempt),
+    logDir: jobLogDir(config.logDir, request.jobId),
+  };
+}
+
+/**
+ * The attempt's part of the plan of `job`. Throws `SandboxInputError` for a number that is
+ * not a whole number from 1.
+ */
+export function prepareAttempt(job: JobPlan, attempt: number): AttemptPlan {
+  if (!Number.isSafeInteger(attempt) || attempt < 1) {
+    throw new SandboxInputError(`attempt ${attempt}: expected a whole number from 1`);
+  }
+  return {
+    attempt,
+    // MODULATE_ names are the sandbox's own (env.ts refuses them in --env): this one wins too.
+    env: { ...job.jobEnv, MODULATE_ATTEMPT: String(attempt) },
+    logFile: attemptLogFile(job.logDir, attempt),
   };
 }

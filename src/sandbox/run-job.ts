@@ -3,8 +3,9 @@
 import { randomBytes } from "node:crypto";
 import { SandboxInputError } from "./errors.ts";
 import { execute, type ExecuteOptions } from "./execute.ts";
-import { attemptLogFile } from "./paths.ts";
-import { prepare } from "./prepare.ts";
+import { verdictOf } from "./outcome.ts";
+import { attemptLogFile, jobLogDir } from "./paths.ts";
+import { prepare, prepareAttempt, type AttemptPlan, type JobPlan } from "./prepare.ts";
 import type { CapturedOutput, JobOutcome, JobRequest, SandboxConfig } from "./types.ts";
 
 const NO_OUTPUT: CapturedOutput = { head: "", tail: "", totalBytes: 0, droppedBytes: 0 };
@@ -30,30 +31,33 @@ export async function runJob(
 ): Promise<JobOutcome> {
   const runId = randomBytes(6).toString("hex");
   const { attempt } = request;
-  const planFor = (n: number) => prepare({ ...request, attempt: n }, config, runId);
-  let draft;
+  // The job's plan is made once; only the attempt's part waits for a number still claimed.
+  let job: JobPlan;
+  let attemptPlan: AttemptPlan | Promise<AttemptPlan>;
   try {
-    // Only the job's environment and log depend on the number: 1 stands in for it meanwhile.
-    draft = planFor(typeof attempt === "number" ? attempt : 1);
+    job = prepare(request, config, runId);
+    attemptPlan =
+      typeof attempt === "number"
+        ? prepareAttempt(job, attempt)
+        : attempt.then((claimed) => prepareAttempt(job, claimed));
   } catch (error) {
     if (!(error instanceof SandboxInputError)) throw error;
     return notStarted(request, await attempt, error.message, config);
   }
-  if (typeof attempt === "number") return execute(draft, config, options);
-  return execute(draft, config, { ...options, claimed: attempt.then(planFor) });
+  return execute(job, attemptPlan, config, options);
 }
 
 function notStarted(
   request: PendingJobRequest,
   attempt: number,
-  reason: string,
+  problem: string,
   config: SandboxConfig,
 ): JobOutcome {
+  const verdict = verdictOf({ kind: "refused", problem });
   return {
     jobId: request.jobId,
     attempt,
-    state: "failed",
-    reason,
+    ...verdict,
     exitCode: null,
     signal: null,
     stdout: NO_OUTPUT,
@@ -62,7 +66,7 @@ function notStarted(
     outputs: [],
     gpuIds: request.gpuIds ?? [],
     limits: config.defaultLimits,
-    logFile: attemptLogFile(config.logDir, request.jobId, attempt),
+    logFile: attemptLogFile(jobLogDir(config.logDir, request.jobId), attempt),
     sandbox: {
       mode: config.mode,
       ...(config.jobUser ? { user: config.jobUser.name } : {}),

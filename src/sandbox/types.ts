@@ -1,6 +1,7 @@
 // The values that cross the sandbox's boundary. Everything here is plain data (JSON-safe
 // except where noted) so that the worker can store it in a result record unchanged.
 import type { JobCgroup } from "./cgroup.ts";
+import type { Ending, OutcomeNote } from "./outcome.ts";
 import type { HostView } from "./view.ts";
 
 /** Limits of one job. Every field is a ceiling; `undefined` in a request means "the worker's". */
@@ -48,7 +49,10 @@ export interface JobRequest {
    * that it can write no more than the area holds; absent: directly under `workRoot`.
    */
   readonly diskArea?: DiskArea;
-  /** The worker's cgroup for this slot (see cgroup-slots.ts); absent: one is made per attempt. */
+  /**
+   * The handle on the worker's cgroup for this slot (see cgroup-slots.ts), not plain data;
+   * absent: one is made per attempt.
+   */
   readonly cgroup?: JobCgroup;
   /**
    * An empty directory made for this attempt already (by its slot's standby, inside
@@ -158,7 +162,14 @@ export interface JobOutcome {
   readonly jobId: string;
   readonly attempt: number;
   readonly state: JobState;
-  /** What happened, for a person: "killed: memory limit 512 MiB exceeded". */
+  /** How the job ended, as data: decide on this, never on `reason`'s words. */
+  readonly ending: Ending;
+  /** What else the sandbox noticed (a limit reached, output dropped...), as data. */
+  readonly notes: readonly OutcomeNote[];
+  /**
+   * `ending` and `notes` for a person, rendered by `describeOutcome`:
+   * "killed: memory limit 512 MiB exceeded".
+   */
   readonly reason: string;
   readonly exitCode: number | null;
   /** The signal that ended the script's main process, e.g. "SIGKILL". */

@@ -49,6 +49,8 @@ function outcome(stdout: CapturedStream, stderr: CapturedStream): JobOutcome {
     jobId: spec.id,
     attempt: 1,
     state: "succeeded",
+    ending: { kind: "exited", exitCode: 0 },
+    notes: [],
     reason: "exited with code 0",
     exitCode: 0,
     signal: null,

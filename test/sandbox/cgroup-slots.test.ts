@@ -4,7 +4,6 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listCgroupPids } from "../../src/sandbox/cgroup.ts";
 import { CgroupSlots, staleSlotNames } from "../../src/sandbox/cgroup-slots.ts";
 import { runJob } from "../../src/sandbox/run-job.ts";
 import { shellQuote, standbyCommand } from "../../src/sandbox/standby.ts";
@@ -74,7 +73,7 @@ describe.skipIf(!host.cgroups)("per-slot cgroups (needs root and cgroups)", () =
       expect(next.reason).not.toContain("memory limit");
       // The cgroup is still there for the slot's next job, and empty.
       expect(existsSync(cgroup.membersFile)).toBe(true);
-      expect(listCgroupPids(cgroup)).toEqual([]);
+      expect(cgroup.pids()).toEqual([]);
       slots.give(cgroup);
       expect(slots.take()).toBe(cgroup);
     } finally {

@@ -1,7 +1,17 @@
-import { describe, expect, it } from "vitest";
-import { parseCgroupMounts, parseOwnCgroups } from "../../src/sandbox/cgroup-setup.ts";
-import { readCounter } from "../../src/sandbox/cgroup.ts";
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  parseCgroupMounts,
+  parseOwnCgroups,
+  probeCgroups,
+} from "../../src/sandbox/cgroup-setup.ts";
+import { eventsSince, JobCgroup, readCounter } from "../../src/sandbox/cgroup.ts";
 import { parseProcStat, signalFromBwrapStatus } from "../../src/sandbox/signals.ts";
+import { isRunning, MiB, probeHost, TEST_LIMITS, waitFor } from "./harness.ts";
+
+const host = await probeHost();
 
 describe("cgroup discovery", () => {
   it("finds v1 controllers and the v2 mount in /proc/self/mounts", () => {
@@ -49,5 +59,46 @@ describe("process facts", () => {
     expect(signalFromBwrapStatus(137)).toBe("SIGKILL");
     expect(signalFromBwrapStatus(153)).toBe("SIGXFSZ");
     expect(signalFromBwrapStatus(1)).toBeUndefined();
+  });
+});
+
+describe.skipIf(!host.cgroups)("a job cgroup's handle (needs root and cgroups)", () => {
+  let child: ChildProcess | undefined;
+  let cgroup: JobCgroup | undefined;
+  afterEach(async () => {
+    // By its handle, which does nothing once it has been reaped.
+    child?.kill("SIGKILL");
+    child = undefined;
+    await cgroup?.kill(2_000);
+    await cgroup?.remove();
+    cgroup = undefined;
+  });
+
+  it("is made with its limits, takes a process, lists, kills and removes it, in one value", async () => {
+    const probe = await probeCgroups();
+    if (!probe.available) throw new Error(probe.note);
+    const name = `handle-test-${randomBytes(4).toString("hex")}`;
+    cgroup = await JobCgroup.create(probe.setup, name, { ...TEST_LIMITS, memoryBytes: 64 * MiB });
+    for (const dir of cgroup.dirs) expect(existsSync(dir)).toBe(true);
+    const before = cgroup.readCounters();
+
+    child = spawn("/bin/sleep", ["60"], { stdio: "ignore" });
+    const pid = child.pid!;
+    await cgroup.addProcess(pid);
+    expect(cgroup.pids()).toEqual([pid]);
+    // The same cgroup found by name is the same cgroup: what a restarted worker does.
+    expect(JobCgroup.at(probe.setup, name).pids()).toEqual([pid]);
+
+    expect(await cgroup.kill(2_000)).toBe(true);
+    expect(cgroup.pids()).toEqual([]);
+    expect(await waitFor(async () => !(await isRunning(pid)), 2_000)).toBe(true);
+    expect(eventsSince(cgroup.readCounters(), before)).toEqual({
+      oomKilled: false,
+      pidsLimitHit: false,
+    });
+
+    expect(await cgroup.remove()).toEqual([]);
+    for (const dir of cgroup.dirs) expect(existsSync(dir)).toBe(false);
+    cgroup = undefined;
   });
 });

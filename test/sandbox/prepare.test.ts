@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SandboxInputError } from "../../src/sandbox/errors.ts";
-import { prepare } from "../../src/sandbox/prepare.ts";
+import { prepare, prepareAttempt } from "../../src/sandbox/prepare.ts";
 import type { JobRequest, SandboxConfig } from "../../src/sandbox/types.ts";
 
 const CONFIG: SandboxConfig = {
@@ -41,14 +41,16 @@ describe("prepare", () => {
     expect(plan.program).toBe("/usr/bin/python3.11");
     expect(plan.args).toEqual(["-I", `${plan.workDir}/train.py`, "--epochs", "3"]);
     expect(plan.cwd).toBe(plan.workDir);
-    expect(plan.logFile).toBe("/var/lib/modulate/logs/job-1/attempt-2.jsonl");
+    expect(prepareAttempt(plan, REQUEST.attempt).logFile).toBe(
+      "/var/lib/modulate/logs/job-1/attempt-2.jsonl",
+    );
   });
 
   it("makes the attempt's directory in its disk area, which must lie under the work root", () => {
     const diskArea = { dir: "/var/lib/modulate/work/.disk/0/slot-1", sizeBytes: 2 ** 31 };
     const plan = prepare({ ...REQUEST, diskArea }, CONFIG, "abc123");
     expect(plan.workDir).toBe(`${diskArea.dir}/job-1-abc123`);
-    expect(plan.env.HOME).toBe(plan.workDir);
+    expect(plan.jobEnv.HOME).toBe(plan.workDir);
     expect(plan.diskArea).toEqual(diskArea);
     for (const dir of ["/var/lib/modulate/work", "/var/lib/modulate/workshop", "/tmp/area"])
       expect(() => prepare({ ...REQUEST, diskArea: { dir, sizeBytes: 1 } }, CONFIG, "a")).toThrow(
@@ -85,7 +87,7 @@ describe("prepare", () => {
 
   it("scrubs the environment to the base, the submission's --env and its own variables", () => {
     const plan = prepare({ ...REQUEST, env: { SEED: "7" }, gpuIds: ["1"] }, CONFIG, "a");
-    expect(plan.env).toEqual({
+    expect(prepareAttempt(plan, REQUEST.attempt).env).toEqual({
       PATH: "/usr/bin:/bin",
       LANG: "C.UTF-8",
       SEED: "7",
@@ -150,6 +152,32 @@ describe("prepare", () => {
   });
 
   it("points TMPDIR at the job's directory when there is no private /tmp", () => {
-    expect(prepare(REQUEST, { ...CONFIG, mode: "none" }, "a").env.TMPDIR).toMatch(/job-1-a$/);
+    expect(prepare(REQUEST, { ...CONFIG, mode: "none" }, "a").jobEnv.TMPDIR).toMatch(/job-1-a$/);
+  });
+
+  it("plans the job once: attempts 1 and 2 share its plan and differ only in their own part", () => {
+    const job = prepare({ ...REQUEST, env: { SEED: "7" } }, CONFIG, "abc123");
+    const before = structuredClone(job);
+    const first = prepareAttempt(job, 1);
+    const second = prepareAttempt(job, 2);
+    // Nothing of the job's plan is named by the attempt, nor changed by planning one.
+    expect(job).toEqual(before);
+    expect(JSON.stringify(job)).not.toMatch(/attempt-\d|MODULATE_ATTEMPT/);
+    expect(first).toEqual({
+      attempt: 1,
+      env: { ...job.jobEnv, MODULATE_ATTEMPT: "1" },
+      logFile: "/var/lib/modulate/logs/job-1/attempt-1.jsonl",
+    });
+    expect(second).toEqual({
+      attempt: 2,
+      env: { ...job.jobEnv, MODULATE_ATTEMPT: "2" },
+      logFile: "/var/lib/modulate/logs/job-1/attempt-2.jsonl",
+    });
+  });
+
+  it("refuses an attempt number that is not a whole number from 1", () => {
+    const job = prepare(REQUEST, CONFIG, "a");
+    for (const attempt of [0, -1, 1.5, Number.NaN])
+      expect(() => prepareAttempt(job, attempt)).toThrow(SandboxInputError);
   });
 });
