@@ -41,7 +41,7 @@ export function target(p: StoredPromise): string | undefined {
 }
 
 export function mustGetPromise(ctx: StateContext, id: string): StoredPromise {
-  const p = ctx.store.getPromise(id);
+  const p = ctx.store.promises.get(id);
   if (!p) throw new Error(`invariant violated: promise ${id} not found`);
   return p;
 }

@@ -44,47 +44,47 @@ export function newPromise(
 }
 
 export function getPromise(ctx: StateContext, now: number, id: string): Reply {
-  const p = ctx.store.getPromise(id);
+  const p = ctx.store.promises.get(id);
   if (!p) return reply(404, "Promise not found");
   return reply(200, { promise: toPromiseRecord(projected(now, p)) });
 }
 
 export function createPromise(ctx: StateContext, now: number, data: PromiseCreateData): Reply {
   const store = ctx.store;
-  const existing = store.getPromise(data.id);
+  const existing = store.promises.get(data.id);
   if (existing) return reply(200, { promise: toPromiseRecord(projected(now, existing)) });
   const address = data.tags["resonate:target"];
   if (now >= data.timeoutAt) {
     // Born settled: the deadline has passed before the promise existed.
     const p = newPromise(data, timeoutState(data.tags), data.timeoutAt, data.timeoutAt);
-    store.putPromise(p);
-    if (address) store.putTask(fulfilledTask(data.id), address);
+    store.promises.put(p);
+    if (address) store.tasks.put(fulfilledTask(data.id), address);
     settled(ctx, now, data.id);
     return reply(200, { promise: toPromiseRecord(p) });
   }
   const p = newPromise(data, "pending", now, null);
-  store.putPromise(p);
+  store.promises.put(p);
   if (address) {
     // Only a promise with an address is expired by the timer loop, as on the real server.
-    store.setPromiseTimeout(data.id, data.timeoutAt);
+    store.timeouts.setPromise(data.id, data.timeoutAt);
     const delay = Number(data.tags["resonate:delay"]);
     const deferred = Number.isFinite(delay) && now < delay;
-    store.putTask({ id: data.id, state: "pending", version: 0, resumes: [] }, address);
-    store.setTaskTimeout(data.id, 0, deferred ? delay : now + PENDING_RETRY_MS);
+    store.tasks.put({ id: data.id, state: "pending", version: 0, resumes: [] }, address);
+    store.timeouts.setTask(data.id, 0, deferred ? delay : now + PENDING_RETRY_MS);
     if (!deferred) send(ctx, address, execute(data.id, 0));
   }
   return reply(200, { promise: toPromiseRecord(p) });
 }
 
 export function settlePromise(ctx: StateContext, now: number, data: PromiseSettleData): Reply {
-  const p = ctx.store.getPromise(data.id);
+  const p = ctx.store.promises.get(data.id);
   if (!p) return reply(404, "Promise not found");
   const view = projected(now, p);
   // Settling a settled promise is idempotent: it answers with what is there.
   if (view.state !== "pending") return reply(200, { promise: toPromiseRecord(view) });
   const done: StoredPromise = { ...p, state: data.state, value: data.value, settledAt: now };
-  ctx.store.putPromise(done);
-  ctx.store.deletePromiseTimeout(data.id);
+  ctx.store.promises.put(done);
+  ctx.store.timeouts.deletePromise(data.id);
   settled(ctx, now, data.id);
   return reply(200, { promise: toPromiseRecord(done) });
 }
@@ -95,14 +95,14 @@ export function registerCallback(
   awaitedId: string,
   awaiterId: string,
 ): Reply {
-  const awaited = ctx.store.getPromise(awaitedId);
+  const awaited = ctx.store.promises.get(awaitedId);
   if (!awaited) return reply(404, "Awaited promise not found");
-  const awaiter = ctx.store.getPromise(awaiterId);
+  const awaiter = ctx.store.promises.get(awaiterId);
   if (!awaiter) return reply(422, "Awaiter promise not found");
   if (!target(awaiter)) return reply(422, "Awaiter has no address");
   const awaitedNow = projected(now, awaited);
   if (awaitedNow.state === "pending" && projected(now, awaiter).state === "pending") {
-    ctx.store.addCallback(awaitedId, awaiterId);
+    ctx.store.callbacks.add(awaitedId, awaiterId);
   }
   return reply(200, { promise: toPromiseRecord(awaitedNow) });
 }
@@ -113,11 +113,11 @@ export function registerListener(
   awaitedId: string,
   address: string,
 ): Reply {
-  const p = ctx.store.getPromise(awaitedId);
+  const p = ctx.store.promises.get(awaitedId);
   if (!p) return reply(404, "Promise not found");
   if (!isExternal(p)) return reply(422, "Awaited promise is not awaitable");
   const view = projected(now, p);
-  if (view.state === "pending") ctx.store.addListener(awaitedId, address);
+  if (view.state === "pending") ctx.store.listeners.add(awaitedId, address);
   return reply(200, { promise: toPromiseRecord(view) });
 }
 
@@ -126,7 +126,7 @@ export function searchPromises(
   q: { state?: PromiseState; tags?: Record<string, string>; limit?: number; cursor?: string },
 ): Reply {
   const limit = q.limit ?? DEFAULT_SEARCH_LIMIT;
-  const rows = ctx.store.searchPromises({ ...q, limit: limit + 1 });
+  const rows = ctx.store.promises.search({ ...q, limit: limit + 1 });
   const page = rows.slice(0, limit);
   return reply(200, {
     promises: page.map(toPromiseRecord),

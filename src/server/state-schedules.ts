@@ -27,14 +27,14 @@ function toScheduleRecord(ctx: StateContext, s: StoredSchedule): ScheduleRecord 
     promiseParam: s.promiseParam,
     promiseTags: s.promiseTags,
     createdAt: s.createdAt,
-    nextRunAt: ctx.store.scheduleTimeout(s.id) ?? 0,
+    nextRunAt: ctx.store.timeouts.ofSchedule(s.id) ?? 0,
   };
   if (s.lastRunAt !== undefined) record.lastRunAt = s.lastRunAt;
   return record;
 }
 
 export function getSchedule(ctx: StateContext, id: string): Reply {
-  const s = ctx.store.getSchedule(id);
+  const s = ctx.store.schedules.get(id);
   if (!s) return reply(404, "Schedule not found");
   return reply(200, { schedule: toScheduleRecord(ctx, s) });
 }
@@ -48,20 +48,20 @@ export function createSchedule(
   if (!("resonate:target" in d.promiseTags)) {
     return reply(400, "promiseTags must include a resonate:target tag");
   }
-  const existing = ctx.store.getSchedule(d.id);
+  const existing = ctx.store.schedules.get(d.id);
   if (existing) return reply(200, { schedule: toScheduleRecord(ctx, existing) });
   const next = nextCronRun(d.cron, now);
   if (next === undefined) return reply(400, "Invalid cron expression");
   const s: StoredSchedule = { ...d, createdAt: now };
-  ctx.store.setScheduleTimeout(s.id, next);
-  ctx.store.putSchedule(s);
+  ctx.store.timeouts.setSchedule(s.id, next);
+  ctx.store.schedules.put(s);
   return reply(200, { schedule: toScheduleRecord(ctx, s) });
 }
 
 export function deleteSchedule(ctx: StateContext, id: string): Reply {
-  if (!ctx.store.getSchedule(id)) return reply(404, "Schedule not found");
-  ctx.store.deleteScheduleTimeout(id);
-  ctx.store.deleteSchedule(id);
+  if (!ctx.store.schedules.get(id)) return reply(404, "Schedule not found");
+  ctx.store.timeouts.deleteSchedule(id);
+  ctx.store.schedules.delete(id);
   return reply(200, {});
 }
 
@@ -70,7 +70,7 @@ export function searchSchedules(
   q: { tags?: Record<string, string>; limit?: number; cursor?: string },
 ): Reply {
   const limit = q.limit ?? DEFAULT_SEARCH_LIMIT;
-  const rows = ctx.store.searchSchedules({ ...q, limit: limit + 1 });
+  const rows = ctx.store.schedules.search({ ...q, limit: limit + 1 });
   const page = rows.slice(0, limit);
   return reply(200, {
     schedules: page.map((s) => toScheduleRecord(ctx, s)),
@@ -80,9 +80,9 @@ export function searchSchedules(
 
 /** Schedule `id`'s run at `runAt` is due. */
 export function fireSchedule(ctx: StateContext, now: number, id: string, runAt: number): void {
-  const s = ctx.store.getSchedule(id);
+  const s = ctx.store.schedules.get(id);
   if (!s) {
-    ctx.store.deleteScheduleTimeout(id);
+    ctx.store.timeouts.deleteSchedule(id);
     return;
   }
   const promiseId = s.promiseId
@@ -96,9 +96,9 @@ export function fireSchedule(ctx: StateContext, now: number, id: string, runAt: 
   });
   const next = nextCronRun(s.cron, runAt);
   if (next === undefined) {
-    ctx.store.deleteScheduleTimeout(id);
+    ctx.store.timeouts.deleteSchedule(id);
   } else {
-    ctx.store.setScheduleTimeout(id, next);
+    ctx.store.timeouts.setSchedule(id, next);
   }
-  ctx.store.putSchedule({ ...s, lastRunAt: runAt });
+  ctx.store.schedules.put({ ...s, lastRunAt: runAt });
 }

@@ -13,10 +13,10 @@ import { timeoutState, toPromiseRecord } from "./state-views.ts";
 
 /** A promise the store still holds as pending past its deadline settles on first touch. */
 export function eagerTimeout(ctx: StateContext, now: number, id: string): void {
-  const p = ctx.store.getPromise(id);
+  const p = ctx.store.promises.get(id);
   if (!p || p.state !== "pending" || now < p.timeoutAt) return;
-  ctx.store.putPromise({ ...p, state: timeoutState(p.tags), settledAt: p.timeoutAt });
-  ctx.store.deletePromiseTimeout(id);
+  ctx.store.promises.put({ ...p, state: timeoutState(p.tags), settledAt: p.timeoutAt });
+  ctx.store.timeouts.deletePromise(id);
   settled(ctx, now, id);
 }
 
@@ -34,35 +34,35 @@ export function fulfilledTask(id: string): StoredTask {
 
 /** The promise's own task is done: no lease, no retry, and it waits on nothing any more. */
 export function markTaskFulfilled(ctx: StateContext, id: string): void {
-  const t = ctx.store.getTask(id);
+  const t = ctx.store.tasks.get(id);
   if (!t || t.state === "fulfilled") return;
-  ctx.store.putTask({ id, state: "fulfilled", version: t.version, resumes: [] });
-  ctx.store.deleteTaskTimeout(id);
-  ctx.store.deleteCallbacksByAwaiter(id);
+  ctx.store.tasks.put({ id, state: "fulfilled", version: t.version, resumes: [] });
+  ctx.store.timeouts.deleteTask(id);
+  ctx.store.callbacks.deleteByAwaiter(id);
 }
 
 export function resumeAwaiters(ctx: StateContext, now: number, id: string): void {
-  for (const awaiterId of ctx.store.callbacksOf(id)) {
-    const t = ctx.store.getTask(awaiterId);
+  for (const awaiterId of ctx.store.callbacks.awaitersOf(id)) {
+    const t = ctx.store.tasks.get(awaiterId);
     if (!t) continue;
     if (t.state === "suspended") {
-      ctx.store.putTask({ id: t.id, state: "pending", version: t.version, resumes: [id] });
-      ctx.store.setTaskTimeout(t.id, 0, now + PENDING_RETRY_MS);
+      ctx.store.tasks.put({ id: t.id, state: "pending", version: t.version, resumes: [id] });
+      ctx.store.timeouts.setTask(t.id, 0, now + PENDING_RETRY_MS);
       send(ctx, mustGetAddress(ctx, t.id), execute(t.id, t.version));
     } else if (t.state !== "fulfilled" && !t.resumes.includes(id)) {
       // Not suspended yet: remember the resume for when it suspends or continues.
-      ctx.store.putTask({ ...t, resumes: [...t.resumes, id] });
+      ctx.store.tasks.put({ ...t, resumes: [...t.resumes, id] });
     }
   }
-  ctx.store.deleteCallbacksOf(id);
+  ctx.store.callbacks.deleteOf(id);
 }
 
 export function notifyListeners(ctx: StateContext, id: string): void {
-  const addresses = ctx.store.listenersOf(id);
+  const addresses = ctx.store.listeners.addressesOf(id);
   if (addresses.length === 0) return;
   const p = mustGetPromise(ctx, id);
   for (const address of addresses) {
     send(ctx, address, { kind: "unblock", head: {}, data: { promise: toPromiseRecord(p) } });
   }
-  ctx.store.deleteListenersOf(id);
+  ctx.store.listeners.deleteOf(id);
 }

@@ -33,7 +33,7 @@ import {
 } from "./state-views.ts";
 
 export function getTask(ctx: StateContext, now: number, id: string): Reply {
-  const t = ctx.store.getTask(id);
+  const t = ctx.store.tasks.get(id);
   if (!t) return reply(404, "Task not found");
   return reply(200, { task: toTaskRecord(projectedTask(ctx, now, t)) });
 }
@@ -46,7 +46,7 @@ export function createTask(
   data: PromiseCreateData,
 ): Reply {
   const store = ctx.store;
-  const existing = store.getTask(data.id);
+  const existing = store.tasks.get(data.id);
   if (existing) {
     const p = mustGetPromise(ctx, existing.id);
     if (existing.state === "pending") {
@@ -66,7 +66,7 @@ export function createTask(
     }
     return reply(409, "Task already exists");
   }
-  const existingPromise = store.getPromise(data.id);
+  const existingPromise = store.promises.get(data.id);
   if (existingPromise) {
     return target(existingPromise)
       ? reply(409, "Promise already exists")
@@ -76,16 +76,16 @@ export function createTask(
   if (now >= data.timeoutAt) {
     const p = newPromise(data, timeoutState(data.tags), data.timeoutAt, data.timeoutAt);
     const t = fulfilledTask(data.id);
-    store.putPromise(p);
-    store.putTask(t, address);
+    store.promises.put(p);
+    store.tasks.put(t, address);
     return reply(200, { task: toTaskRecord(t), promise: toPromiseRecord(p), preload: [] });
   }
   const p = newPromise(data, "pending", now, null);
-  store.putPromise(p);
-  store.setPromiseTimeout(data.id, data.timeoutAt);
+  store.promises.put(p);
+  store.timeouts.setPromise(data.id, data.timeoutAt);
   const t: StoredTask = { id: data.id, state: "acquired", version: 1, pid, ttl, resumes: [] };
-  store.putTask(t, address);
-  store.setTaskTimeout(data.id, 1, now + ttl);
+  store.tasks.put(t, address);
+  store.timeouts.setTask(data.id, 1, now + ttl);
   return reply(200, {
     task: toTaskRecord(t),
     promise: toPromiseRecord(p),
@@ -108,8 +108,8 @@ function acquire(
     ttl,
     resumes: [],
   };
-  ctx.store.putTask(acquired);
-  ctx.store.setTaskTimeout(t.id, 1, now + ttl);
+  ctx.store.tasks.put(acquired);
+  ctx.store.timeouts.setTask(t.id, 1, now + ttl);
   return acquired;
 }
 
@@ -118,7 +118,7 @@ export function acquireTask(
   now: number,
   d: { id: string; version: number; pid: string; ttl: number },
 ): Reply {
-  const t = ctx.store.getTask(d.id);
+  const t = ctx.store.tasks.get(d.id);
   if (!t) return reply(404, "Task not found");
   if (t.state !== "pending") return reply(409, "Task not in pending state");
   const p = mustGetPromise(ctx, d.id);
@@ -140,7 +140,7 @@ function checkAcquired(
   version: number,
   notAcquired: string,
 ): StoredTask | Reply {
-  const t = ctx.store.getTask(id);
+  const t = ctx.store.tasks.get(id);
   if (!t) return reply(404, "Task not found");
   if (t.state !== "acquired") return reply(409, notAcquired);
   if (projected(now, mustGetPromise(ctx, id)).state !== "pending") return reply(409, notAcquired);
@@ -159,8 +159,8 @@ export function releaseTask(ctx: StateContext, now: number, id: string, version:
 /** Back to pending: the task is offered to its group again. */
 function makePending(ctx: StateContext, now: number, t: StoredTask, resumes: string[]): void {
   const pending: StoredTask = { id: t.id, state: "pending", version: t.version, resumes };
-  ctx.store.putTask(pending);
-  ctx.store.setTaskTimeout(t.id, 0, now + PENDING_RETRY_MS);
+  ctx.store.tasks.put(pending);
+  ctx.store.timeouts.setTask(t.id, 0, now + PENDING_RETRY_MS);
   send(ctx, mustGetAddress(ctx, t.id), execute(t.id, t.version));
 }
 
@@ -179,8 +179,8 @@ export function fulfillTask(
     return reply(200, { promise: toPromiseRecord(p) });
   }
   const done: StoredPromise = { ...p, state: settle.state, value: settle.value, settledAt: now };
-  ctx.store.putPromise(done);
-  ctx.store.deletePromiseTimeout(id);
+  ctx.store.promises.put(done);
+  ctx.store.timeouts.deletePromise(id);
   settled(ctx, now, id);
   return reply(200, { promise: toPromiseRecord(done) });
 }
@@ -197,35 +197,35 @@ export function suspendTask(
   const pending: string[] = [];
   let anySettled = false;
   for (const awaitedId of awaitedIds) {
-    const awaited = ctx.store.getPromise(awaitedId);
+    const awaited = ctx.store.promises.get(awaitedId);
     if (!awaited) return reply(422, {});
     if (awaited.state === "pending") pending.push(awaitedId);
     else anySettled = true;
   }
   if (anySettled) {
     // Something awaited is already there: the task stays acquired and resumes at once.
-    ctx.store.putTask({ ...t, resumes: [] });
+    ctx.store.tasks.put({ ...t, resumes: [] });
     return reply(300, { preload: preload(ctx, id) });
   }
-  for (const awaitedId of pending) ctx.store.addCallback(awaitedId, id);
-  ctx.store.putTask({ id, state: "suspended", version: t.version, resumes: [] });
-  ctx.store.deleteTaskTimeout(id);
+  for (const awaitedId of pending) ctx.store.callbacks.add(awaitedId, id);
+  ctx.store.tasks.put({ id, state: "suspended", version: t.version, resumes: [] });
+  ctx.store.timeouts.deleteTask(id);
   return reply(200, {});
 }
 
 export function haltTask(ctx: StateContext, id: string): Reply {
-  const t = ctx.store.getTask(id);
+  const t = ctx.store.tasks.get(id);
   if (!t) return reply(404, "Task not found");
   if (t.state === "fulfilled") return reply(409, "Task is fulfilled");
   if (t.state !== "halted") {
-    ctx.store.putTask({ id, state: "halted", version: t.version, resumes: t.resumes });
-    ctx.store.deleteTaskTimeout(id);
+    ctx.store.tasks.put({ id, state: "halted", version: t.version, resumes: t.resumes });
+    ctx.store.timeouts.deleteTask(id);
   }
   return reply(200, {});
 }
 
 export function continueTask(ctx: StateContext, now: number, id: string): Reply {
-  const t = ctx.store.getTask(id);
+  const t = ctx.store.tasks.get(id);
   if (!t) return reply(404, "Task not found");
   if (t.state !== "halted") return reply(409, "Task is not halted");
   makePending(ctx, now, t, t.resumes);
@@ -261,10 +261,10 @@ export function heartbeatTasks(
   refs: { id: string; version: number }[],
 ): Reply {
   for (const ref of refs) {
-    const t = ctx.store.getTask(ref.id);
+    const t = ctx.store.tasks.get(ref.id);
     if (!t || t.state !== "acquired" || t.version !== ref.version || t.pid !== pid) continue;
     if (projected(now, mustGetPromise(ctx, ref.id)).state !== "pending") continue;
-    ctx.store.setTaskTimeout(ref.id, 1, now + (t.ttl ?? DEFAULT_LEASE_MS));
+    ctx.store.timeouts.setTask(ref.id, 1, now + (t.ttl ?? DEFAULT_LEASE_MS));
   }
   return reply(200, {});
 }
@@ -274,7 +274,7 @@ export function searchTasks(
   q: { state?: TaskState; limit?: number; cursor?: string },
 ): Reply {
   const limit = q.limit ?? DEFAULT_SEARCH_LIMIT;
-  const rows = ctx.store.searchTasks({ ...q, limit: limit + 1 });
+  const rows = ctx.store.tasks.search({ ...q, limit: limit + 1 });
   const page = rows.slice(0, limit);
   return reply(200, {
     // The real server reports how many resumes a task holds, not which.
@@ -290,22 +290,22 @@ export function fireTaskTimeout(
   id: string,
   type: TaskTimeoutType,
 ): void {
-  const t = ctx.store.getTask(id);
+  const t = ctx.store.tasks.get(id);
   if (t && type === 1 && t.state === "acquired") {
     const graceEndsAt =
       ctx.leaseGraceFrom === undefined ? now : ctx.leaseGraceFrom + (t.ttl ?? DEFAULT_LEASE_MS);
     if (now < graceEndsAt) {
       // Fell due while the server was down: the holder gets one lease to speak up.
-      ctx.store.setTaskTimeout(id, 1, graceEndsAt);
+      ctx.store.timeouts.setTask(id, 1, graceEndsAt);
       return;
     }
     // The lease ran out: the holder is presumed dead, and the task goes to its group again.
     makePending(ctx, now, t, t.resumes);
   } else if (t && type === 0 && t.state === "pending") {
-    ctx.store.setTaskTimeout(id, 0, now + PENDING_RETRY_MS);
+    ctx.store.timeouts.setTask(id, 0, now + PENDING_RETRY_MS);
     send(ctx, mustGetAddress(ctx, id), execute(id, t.version));
-  } else if (ctx.store.taskTimeoutType(id) === type) {
+  } else if (ctx.store.timeouts.taskType(id) === type) {
     // Nothing to do for this state; drop the entry so it is not found due again.
-    ctx.store.deleteTaskTimeout(id);
+    ctx.store.timeouts.deleteTask(id);
   }
 }

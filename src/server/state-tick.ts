@@ -19,16 +19,16 @@ export interface Ticked {
  */
 export function tick(ctx: StateContext, now: number, limit: number): Ticked {
   const store = ctx.store;
-  const duePromises = store.duePromiseTimeouts(now, limit);
+  const duePromises = store.timeouts.duePromises(now, limit);
   // Task timeouts are read before promises settle, then re-checked: a task whose promise
   // timed out in this same tick is fulfilled, not released.
-  const dueTasks = store.dueTaskTimeouts(now, limit);
+  const dueTasks = store.timeouts.dueTasks(now, limit);
   const settledIds: string[] = [];
   for (const { id } of duePromises) {
-    const p = store.getPromise(id);
-    store.deletePromiseTimeout(id);
+    const p = store.promises.get(id);
+    store.timeouts.deletePromise(id);
     if (!p || p.state !== "pending") continue;
-    store.putPromise({
+    store.promises.put({
       ...p,
       state: timeoutState(p.tags),
       value: {},
@@ -44,7 +44,7 @@ export function tick(ctx: StateContext, now: number, limit: number): Ticked {
     notifyListeners(ctx, id);
   }
   for (const due of dueTasks) fireTaskTimeout(ctx, now, due.id, due.type);
-  const dueSchedules = store.dueScheduleTimeouts(now, limit);
+  const dueSchedules = store.timeouts.dueSchedules(now, limit);
   for (const due of dueSchedules) fireSchedule(ctx, now, due.id, due.timeout);
   const more =
     duePromises.length === limit || dueTasks.length === limit || dueSchedules.length === limit;

@@ -17,7 +17,7 @@ export function projected(now: number, p: StoredPromise): StoredPromise {
 
 /** A task whose promise reads as settled reads as fulfilled. */
 export function projectedTask(ctx: StateContext, now: number, t: StoredTask): StoredTask {
-  const p = ctx.store.getPromise(t.id);
+  const p = ctx.store.promises.get(t.id);
   if (!p || t.state === "fulfilled" || projected(now, p).state === "pending") return t;
   return { id: t.id, state: "fulfilled", version: t.version, resumes: t.resumes };
 }
@@ -41,7 +41,7 @@ export function toTaskRecord(t: StoredTask): TaskRecord {
 
 /** The other promises of a task's branch, sent along so a replay needs no round trips. */
 export function preload(ctx: StateContext, id: string): PromiseRecord[] {
-  const branch = ctx.store.getPromise(id)?.tags["resonate:branch"];
+  const branch = ctx.store.promises.get(id)?.tags["resonate:branch"];
   if (!branch) return [];
-  return ctx.store.branchPromises(branch, id).map(toPromiseRecord);
+  return ctx.store.promises.branch(branch, id).map(toPromiseRecord);
 }

@@ -1,6 +1,6 @@
-// What the state machine needs of storage: synchronous reads and writes inside one
-// transaction that the caller opens and commits. Every "due" and "search" query is backed
-// by an index, so its cost follows the size of the answer, not of the store.
+// What the state machine needs of storage, one interface per resource: synchronous reads and
+// writes inside one transaction that the caller opens and commits. Every "due" and "search"
+// query is backed by an index, so its cost follows the size of the answer, not of the store.
 import type {
   PromiseRecord,
   PromiseState,
@@ -31,45 +31,66 @@ export interface PageQuery {
   cursor?: string;
 }
 
-export interface StateStore {
-  getPromise(id: string): StoredPromise | undefined;
-  putPromise(p: StoredPromise): void;
+export interface PromiseStore {
+  get(id: string): StoredPromise | undefined;
+  put(p: StoredPromise): void;
   /** Other promises of the same call-graph branch, sent along so a replay needs no round trips. */
-  branchPromises(branch: string, exceptId: string): StoredPromise[];
-  searchPromises(
-    q: PageQuery & { state?: PromiseState; tags?: Record<string, string> },
-  ): StoredPromise[];
+  branch(branch: string, exceptId: string): StoredPromise[];
+  search(q: PageQuery & { state?: PromiseState; tags?: Record<string, string> }): StoredPromise[];
+}
 
-  getTask(id: string): StoredTask | undefined;
+export interface TaskStore {
+  get(id: string): StoredTask | undefined;
   /** `address` is the task's routing target; given when the task is first written. */
-  putTask(t: StoredTask, address?: string): void;
-  searchTasks(q: PageQuery & { state?: TaskState }): StoredTask[];
+  put(t: StoredTask, address?: string): void;
+  search(q: PageQuery & { state?: TaskState }): StoredTask[];
+}
 
-  addCallback(awaited: string, awaiter: string): void;
-  callbacksOf(awaited: string): string[];
-  deleteCallbacksOf(awaited: string): void;
-  deleteCallbacksByAwaiter(awaiter: string): void;
+/** Tasks suspended on a promise (the awaiters), resumed when it settles. */
+export interface CallbackStore {
+  add(awaited: string, awaiter: string): void;
+  awaitersOf(awaited: string): string[];
+  deleteOf(awaited: string): void;
+  deleteByAwaiter(awaiter: string): void;
+}
 
-  addListener(awaited: string, address: string): void;
-  listenersOf(awaited: string): string[];
-  deleteListenersOf(awaited: string): void;
+/** Addresses waiting on a promise from outside its call graph, told when it settles. */
+export interface ListenerStore {
+  add(awaited: string, address: string): void;
+  addressesOf(awaited: string): string[];
+  deleteOf(awaited: string): void;
+}
 
-  getSchedule(id: string): StoredSchedule | undefined;
-  putSchedule(s: StoredSchedule): void;
+export interface ScheduleStore {
+  get(id: string): StoredSchedule | undefined;
+  put(s: StoredSchedule): void;
+  delete(id: string): void;
+  search(q: PageQuery & { tags?: Record<string, string> }): StoredSchedule[];
+}
+
+/** The deadlines: a promise's timeout, a task's lease or retry, a schedule's next run. */
+export interface TimeoutStore {
+  setPromise(id: string, timeout: number): void;
+  deletePromise(id: string): void;
+  duePromises(now: number, limit: number): Due[];
+
+  setTask(id: string, type: TaskTimeoutType, timeout: number): void;
+  deleteTask(id: string): void;
+  taskType(id: string): TaskTimeoutType | undefined;
+  dueTasks(now: number, limit: number): (Due & { type: TaskTimeoutType })[];
+
+  setSchedule(id: string, timeout: number): void;
   deleteSchedule(id: string): void;
-  searchSchedules(q: PageQuery & { tags?: Record<string, string> }): StoredSchedule[];
+  /** The schedule's next run. */
+  ofSchedule(id: string): number | undefined;
+  dueSchedules(now: number, limit: number): Due[];
+}
 
-  setPromiseTimeout(id: string, timeout: number): void;
-  deletePromiseTimeout(id: string): void;
-  duePromiseTimeouts(now: number, limit: number): Due[];
-
-  setTaskTimeout(id: string, type: TaskTimeoutType, timeout: number): void;
-  deleteTaskTimeout(id: string): void;
-  taskTimeoutType(id: string): TaskTimeoutType | undefined;
-  dueTaskTimeouts(now: number, limit: number): (Due & { type: TaskTimeoutType })[];
-
-  setScheduleTimeout(id: string, timeout: number): void;
-  deleteScheduleTimeout(id: string): void;
-  scheduleTimeout(id: string): number | undefined;
-  dueScheduleTimeouts(now: number, limit: number): Due[];
+export interface StateStore {
+  readonly promises: PromiseStore;
+  readonly tasks: TaskStore;
+  readonly callbacks: CallbackStore;
+  readonly listeners: ListenerStore;
+  readonly schedules: ScheduleStore;
+  readonly timeouts: TimeoutStore;
 }

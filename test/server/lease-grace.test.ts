@@ -61,7 +61,7 @@ describe("leases after a server restart", () => {
     const store = storeWithAcquiredTask();
     const restarted = new ResonateState(store);
     tick(store, restarted, 30_000);
-    expect(store.getTask("t")?.state).toBe("pending");
+    expect(store.tasks.get("t")?.state).toBe("pending");
   });
 
   it("give the holder one lease from the start to heartbeat or answer", () => {
@@ -69,9 +69,9 @@ describe("leases after a server restart", () => {
     // Down from 1 s to 30 s: the lease fell due at 8 s, while nobody could heartbeat.
     const restarted = new ResonateState(store, { leaseGraceFrom: 30_000 });
     tick(store, restarted, 30_000);
-    expect(store.getTask("t")?.state).toBe("acquired");
+    expect(store.tasks.get("t")?.state).toBe("acquired");
     tick(store, restarted, 30_000 + LEASE_MS - 1);
-    expect(store.getTask("t")?.state).toBe("acquired");
+    expect(store.tasks.get("t")?.state).toBe("acquired");
     // The holder's answer lands at its old version.
     const fulfilled = apply(store, restarted, 31_000, {
       kind: "task.fulfill",
@@ -87,7 +87,7 @@ describe("leases after a server restart", () => {
       },
     });
     expect(fulfilled).toBe(200);
-    expect(store.getPromise("t")?.state).toBe("resolved");
+    expect(store.promises.get("t")?.state).toBe("resolved");
   });
 
   it("lapse one lease after the start when the holder stays silent", () => {
@@ -95,7 +95,7 @@ describe("leases after a server restart", () => {
     const restarted = new ResonateState(store, { leaseGraceFrom: 30_000 });
     tick(store, restarted, 30_000);
     tick(store, restarted, 30_000 + LEASE_MS);
-    expect(store.getTask("t")?.state).toBe("pending");
+    expect(store.tasks.get("t")?.state).toBe("pending");
   });
 
   it("are renewed by a heartbeat in the grace as at any other time", () => {
@@ -109,9 +109,9 @@ describe("leases after a server restart", () => {
     });
     expect(beat).toBe(200);
     tick(store, restarted, 33_000 + LEASE_MS - 1);
-    expect(store.getTask("t")?.state).toBe("acquired");
+    expect(store.tasks.get("t")?.state).toBe("acquired");
     tick(store, restarted, 33_000 + LEASE_MS);
-    expect(store.getTask("t")?.state).toBe("pending");
+    expect(store.tasks.get("t")?.state).toBe("pending");
   });
 
   it("do not stretch a lease granted after the start", () => {
@@ -137,7 +137,7 @@ describe("leases after a server restart", () => {
       },
     });
     tick(store, state, 6_000);
-    expect(store.getTask("t")?.state).toBe("pending");
+    expect(store.tasks.get("t")?.state).toBe("pending");
   });
 });
 

@@ -124,7 +124,7 @@ describe("the store's commits", () => {
     expect(store.commit()).toBe(false);
     writeBatch(store, state, 0, 1);
     store.begin();
-    expect(store.getPromise("b0-0")?.state).toBe("resolved");
+    expect(store.promises.get("b0-0")?.state).toBe("resolved");
     expect(store.commit()).toBe(false);
     return store.close();
   });
@@ -148,13 +148,13 @@ describe("the store's write-ahead log", () => {
     // With them it starts over once folded, so it stays near one round's size.
     const [first = 0] = sizes;
     expect(sizes.at(-1)).toBeLessThan(2 * first);
-    expect(store.getPromise(`b${batch - 1}-9`)?.state).toBe("resolved");
+    expect(store.promises.get(`b${batch - 1}-9`)?.state).toBe("resolved");
     await store.close();
     expect(existsSync(`${path}-wal`)).toBe(false);
 
     const reopened = new SqliteStore({ path });
-    expect(reopened.getPromise("b0-0")?.state).toBe("resolved");
-    expect(reopened.getPromise(`b${batch - 1}-9`)?.state).toBe("resolved");
+    expect(reopened.promises.get("b0-0")?.state).toBe("resolved");
+    expect(reopened.promises.get(`b${batch - 1}-9`)?.state).toBe("resolved");
     await reopened.close();
   });
 });
