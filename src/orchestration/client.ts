@@ -8,7 +8,7 @@ import { base64Bytes, DEFAULT_MAX_BODY_BYTES, maxValueJsonBytes } from "../commo
 import { scriptKindProblem } from "../sandbox/script-kind.ts";
 import { listAttempts, type AttemptView } from "./attempts.ts";
 import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "./job.ts";
-import { ENTRY_GROUP, executeId, SUBMIT_FUNCTION, TAG } from "./names.ts";
+import { ENTRY_GROUP, executeId, processPid, SUBMIT_FUNCTION, TAG } from "./names.ts";
 import { submissionDifferences } from "./same-submission.ts";
 import { listLiveWorkers, whyWaiting } from "./presence.ts";
 import { takeSnapshot, type ClusterSnapshot } from "./snapshot.ts";
@@ -217,7 +217,8 @@ export class ModulateClient {
     this.#listener ??= openListener(
       this.#transport,
       "modulate-client",
-      `client-${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
+      // Several clients in one process (the dashboard, a test) each listen on their own.
+      `${processPid("client", hostname(), process.pid)}-${randomBytes(3).toString("hex")}`,
     ).catch((error: unknown) => {
       this.#listener = undefined;
       throw error instanceof ServerUnavailable ? unreachable(this.#connection, error) : error;

@@ -74,6 +74,23 @@ export function attemptId(jobId: string, n: number): string {
   return `modulate-attempt.${jobId}.${n}`;
 }
 
+const PRESENCE_ID_PREFIX = "modulate-presence.";
+
 export function presenceId(group: string, pid: string, epoch: number): string {
-  return `modulate-presence.${group}.${pid}.${epoch}`;
+  return `${PRESENCE_ID_PREFIX}${group}.${pid}.${epoch}`;
+}
+
+/** True for the id of a worker's presence lease (`presenceId`), false for a job's task. */
+export function isPresenceId(id: string): boolean {
+  return id.startsWith(PRESENCE_ID_PREFIX);
+}
+
+/**
+ * The pid a process names itself by to the server (its task leases, heartbeats, presence):
+ * what it is, then where it runs, so that `ui` and the logs tell processes apart. `role` is
+ * a worker's group, `router` or `client`; `dev` runs a router and a worker per group in one
+ * process, and the role keeps their pids apart.
+ */
+export function processPid(role: string, host: string, osPid: number): string {
+  return `${role}-${host}-${osPid}`;
 }

@@ -4,7 +4,7 @@
 // acquired tasks then lists exactly the live workers, and the job tasks each one holds.
 import { hostname } from "node:os";
 import { decodeValue, encodeValue, isOk, request, type Send } from "./wire.ts";
-import { PRESENCE_GROUP, presenceId, TAG } from "./names.ts";
+import { isPresenceId, PRESENCE_GROUP, presenceId, TAG } from "./names.ts";
 
 export interface PresenceInfo {
   group: string;
@@ -157,10 +157,10 @@ export async function liveWorkersAmong(
 ): Promise<WorkerView[]> {
   const busy = new Map<string, number>();
   for (const task of acquired) {
-    if (!isPresenceTask(task.id) && task.pid) busy.set(task.pid, (busy.get(task.pid) ?? 0) + 1);
+    if (!isPresenceId(task.id) && task.pid) busy.set(task.pid, (busy.get(task.pid) ?? 0) + 1);
   }
   const workers: WorkerView[] = [];
-  for (const task of acquired.filter((t) => isPresenceTask(t.id))) {
+  for (const task of acquired.filter((t) => isPresenceId(t.id))) {
     const res = await send(request("promise.get", { id: task.id }));
     if (!isOk(res)) continue;
     const info = decodeValue(res.data.promise.param) as PresenceInfo | undefined;
@@ -171,10 +171,6 @@ export async function liveWorkersAmong(
 
 export async function listLiveWorkers(send: Send): Promise<WorkerView[]> {
   return liveWorkersAmong(send, await searchAcquiredTasks(send));
-}
-
-function isPresenceTask(id: string): boolean {
-  return id.startsWith("modulate-presence.");
 }
 
 /** Why a job routed to `group` is still waiting, in words; undefined when a slot is free. */
