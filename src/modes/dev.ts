@@ -1,22 +1,16 @@
 import { readFileSync } from "node:fs";
-import { homedir, hostname } from "node:os";
+import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { ExitCode, UserError } from "../common/errors.ts";
+import type { ModulateClient } from "../orchestration/client.ts";
 import { exitCodeFor } from "../orchestration/job.ts";
 import { groupNameProblem, newJobId } from "../orchestration/names.ts";
-import type { RunningRouter } from "../orchestration/router.ts";
-import { DEFAULT_SUBMISSION_LIMITS } from "../orchestration/validate-submission.ts";
-import type { RunningWorker } from "../orchestration/worker.ts";
-import type { RunningServer } from "../server/server.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
+import { openModulateClient, type Clock, type OpenClient } from "./deps.ts";
 import { jobSummary } from "./job-format.ts";
 import { untilAborted } from "./lifecycle.ts";
-import {
-  defaultJobLimits,
-  maxDiskFrom,
-  setUpWorkerSandbox,
-  workerSandboxOptions,
-} from "./worker-setup.ts";
+import { startLocalCluster, type LocalCluster, type LocalClusterOptions } from "./local-cluster.ts";
+import { defaultJobLimits, maxDiskFrom, workerSandboxOptions } from "./worker-setup.ts";
 
 const options = {
   groups: {
@@ -53,35 +47,63 @@ const options = {
   },
 } as const;
 
+export type DevArgs = ModeArgs<typeof options>;
+
+/** What `dev` does to the world, handed in: tests start their cluster or client here. */
+export interface DevDeps {
+  readonly startCluster: (options: LocalClusterOptions) => Promise<LocalCluster>;
+  /** The client that submits `--try`'s script. */
+  readonly openClient: OpenClient<Pick<ModulateClient, "submit" | "waitForJob" | "close">>;
+  readonly clock: Clock;
+}
+
 export const devCommand = defineCommand({
   command: "dev",
   describe: "Server, router and one worker per group in one process, to try modulate out",
   options,
   epilogue: "Then, from another terminal: modulate submit hello.py --group cpu",
-  run: runDev,
+  run: (args, ctx) =>
+    runDev(args, ctx, {
+      startCluster: startLocalCluster,
+      openClient: openModulateClient,
+      clock: Date.now,
+    }),
 });
 
-const LEASE_MS = 8_000;
-
-export async function runDev(args: ModeArgs<typeof options>, ctx: CliContext): Promise<number> {
-  const groups = args.groups
+/** The groups of `--groups`, each checked and named once: a worker's pid is made of its group. */
+export function groupsFrom(option: string): string[] {
+  const groups = option
     .split(",")
     .map((g) => g.trim())
     .filter((g) => g !== "");
-  for (const group of groups) {
+  for (const [i, group] of groups.entries()) {
     const problem = groupNameProblem(group);
     if (problem) throw new UserError(`--groups ${problem}`);
+    if (groups.indexOf(group) !== i) {
+      throw new UserError(
+        `--groups ${option} names ${group} twice: name each group once (--slots sets how many jobs its worker runs at once)`,
+      );
+    }
   }
   if (groups.length === 0)
     throw new UserError("--groups is empty: name at least one group, e.g. --groups cpu,gpu");
+  return groups;
+}
+
+export async function runDev(args: DevArgs, ctx: CliContext, deps: DevDeps): Promise<number> {
+  const groups = groupsFrom(args.groups);
   if (!Number.isInteger(args.slots) || args.slots < 1)
     throw new UserError(`--slots ${args.slots} is not a positive whole number of jobs`);
   const tryScript = args.try === undefined ? undefined : readTryScript(args.try);
   const defaultDataDir = join(ctx.env["HOME"] ?? homedir(), ".modulate", "dev");
   const dataDir = args.inMemory ? undefined : (args.data ?? defaultDataDir);
   const maxDiskBytes = maxDiskFrom(args.maxDisk);
-  const { config, notes, disk, cgroups } = await setUpWorkerSandbox(
-    {
+  const cluster = await deps.startCluster({
+    groups,
+    slotsPerWorker: args.slots,
+    port: args.port,
+    ...(dataDir === undefined ? {} : { dataDir }),
+    sandbox: {
       sandbox: args.sandbox,
       limits: defaultJobLimits(),
       networkAllowed: args.allowNetwork,
@@ -90,75 +112,24 @@ export async function runDev(args: ModeArgs<typeof options>, ctx: CliContext): P
       ...(args.runAs === undefined ? {} : { runAs: args.runAs }),
       ...(maxDiskBytes === undefined ? {} : { maxDiskBytes }),
       ...(args.python === undefined ? {} : { python: args.python }),
-      // The workers share one pool of areas: one for each job that can run at once.
-      slots: groups.length * args.slots,
     },
-    ctx.env,
-  );
-
-  const [{ startServer }, { startRouter }, { startWorker }, { sandboxRunner }] = await Promise.all([
-    import("../server/server.ts"),
-    import("../orchestration/router.ts"),
-    import("../orchestration/worker.ts"),
-    import("../orchestration/sandbox-runner.ts"),
-  ]);
-  // Stopped last (stoppers run in reverse), once the workers have let their areas go.
-  const stoppers: (() => Promise<void>)[] = [];
-  if (disk) stoppers.push(() => disk.close());
-  if (cgroups) stoppers.push(() => cgroups.close());
-  const stopAll = async (): Promise<void> => {
-    for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
-  };
+    env: ctx.env,
+  });
   try {
-    const server: RunningServer = await startServer({
-      host: "127.0.0.1",
-      port: args.port,
-      ...(dataDir === undefined ? {} : { dataDir }),
-    }).catch((error: unknown) => {
-      if (error instanceof Error && error.name === "IncompatibleStore")
-        throw new UserError(error.message);
-      if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
-        throw new UserError(
-          `port ${args.port} is in use (another modulate dev or server?): stop it, or pick another with --port`,
-        );
-      }
-      throw error;
-    });
-    stoppers.push(() => server.close());
-    const connection = { url: server.url };
-    const router: RunningRouter = await startRouter({
-      connection,
-      routes: new Map(),
-      limits: DEFAULT_SUBMISSION_LIMITS,
-      queueTimeoutMs: 24 * 60 * 60 * 1000,
-      leaseMs: LEASE_MS,
-      pid: `router-${hostname()}-${process.pid}`,
-    });
-    stoppers.push(() => router.stop());
-    for (const group of groups) {
-      const worker: RunningWorker = await startWorker({
-        connection,
-        group,
-        slots: args.slots,
-        leaseMs: LEASE_MS,
-        pid: `${group}-${hostname()}-${process.pid}`,
-        runner: sandboxRunner(config, { disks: disk?.pool, cgroups }),
-      });
-      stoppers.push(() => worker.stop());
-    }
-    for (const note of notes) ctx.stdout.write(`${note}\n`);
+    for (const note of cluster.notes) ctx.stdout.write(`${note}\n`);
     ctx.stdout.write(
-      `modulate dev ready: server ${server.url}, router, workers ${groups.join(", ")}` +
+      `modulate dev ready: server ${cluster.url}, router, workers ${groups.join(", ")}` +
         `${dataDir === undefined ? " (in memory)" : ` (store ${dataDir})`}\n`,
     );
-    if (tryScript) return await tryOnce(server.url, groups[0] ?? "cpu", tryScript, ctx);
+    const firstGroup = groups[0] ?? "cpu";
+    if (tryScript) return await tryOnce(cluster.url, firstGroup, tryScript, ctx, deps);
     ctx.stdout.write(
-      `submit with: modulate submit SCRIPT --group ${groups[0] ?? "cpu"}${args.port === 8001 ? "" : ` --url ${server.url}`}\n`,
+      `submit with: modulate submit SCRIPT --group ${firstGroup}${args.port === 8001 ? "" : ` --url ${cluster.url}`}\n`,
     );
     await untilAborted(ctx.signal);
     return ExitCode.ok;
   } finally {
-    await stopAll();
+    await cluster.stop();
   }
 }
 
@@ -177,11 +148,11 @@ async function tryOnce(
   group: string,
   script: { name: string; content: string },
   ctx: CliContext,
+  deps: DevDeps,
 ): Promise<number> {
-  const { ModulateClient } = await import("../orchestration/client.ts");
-  const client = new ModulateClient({ url });
+  const client = await deps.openClient({ url });
   try {
-    const now = Date.now();
+    const now = deps.clock();
     const id = newJobId(now);
     await client.submit(
       { id, group, script, args: [], timeoutMs: 10 * 60 * 1000, mode: "wait", submittedAt: now },

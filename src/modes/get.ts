@@ -1,8 +1,10 @@
 import { ExitCode } from "../common/errors.ts";
+import type { ModulateClient } from "../orchestration/client.ts";
 import { exitCodeFor } from "../orchestration/job.ts";
 import { resolveConnection } from "../orchestration/connection.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
+import { openModulateClient, type OpenClient } from "./deps.ts";
 import { jobDetails } from "./job-format.ts";
 import { STOPPED, stoppedExitCode, unlessStopped } from "./stop-signal.ts";
 
@@ -17,16 +19,18 @@ export const getCommand = defineCommand({
   describe: "Show a job's state and result; with --wait, once it has finished",
   positional: { name: "id", describe: "The job id that submit printed" },
   options,
-  run: runGet,
+  run: (args, ctx) => runGet(args, ctx, { openClient: openModulateClient }),
 });
 
-export async function runGet(
-  args: ModeArgs<typeof options> & { id: string },
-  ctx: CliContext,
-): Promise<number> {
-  const client = new (await import("../orchestration/client.ts")).ModulateClient(
-    resolveConnection(args.url, args.token, ctx.env),
-  );
+export type GetArgs = ModeArgs<typeof options> & { id: string };
+
+/** What `get` does to the world, handed in: tests give a client of their own server. */
+export interface GetDeps {
+  readonly openClient: OpenClient<Pick<ModulateClient, "getJob" | "waitForJob" | "close">>;
+}
+
+export async function runGet(args: GetArgs, ctx: CliContext, deps: GetDeps): Promise<number> {
+  const client = await deps.openClient(resolveConnection(args.url, args.token, ctx.env));
   try {
     const found = await unlessStopped(client.getJob(args.id), ctx.signal);
     if (found === STOPPED) return stoppedExitCode(ctx.signal);

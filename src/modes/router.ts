@@ -1,13 +1,17 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { ExitCode, UserError } from "../common/errors.ts";
+import { processPid } from "../orchestration/names.ts";
+import type { RouterOptions, RunningRouter } from "../orchestration/router.ts";
 import { parseRoutes, type Routes } from "../orchestration/routes.ts";
 import { DEFAULT_SUBMISSION_LIMITS } from "../orchestration/validate-submission.ts";
 import { resolveConnection } from "../orchestration/connection.ts";
 import { parseBytes, parseDurationMs } from "../common/units.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
+import { awaitResonateServer, type AwaitServer } from "./deps.ts";
 import { untilAborted } from "./lifecycle.ts";
+import { joinError } from "./start-errors.ts";
 
 const options = {
   ...connectionOptions,
@@ -38,8 +42,21 @@ export const routerCommand = defineCommand({
   command: "router",
   describe: "Route submissions to worker groups (joins the entry group)",
   options,
-  run: runRouter,
+  run: (args, ctx) =>
+    runRouter(args, ctx, {
+      awaitServer: awaitResonateServer,
+      startRouter: async (routerOptions) =>
+        (await import("../orchestration/router.ts")).startRouter(routerOptions),
+    }),
 });
+
+export type RouterArgs = ModeArgs<typeof options>;
+
+/** What `router` does to the world, handed in. */
+export interface RouterDeps {
+  readonly awaitServer: AwaitServer;
+  readonly startRouter: (options: RouterOptions) => Promise<RunningRouter>;
+}
 
 export function loadRoutes(path: string | undefined): Routes {
   if (path === undefined) return new Map();
@@ -58,35 +75,28 @@ export function loadRoutes(path: string | undefined): Routes {
   }
 }
 
-export async function runRouter(args: ModeArgs<typeof options>, ctx: CliContext): Promise<number> {
+export async function runRouter(
+  args: RouterArgs,
+  ctx: CliContext,
+  deps: RouterDeps,
+): Promise<number> {
   const connection = resolveConnection(args.url, args.token, ctx.env);
   const routes = loadRoutes(args.routes);
-  const [{ startRouter }, { awaitServer }] = await Promise.all([
-    import("../orchestration/router.ts"),
-    import("../orchestration/wire.ts"),
-  ]);
-  const pid = `router-${hostname()}-${process.pid}`;
-  await awaitServer(connection, ctx.signal, (why) =>
+  const limits = {
+    ...DEFAULT_SUBMISSION_LIMITS,
+    maxScriptBytes: parseBytes(args.maxScript, "--max-script"),
+  };
+  const queueTimeoutMs = parseDurationMs(args.queueTimeout, "--queue-timeout");
+  const leaseMs = parseDurationMs(args.lease, "--lease");
+  const pid = processPid("router", hostname(), process.pid);
+  await deps.awaitServer(connection, ctx.signal, (why) =>
     ctx.stderr.write(`modulate router: waiting for the server (${why})\n`),
   );
-  const router = await startRouter({
-    connection,
-    routes,
-    limits: {
-      ...DEFAULT_SUBMISSION_LIMITS,
-      maxScriptBytes: parseBytes(args.maxScript, "--max-script"),
-    },
-    queueTimeoutMs: parseDurationMs(args.queueTimeout, "--queue-timeout"),
-    leaseMs: parseDurationMs(args.lease, "--lease"),
-    pid,
-  }).catch((error: unknown) => {
-    throw error instanceof UserError
-      ? error
-      : new UserError(
-          `router could not start against ${connection.url}: ${error instanceof Error ? error.message : String(error)}`,
-          ExitCode.unreachable,
-        );
-  });
+  const router = await deps
+    .startRouter({ connection, routes, limits, queueTimeoutMs, leaseMs, pid })
+    .catch((error: unknown) => {
+      throw joinError("router", connection.url, error);
+    });
   const routeText =
     routes.size === 0
       ? "each group name routes to itself"

@@ -5,8 +5,10 @@ import { createAuthenticator, loadAuthConfig } from "../server/auth.ts";
 import { DEFAULT_RETAIN_MS } from "../server/defaults.ts";
 import type { ServerOptions } from "../server/server.ts";
 import { formatDuration, parseBytes, parseDurationMs } from "../common/units.ts";
-import { untilAborted } from "./lifecycle.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
+import type { Clock } from "./deps.ts";
+import { startEmbeddedServer, type StartServer } from "./embedded-server.ts";
+import { untilAborted } from "./lifecycle.ts";
 
 const options = {
   host: {
@@ -54,16 +56,27 @@ export const serverCommand = defineCommand({
   describe: "Run the embedded, durable Resonate server",
   options,
   epilogue: "Point modulate at a real Resonate server instead with --url or RESONATE_URL.",
-  run: runServer,
+  run: (args, ctx) => runServer(args, ctx, { startServer: startEmbeddedServer, clock: Date.now }),
 });
+
+export type ServerArgs = ModeArgs<typeof options>;
+
+/** What `server` does to the world, handed in. */
+export interface ServerDeps {
+  /** Starts the server; its start failures come back in the user's words. */
+  readonly startServer: StartServer;
+  /** The server's time for checking tokens' expiry. */
+  readonly clock: Clock;
+}
 
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 export function serverOptionsFrom(
-  args: ModeArgs<typeof options>,
+  args: ServerArgs,
   env: NodeJS.ProcessEnv,
+  clock: Clock,
 ): ServerOptions {
   const token = args.token ?? env["RESONATE_TOKEN"];
   const auth = loadAuthConfig({
@@ -85,41 +98,26 @@ export function serverOptionsFrom(
     host: args.host,
     port: args.port,
     ...(dataDir === undefined ? {} : { dataDir }),
-    ...(auth.kind === "none" ? {} : { auth: createAuthenticator(auth, Date.now) }),
+    ...(auth.kind === "none" ? {} : { auth: createAuthenticator(auth, clock) }),
     retainMs: parseDurationMs(args.retain, "--retain"),
     maxBodyBytes: parseBytes(args.maxBody, "--max-body"),
     sync: args.sync,
   };
 }
 
-export async function runServer(args: ModeArgs<typeof options>, ctx: CliContext): Promise<number> {
-  const serverOptions = serverOptionsFrom(args, ctx.env);
-  // Loaded here, not at start-up, so that other commands never pay for the server.
-  const { startServer, IncompatibleStore } = await import("../server/server.ts");
-  let server;
-  try {
-    server = await startServer({
-      ...serverOptions,
-      onError: (error) =>
-        ctx.stderr.write(
-          `modulate server: ${error instanceof Error ? error.message : String(error)}\n`,
-        ),
-    });
-  } catch (error) {
-    if (error instanceof IncompatibleStore) throw new UserError(error.message);
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE") {
-      throw new UserError(
-        `port ${args.port} on ${args.host} is in use: pick another with --port, or stop what holds it`,
-      );
-    }
-    if (code === "EADDRNOTAVAIL") {
-      throw new UserError(
-        `--host ${args.host} is not an address of this machine: use one it has, e.g. 127.0.0.1`,
-      );
-    }
-    throw error;
-  }
+export async function runServer(
+  args: ServerArgs,
+  ctx: CliContext,
+  deps: ServerDeps,
+): Promise<number> {
+  const serverOptions = serverOptionsFrom(args, ctx.env, deps.clock);
+  const server = await deps.startServer({
+    ...serverOptions,
+    onError: (error) =>
+      ctx.stderr.write(
+        `modulate server: ${error instanceof Error ? error.message : String(error)}\n`,
+      ),
+  });
   const where = server.databasePath === ":memory:" ? "in memory only" : server.databasePath;
   ctx.stdout.write(`modulate server listening on ${server.url} (store: ${where})\n`);
   await untilAborted(ctx.signal);

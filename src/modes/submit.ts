@@ -1,24 +1,21 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { basename, dirname, relative, resolve, sep } from "node:path";
+import { basename } from "node:path";
 import { ExitCode, UserError } from "../common/errors.ts";
 import { DEFAULT_MAX_BODY_BYTES, maxValueJsonBytes } from "../common/limits.ts";
-import {
-  exitCodeFor,
-  type JobLimitRequest,
-  type JobOutputFile,
-  type JobSpec,
-} from "../orchestration/job.ts";
+import type { ModulateClient } from "../orchestration/client.ts";
+import { exitCodeFor, type JobLimitRequest, type JobSpec } from "../orchestration/job.ts";
 import { groupNameProblem, newJobId } from "../orchestration/names.ts";
 import { userJobIdProblem } from "../orchestration/validate-submission.ts";
 import { resolveConnection } from "../orchestration/connection.ts";
 import { parseBytes, parseDurationMs } from "../common/units.ts";
 import { defineCommand, passThroughArgs, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
+import { openModulateClient, type Clock, type OpenClient } from "./deps.ts";
 import { jobSummary } from "./job-format.ts";
 import { readScriptFile, readScriptStdin } from "./read-script.ts";
 import { scriptKind } from "../sandbox/script-kind.ts";
 import { formatBytes } from "../common/units.ts";
 import { STOPPED, stoppedExitCode, unlessStopped } from "./stop-signal.ts";
+import { writeOutputs } from "./write-outputs.ts";
 
 const options = {
   ...connectionOptions,
@@ -83,8 +80,20 @@ export const submitCommand = defineCommand({
   options,
   epilogue:
     "Arguments after -- go to the script: modulate submit train.py --group gpu -- --epochs 3",
-  run: runSubmit,
+  run: (args, ctx) =>
+    runSubmit(args, ctx, { openClient: openModulateClient, stdin: process.stdin, clock: Date.now }),
 });
+
+export type SubmitArgs = ModeArgs<typeof options> & { script: string };
+
+/** What `submit` does to the world, handed in: tests give their own server, stdin or clock. */
+export interface SubmitDeps {
+  readonly openClient: OpenClient<Pick<ModulateClient, "submit" | "waitForJob" | "close">>;
+  /** Where `submit -` reads its script. */
+  readonly stdin: ScriptInput;
+  /** When the job is submitted: its fresh id and its record's `submittedAt`. */
+  readonly clock: Clock;
+}
 
 /** Where `submit -` reads its script: process.stdin, or what a test hands in. */
 type ScriptInput = AsyncIterable<Buffer | string> & { destroy?(): void };
@@ -143,24 +152,10 @@ function limitsFrom(args: ModeArgs<typeof options>): JobLimitRequest {
   };
 }
 
-/** Writes the job's output files under `dir`; a path that would leave `dir` is refused. */
-export function writeOutputs(outputs: readonly JobOutputFile[], dir: string): string[] {
-  const root = resolve(dir);
-  return outputs.map((output) => {
-    const target = resolve(root, output.path);
-    if (!target.startsWith(root + sep))
-      return `refused output ${output.path}: it would be written outside ${root}`;
-    if (!output.found) return `output ${output.path}: the job left no such file`;
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, Buffer.from(output.contentBase64, "base64"));
-    return `wrote ${relative(process.cwd(), target) || target} (${output.sizeBytes} bytes${output.truncated ? ", cut at the worker's limit" : ""})`;
-  });
-}
-
 export async function runSubmit(
-  args: ModeArgs<typeof options> & { script: string },
+  args: SubmitArgs,
   ctx: CliContext,
-  stdin: ScriptInput = process.stdin,
+  deps: SubmitDeps,
 ): Promise<number> {
   const groupProblem = groupNameProblem(args.group);
   if (groupProblem) throw new UserError(`--group ${groupProblem}`);
@@ -168,13 +163,13 @@ export async function runSubmit(
     const idProblem = userJobIdProblem(args.id);
     if (idProblem) throw new UserError(`--id ${idProblem}`);
   }
-  const script = await unlessStopped(readScript(args.script, stdin), ctx.signal);
+  const script = await unlessStopped(readScript(args.script, deps.stdin), ctx.signal);
   if (script === STOPPED) {
     // A read of stdin still pending would keep the process alive.
-    stdin.destroy?.();
+    deps.stdin.destroy?.();
     return stoppedExitCode(ctx.signal);
   }
-  const now = Date.now();
+  const now = deps.clock();
   const env = parseEnv(args.env);
   const limits = limitsFrom(args);
   const queueTimeoutMs = parseDurationMs(args.queueTimeout, "--queue-timeout");
@@ -192,9 +187,7 @@ export async function runSubmit(
     ...(args.output.length > 0 ? { outputs: args.output.map(String) } : {}),
     ...(args.network ? { network: true } : {}),
   };
-  const client = new (await import("../orchestration/client.ts")).ModulateClient(
-    resolveConnection(args.url, args.token, ctx.env),
-  );
+  const client = await deps.openClient(resolveConnection(args.url, args.token, ctx.env));
   try {
     const submitted = await unlessStopped(client.submit(spec, queueTimeoutMs), ctx.signal);
     // Stopped before the server answered: the submission may or may not be durable.

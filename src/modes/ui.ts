@@ -1,8 +1,11 @@
+import type { AppProps } from "../app.tsx";
 import { ExitCode, UserError } from "../common/errors.ts";
+import type { ModulateClient } from "../orchestration/client.ts";
 import { resolveConnection } from "../orchestration/connection.ts";
 import { parseDurationMs } from "../common/units.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
+import { openModulateClient, type OpenClient } from "./deps.ts";
 
 const options = {
   ...connectionOptions,
@@ -14,10 +17,24 @@ export const uiCommand = defineCommand({
   describe:
     "Terminal dashboard: worker groups, their workers and outstanding jobs (the default on a terminal)",
   options,
-  run: runUi,
+  run: (args, ctx) =>
+    runUi(args, ctx, {
+      openClient: openModulateClient,
+      // Ink and React load only here, so the server, router and worker never pay for them.
+      runDashboard: async (props) => (await import("../app.tsx")).runDashboard(props),
+    }),
 });
 
-export async function runUi(args: ModeArgs<typeof options>, ctx: CliContext): Promise<number> {
+export type UiArgs = ModeArgs<typeof options>;
+
+/** What `ui` does to the world, handed in. */
+export interface UiDeps {
+  readonly openClient: OpenClient<Pick<ModulateClient, "snapshot" | "close">>;
+  /** Renders the dashboard until the user quits it. */
+  readonly runDashboard: (props: AppProps) => Promise<void>;
+}
+
+export async function runUi(args: UiArgs, ctx: CliContext, deps: UiDeps): Promise<number> {
   // Ink needs a terminal for its keys; off one it would fail with a stack of its own words.
   if (!ctx.isInteractive) {
     throw new UserError(
@@ -26,11 +43,9 @@ export async function runUi(args: ModeArgs<typeof options>, ctx: CliContext): Pr
   }
   const connection = resolveConnection(args.url, args.token, ctx.env);
   const refreshMs = parseDurationMs(args.refresh, "--refresh");
-  const client = new (await import("../orchestration/client.ts")).ModulateClient(connection);
-  // Ink and React load only here, so the server, router and worker never pay for them.
-  const { runDashboard } = await import("../app.tsx");
+  const client = await deps.openClient(connection);
   try {
-    await runDashboard({ load: () => client.snapshot(), url: connection.url, refreshMs });
+    await deps.runDashboard({ load: () => client.snapshot(), url: connection.url, refreshMs });
   } finally {
     await client.close();
   }

@@ -1,13 +1,16 @@
 import { hostname } from "node:os";
 import { ExitCode, UserError } from "../common/errors.ts";
-import { groupNameProblem } from "../orchestration/names.ts";
+import { groupNameProblem, processPid } from "../orchestration/names.ts";
+import type { RunningWorker, WorkerOptions } from "../orchestration/worker.ts";
 import { SandboxSetupError } from "../sandbox/errors.ts";
 import { resolveConnection } from "../orchestration/connection.ts";
 import type { JobLimits } from "../sandbox/types.ts";
 import { parseBytes, parseDurationMs } from "../common/units.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
+import { awaitResonateServer, type AwaitServer } from "./deps.ts";
 import { untilAborted } from "./lifecycle.ts";
+import { joinError } from "./start-errors.ts";
 import {
   defaultJobLimits,
   maxDiskFrom,
@@ -69,10 +72,24 @@ export const workerCommand = defineCommand({
   command: "worker",
   describe: "Run submitted scripts for one group, in a sandbox",
   options,
-  run: runWorker,
+  run: (args, ctx) =>
+    runWorker(args, ctx, {
+      awaitServer: awaitResonateServer,
+      setUpSandbox: setUpWorkerSandbox,
+      startWorker: async (workerOptions) =>
+        (await import("../orchestration/worker.ts")).startWorker(workerOptions),
+    }),
 });
 
-type WorkerArgs = ModeArgs<typeof options>;
+export type WorkerArgs = ModeArgs<typeof options>;
+
+/** What `worker` does to the world, handed in. */
+export interface WorkerDeps {
+  readonly awaitServer: AwaitServer;
+  /** Decides the sandbox and makes the jobs' disk areas and cgroups (worker-setup.ts). */
+  readonly setUpSandbox: typeof setUpWorkerSandbox;
+  readonly startWorker: (options: WorkerOptions) => Promise<RunningWorker>;
+}
 
 function limitsFrom(args: WorkerArgs): JobLimits {
   if (!Number.isInteger(args.maxProcs) || args.maxProcs < 1) {
@@ -100,14 +117,14 @@ async function gpusFor(option: string): Promise<string[]> {
   }
 }
 
-export async function runWorker(args: WorkerArgs, ctx: CliContext): Promise<number> {
+export async function runWorker(
+  args: WorkerArgs,
+  ctx: CliContext,
+  deps: WorkerDeps,
+): Promise<number> {
   const problem = groupNameProblem(args.group);
   if (problem) throw new UserError(`--group ${problem}`);
-  const [{ sandboxRunner, shareGpus }, { startWorker }, { awaitServer }] = await Promise.all([
-    import("../orchestration/sandbox-runner.ts"),
-    import("../orchestration/worker.ts"),
-    import("../orchestration/wire.ts"),
-  ]);
+  const { sandboxRunner, shareGpus } = await import("../orchestration/sandbox-runner.ts");
   const gpuIds = args.gpus === undefined ? [] : await gpusFor(args.gpus);
   const slots = args.slots ?? Math.max(1, gpuIds.length);
   if (!Number.isInteger(slots) || slots < 1) {
@@ -117,7 +134,7 @@ export async function runWorker(args: WorkerArgs, ctx: CliContext): Promise<numb
   const connection = resolveConnection(args.url, args.token, ctx.env);
   const leaseMs = parseDurationMs(args.lease, "--lease");
   const maxDiskBytes = maxDiskFrom(args.maxDisk);
-  const { config, notes, disk, cgroups } = await setUpWorkerSandbox(
+  const { config, notes, disk, cgroups } = await deps.setUpSandbox(
     {
       sandbox: args.sandbox,
       ...(args.runAs === undefined ? {} : { runAs: args.runAs }),
@@ -132,31 +149,30 @@ export async function runWorker(args: WorkerArgs, ctx: CliContext): Promise<numb
     ctx.env,
   );
   try {
-    const pid = `${args.group}-${hostname()}-${process.pid}`;
-    await awaitServer(connection, ctx.signal, (why) =>
+    const pid = processPid(args.group, hostname(), process.pid);
+    await deps.awaitServer(connection, ctx.signal, (why) =>
       ctx.stderr.write(`modulate worker: waiting for the server (${why})\n`),
     );
-    const worker = await startWorker({
-      connection,
-      group: args.group,
-      slots,
-      leaseMs,
-      pid,
-      runner: sandboxRunner(config, { gpus, disks: disk?.pool, cgroups }),
-      events: {
-        onStart: (spec, attempt) => ctx.stdout.write(`start ${spec.id} attempt ${attempt}\n`),
-        onFinish: (spec, result) =>
-          ctx.stdout.write(
-            `done ${spec.id} ${result.state}${result.reason ? `: ${result.reason}` : ""}\n`,
-          ),
-        onAnswerNote: (taskId, note) => ctx.stdout.write(`answer ${taskId}: ${note}\n`),
-      },
-    }).catch((error: unknown) => {
-      throw new UserError(
-        `worker could not start against ${connection.url}: ${error instanceof Error ? error.message : String(error)}`,
-        ExitCode.unreachable,
-      );
-    });
+    const worker = await deps
+      .startWorker({
+        connection,
+        group: args.group,
+        slots,
+        leaseMs,
+        pid,
+        runner: sandboxRunner(config, { gpus, disks: disk?.pool, cgroups }),
+        events: {
+          onStart: (spec, attempt) => ctx.stdout.write(`start ${spec.id} attempt ${attempt}\n`),
+          onFinish: (spec, result) =>
+            ctx.stdout.write(
+              `done ${spec.id} ${result.state}${result.reason ? `: ${result.reason}` : ""}\n`,
+            ),
+          onAnswerNote: (taskId, note) => ctx.stdout.write(`answer ${taskId}: ${note}\n`),
+        },
+      })
+      .catch((error: unknown) => {
+        throw joinError("worker", connection.url, error);
+      });
     for (const note of notes) ctx.stdout.write(`${note}\n`);
     if (args.gpus !== undefined) {
       ctx.stdout.write(
