@@ -9,6 +9,7 @@ import { scriptKindProblem } from "../sandbox/script-kind.ts";
 import { listAttempts, type AttemptView } from "./attempts.ts";
 import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "./job.ts";
 import { ENTRY_GROUP, executeId, processPid, SUBMIT_FUNCTION, TAG } from "./names.ts";
+import { anycastAddress } from "./poll-address.ts";
 import { submissionDifferences } from "./same-submission.ts";
 import { listLiveWorkers, whyWaiting } from "./presence.ts";
 import { takeSnapshot, type ClusterSnapshot } from "./snapshot.ts";
@@ -89,7 +90,7 @@ export class ModulateClient {
           "resonate:branch": spec.id,
           "resonate:parent": spec.id,
           "resonate:scope": "global",
-          "resonate:target": `poll://any@${ENTRY_GROUP}`,
+          "resonate:target": anycastAddress(ENTRY_GROUP),
         },
       }),
     );

@@ -6,6 +6,7 @@
 // 250 ms, doubling up to 5 s, and never gives up while the process runs.
 import type { Message } from "@resonatehq/sdk";
 import type { IncomingMessage } from "node:http";
+import { anycastAddress, unicastAddress } from "./poll-address.ts";
 import { isPollMessage } from "./poll-message.ts";
 import { readEventData } from "./sse.ts";
 import type { Transport } from "./transport.ts";
@@ -31,8 +32,8 @@ export class PollSource {
   constructor(transport: Transport, group: string, pid: string) {
     this.#transport = transport;
     this.#path = `/poll/${encodeURIComponent(group)}/${encodeURIComponent(pid)}`;
-    this.unicast = `poll://uni@${group}/${pid}`;
-    this.anycast = `poll://any@${group}/${pid}`;
+    this.unicast = unicastAddress(group, pid);
+    this.anycast = anycastAddress(group, pid);
     this.#firstAttempt = new Promise<void>((resolve, reject) => {
       this.#firstAttemptDone = (error) => (error === undefined ? resolve() : reject(error));
     });
@@ -42,7 +43,7 @@ export class PollSource {
 
   /** The address of any member of group `target`. */
   match(target: string): string {
-    return `poll://any@${target}`;
+    return anycastAddress(target);
   }
 
   /**

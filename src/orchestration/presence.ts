@@ -3,6 +3,7 @@
 // server's lease timer lapses, and the task is no longer `acquired`. `task.search` for
 // acquired tasks then lists exactly the live workers, and the job tasks each one holds.
 import { hostname } from "node:os";
+import { anycastAddress } from "./poll-address.ts";
 import { decodeValue, encodeValue, isOk, request, type Send } from "./wire.ts";
 import { isPresenceId, PRESENCE_GROUP, presenceId, TAG } from "./names.ts";
 
@@ -87,7 +88,7 @@ export class PresenceLease {
           id,
           timeoutAt: now + EPOCH_MS + leaseMs,
           param: encodeValue(info),
-          tags: { "resonate:target": `poll://any@${PRESENCE_GROUP}`, [TAG.presence]: group },
+          tags: { "resonate:target": anycastAddress(PRESENCE_GROUP), [TAG.presence]: group },
         }),
       }),
     );

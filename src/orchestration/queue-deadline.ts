@@ -9,6 +9,7 @@ import { formatDuration } from "../common/units.ts";
 import { claimAttempt, finishAttempt, type AttemptRecord } from "./attempts.ts";
 import { notRunResult, type JobResult, type JobSpec, type WorkerRef } from "./job.ts";
 import { DEADLINE_GROUP, queueDeadlineId, TAG } from "./names.ts";
+import { anycastAddress } from "./poll-address.ts";
 import { decodeValue, encodeValue, isOk, request, type Send } from "./wire.ts";
 
 /** What a worker writes into the deadline when it takes the job. */
@@ -21,7 +22,7 @@ export interface QueueTaker {
  * Where the deadline points. An address is what makes a server keep a promise's deadline
  * (as for the SDK's sleeps); nobody listens there, so nothing runs it or holds it.
  */
-export const DEADLINE_ADDRESS = `poll://any@${DEADLINE_GROUP}`;
+export const DEADLINE_ADDRESS = anycastAddress(DEADLINE_GROUP);
 
 /** A deadline's own tags; "resonate:timer" makes it resolve, not reject, when it passes. */
 export function deadlineTags(jobId: string): Record<string, string> {
