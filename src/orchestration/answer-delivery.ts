@@ -12,7 +12,7 @@
 // once a peer has taken it (or it is settled), and then the peer's run is the one that counts.
 import type { Network, Request, Response } from "@resonatehq/sdk";
 import { NetworkLayer } from "./network-layer.ts";
-import { abortableSleep } from "./wire.ts";
+import { abortableSleep, backoffDelayMs } from "./backoff.ts";
 import { request } from "./wire-request.ts";
 import { RequestRefused } from "./sdk-network.ts";
 
@@ -228,9 +228,10 @@ export class AnswerDelivery extends NetworkLayer {
   }
 
   #backoffMs(failedSends: number): number {
-    const first = this.#options.firstRetryMs ?? 100;
-    const last = this.#options.lastRetryMs ?? 1_000;
-    return Math.min(last, first * 2 ** Math.min(failedSends, 20));
+    return backoffDelayMs(
+      { firstMs: this.#options.firstRetryMs ?? 100, maxMs: this.#options.lastRetryMs ?? 1_000 },
+      failedSends,
+    );
   }
 }
 

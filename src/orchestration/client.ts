@@ -9,6 +9,7 @@ import { scriptKindProblem } from "../sandbox/script-kind.ts";
 import { listAttempts, type AttemptView } from "./attempts.ts";
 import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "./job.ts";
 import { ENTRY_GROUP, executeId, processPid, SUBMIT_FUNCTION, TAG } from "./names.ts";
+import { backoffDelayMs, SERVER_RETRY, type BackoffPolicy } from "./backoff.ts";
 import { anycastAddress } from "./poll-address.ts";
 import { submissionDifferences } from "./same-submission.ts";
 import { listLiveWorkers, whyWaiting } from "./presence.ts";
@@ -279,6 +280,12 @@ export class ModulateClient {
 }
 
 /**
+ * Looking again for a job's execute promise: at once at first, as a router routes a job in
+ * milliseconds, then more and more rarely, up to every 2 s, for a job that waits for a router.
+ */
+const EXECUTE_LOOKUP_RETRY: BackoffPolicy = { firstMs: 2, maxMs: 2_000 };
+
+/**
  * Resolves with the record the job's execute promise holds once it settles. It exists once
  * a router has routed the job, so until then it is looked for again, more and more rarely.
  * Never resolves if the promise ends without a record (a timeout), or `stop` aborts first:
@@ -289,7 +296,7 @@ async function waitForExecute(
   promiseId: string,
   stop: AbortSignal,
 ): Promise<JobResult> {
-  for (let delayMs = 2; !stop.aborted; delayMs = Math.min(delayMs * 2, 2_000)) {
+  for (let failures = 0; !stop.aborted; failures++) {
     try {
       const promise = await listener.settled(promiseId, stop);
       const value = promise.state === "resolved" ? decodeValue(promise.value) : undefined;
@@ -298,7 +305,7 @@ async function waitForExecute(
     } catch (error) {
       if (!(error instanceof PromiseNotFound)) break;
     }
-    await abortableSleep(delayMs, stop);
+    await abortableSleep(backoffDelayMs(EXECUTE_LOOKUP_RETRY, failures), stop);
   }
   return new Promise<JobResult>(() => {});
 }
@@ -309,13 +316,13 @@ async function waitForExecute(
  * `stop` fires: a stopped wait holds no timer.
  */
 async function untilReachable<T>(call: () => Promise<T>, stop: AbortSignal): Promise<T> {
-  for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 5_000)) {
+  for (let failures = 0; ; failures++) {
     try {
       return await call();
     } catch (error) {
       if (!isUnreachable(error) && !(error instanceof ServerUnavailable)) throw error;
       if (stop.aborted) throw error;
-      await abortableSleep(delayMs, stop);
+      await abortableSleep(backoffDelayMs(SERVER_RETRY, failures), stop);
     }
   }
 }

@@ -6,14 +6,11 @@
 // 250 ms, doubling up to 5 s, and never gives up while the process runs.
 import type { Message } from "@resonatehq/sdk";
 import type { IncomingMessage } from "node:http";
+import { backoffDelayMs, SERVER_RETRY } from "./backoff.ts";
 import { anycastAddress, unicastAddress } from "./poll-address.ts";
 import { isPollMessage } from "./poll-message.ts";
 import { readEventData } from "./sse.ts";
 import type { Transport } from "./transport.ts";
-
-/** Reconnection backoff after the stream ends or cannot be opened. */
-const FIRST_RETRY_MS = 250;
-const MAX_RETRY_MS = 5_000;
 
 export class PollSource {
   readonly unicast: string;
@@ -25,7 +22,8 @@ export class PollSource {
   /** Settles with the first attempt to open the stream. */
   readonly #firstAttempt: Promise<void>;
   #firstAttemptDone: (error?: Error) => void = () => {};
-  #retryMs = FIRST_RETRY_MS;
+  /** Failed opens since the stream was last open: what the next reconnection waits on. */
+  #failures = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -84,7 +82,7 @@ export class PollSource {
           return;
         }
         this.#stream = stream;
-        this.#retryMs = FIRST_RETRY_MS;
+        this.#failures = 0;
         this.#firstAttemptDone();
         readEventData(stream, (data) => this.#deliver(data));
         stream.on("error", () => undefined);
@@ -99,8 +97,8 @@ export class PollSource {
 
   #retry(): void {
     if (this.#stopped) return;
-    this.#retryTimer = setTimeout(() => this.#connect(), this.#retryMs);
-    this.#retryMs = Math.min(this.#retryMs * 2, MAX_RETRY_MS);
+    const delayMs = backoffDelayMs(SERVER_RETRY, this.#failures++);
+    this.#retryTimer = setTimeout(() => this.#connect(), delayMs);
   }
 
   #deliver(data: string): void {

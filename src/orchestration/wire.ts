@@ -2,11 +2,13 @@
 // "cannot reach the server" turned into the user-facing error and exit code 3.
 import type { Network } from "@resonatehq/sdk";
 import { ExitCode, UserError } from "../common/errors.ts";
+import { abortableSleep, backoffDelayMs, SERVER_RETRY } from "./backoff.ts";
 import type { Connection } from "./connection.ts";
 import { createTransport, ServerUnavailable, type Transport } from "./transport.ts";
 import { PROTOCOL_VERSION, request } from "./wire-request.ts";
 
 export type Send = Network["send"];
+export { abortableSleep } from "./backoff.ts";
 export type { Connection } from "./connection.ts";
 export { decodeValue, encodeValue } from "./values.ts";
 export { isOk, request } from "./wire-request.ts";
@@ -75,7 +77,7 @@ export async function awaitServer(
   const send = senderOver(transport, connection);
   let told = false;
   try {
-    for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 5_000)) {
+    for (let failures = 0; ; failures++) {
       try {
         // Any answer, found or not, proves the server is there and speaks the protocol.
         await send(request("promise.get", { id: "modulate-ping" }));
@@ -84,7 +86,7 @@ export async function awaitServer(
         if (!told) onWaiting(error instanceof Error ? error.message : String(error));
         told = true;
       }
-      await abortableSleep(delayMs, signal);
+      await abortableSleep(backoffDelayMs(SERVER_RETRY, failures), signal);
       if (signal.aborted) {
         throw new UserError(
           `stopped while waiting for the server at ${connection.url}`,
@@ -95,21 +97,4 @@ export async function awaitServer(
   } finally {
     transport.close();
   }
-}
-
-/** Resolves after `ms`, or as soon as `signal` fires; holds no timer once it has fired. */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
