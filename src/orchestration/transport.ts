@@ -8,17 +8,31 @@ import type { Connection } from "./connection.ts";
 
 const ANSWERS = new Set([200, 300, 404, 409, 422, 501]);
 
+/**
+ * Why the server could not be used, for callers to decide on (the user's message, whether a
+ * request can ever succeed) without reading the error's text.
+ */
+export type Unavailability =
+  /** No answer: nothing listens, the connection broke, or the answer took too long. */
+  | { kind: "no-answer" }
+  /** An HTTP answer with a status the protocol does not allow (401, 413, 500, ...). */
+  | { kind: "status"; status: number; reason?: string }
+  /** An answer whose body is not the protocol's JSON: something else listens at the address. */
+  | { kind: "not-protocol" };
+
 export class ServerUnavailable extends Error {
   override readonly name = "ServerUnavailable";
+  readonly why: Unavailability;
   /** The HTTP status where the server did answer (with one the protocol does not allow). */
   readonly status: number | undefined;
   /** The server's own words for that answer (its envelope's `data`), where it gave some. */
   readonly reason: string | undefined;
 
-  constructor(message: string, answer?: { status: number; reason: string }) {
+  constructor(message: string, why: Unavailability = { kind: "no-answer" }) {
     super(message);
-    this.status = answer?.status;
-    this.reason = answer?.reason;
+    this.why = why;
+    this.status = why.kind === "status" ? why.status : undefined;
+    this.reason = why.kind === "status" ? why.reason : undefined;
   }
 }
 
@@ -111,6 +125,7 @@ export function createTransport(connection: Connection, timeoutMs = 10_000): Tra
       if (!ANSWERS.has(status)) {
         const body = Buffer.concat(chunks).toString("utf8");
         throw new ServerUnavailable(`HTTP ${status}: ${body.slice(0, 200)}`, {
+          kind: "status",
           status,
           reason: reasonOf(body),
         });
@@ -121,14 +136,18 @@ export function createTransport(connection: Connection, timeoutMs = 10_000): Tra
           { kind: typeof req.kind }
         >;
       } catch {
-        throw new ServerUnavailable("the server's answer is not JSON");
+        throw new ServerUnavailable(`the answer (HTTP ${status}) is not JSON`, {
+          kind: "not-protocol",
+        });
       }
     },
     async stream(path) {
       const res = await open("GET", path);
-      if (res.statusCode !== 200) {
+      const status = res.statusCode ?? 0;
+      if (status !== 200) {
+        // Not read: a stream that is not granted may not end, and its status says enough.
         res.resume();
-        throw new ServerUnavailable(`HTTP ${res.statusCode ?? 0} for GET ${path}`);
+        throw new ServerUnavailable(`HTTP ${status} for GET ${path}`, { kind: "status", status });
       }
       return res;
     },

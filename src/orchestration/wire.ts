@@ -13,26 +13,34 @@ export type { Connection } from "./connection.ts";
 export { decodeValue, encodeValue } from "./values.ts";
 export { isOk, request } from "./wire-request.ts";
 
-export function unreachable(connection: Connection, error: unknown): UserError {
-  const cause = error instanceof Error ? error.message : String(error);
-  const status = /^HTTP (\d{3})/.exec(cause)?.[1];
-  if (status === "401" || status === "403") {
+/** The user's error for a server that could not be used, read from how it failed. */
+export function unreachable(connection: Connection, error: ServerUnavailable): UserError {
+  const cause = error.message;
+  const why = error.why;
+  if (why.kind === "status" && (why.status === 401 || why.status === 403)) {
     return new UserError(
       `the Resonate server at ${connection.url} refused our credentials (${cause}): check --token / RESONATE_TOKEN`,
       ExitCode.unreachable,
     );
   }
-  if (status === "413") {
+  if (why.kind === "status" && why.status === 413) {
     // Too large is the request's fault, and sending it again cannot help: a usage error.
     return new UserError(
       `the Resonate server at ${connection.url} refused the request as too large (${cause}): make the submission smaller, or raise the server's --max-body`,
       ExitCode.usage,
     );
   }
-  if (status !== undefined) {
+  if (why.kind === "status") {
     // It answered, but not with an answer the protocol allows: say so, not "cannot reach".
     return new UserError(
       `the Resonate server at ${connection.url} refused the request (${cause}): check that it speaks protocol ${PROTOCOL_VERSION}`,
+      ExitCode.unreachable,
+    );
+  }
+  if (why.kind === "not-protocol") {
+    // Something answers there, but not a Resonate server: a web server on that port, say.
+    return new UserError(
+      `what answers at ${connection.url} is not a Resonate server (${cause}): check --url / RESONATE_URL, and that the server there speaks protocol ${PROTOCOL_VERSION}`,
       ExitCode.unreachable,
     );
   }

@@ -3,15 +3,21 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ExitCode, UserError } from "../../src/common/errors.ts";
-import { abortableSleep, request, requestSender } from "../../src/orchestration/wire.ts";
+import { createTransport, ServerUnavailable } from "../../src/orchestration/transport.ts";
+import {
+  abortableSleep,
+  request,
+  requestSender,
+  unreachable,
+} from "../../src/orchestration/wire.ts";
 
 let server: Server | undefined;
 afterEach(() => server?.close());
 
 /** A stand-in for a server that answers every request with one HTTP status. */
-async function answering(status: number): Promise<string> {
+async function answering(status: number, body = '"no"'): Promise<string> {
   server = createServer((_req, res) =>
-    res.writeHead(status, { "content-type": "application/json" }).end('"no"'),
+    res.writeHead(status, { "content-type": "application/json" }).end(body),
   );
   await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -41,6 +47,28 @@ describe("failures to use the server", () => {
   it("says the server refused a request it answered with a status outside the protocol", async () => {
     const error = await failure(await answering(400));
     expect(error.message).toMatch(/refused the request \(HTTP 400/);
+  });
+
+  it("says what answers is not a Resonate server when its answer is not the protocol's", async () => {
+    // A web server on the port: its 404 page is an HTTP answer, but not the protocol's JSON.
+    const error = await failure(await answering(404, "<html>Not Found</html>"));
+    expect(error.exitCode).toBe(ExitCode.unreachable);
+    expect(error.message).toMatch(
+      /^what answers at http:\/\/127.0.0.1:\d+ is not a Resonate server/,
+    );
+  });
+
+  it("points at the token when the server refuses the poll stream", async () => {
+    const url = await answering(401);
+    const transport = createTransport({ url }, 2_000);
+    try {
+      const error: unknown = await transport.stream("/poll/g/p").catch((e: unknown) => e);
+      if (!(error instanceof ServerUnavailable)) throw new Error(`got ${String(error)}`);
+      expect(error.why).toEqual({ kind: "status", status: 401 });
+      expect(unreachable({ url }, error).message).toMatch(/refused our credentials/);
+    } finally {
+      transport.close();
+    }
   });
 });
 
