@@ -8,6 +8,7 @@ import { base64Bytes, DEFAULT_MAX_BODY_BYTES, maxValueJsonBytes } from "../commo
 import { scriptKindProblem } from "../sandbox/script-kind.ts";
 import { listAttempts, type AttemptView } from "./attempts.ts";
 import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "./job.ts";
+import { specOfParam } from "./job-param.ts";
 import { ENTRY_GROUP, executeId, processPid, SUBMIT_FUNCTION, TAG } from "./names.ts";
 import { backoffDelayMs, SERVER_RETRY, type BackoffPolicy } from "./backoff.ts";
 import { anycastAddress } from "./poll-address.ts";
@@ -103,16 +104,15 @@ export class ModulateClient {
     }
     // Creating an existing promise answers with that promise, unchanged: if its submission
     // is not this one, the id was taken before and nothing new starts.
-    const stored = decodeValue(created.data.promise.param) as
-      { func?: unknown; args?: Partial<JobSpec>[] } | undefined;
-    const storedSpec = stored?.args?.[0];
-    if (storedSpec?.submittedAt === spec.submittedAt) return { id: spec.id, existing: false };
-    if (stored?.func !== SUBMIT_FUNCTION || !storedSpec) {
+    const stored = specOfParam(created.data.promise.param, SUBMIT_FUNCTION);
+    if (stored.ok && stored.spec.submittedAt === spec.submittedAt)
+      return { id: spec.id, existing: false };
+    if (!stored.ok) {
       throw new UserError(
         `--id ${spec.id} is taken on the server by something that is not a modulate job: pick another id; nothing was submitted`,
       );
     }
-    const differences = submissionDifferences(storedSpec, spec);
+    const differences = submissionDifferences(stored.spec, spec);
     if (differences.length > 0) {
       throw new UserError(
         `--id ${spec.id} is already the id of a job with a different ${differences.join(", ")}: pick another id (or resubmit the same script and options to follow that job); nothing was submitted`,
@@ -173,14 +173,14 @@ export class ModulateClient {
         `no such job: ${id} (check the id that submit printed, and --url)`,
         ExitCode.notFound,
       );
-    const call = decodeValue(root.param) as { func?: string; args?: unknown[] } | undefined;
-    const spec = call?.args?.[0] as JobSpec | undefined;
-    if (call?.func !== SUBMIT_FUNCTION || !spec) {
+    const reading = specOfParam(root.param, SUBMIT_FUNCTION);
+    if (!reading.ok) {
       throw new UserError(
-        `${id} exists on the server but is not a modulate job`,
+        `${id} exists on the server but is not a modulate job (${reading.problem})`,
         ExitCode.notFound,
       );
     }
+    const spec = reading.spec;
     const attempts = await listAttempts(this.#send, id);
     const done = (result: JobResult): JobView => ({ result, finished: true, spec, attempts });
 

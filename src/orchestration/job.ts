@@ -119,7 +119,7 @@ export function exitCodeFor(result: JobResult): number {
 
 /** The record of a job that ended before any attempt ran its script. */
 export function notRunResult(
-  spec: JobSpec,
+  spec: Pick<JobSpec, "id" | "submittedAt">,
   ending: { group: string; state: Exclude<JobState, "pending" | "running">; reason: string },
   now: number,
 ): JobResult {
@@ -139,7 +139,7 @@ export function notRunResult(
 }
 
 export function rejectedResult(
-  spec: JobSpec,
+  spec: Pick<JobSpec, "id" | "submittedAt">,
   group: string,
   reason: string,
   now: number,

@@ -22,6 +22,7 @@ import {
   SUBMIT_FUNCTION,
   TAG,
 } from "./names.ts";
+import { readJobSpec } from "./job-param.ts";
 import { PresenceLease } from "./presence.ts";
 import {
   DEADLINE_ADDRESS,
@@ -77,8 +78,13 @@ export function submitOrchestration(
   const settleTimedOut = settleQueueTimeout(options.send, options.clock ?? Date.now);
   return function* submit(
     ctx: Context,
-    spec: JobSpec,
+    submitted: unknown,
   ): Generator<unknown, JobResult | DetachedReceipt, unknown> {
+    const reading = readJobSpec(submitted);
+    // A root promise written by something other than modulate's client: refused as any invalid
+    // submission is (below), where reading its fields threw and failed the orchestration.
+    if (!reading.ok) return rejectedResult({ id: ctx.id, submittedAt: 0 }, "?", reading.problem, 0);
+    const spec = reading.spec;
     const group = resolveGroup(options.routes, spec.group);
     const problem = submissionProblem(spec, group, options.limits);
     // Invalid now is invalid on every replay: answer with the reason instead of throwing,

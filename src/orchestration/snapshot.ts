@@ -1,9 +1,10 @@
 // What the dashboard shows, read in one go through any Resonate server: live workers per
 // group and every job not yet finished, routed or not, running or waiting.
 import type { JobSpec } from "./job.ts";
-import { TAG } from "./names.ts";
+import { specOfParam } from "./job-param.ts";
+import { EXECUTE_FUNCTION, SUBMIT_FUNCTION, TAG } from "./names.ts";
 import { liveWorkersAmong, searchAcquiredTasks, type WorkerView } from "./presence.ts";
-import { decodeValue, isOk, request, type Send } from "./wire.ts";
+import { isOk, request, type Send } from "./wire.ts";
 
 export type OutstandingState = "routing" | "queued" | "running";
 
@@ -43,9 +44,10 @@ async function pendingWithKind(send: Send, kind: "job" | "execute"): Promise<Pen
   return isOk(res) ? res.data.promises : [];
 }
 
-function specOf(p: PendingPromise): JobSpec | undefined {
-  const call = decodeValue(p.param) as { args?: unknown[] } | undefined;
-  return call?.args?.[0] as JobSpec | undefined;
+/** The job a promise of `kind` is for; undefined for one not written by modulate. */
+function specOf(p: PendingPromise, kind: "job" | "execute"): JobSpec | undefined {
+  const reading = specOfParam(p.param, kind === "job" ? SUBMIT_FUNCTION : EXECUTE_FUNCTION);
+  return reading.ok ? reading.spec : undefined;
 }
 
 export async function takeSnapshot(send: Send, now: number): Promise<ClusterSnapshot> {
@@ -59,7 +61,7 @@ export async function takeSnapshot(send: Send, now: number): Promise<ClusterSnap
   const jobs: OutstandingJob[] = [];
   const routed = new Set<string>();
   for (const execute of executes) {
-    const spec = specOf(execute);
+    const spec = specOf(execute, "execute");
     const jobId = execute.tags[TAG.executeOf] ?? spec?.id ?? execute.id;
     routed.add(jobId);
     const pid = holder.get(execute.id);
@@ -74,7 +76,7 @@ export async function takeSnapshot(send: Send, now: number): Promise<ClusterSnap
   }
   for (const root of roots) {
     if (routed.has(root.id)) continue;
-    const spec = specOf(root);
+    const spec = specOf(root, "job");
     jobs.push({
       id: root.id,
       group: root.tags[TAG.group] ?? spec?.group ?? "?",
