@@ -96,8 +96,37 @@ export function bundleOptions(kind: BundleKind): BuildOptions {
   };
 }
 
+/**
+ * The server's engine thread (src/server/engine-thread.ts) as one CommonJS text. The main bundle
+ * carries it as a string and starts the thread with `eval`, so that the thread runs the same
+ * from dist/ and from the single executable, which has no file to point a Worker at.
+ */
+async function engineThreadSource(kind: BundleKind): Promise<string> {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: ["src/server/engine-thread.ts"],
+    bundle: true,
+    write: false,
+    platform: "node",
+    format: "cjs",
+    target: "node26",
+    logLevel: "warning",
+    legalComments: "none",
+    plugins: [builtinsOnDemand],
+    ...(kind === "release" ? { minifyWhitespace: true, minifySyntax: true } : {}),
+  });
+  const [output] = result.outputFiles;
+  if (output === undefined) throw new Error("esbuild wrote no engine thread");
+  return output.text;
+}
+
 export async function bundle(kind: BundleKind): Promise<void> {
-  await build(bundleOptions(kind));
+  const options = bundleOptions(kind);
+  const engineThread = JSON.stringify(await engineThreadSource(kind));
+  await build({
+    ...options,
+    define: { ...options.define, MODULATE_ENGINE_THREAD_SOURCE: engineThread },
+  });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

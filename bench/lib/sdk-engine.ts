@@ -6,6 +6,7 @@ import { performance } from "node:perf_hooks";
 // Not in the SDK's exports map: imported by file path, as test/server/differential.test.ts does.
 import { Server } from "../../node_modules/@resonatehq/sdk/dist/src/network/local.js";
 import type { RequestEngine } from "../../src/server/engine.ts";
+import { inThreadApi } from "../../src/server/api-request.ts";
 import { createHttpServer } from "../../src/server/http.ts";
 import { PollRegistry } from "../../src/server/poll-registry.ts";
 import type { Reply, Request } from "../../src/server/protocol.ts";
@@ -76,7 +77,7 @@ export class SdkEngine implements RequestEngine {
 export async function startSdk(): Promise<BenchServer> {
   const engine = new SdkEngine();
   const registry = new PollRegistry({ clock: Date.now, onGroupJoined: () => {} });
-  const http = createHttpServer({ engine, registry });
+  const http = createHttpServer({ api: inThreadApi(engine), registry });
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
     http.listen(0, "127.0.0.1", () => {

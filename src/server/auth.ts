@@ -17,6 +17,8 @@ export type AuthDecision = { ok: true } | { ok: false; status: 401 | 403; reason
 export type AuthEnvelope = { kind: string; head: { auth?: string }; data: unknown };
 
 export type Authenticator = {
+  /** What it was made from, so the engine's thread can make its own (a function cannot cross). */
+  readonly config: AuthConfig;
   /** POST / : the token travels in `head.auth`. */
   checkRequest(envelope: AuthEnvelope): AuthDecision;
   /**
@@ -78,7 +80,7 @@ export function loadAuthConfig(opts: { token?: string; publicKeyFile?: string })
 export function createAuthenticator(config: AuthConfig, clock: () => number): Authenticator {
   switch (config.kind) {
     case "none":
-      return { checkRequest: () => ALLOWED, checkPoll: () => ALLOWED };
+      return { config, checkRequest: () => ALLOWED, checkPoll: () => ALLOWED };
     case "token": {
       const expected = sha256(config.token);
       const check = (given: string): AuthDecision => {
@@ -90,6 +92,7 @@ export function createAuthenticator(config: AuthConfig, clock: () => number): Au
           : unauthorized("token does not match the server's token");
       };
       return {
+        config,
         checkRequest: (envelope) => check(stringOr(envelope.head.auth)),
         checkPoll: (header) => withBearer(header, check),
       };
@@ -100,6 +103,7 @@ export function createAuthenticator(config: AuthConfig, clock: () => number): Au
       if (schemes === undefined) throw new UserError(`the public key ${keyProblem(key)}`);
       const verifyToken = (token: string) => verifyJwt(token, key, schemes, clock());
       return {
+        config,
         checkRequest(envelope) {
           const token = stringOr(envelope.head.auth);
           if (token === "") return unauthorized(MISSING);

@@ -125,7 +125,11 @@ export class Engine implements RequestEngine {
     this.#flushScheduled = true;
     // setImmediate runs after the current I/O phase, so every request already read from the
     // sockets joins this batch.
-    setImmediate(() => this.#flush());
+    // A flush that was due when the engine stopped does not run: stop() flushed already, and
+    // the store may be closed by now.
+    setImmediate(() => {
+      if (!this.#stopped) this.#flush();
+    });
   }
 
   #flush(): void {

@@ -4,25 +4,23 @@
 // way a request can be malformed (its target, its bytes, its size, its pace) gets a 4xx.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Authenticator } from "./auth.ts";
+import { type ApiAnswer, type ApiHandler, encodeAnswer } from "./api-request.ts";
 import {
   bodyDeadlineMs,
   DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_MAX_BODY_BYTES,
-  MAX_BODY_DEPTH,
-  MAX_BODY_ELEMENTS,
   MAX_DISCARDED_BODY_BYTES,
   MIN_BODY_BYTES_PER_S,
 } from "./defaults.ts";
-import type { RequestEngine } from "./engine.ts";
-import { checkJsonShape } from "./json-shape.ts";
 import type { PollConnection, PollRegistry } from "./poll-registry.ts";
-import { envelope, type Message, type Reply } from "./protocol.ts";
+import type { Message, Reply } from "./protocol.ts";
 import { readBody } from "./request-body.ts";
-import { parseRequest } from "./validate.ts";
 
 export interface HttpOptions {
-  engine: RequestEngine;
+  /** Answers `POST /` bodies and `/ready`; on the engine's own thread in the server. */
+  api: ApiHandler;
   registry: PollRegistry;
+  /** Checks poll streams here; `POST /` bodies are checked by `api`. */
   auth?: Authenticator;
   /** Largest accepted `POST /` body. Default 10 MiB. */
   maxBodyBytes?: number;
@@ -36,18 +34,20 @@ export interface HttpOptions {
   onError?: (error: unknown) => void;
 }
 
-/** Refuses bytes that are not UTF-8 instead of storing U+FFFD in their place. */
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  // Encoded once: measuring the text and then writing it would encode a large value twice.
-  const bytes = Buffer.from(JSON.stringify(body), "utf8");
-  res.writeHead(status, { "content-type": "application/json", "content-length": bytes.length });
-  res.end(bytes);
+  sendAnswer(res, { status, body: Buffer.from(JSON.stringify(body), "utf8") });
+}
+
+function sendAnswer(res: ServerResponse, answer: ApiAnswer): void {
+  res.writeHead(answer.status, {
+    "content-type": "application/json",
+    "content-length": answer.body.byteLength,
+  });
+  res.end(answer.body);
 }
 
 function sendError(res: ServerResponse, kind: string, corrId: string, reply: Reply): void {
-  sendJson(res, reply.status, envelope(kind, corrId, reply));
+  sendAnswer(res, encodeAnswer(kind, corrId, reply));
 }
 
 /** Answers and closes the connection: what the sender is still writing is not read. */
@@ -110,50 +110,7 @@ export function createHttpServer(options: HttpOptions): Server {
       else sendErrorAndClose(res, tooLarge);
       return;
     }
-    // Before JSON.parse: its time grows with the structure, so a body is measured first.
-    const shape = checkJsonShape(outcome.bytes, {
-      maxDepth: MAX_BODY_DEPTH,
-      maxElements: MAX_BODY_ELEMENTS,
-    });
-    if (!shape.ok) {
-      sendError(res, "unknown", "", { status: 400, data: shape.reason });
-      return;
-    }
-    let text: string;
-    try {
-      text = utf8.decode(outcome.bytes);
-    } catch {
-      sendError(res, "unknown", "", {
-        status: 400,
-        data: "request body is not valid UTF-8: send JSON encoded as UTF-8",
-      });
-      return;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      sendError(res, "unknown", "", { status: 400, data: "request body is not valid JSON" });
-      return;
-    }
-    const parsed = parseRequest(json);
-    if (!parsed.ok) {
-      sendError(res, parsed.kind, parsed.corrId, { status: 400, data: parsed.reason });
-      return;
-    }
-    const request = parsed.request;
-    if (options.auth) {
-      const decision = options.auth.checkRequest(request);
-      if (!decision.ok) {
-        sendError(res, request.kind, request.head.corrId, {
-          status: decision.status,
-          data: decision.reason,
-        });
-        return;
-      }
-    }
-    const reply = await options.engine.submit(request);
-    sendJson(res, reply.status, envelope(request.kind, request.head.corrId, reply));
+    sendAnswer(res, await options.api.answer(outcome.bytes));
   }
 
   function handlePoll(req: IncomingMessage, res: ServerResponse, group: string, pid: string): void {
@@ -219,8 +176,10 @@ export function createHttpServer(options: HttpOptions): Server {
       return;
     }
     if (path === "/ready" && req.method === "GET") {
-      const ready = options.engine.isReady();
-      sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : "unavailable" });
+      options.api.isReady().then(
+        (ready) => sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : "unavailable" }),
+        (error: unknown) => answerFailure(res, error),
+      );
       return;
     }
     sendJson(res, 404, {

@@ -1,11 +1,16 @@
-// Puts the embedded server together: store -> engine -> poll registry -> HTTP.
+// Puts the embedded server together: store -> engine (on a thread of its own) -> poll
+// registry -> HTTP.
 import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { inThreadApi, type ApiHandler } from "./api-request.ts";
 import type { Authenticator } from "./auth.ts";
 import { Engine } from "./engine.ts";
+import type { PendingTask } from "./engine-messages.ts";
+import { EngineThread } from "./engine-thread-handle.ts";
 import { createHttpServer } from "./http.ts";
 import { PollRegistry } from "./poll-registry.ts";
+import type { Outgoing } from "./protocol.ts";
 import { SqliteStore } from "./store.ts";
 
 export { IncompatibleStore } from "./store.ts";
@@ -22,6 +27,10 @@ export interface ServerOptions {
   /** Longest a `POST /` body may take to arrive; past it, 408. Default 30 s. */
   bodyTimeoutMs?: number;
   sync?: "full" | "normal";
+  /**
+   * The server's clock, for tests that move time by hand. A clock cannot cross to another
+   * thread, so with one the engine runs on this thread, as it did before it had its own.
+   */
   clock?: () => number;
   onError?: (error: unknown) => void;
 }
@@ -36,6 +45,66 @@ export interface RunningServer {
 /** Pending tasks offered to a group's first member at once; the retry timer sends the rest. */
 const REOFFER_LIMIT = 1_000;
 
+/** The engine as the server's front sees it, wherever it runs. */
+interface EngineCore {
+  api: ApiHandler;
+  pendingTasksOfGroup(group: string, limit: number): Promise<PendingTask[]>;
+  close(): Promise<void>;
+}
+
+interface CoreOptions {
+  databasePath: string;
+  options: ServerOptions;
+  onMessages: (messages: Outgoing[]) => void;
+}
+
+async function engineOnItsThread({
+  databasePath,
+  options,
+  onMessages,
+}: CoreOptions): Promise<EngineCore> {
+  const thread = await EngineThread.start({
+    databasePath,
+    sync: options.sync ?? "full",
+    auth: options.auth?.config ?? { kind: "none" },
+    ...(options.retainMs === undefined ? {} : { retainMs: options.retainMs }),
+    onMessages,
+    onError: options.onError ?? (() => {}),
+  });
+  return {
+    api: thread,
+    pendingTasksOfGroup: (group, limit) => thread.pendingTasksOfGroup(group, limit),
+    close: () => thread.stop(),
+  };
+}
+
+function engineOnThisThread(
+  { databasePath, options, onMessages }: CoreOptions,
+  clock: () => number,
+): EngineCore {
+  const store = new SqliteStore({
+    path: databasePath,
+    sync: options.sync ?? "full",
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+  const engine = new Engine({
+    store,
+    clock,
+    ...(options.retainMs === undefined ? {} : { retainMs: options.retainMs }),
+    onMessages,
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+  return {
+    api: inThreadApi(engine, options.auth),
+    pendingTasksOfGroup: (group, limit) =>
+      Promise.resolve(engine.pendingTasksOfGroup(group, limit)),
+    async close() {
+      engine.stop();
+      await store.close();
+    },
+  };
+}
+
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const clock = options.clock ?? Date.now;
   let databasePath = ":memory:";
@@ -43,47 +112,53 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     mkdirSync(options.dataDir, { recursive: true });
     databasePath = join(options.dataDir, "modulate.db");
   }
-  const store = new SqliteStore({
-    path: databasePath,
-    sync: options.sync ?? "full",
-    ...(options.onError ? { onError: options.onError } : {}),
-  });
+  const onError = options.onError ?? (() => {});
   const registry = new PollRegistry({
     clock,
     // Work addressed to a group while it had no member (or while the server was down) is
     // in the store as pending tasks: offer it to the member that just arrived.
     onGroupJoined: (group) => {
-      for (const task of engine.pendingTasksOfGroup(group, REOFFER_LIMIT)) {
-        registry.send(task.address, {
-          kind: "execute",
-          head: {},
-          data: { task: { id: task.id, version: task.version } },
-        });
-      }
+      core.pendingTasksOfGroup(group, REOFFER_LIMIT).then((tasks) => {
+        for (const task of tasks) {
+          registry.send(task.address, {
+            kind: "execute",
+            head: {},
+            data: { task: { id: task.id, version: task.version } },
+          });
+        }
+      }, onError);
     },
   });
-  const engine = new Engine({
-    store,
-    clock,
-    ...(options.retainMs === undefined ? {} : { retainMs: options.retainMs }),
+  const coreOptions: CoreOptions = {
+    databasePath,
+    options,
     onMessages: (messages) => registry.sendAll(messages),
-    ...(options.onError ? { onError: options.onError } : {}),
-  });
+  };
+  const core =
+    options.clock === undefined
+      ? await engineOnItsThread(coreOptions)
+      : engineOnThisThread(coreOptions, options.clock);
   const http = createHttpServer({
-    engine,
+    api: core.api,
     registry,
     ...(options.auth ? { auth: options.auth } : {}),
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
     ...(options.bodyTimeoutMs === undefined ? {} : { bodyTimeoutMs: options.bodyTimeoutMs }),
     ...(options.onError ? { onError: options.onError } : {}),
   });
-  await new Promise<void>((resolve, reject) => {
-    http.once("error", reject);
-    http.listen(options.port, options.host, () => {
-      http.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once("error", reject);
+      http.listen(options.port, options.host, () => {
+        http.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    // The engine's thread would keep the process alive behind a port it could not take.
+    await core.close();
+    throw error;
+  }
   const port = (http.address() as AddressInfo).port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   return {
@@ -91,13 +166,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port,
     databasePath,
     async close() {
-      engine.stop();
+      // Queued requests are answered before the engine stops; then the sockets close.
+      await core.close();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         // Poll streams never end on their own.
         http.closeAllConnections();
       });
-      await store.close();
     },
   };
 }

@@ -1,0 +1,83 @@
+// `npm run bench:event-loop`: how long the server's front (the thread that serves sockets,
+// polls and /health) holds still while 8 MB values are created and read back (issue 12,
+// item 5). The server runs in this process with a 1 ms timer probe on its main thread; the
+// requests come from a child process, so the client's own work is not counted. Each mode is
+// compared with JSON.parse of the same body timed in the same run. Writes
+// bench/results/event-loop.json.
+import { fork } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startServer } from "../src/server/server.ts";
+
+const ROUNDS = Number(process.env["ROUNDS"] ?? 5);
+const outPath = fileURLToPath(new URL("results/event-loop.json", import.meta.url));
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+}
+
+function parseCostMs(): number {
+  const data = Buffer.alloc(6 * 1024 * 1024, 1).toString("base64");
+  const text = JSON.stringify({ kind: "promise.create", data: { param: { data } } });
+  const times: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const startedAt = performance.now();
+    JSON.parse(text);
+    times.push(performance.now() - startedAt);
+  }
+  return percentile(times, 0.5);
+}
+
+async function measure(mode: "engine thread" | "one thread"): Promise<Record<string, number>> {
+  const dataDir = mkdtempSync(join(tmpdir(), "modulate-bench-loop-"));
+  const server = await startServer({
+    host: "127.0.0.1",
+    port: 0,
+    dataDir,
+    // An injected clock keeps the engine on this thread (server.ts): the old layout.
+    ...(mode === "one thread" ? { clock: Date.now } : {}),
+  });
+  const lags: number[] = [];
+  let last = performance.now();
+  const probe = setInterval(() => {
+    const now = performance.now();
+    lags.push(Math.max(0, now - last - 1));
+    last = now;
+  }, 1);
+  const client = fork(fileURLToPath(new URL("lib/big-value-client.ts", import.meta.url)), [
+    server.url,
+    String(ROUNDS),
+  ]);
+  const requestMs = await new Promise<number[]>((resolve, reject) => {
+    client.once("message", (message) => resolve(message as number[]));
+    client.once("error", reject);
+  });
+  clearInterval(probe);
+  await server.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  return {
+    rounds: ROUNDS,
+    lagMaxMs: Math.max(...lags),
+    lagP99Ms: percentile(lags, 0.99),
+    lagOver5MsCount: lags.filter((lag) => lag > 5).length,
+    requestMedianMs: percentile(requestMs, 0.5),
+  };
+}
+
+const parseMs = parseCostMs();
+const results = {
+  when: new Date().toISOString(),
+  jsonParseOfBodyMs: parseMs,
+  "engine thread": await measure("engine thread"),
+  "one thread": await measure("one thread"),
+};
+for (const mode of ["engine thread", "one thread"] as const) {
+  const r = results[mode];
+  console.log(
+    `${mode.padEnd(14)} worst stall ${r["lagMaxMs"]?.toFixed(1)} ms (${((r["lagMaxMs"] ?? 0) / parseMs).toFixed(1)}x JSON.parse of the body, ${parseMs.toFixed(1)} ms); p99 ${r["lagP99Ms"]?.toFixed(1)} ms; stalls over 5 ms: ${r["lagOver5MsCount"]}; an 8 MB request takes ${r["requestMedianMs"]?.toFixed(0)} ms`,
+  );
+}
+writeFileSync(outPath, `${JSON.stringify(results, null, 2)}\n`);

@@ -1,0 +1,82 @@
+// One `POST /` body in, one answer out: the part of the HTTP face that touches a request's
+// bytes (measuring, decoding, parsing, checking, applying, encoding). It runs where the engine
+// runs, so that on the engine's thread a large value never holds the event loop that serves
+// sockets, polls and health checks.
+import type { Authenticator } from "./auth.ts";
+import { MAX_BODY_DEPTH, MAX_BODY_ELEMENTS } from "./defaults.ts";
+import type { RequestEngine } from "./engine.ts";
+import { checkJsonShape } from "./json-shape.ts";
+import { envelope, type Reply } from "./protocol.ts";
+import { parseRequest } from "./validate.ts";
+
+/** An answer ready to write: the HTTP status equals `head.status` of the encoded envelope. */
+export interface ApiAnswer {
+  status: number;
+  body: Uint8Array;
+}
+
+/** What the HTTP face asks of the server's core, on this thread or on another one. */
+export interface ApiHandler {
+  answer(body: Uint8Array): Promise<ApiAnswer>;
+  isReady(): Promise<boolean>;
+}
+
+/** Refuses bytes that are not UTF-8 instead of storing U+FFFD in their place. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+export function encodeAnswer(kind: string, corrId: string, reply: Reply): ApiAnswer {
+  // Encoded once: measuring the text and then writing it would encode a large value twice.
+  return {
+    status: reply.status,
+    body: Buffer.from(JSON.stringify(envelope(kind, corrId, reply)), "utf8"),
+  };
+}
+
+export async function answerApiBody(
+  bytes: Uint8Array,
+  engine: RequestEngine,
+  auth: Authenticator | undefined,
+): Promise<ApiAnswer> {
+  // Before JSON.parse: its time grows with the structure, so a body is measured first.
+  const shape = checkJsonShape(bytes, { maxDepth: MAX_BODY_DEPTH, maxElements: MAX_BODY_ELEMENTS });
+  if (!shape.ok) return encodeAnswer("unknown", "", { status: 400, data: shape.reason });
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    return encodeAnswer("unknown", "", {
+      status: 400,
+      data: "request body is not valid UTF-8: send JSON encoded as UTF-8",
+    });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return encodeAnswer("unknown", "", { status: 400, data: "request body is not valid JSON" });
+  }
+  const parsed = parseRequest(json);
+  if (!parsed.ok) {
+    return encodeAnswer(parsed.kind, parsed.corrId, { status: 400, data: parsed.reason });
+  }
+  const request = parsed.request;
+  if (auth) {
+    const decision = auth.checkRequest(request);
+    if (!decision.ok) {
+      return encodeAnswer(request.kind, request.head.corrId, {
+        status: decision.status,
+        data: decision.reason,
+      });
+    }
+  }
+  const reply = await engine.submit(request);
+  return encodeAnswer(request.kind, request.head.corrId, reply);
+}
+
+/** The handler for an engine on this thread (tests with an injected clock, the benchmark). */
+export function inThreadApi(engine: RequestEngine, auth?: Authenticator): ApiHandler {
+  return {
+    answer: (body) => answerApiBody(body, engine, auth),
+    isReady: () => Promise.resolve(engine.isReady()),
+  };
+}
