@@ -25,10 +25,21 @@ const SDK_HOSTS = [
   "src/orchestration/sdk-network.ts",
 ];
 
-/** `forbidden`: a regex of relative import paths this folder may not use, and why. */
-function arrow(files, forbidden, paths, options = {}) {
-  return {
-    files,
+/** Folders nest this deep below src/<part>/ at most; each depth gets its own rule entry. */
+const MAX_DEPTH = 3;
+
+/**
+ * The rule entries for one part of src/ (`part`: "server", or "*.ts" for files at src/'s top).
+ * `forbidden`: [regex, why, allowTypeImports?] over relative import paths, where `UP` stands for
+ * the run of `../` that climbs from the file to src/, whatever the file's depth.
+ */
+function arrow(part, forbidden, paths, options = {}) {
+  const depths = part.includes("*") ? [-1] : [...Array(MAX_DEPTH).keys()];
+  return depths.map((depth) => ({
+    files:
+      depth < 0
+        ? [`src/${part}`]
+        : [`src/${part}/${"*/".repeat(depth)}*.ts`, `src/${part}/${"*/".repeat(depth)}*.tsx`],
     ...options,
     rules: {
       "@typescript-eslint/no-restricted-imports": [
@@ -36,14 +47,14 @@ function arrow(files, forbidden, paths, options = {}) {
         {
           paths,
           patterns: forbidden.map(([regex, message, allowTypeImports]) => ({
-            regex,
+            regex: regex.replaceAll("UP", `(?:\\.\\./){${depth + 1}}`),
             message,
             ...(allowTypeImports ? { allowTypeImports } : {}),
           })),
         },
       ],
     },
-  };
+  }));
 }
 
 function importArrows() {
@@ -53,45 +64,46 @@ function importArrows() {
   ];
   const orchestrationArrows = [
     [
-      "^\\.\\./(server|ui|modes)/|^\\.\\./(cli|app|main)(\\.tsx?)?$",
+      "^UP(server|ui|modes)/|^UP(cli|app|main)(\\.tsx?)?$",
       "src/orchestration speaks Resonate for every part and works against any Resonate server: it never imports the embedded server, the UI or a mode",
     ],
   ];
   return [
     arrow(
-      ["src/common/**"],
-      [["^\\.\\./", "src/common is the leaf every part imports: it imports nothing of ours"]],
+      "common",
+      [["^UP", "src/common is the leaf every part imports: it imports nothing of ours"]],
       [NO_SDK, ...NO_UI],
     ),
     arrow(
-      ["src/server/**"],
+      "server",
       [
         [
-          "^\\.\\./(?!common/)",
+          "^UP(?!common/)",
           "src/server imports only its own files and src/common: it is the Resonate server, not a client of modulate",
         ],
       ],
       [NO_SDK, ...NO_UI],
     ),
     arrow(
-      ["src/sandbox/**"],
+      "sandbox",
       [
         [
-          "^\\.\\./(?!common/)",
+          "^UP(?!common/)",
           "src/sandbox imports only its own files and src/common: it runs a plan and reports, knowing nothing of Resonate or jobs",
         ],
       ],
       [NO_SDK, ...NO_UI],
     ),
-    arrow(["src/orchestration/**"], orchestrationArrows, [SDK_VALUES, ...NO_UI], {
-      ignores: SDK_HOSTS,
-    }),
-    arrow(SDK_HOSTS, orchestrationArrows, NO_UI),
+    arrow("orchestration", orchestrationArrows, [SDK_VALUES, ...NO_UI], { ignores: SDK_HOSTS }),
+    ...SDK_HOSTS.map((file) => ({
+      ...arrow("orchestration", orchestrationArrows, NO_UI)[file.split("/").length - 3],
+      files: [file],
+    })),
     arrow(
-      ["src/ui/**"],
+      "ui",
       [
         [
-          "^\\.\\./(server|sandbox)/",
+          "^UP(server|sandbox)/",
           "the dashboard reads data through src/orchestration, never the server or the sandbox",
         ],
         noMode,
@@ -99,18 +111,19 @@ function importArrows() {
       [SDK_VALUES],
     ),
     arrow(
-      ["src/modes/**"],
+      "modes",
       [
         [
-          "^\\.\\./(ui/|app(\\.tsx)?$)",
+          "^UP(ui/|app(\\.tsx)?$)",
           "a mode loads the dashboard only with import(), so commands without it start lean",
           true,
         ],
       ],
       [SDK_VALUES, ...NO_UI],
     ),
-    arrow(["src/*.ts", "src/*.tsx"], [], [SDK_VALUES]),
-  ];
+    arrow("*.ts", [], [SDK_VALUES]),
+    arrow("*.tsx", [], [SDK_VALUES]),
+  ].flat();
 }
 
 export default tseslint.config(

@@ -5,6 +5,22 @@ import { describe, expect, it } from "vitest";
 
 const eslint = new ESLint({ cwd: process.cwd() });
 
+interface RestrictedImports {
+  patterns?: { regex: string }[];
+}
+
+/**
+ * Whether the configuration for a file in a folder that does not exist yet refuses an import
+ * path: such a file cannot be linted with types, so its rule's patterns are read instead.
+ */
+async function refusedInFolder(filePath: string, importPath: string): Promise<boolean> {
+  const config = (await eslint.calculateConfigForFile(filePath)) as {
+    rules: Record<string, [number, RestrictedImports] | undefined>;
+  };
+  const rule = config.rules["@typescript-eslint/no-restricted-imports"];
+  return (rule?.[1].patterns ?? []).some(({ regex }) => new RegExp(regex, "u").test(importPath));
+}
+
 async function restrictedImports(filePath: string, line: string): Promise<number> {
   const [result] = await eslint.lintText(`${line}\n`, { filePath });
   return (result?.messages ?? []).filter(
@@ -40,5 +56,19 @@ describe("import arrows", () => {
     ["src/modes/get.ts", 'import type { Keymap } from "../ui/keymap.ts";'],
   ])("%s may %s", async (filePath, line) => {
     expect(await restrictedImports(filePath, line)).toBe(0);
+  });
+
+  it.each([
+    ["src/server/state/promises.ts", "../../orchestration/names.ts", true],
+    ["src/server/state/promises.ts", "../protocol.ts", false],
+    ["src/server/state/promises.ts", "../../common/limits.ts", false],
+    ["src/orchestration/wire/transport.ts", "../../server/defaults.ts", true],
+    ["src/orchestration/wire/transport.ts", "../../modes/get.ts", true],
+    ["src/orchestration/wire/transport.ts", "../names.ts", false],
+    ["src/orchestration/wire/transport.ts", "../../sandbox/paths.ts", false],
+    ["src/sandbox/linux/bwrap.ts", "../../orchestration/names.ts", true],
+    ["src/sandbox/linux/bwrap.ts", "../types.ts", false],
+  ])("one folder down, %s importing %s is refused: %s", async (filePath, importPath, refused) => {
+    expect(await refusedInFolder(filePath, importPath)).toBe(refused);
   });
 });

@@ -27,10 +27,17 @@ describe("the queue deadline", () => {
     expect(effectiveQueueTimeoutMs(spec, 60_000)).toBe(60_000);
   });
 
-  it("says the queue timeout as the user wrote it", () => {
-    for (const written of ["5s", "1.5s", "90s", "10m", "2h", "250ms"]) {
-      expect(queueTimeoutReason(parseDurationMs(written, "--queue-timeout"))).toBe(
-        `no worker took it within ${written} (queue timeout)`,
+  it("says the queue timeout in the units a flag takes, the largest whole ones", () => {
+    for (const [written, said] of [
+      ["5s", "5s"],
+      ["1.5s", "1.5s"],
+      ["90s", "1m30s"],
+      ["10m", "10m"],
+      ["2h", "2h"],
+      ["250ms", "250ms"],
+    ]) {
+      expect(queueTimeoutReason(parseDurationMs(written ?? "", "--queue-timeout"))).toBe(
+        `no worker took it within ${said} (queue timeout)`,
       );
     }
   });
