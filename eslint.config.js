@@ -22,24 +22,20 @@ const NO_UI = ["ink", "react"].map((name) => ({
 const SDK_HOSTS = [
   "src/orchestration/router.ts",
   "src/orchestration/worker.ts",
-  "src/orchestration/sdk-network.ts",
+  "src/orchestration/wire/sdk-network.ts",
 ];
 
 /** Folders nest this deep below src/<part>/ at most; each depth gets its own rule entry. */
 const MAX_DEPTH = 3;
 
 /**
- * The rule entries for one part of src/ (`part`: "server", or "*.ts" for files at src/'s top).
- * `forbidden`: [regex, why, allowTypeImports?] over relative import paths, where `UP` stands for
- * the run of `../` that climbs from the file to src/, whatever the file's depth.
+ * One rule entry: `forbidden` is [regex, why, allowTypeImports?] over relative import paths,
+ * where `UP` stands for the run of `../` that climbs from a file at `depth` (0: directly in
+ * src/<part>/) to src/.
  */
-function arrow(part, forbidden, paths, options = {}) {
-  const depths = part.includes("*") ? [-1] : [...Array(MAX_DEPTH).keys()];
-  return depths.map((depth) => ({
-    files:
-      depth < 0
-        ? [`src/${part}`]
-        : [`src/${part}/${"*/".repeat(depth)}*.ts`, `src/${part}/${"*/".repeat(depth)}*.tsx`],
+function entry(files, depth, forbidden, paths, options = {}) {
+  return {
+    files,
     ...options,
     rules: {
       "@typescript-eslint/no-restricted-imports": [
@@ -54,7 +50,16 @@ function arrow(part, forbidden, paths, options = {}) {
         },
       ],
     },
-  }));
+  };
+}
+
+/** The entries for one part of src/ at every depth (`part`: "server", or "*.ts" at src/'s top). */
+function arrow(part, forbidden, paths, options = {}) {
+  if (part.includes("*")) return [entry([`src/${part}`], -1, forbidden, paths, options)];
+  return [...Array(MAX_DEPTH).keys()].map((depth) => {
+    const folder = `src/${part}/${"*/".repeat(depth)}`;
+    return entry([`${folder}*.ts`, `${folder}*.tsx`], depth, forbidden, paths, options);
+  });
 }
 
 function importArrows() {
@@ -66,6 +71,22 @@ function importArrows() {
     [
       "^UP(server|ui|modes)/|^UP(cli|app|main)(\\.tsx?)?$",
       "src/orchestration speaks Resonate for every part and works against any Resonate server: it never imports the embedded server, the UI or a mode",
+    ],
+  ];
+  const orchestrationLayers = [
+    [
+      "src/orchestration/wire",
+      [
+        "^\\.\\./(?!\\.\\./)",
+        "src/orchestration/wire turns bytes into typed answers and knows nothing of jobs: it imports only its own files, src/common and the SDK",
+      ],
+    ],
+    [
+      "src/orchestration/jobs",
+      [
+        "^\\.\\./(?!wire/|\\.\\./)",
+        "src/orchestration/jobs holds the job rules and records, pure: it imports its own files, the wire, src/sandbox's pure rules and src/common, never a running part",
+      ],
     ],
   ];
   return [
@@ -95,10 +116,19 @@ function importArrows() {
       [NO_SDK, ...NO_UI],
     ),
     arrow("orchestration", orchestrationArrows, [SDK_VALUES, ...NO_UI], { ignores: SDK_HOSTS }),
-    ...SDK_HOSTS.map((file) => ({
-      ...arrow("orchestration", orchestrationArrows, NO_UI)[file.split("/").length - 3],
-      files: [file],
-    })),
+    // Layers inside orchestration: the wire knows nothing of jobs; the job rules are pure and
+    // never reach for a running part (client, router, worker).
+    ...orchestrationLayers.map(([folder, rule]) =>
+      entry([`${folder}/*.ts`], 1, [...orchestrationArrows, rule], [SDK_VALUES, ...NO_UI], {
+        ignores: SDK_HOSTS,
+      }),
+    ),
+    ...SDK_HOSTS.map((file) => {
+      const layer = orchestrationLayers.find(([folder]) => file.startsWith(`${folder}/`));
+      return layer
+        ? entry([file], 1, [...orchestrationArrows, layer[1]], NO_UI)
+        : entry([file], 0, orchestrationArrows, NO_UI);
+    }),
     arrow(
       "ui",
       [

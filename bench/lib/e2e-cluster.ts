@@ -4,8 +4,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { JobSpec } from "../../src/orchestration/job.ts";
-import { newJobId } from "../../src/orchestration/names.ts";
+import type { JobSpec } from "../../src/orchestration/jobs/job.ts";
+import { newJobId } from "../../src/orchestration/jobs/names.ts";
 import { firstLine, startProcess, type BenchProcess } from "./e2e-processes.ts";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));

@@ -1,6 +1,6 @@
 // The sizes the server, the router, the worker and the client must agree on, all derived from
 // one: the largest request body the server accepts (`modulate server --max-body`). A value
-// travels in a request as base64 of its JSON (orchestration/values.ts), so a record of N bytes
+// travels in a request as base64 of its JSON (orchestration/wire/values.ts), so a record of N bytes
 // of JSON costs 4/3 N in the body, plus the envelope around it (ids, tags, the token).
 
 /** Largest accepted `POST /` body by default: 10 MiB (`modulate server --max-body`). */
@@ -30,7 +30,7 @@ export function maxValueJsonBytes(maxBodyBytes: number = DEFAULT_MAX_BODY_BYTES)
  * hold, because JSON doubles every quote, backslash and newline of the script; the client
  * also measures the encoded submission itself before sending it. 3.7 MiB for 10 MiB.
  */
-export function maxScriptBytesFor(maxBodyBytes: number = DEFAULT_MAX_BODY_BYTES): number {
+function maxScriptBytesFor(maxBodyBytes: number = DEFAULT_MAX_BODY_BYTES): number {
   return Math.floor(maxValueJsonBytes(maxBodyBytes) / 2);
 }
 

@@ -38,7 +38,8 @@ export function parseDurationMs(text: string, option: string): number {
     );
   }
   let total = 0;
-  for (const [, amount, unit] of parts) total += Number(amount) * (DURATION_MS[unit ?? "s"] ?? 1_000);
+  for (const [, amount, unit] of parts)
+    total += Number(amount) * (DURATION_MS[unit ?? "s"] ?? 1_000);
   return Math.round(total);
 }
 

@@ -2,7 +2,7 @@
 // caller, so a test hands in a client of a server it started, or a fake that records. The
 // defaults load what they need only when called: `modulate --help` pays for none of it.
 import type { ModulateClient } from "../orchestration/client.ts";
-import type { Connection } from "../orchestration/connection.ts";
+import type { Connection } from "../orchestration/wire/connection.ts";
 
 /** Opens a client of the Resonate server at `connection`; the caller closes it. */
 export type OpenClient<Client = ModulateClient> = (connection: Connection) => Promise<Client>;
@@ -21,7 +21,7 @@ export type AwaitServer = (
 ) => Promise<void>;
 
 export const awaitResonateServer: AwaitServer = async (connection, signal, onWaiting) =>
-  (await import("../orchestration/wire.ts")).awaitServer(connection, signal, onWaiting);
+  (await import("../orchestration/wire/wire.ts")).awaitServer(connection, signal, onWaiting);
 
 /** Milliseconds since the epoch: when a job was submitted, when a token expires. */
 export type Clock = () => number;

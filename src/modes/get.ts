@@ -1,7 +1,7 @@
 import { ExitCode } from "../common/errors.ts";
 import type { ModulateClient } from "../orchestration/client.ts";
-import { exitCodeFor } from "../orchestration/job.ts";
-import { resolveConnection } from "../orchestration/connection.ts";
+import { exitCodeFor } from "../orchestration/jobs/job.ts";
+import { resolveConnection } from "../orchestration/wire/connection.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 import { openModulateClient, type OpenClient } from "./deps.ts";

@@ -1,6 +1,6 @@
 // How a job reads on a terminal. Pure: a view in, text out.
 import type { AttemptView } from "../orchestration/attempts.ts";
-import type { JobResult } from "../orchestration/job.ts";
+import type { JobResult } from "../orchestration/jobs/job.ts";
 import { formatDuration } from "../common/units.ts";
 
 function when(ms: number | null): string {

@@ -2,8 +2,8 @@
 // worker per group, all sharing one sandbox set-up. `dev` runs it; tests of the modes start
 // it too, where a cluster of real processes (test/helpers/cluster.ts) is more than they need.
 import { hostname } from "node:os";
-import { processPid } from "../orchestration/names.ts";
-import { DEFAULT_SUBMISSION_LIMITS } from "../orchestration/validate-submission.ts";
+import { processPid } from "../orchestration/jobs/names.ts";
+import { DEFAULT_SUBMISSION_LIMITS } from "../orchestration/jobs/validate-submission.ts";
 import { startEmbeddedServer, type StartServer } from "./embedded-server.ts";
 import { setUpWorkerSandbox, type WorkerSandboxOptions } from "./worker-setup.ts";
 

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { ExitCode, UserError } from "../common/errors.ts";
-import { processPid } from "../orchestration/names.ts";
+import { processPid } from "../orchestration/jobs/names.ts";
 import type { RouterOptions, RunningRouter } from "../orchestration/router.ts";
-import { parseRoutes, type Routes } from "../orchestration/routes.ts";
-import { DEFAULT_SUBMISSION_LIMITS } from "../orchestration/validate-submission.ts";
-import { resolveConnection } from "../orchestration/connection.ts";
+import { parseRoutes, type Routes } from "../orchestration/jobs/routes.ts";
+import { DEFAULT_SUBMISSION_LIMITS } from "../orchestration/jobs/validate-submission.ts";
+import { resolveConnection } from "../orchestration/wire/connection.ts";
 import { parseBytes, parseDurationMs } from "../common/units.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";

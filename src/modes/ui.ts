@@ -1,7 +1,7 @@
 import type { AppProps } from "../app.tsx";
 import { ExitCode, UserError } from "../common/errors.ts";
 import type { ModulateClient } from "../orchestration/client.ts";
-import { resolveConnection } from "../orchestration/connection.ts";
+import { resolveConnection } from "../orchestration/wire/connection.ts";
 import { parseDurationMs } from "../common/units.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";

@@ -1,9 +1,9 @@
 import { hostname } from "node:os";
 import { ExitCode, UserError } from "../common/errors.ts";
-import { groupNameProblem, processPid } from "../orchestration/names.ts";
+import { groupNameProblem, processPid } from "../orchestration/jobs/names.ts";
 import type { RunningWorker, WorkerOptions } from "../orchestration/worker.ts";
 import { SandboxSetupError } from "../sandbox/errors.ts";
-import { resolveConnection } from "../orchestration/connection.ts";
+import { resolveConnection } from "../orchestration/wire/connection.ts";
 import type { JobLimits } from "../sandbox/types.ts";
 import { parseBytes, parseDurationMs } from "../common/units.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";

@@ -1,7 +1,7 @@
 // Where `submit` puts the files a job brought back (`--output`): under one directory only.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve, sep } from "node:path";
-import type { JobOutputFile } from "../orchestration/job.ts";
+import type { JobOutputFile } from "../orchestration/jobs/job.ts";
 
 /** Writes the job's output files under `dir`; a path that would leave `dir` is refused. */
 export function writeOutputs(outputs: readonly JobOutputFile[], dir: string): string[] {

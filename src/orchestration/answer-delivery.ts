@@ -11,10 +11,10 @@
 // acquired again first, as any worker of the group may acquire a pending task; that fails
 // once a peer has taken it (or it is settled), and then the peer's run is the one that counts.
 import type { Network, Request, Response } from "@resonatehq/sdk";
-import { NetworkLayer } from "./network-layer.ts";
-import { abortableSleep, backoffDelayMs } from "./backoff.ts";
-import { request } from "./wire-request.ts";
-import { RequestRefused } from "./sdk-network.ts";
+import { NetworkLayer } from "./wire/network-layer.ts";
+import { abortableSleep, backoffDelayMs } from "./wire/backoff.ts";
+import { request } from "./wire/wire-request.ts";
+import { RequestRefused } from "./wire/sdk-network.ts";
 
 type FulfilRequest = Extract<Request, { kind: "task.fulfill" }>;
 type FulfilResponse = Extract<Response, { kind: "task.fulfill" }>;

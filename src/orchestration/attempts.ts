@@ -4,9 +4,9 @@
 // when, and is settled with the outcome. A record left pending belongs to a dead run, until
 // the job ends: the worker that answers it closes every earlier record as abandoned.
 import { randomUUID } from "node:crypto";
-import type { WorkerRef } from "./job.ts";
-import { attemptId, TAG } from "./names.ts";
-import { decodeValue, encodeValue, isOk, request, type Send } from "./wire.ts";
+import type { WorkerRef } from "./jobs/job.ts";
+import { attemptId, TAG } from "./jobs/names.ts";
+import { decodeValue, encodeValue, isOk, request, type Send } from "./wire/wire.ts";
 
 export interface AttemptRecord {
   jobId: string;
@@ -38,7 +38,7 @@ export const ABANDONED: AttemptOutcome = {
 };
 
 /** A job runs at most this many times: a script that kills every worker it lands on stops here. */
-export const MAX_ATTEMPTS = 20;
+const MAX_ATTEMPTS = 20;
 
 export async function claimAttempt(
   send: Send,

@@ -3,9 +3,9 @@
 // server's lease timer lapses, and the task is no longer `acquired`. `task.search` for
 // acquired tasks then lists exactly the live workers, and the job tasks each one holds.
 import { hostname } from "node:os";
-import { anycastAddress } from "./poll-address.ts";
-import { decodeValue, encodeValue, isOk, request, type Send } from "./wire.ts";
-import { isPresenceId, PRESENCE_GROUP, presenceId, TAG } from "./names.ts";
+import { anycastAddress } from "./wire/poll-address.ts";
+import { decodeValue, encodeValue, isOk, request, type Send } from "./wire/wire.ts";
+import { isPresenceId, PRESENCE_GROUP, presenceId, TAG } from "./jobs/names.ts";
 
 export interface PresenceInfo {
   group: string;

@@ -7,10 +7,10 @@
 // restarts of any of them, through the public protocol alone.
 import { formatDuration } from "../common/units.ts";
 import { claimAttempt, finishAttempt, type AttemptRecord } from "./attempts.ts";
-import { notRunResult, type JobResult, type JobSpec, type WorkerRef } from "./job.ts";
-import { DEADLINE_GROUP, queueDeadlineId, TAG } from "./names.ts";
-import { anycastAddress } from "./poll-address.ts";
-import { decodeValue, encodeValue, isOk, request, type Send } from "./wire.ts";
+import { notRunResult, type JobResult, type JobSpec, type WorkerRef } from "./jobs/job.ts";
+import { DEADLINE_GROUP, queueDeadlineId, TAG } from "./jobs/names.ts";
+import { anycastAddress } from "./wire/poll-address.ts";
+import { decodeValue, encodeValue, isOk, request, type Send } from "./wire/wire.ts";
 
 /** What a worker writes into the deadline when it takes the job. */
 export interface QueueTaker {

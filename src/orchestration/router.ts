@@ -12,7 +12,7 @@ import {
   type DetachedReceipt,
   type JobResult,
   type JobSpec,
-} from "./job.ts";
+} from "./jobs/job.ts";
 import {
   ENTRY_GROUP,
   EXECUTE_FUNCTION,
@@ -21,8 +21,8 @@ import {
   queueDeadlineId,
   SUBMIT_FUNCTION,
   TAG,
-} from "./names.ts";
-import { readJobSpec } from "./job-param.ts";
+} from "./jobs/names.ts";
+import { readJobSpec } from "./jobs/job-param.ts";
 import { PresenceLease } from "./presence.ts";
 import {
   DEADLINE_ADDRESS,
@@ -31,9 +31,9 @@ import {
   isQueueTaker,
   queueTimedOutResult,
 } from "./queue-deadline.ts";
-import { resolveGroup, type Routes } from "./routes.ts";
-import { SdkNetwork } from "./sdk-network.ts";
-import { submissionProblem, type SubmissionLimits } from "./validate-submission.ts";
+import { resolveGroup, type Routes } from "./jobs/routes.ts";
+import { SdkNetwork } from "./wire/sdk-network.ts";
+import { submissionProblem, type SubmissionLimits } from "./jobs/validate-submission.ts";
 import {
   decodeValue,
   encodeValue,
@@ -42,7 +42,7 @@ import {
   requestSender,
   type Connection,
   type Send,
-} from "./wire.ts";
+} from "./wire/wire.ts";
 
 export interface RouterOptions {
   connection: Connection;

@@ -11,8 +11,8 @@ import { GpuPool } from "../sandbox/gpus.ts";
 import { isCleanExit } from "../sandbox/outcome.ts";
 import { runJob } from "../sandbox/run-job.ts";
 import type { DiskArea, JobOutcome, SandboxConfig } from "../sandbox/types.ts";
-import { fitResultOutput } from "./fit-result.ts";
-import type { JobSpec } from "./job.ts";
+import { fitResultOutput } from "./jobs/fit-result.ts";
+import type { JobSpec } from "./jobs/job.ts";
 import type { JobRunner, RunOutcome } from "./worker.ts";
 
 /**

@@ -4,7 +4,7 @@
 // so a peer or a retry can take it) until one frees. A slot frees when its task is fulfilled
 // or released, or when acquiring it fails (someone else got there first).
 import type { Message, Network, Request, Response } from "@resonatehq/sdk";
-import { NetworkLayer } from "./network-layer.ts";
+import { NetworkLayer } from "./wire/network-layer.ts";
 
 export interface SlotGateOptions {
   slots: number;

@@ -1,10 +1,10 @@
 // What the dashboard shows, read in one go through any Resonate server: live workers per
 // group and every job not yet finished, routed or not, running or waiting.
-import type { JobSpec } from "./job.ts";
-import { specOfParam } from "./job-param.ts";
-import { EXECUTE_FUNCTION, SUBMIT_FUNCTION, TAG } from "./names.ts";
+import type { JobSpec } from "./jobs/job.ts";
+import { specOfParam } from "./jobs/job-param.ts";
+import { EXECUTE_FUNCTION, SUBMIT_FUNCTION, TAG } from "./jobs/names.ts";
 import { liveWorkersAmong, searchAcquiredTasks, type WorkerView } from "./presence.ts";
-import { isOk, request, type Send } from "./wire.ts";
+import { isOk, request, type Send } from "./wire/wire.ts";
 
 export type OutstandingState = "routing" | "queued" | "running";
 
@@ -25,7 +25,7 @@ export interface ClusterSnapshot {
 }
 
 /** At most this many outstanding jobs are read per kind; the dashboard says when it is cut. */
-export const SNAPSHOT_JOB_LIMIT = 1000;
+const SNAPSHOT_JOB_LIMIT = 1000;
 
 interface PendingPromise {
   id: string;

@@ -3,15 +3,15 @@
 import { Resonate, type Context } from "@resonatehq/sdk";
 import { hostname } from "node:os";
 import { closeEarlierAttempts, finishAttempt, type AttemptRecord } from "./attempts.ts";
-import type { JobOutputFile, JobResult, JobSpec, JobState, WorkerRef } from "./job.ts";
-import { EXECUTE_FUNCTION } from "./names.ts";
+import type { JobOutputFile, JobResult, JobSpec, JobState, WorkerRef } from "./jobs/job.ts";
+import { EXECUTE_FUNCTION } from "./jobs/names.ts";
 import { PresenceLease } from "./presence.ts";
 import { queueTimedOutResult, takeAndClaim } from "./queue-deadline.ts";
 import { AnswerDelivery, type AnswerDeliveryEvents } from "./answer-delivery.ts";
 import { refusedAnswer, refusedResult } from "./refused-result.ts";
-import { SdkNetwork } from "./sdk-network.ts";
+import { SdkNetwork } from "./wire/sdk-network.ts";
 import { SlotGate } from "./slot-gate.ts";
-import type { Connection, Send } from "./wire.ts";
+import type { Connection, Send } from "./wire/wire.ts";
 
 /** What running one attempt produced, as the sandbox reports it. */
 export interface RunOutcome {

@@ -16,7 +16,7 @@ const SLOT_NAME = /^w(\d+)-[0-9a-f]+-slot\d+$/;
 const STALE_KILL_MS = 2_000;
 
 /** `run` tells two workers that share a pid number (in different pid namespaces) apart. */
-export function slotCgroupName(workerPid: number, run: string, slot: number): string {
+function slotCgroupName(workerPid: number, run: string, slot: number): string {
   return `w${workerPid}-${run}-slot${slot}`;
 }
 

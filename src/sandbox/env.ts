@@ -4,10 +4,10 @@
 import { SandboxInputError } from "./errors.ts";
 
 /** Variables copied from the worker's environment when present. */
-export const DEFAULT_PASSED_ENV: readonly string[] = ["LANG", "LC_ALL", "LC_CTYPE", "TZ"];
+const DEFAULT_PASSED_ENV: readonly string[] = ["LANG", "LC_ALL", "LC_CTYPE", "TZ"];
 
 /** A fixed PATH: the worker's own may point into a home directory the job user cannot read. */
-export const JOB_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const JOB_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -34,7 +34,7 @@ export function pickBaseEnv(
 }
 
 /** Checks a submission's `--env` names; throws a `SandboxInputError` naming the bad one. */
-export function validateSubmissionEnv(env: Readonly<Record<string, string>>): void {
+function validateSubmissionEnv(env: Readonly<Record<string, string>>): void {
   for (const [name, value] of Object.entries(env)) {
     if (!ENV_NAME.test(name)) {
       throw new SandboxInputError(

@@ -30,7 +30,7 @@ export function parseGpuOption(text: string): GpuSpec {
 }
 
 /** Indices from `nvidia-smi -L` lines: "GPU 0: NVIDIA H100 (UUID: GPU-...)". */
-export function parseNvidiaSmiList(output: string): string[] {
+function parseNvidiaSmiList(output: string): string[] {
   const ids: string[] = [];
   for (const line of output.split("\n")) {
     const match = /^GPU (\d+):/.exec(line.trim());

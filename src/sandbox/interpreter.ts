@@ -56,7 +56,7 @@ export async function resolvePython(
   return undefined;
 }
 
-export async function resolveBash(
+async function resolveBash(
   searchPath: string,
   user: JobUser | undefined,
 ): Promise<ResolvedInterpreter | undefined> {
@@ -69,7 +69,7 @@ export async function resolveBash(
  * In the single executable, `process.execPath` is modulate itself, so scripts go through its
  * internal `__script-host` command; in a checkout it is a plain node that runs them natively.
  */
-export async function resolveNodeHost(
+async function resolveNodeHost(
   user: JobUser | undefined,
 ): Promise<ResolvedInterpreter | undefined> {
   if (!(await canExecuteAs(process.execPath, user))) return undefined;

@@ -7,7 +7,7 @@ import type { JobUser } from "./types.ts";
 const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 
 /** Parses one `getent passwd` line: "name:x:uid:gid:gecos:home:shell". */
-export function parsePasswdLine(line: string): JobUser | undefined {
+function parsePasswdLine(line: string): JobUser | undefined {
   const [name, , uid, gid] = line.trim().split(":");
   if (!name || uid === undefined || gid === undefined) return undefined;
   const user = { name, uid: Number(uid), gid: Number(gid) };

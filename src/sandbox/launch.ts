@@ -72,7 +72,7 @@ export function buildLaunchCommand(
   return { file: file ?? plan.program, args, ...(shellSetup ? { shellSetup } : {}) };
 }
 
-export function cgroupCoverage(config: SandboxConfig): { memory: boolean; pids: boolean } {
+function cgroupCoverage(config: SandboxConfig): { memory: boolean; pids: boolean } {
   return { memory: config.cgroup !== undefined, pids: config.cgroup !== undefined };
 }
 

@@ -66,7 +66,7 @@ export interface Verdict {
 }
 
 /** The state a job that ended so is in. */
-export function stateOf(ending: Ending): JobState {
+function stateOf(ending: Ending): JobState {
   switch (ending.kind) {
     case "canceled":
       return "canceled";

@@ -14,7 +14,7 @@ export type ScriptKind =
   | { readonly kind: "shebang"; readonly interpreter: string };
 
 /** Extensions the worker has an interpreter for, lower case, with what runs them. */
-export const RUNTIME_BY_EXTENSION: Readonly<Record<string, ScriptRuntime>> = {
+const RUNTIME_BY_EXTENSION: Readonly<Record<string, ScriptRuntime>> = {
   ".py": "python",
   ".sh": "bash",
   ".bash": "bash",
@@ -24,7 +24,7 @@ export const RUNTIME_BY_EXTENSION: Readonly<Record<string, ScriptRuntime>> = {
 };
 
 /** What is accepted, in words, for messages and `--help`. */
-export const ACCEPTED_SCRIPTS =
+const ACCEPTED_SCRIPTS =
   ".py (python3), .sh or .bash (bash), .js, .mjs or .cjs (node), or any other name whose first line is #! and an interpreter";
 
 /** Linux reads at most this many bytes of a #! line (BINPRM_BUF_SIZE since 5.1). */

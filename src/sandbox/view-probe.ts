@@ -16,9 +16,9 @@ import {
 } from "./view.ts";
 
 /** Entries looked at under one scanned dir before giving it up (a normal /etc holds ~1,500). */
-export const MAX_SCANNED_ENTRIES = 50_000;
+const MAX_SCANNED_ENTRIES = 50_000;
 /** Masks under one scanned dir before giving it up: each is a mount in every job's sandbox. */
-export const MAX_MASKS = 256;
+const MAX_MASKS = 256;
 
 // Made and removed within a moment by shadow-utils and editors (passwd.lock, shadow+, x~): a
 // mask over one that is gone by the time a job starts would fail bwrap for every job.

@@ -8,7 +8,7 @@ import { type StateContext, DEFAULT_SEARCH_LIMIT, reply } from "./state-context.
 import { createPromise } from "./state-promises.ts";
 
 /** The first run of `cron` strictly after `after` (ms), or undefined if it never runs. */
-export function nextCronRun(cron: string, after: number): number | undefined {
+function nextCronRun(cron: string, after: number): number | undefined {
   try {
     return CronExpressionParser.parse(cron, { currentDate: new Date(after) })
       .next()

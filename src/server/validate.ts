@@ -277,7 +277,7 @@ const PARSERS: Record<Request["kind"], Parser> = {
     withoutUndefined({ tags: optional(d, "tags", stringRecord, p), ...limitCursor(d, p) }),
 };
 
-export const REQUEST_KINDS = Object.keys(PARSERS) as readonly Request["kind"][];
+const REQUEST_KINDS = Object.keys(PARSERS) as readonly Request["kind"][];
 
 export type Parsed =
   { ok: true; request: Request } | { ok: false; kind: string; corrId: string; reason: string };

@@ -1,7 +1,7 @@
 // The dashboard's state and the only way it changes. Pure, so it is tested without a terminal.
 import type { ClusterSnapshot, OutstandingJob } from "../orchestration/snapshot.ts";
 import type { WorkerView } from "../orchestration/presence.ts";
-import { ENTRY_GROUP } from "../orchestration/names.ts";
+import { ENTRY_GROUP } from "../orchestration/jobs/names.ts";
 
 export interface DashboardState {
   snapshot: ClusterSnapshot | undefined;

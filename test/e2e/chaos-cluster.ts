@@ -4,7 +4,7 @@
 // workers' side: every worker prints `start <job> attempt <n>` when a job's body starts, and
 // the output of every process ever started is kept, killed ones included.
 import { ModulateClient } from "../../src/orchestration/client.ts";
-import type { JobSpec } from "../../src/orchestration/job.ts";
+import type { JobSpec } from "../../src/orchestration/jobs/job.ts";
 import {
   freePort,
   jobSpec,

@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ModulateClient } from "../../src/orchestration/client.ts";
-import { executeId, queueDeadlineId } from "../../src/orchestration/names.ts";
+import { executeId, queueDeadlineId } from "../../src/orchestration/jobs/names.ts";
 import { jobSpec, runCli, startRouterProcess, startWorkerProcess } from "../helpers/cluster.ts";
 import { eventually, startServerProcess, stopAll, tempDir } from "../helpers/processes.ts";
 import { send } from "../helpers/protocol-client.ts";

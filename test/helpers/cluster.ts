@@ -4,8 +4,8 @@ import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ModulateClient } from "../../src/orchestration/client.ts";
-import type { JobResult, JobSpec } from "../../src/orchestration/job.ts";
-import { newJobId } from "../../src/orchestration/names.ts";
+import type { JobResult, JobSpec } from "../../src/orchestration/jobs/job.ts";
+import { newJobId } from "../../src/orchestration/jobs/names.ts";
 import {
   MODULATE,
   JOB_FIXTURES,

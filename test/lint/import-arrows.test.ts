@@ -30,14 +30,17 @@ async function restrictedImports(filePath: string, line: string): Promise<number
 
 describe("import arrows", () => {
   it.each([
-    ["src/server/timers.ts", 'import "../orchestration/names.ts";'],
+    ["src/server/timers.ts", 'import "../orchestration/jobs/names.ts";'],
     ["src/server/timers.ts", 'import "@resonatehq/sdk";'],
-    ["src/sandbox/paths.ts", 'import "../orchestration/names.ts";'],
+    ["src/sandbox/paths.ts", 'import "../orchestration/jobs/names.ts";'],
     ["src/sandbox/paths.ts", 'import "ink";'],
     ["src/common/limits.ts", 'import "../sandbox/paths.ts";'],
-    ["src/orchestration/names.ts", 'import "../server/defaults.ts";'],
+    ["src/orchestration/jobs/names.ts", 'import "../../server/defaults.ts";'],
+    ["src/orchestration/wire/transport.ts", 'import "../jobs/names.ts";'],
+    ["src/orchestration/wire/transport.ts", 'import "../client.ts";'],
+    ["src/orchestration/jobs/names.ts", 'import "../client.ts";'],
     ["src/orchestration/router.ts", 'import "../modes/get.ts";'],
-    ["src/orchestration/names.ts", 'import { Resonate } from "@resonatehq/sdk";'],
+    ["src/orchestration/jobs/names.ts", 'import { Resonate } from "@resonatehq/sdk";'],
     ["src/ui/keymap.ts", 'import "../sandbox/paths.ts";'],
     ["src/ui/keymap.ts", 'import "../server/defaults.ts";'],
     ["src/ui/keymap.ts", 'import "../modes/get.ts";'],
@@ -50,23 +53,26 @@ describe("import arrows", () => {
     ["src/server/timers.ts", 'import "../common/limits.ts";'],
     ["src/sandbox/paths.ts", 'import "../common/units.ts";'],
     ["src/orchestration/worker.ts", 'import { Resonate } from "@resonatehq/sdk";'],
-    ["src/orchestration/names.ts", 'import type { Resonate } from "@resonatehq/sdk";'],
+    ["src/orchestration/jobs/names.ts", 'import type { Resonate } from "@resonatehq/sdk";'],
+    ["src/orchestration/wire/sdk-network.ts", 'import { Resonate } from "@resonatehq/sdk";'],
+    ["src/orchestration/jobs/names.ts", 'import "../wire/values.ts";'],
+    ["src/orchestration/client.ts", 'import "./jobs/names.ts";'],
     ["src/orchestration/client.ts", 'import "../sandbox/paths.ts";'],
-    ["src/ui/keymap.ts", 'import "../orchestration/names.ts";'],
+    ["src/ui/keymap.ts", 'import "../orchestration/jobs/names.ts";'],
     ["src/modes/get.ts", 'import type { Keymap } from "../ui/keymap.ts";'],
   ])("%s may %s", async (filePath, line) => {
     expect(await restrictedImports(filePath, line)).toBe(0);
   });
 
   it.each([
-    ["src/server/state/promises.ts", "../../orchestration/names.ts", true],
+    ["src/server/state/promises.ts", "../../orchestration/jobs/names.ts", true],
     ["src/server/state/promises.ts", "../protocol.ts", false],
     ["src/server/state/promises.ts", "../../common/limits.ts", false],
     ["src/orchestration/wire/transport.ts", "../../server/defaults.ts", true],
     ["src/orchestration/wire/transport.ts", "../../modes/get.ts", true],
-    ["src/orchestration/wire/transport.ts", "../names.ts", false],
+    ["src/orchestration/wire/transport.ts", "./values.ts", false],
     ["src/orchestration/wire/transport.ts", "../../sandbox/paths.ts", false],
-    ["src/sandbox/linux/bwrap.ts", "../../orchestration/names.ts", true],
+    ["src/sandbox/linux/bwrap.ts", "../../orchestration/jobs/names.ts", true],
     ["src/sandbox/linux/bwrap.ts", "../types.ts", false],
   ])("one folder down, %s importing %s is refused: %s", async (filePath, importPath, refused) => {
     expect(await refusedInFolder(filePath, importPath)).toBe(refused);

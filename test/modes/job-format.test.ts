@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ABANDONED, type AttemptView } from "../../src/orchestration/attempts.ts";
-import type { JobResult } from "../../src/orchestration/job.ts";
+import type { JobResult } from "../../src/orchestration/jobs/job.ts";
 import { jobDetails } from "../../src/modes/job-format.ts";
 
 const worker = { host: "node1", pid: "w1", group: "cpu" };

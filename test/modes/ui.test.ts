@@ -3,7 +3,7 @@
 import { hostname } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ClusterSnapshot } from "../../src/orchestration/snapshot.ts";
-import { processPid } from "../../src/orchestration/names.ts";
+import { processPid } from "../../src/orchestration/jobs/names.ts";
 import { openModulateClient } from "../../src/modes/deps.ts";
 import { startLocalCluster } from "../../src/modes/local-cluster.ts";
 import { runUi, uiCommand } from "../../src/modes/ui.ts";

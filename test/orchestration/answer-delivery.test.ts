@@ -7,16 +7,16 @@ import {
   AnswerDelivery,
   type AnswerDeliveryEvents,
 } from "../../src/orchestration/answer-delivery.ts";
-import type { JobResult } from "../../src/orchestration/job.ts";
+import type { JobResult } from "../../src/orchestration/jobs/job.ts";
 import { refusedAnswer } from "../../src/orchestration/refused-result.ts";
-import { SdkNetwork } from "../../src/orchestration/sdk-network.ts";
+import { SdkNetwork } from "../../src/orchestration/wire/sdk-network.ts";
 import {
   decodeValue,
   encodeValue,
   request,
   requestSender,
   type Send,
-} from "../../src/orchestration/wire.ts";
+} from "../../src/orchestration/wire/wire.ts";
 import { startServer, type RunningServer } from "../../src/server/server.ts";
 import { freePort } from "../helpers/cluster.ts";
 import { eventually, stopAll, tempDir } from "../helpers/processes.ts";

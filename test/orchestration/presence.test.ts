@@ -2,7 +2,7 @@
 // while the server was down is taken again, so the worker is listed again.
 import { afterEach, describe, expect, it } from "vitest";
 import { listLiveWorkers, PresenceLease } from "../../src/orchestration/presence.ts";
-import { requestSender } from "../../src/orchestration/wire.ts";
+import { requestSender } from "../../src/orchestration/wire/wire.ts";
 import { startServer, type RunningServer } from "../../src/server/server.ts";
 import { freePort } from "../helpers/cluster.ts";
 import { eventually, tempDir, stopAll } from "../helpers/processes.ts";

@@ -5,14 +5,14 @@ import {
   rejectedResult,
   type JobResult,
   type JobSpec,
-} from "../../src/orchestration/job.ts";
-import { groupNameProblem, jobIdProblem, newJobId } from "../../src/orchestration/names.ts";
+} from "../../src/orchestration/jobs/job.ts";
+import { groupNameProblem, jobIdProblem, newJobId } from "../../src/orchestration/jobs/names.ts";
 import { whyWaiting, type WorkerView } from "../../src/orchestration/presence.ts";
-import { parseRoutes, resolveGroup } from "../../src/orchestration/routes.ts";
+import { parseRoutes, resolveGroup } from "../../src/orchestration/jobs/routes.ts";
 import {
   DEFAULT_SUBMISSION_LIMITS,
   submissionProblem,
-} from "../../src/orchestration/validate-submission.ts";
+} from "../../src/orchestration/jobs/validate-submission.ts";
 import { chooseInterpreter } from "../../src/sandbox/choose-interpreter.ts";
 import { SandboxInputError } from "../../src/sandbox/errors.ts";
 import type { Interpreters } from "../../src/sandbox/types.ts";

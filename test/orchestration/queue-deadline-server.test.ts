@@ -2,8 +2,8 @@
 // worker that comes first takes the job; a deadline that passes first wins over any worker.
 import { afterEach, describe, expect, it } from "vitest";
 import { listAttempts } from "../../src/orchestration/attempts.ts";
-import type { JobSpec, WorkerRef } from "../../src/orchestration/job.ts";
-import { queueDeadlineId } from "../../src/orchestration/names.ts";
+import type { JobSpec, WorkerRef } from "../../src/orchestration/jobs/job.ts";
+import { queueDeadlineId } from "../../src/orchestration/jobs/names.ts";
 import {
   DEADLINE_ADDRESS,
   deadlineTags,
@@ -17,7 +17,7 @@ import {
   request,
   requestSender,
   type Send,
-} from "../../src/orchestration/wire.ts";
+} from "../../src/orchestration/wire/wire.ts";
 import { startServer, type RunningServer } from "../../src/server/server.ts";
 
 const servers: RunningServer[] = [];

@@ -1,6 +1,6 @@
 // The queue deadline's pure rules: which timeout applies, and the record a timed-out job ends with.
 import { describe, expect, it } from "vitest";
-import { exitCodeFor, type JobSpec } from "../../src/orchestration/job.ts";
+import { exitCodeFor, type JobSpec } from "../../src/orchestration/jobs/job.ts";
 import {
   effectiveQueueTimeoutMs,
   isQueueTaker,

@@ -2,7 +2,7 @@
 // the outcome's typed fields, never on the words of its reason (issue 13).
 import { describe, expect, it } from "vitest";
 import { outcomeToResult } from "../../src/orchestration/sandbox-runner.ts";
-import type { JobSpec } from "../../src/orchestration/job.ts";
+import type { JobSpec } from "../../src/orchestration/jobs/job.ts";
 import { judgeOutcome, type RunFacts, type Verdict } from "../../src/sandbox/outcome.ts";
 import type { JobLimits, JobOutcome } from "../../src/sandbox/types.ts";
 

@@ -3,7 +3,7 @@
 // not made for (here: one granted the network) starts the ordinary way in the same directory.
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { JobSpec } from "../../src/orchestration/job.ts";
+import type { JobSpec } from "../../src/orchestration/jobs/job.ts";
 import { sandboxRunner } from "../../src/orchestration/sandbox-runner.ts";
 import { CgroupSlots } from "../../src/sandbox/cgroup-slots.ts";
 import { sandboxStandbys } from "../../src/sandbox/standby-sandbox.ts";

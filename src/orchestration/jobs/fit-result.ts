@@ -3,7 +3,7 @@
 // never settled, its lease lapses and the job runs again and again (issue 12, item 4). Pure:
 // the captured output in, the record's output fields cut to a budget out. What is cut stays in
 // the attempt's log on the worker, and the reason says where.
-import { formatBytes } from "../common/units.ts";
+import { formatBytes } from "../../common/units.ts";
 import type { JobOutputFile } from "./job.ts";
 
 /** One stream as the sandbox captured it: its first and last bytes, and what fell between. */
@@ -39,7 +39,7 @@ export interface FitInput {
 const NOTE_ROOM_BYTES = 4096;
 
 /** Head, a line saying how much was dropped, then tail: how a person reads captured output. */
-export function joinStream(stream: CapturedStream): string {
+function joinStream(stream: CapturedStream): string {
   if (stream.droppedBytes === 0) return stream.head + stream.tail;
   return `${stream.head}\n[... ${stream.droppedBytes} bytes dropped ...]\n${stream.tail}`;
 }

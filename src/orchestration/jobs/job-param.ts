@@ -4,7 +4,7 @@
 // another version of modulate): a param that is not a job is a problem to say, not a crash in
 // whatever read it next.
 import type { JobSpec } from "./job.ts";
-import { decodeValue } from "./values.ts";
+import { decodeValue } from "../wire/values.ts";
 
 /** A promise's param as a server hands it over, not yet known to be well formed. */
 type EncodedParam = { headers?: Record<string, string>; data?: unknown };

@@ -1,6 +1,6 @@
 // A job as it travels: the submission (spec) and the result record, in the promise and in
 // `--json`. Plain data only: they cross the wire as JSON.
-import { ExitCode } from "../common/errors.ts";
+import { ExitCode } from "../../common/errors.ts";
 
 export type JobState = "pending" | "running" | "succeeded" | "failed" | "timed_out" | "canceled";
 

@@ -1,7 +1,7 @@
 // What the router checks before anything runs. A submission that fails here fails at once,
 // with its reason, and is never retried: running it again could not make it valid.
-import { DEFAULT_MAX_SCRIPT_BYTES } from "../common/limits.ts";
-import { scriptKindProblem } from "../sandbox/script-kind.ts";
+import { DEFAULT_MAX_SCRIPT_BYTES } from "../../common/limits.ts";
+import { scriptKindProblem } from "../../sandbox/script-kind.ts";
 import type { JobSpec } from "./job.ts";
 import { groupNameProblem, jobIdProblem } from "./names.ts";
 
@@ -20,7 +20,7 @@ export const DEFAULT_SUBMISSION_LIMITS: SubmissionLimits = {
  * `modulate-execute.x` would be the execute promise of job `x`. Ids modulate generates start
  * with `job-`.
  */
-export const RESERVED_ID_PREFIX = "modulate-";
+const RESERVED_ID_PREFIX = "modulate-";
 
 /** What is wrong with a job id a user gave, if anything. */
 export function userJobIdProblem(id: string): string | undefined {

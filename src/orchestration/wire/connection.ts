@@ -1,6 +1,6 @@
 // Which Resonate server a client talks to, and with what token. Kept apart from the
 // protocol code so that command-line parsing loads nothing heavy.
-import { UserError } from "../common/errors.ts";
+import { UserError } from "../../common/errors.ts";
 
 export interface Connection {
   url: string;

@@ -1,7 +1,7 @@
 // How modulate's processes send protocol requests: over node:http (transport.ts), with
 // "cannot reach the server" turned into the user-facing error and exit code 3.
 import type { Network } from "@resonatehq/sdk";
-import { ExitCode, UserError } from "../common/errors.ts";
+import { ExitCode, UserError } from "../../common/errors.ts";
 import { abortableSleep, backoffDelayMs, SERVER_RETRY } from "./backoff.ts";
 import type { Connection } from "./connection.ts";
 import { createTransport, ServerUnavailable, type Transport } from "./transport.ts";

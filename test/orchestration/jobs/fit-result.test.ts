@@ -6,7 +6,7 @@ import {
   encodedValueBytes,
   maxValueJsonBytes,
   REQUEST_ENVELOPE_BYTES,
-} from "../../src/common/limits.ts";
+} from "../../../src/common/limits.ts";
 import {
   fitResultOutput,
   headWithin,
@@ -14,10 +14,10 @@ import {
   shareBudget,
   tailWithin,
   type CapturedStream,
-} from "../../src/orchestration/fit-result.ts";
-import { outcomeToResult } from "../../src/orchestration/sandbox-runner.ts";
-import type { JobSpec } from "../../src/orchestration/job.ts";
-import type { JobOutcome } from "../../src/sandbox/types.ts";
+} from "../../../src/orchestration/jobs/fit-result.ts";
+import { outcomeToResult } from "../../../src/orchestration/sandbox-runner.ts";
+import type { JobSpec } from "../../../src/orchestration/jobs/job.ts";
+import type { JobOutcome } from "../../../src/sandbox/types.ts";
 
 const MiB = 1024 * 1024;
 

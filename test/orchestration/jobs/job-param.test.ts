@@ -2,13 +2,13 @@
 // is not a modulate job is a problem to report, where each reader cast it and some crashed.
 import type { Context } from "@resonatehq/sdk";
 import { describe, expect, it } from "vitest";
-import type { JobResult, JobSpec } from "../../src/orchestration/job.ts";
-import { readJobSpec, specOfParam } from "../../src/orchestration/job-param.ts";
-import { EXECUTE_FUNCTION, SUBMIT_FUNCTION } from "../../src/orchestration/names.ts";
-import { submitOrchestration } from "../../src/orchestration/router.ts";
-import { takeSnapshot } from "../../src/orchestration/snapshot.ts";
-import { encodeValue } from "../../src/orchestration/values.ts";
-import type { Send } from "../../src/orchestration/wire.ts";
+import type { JobResult, JobSpec } from "../../../src/orchestration/jobs/job.ts";
+import { readJobSpec, specOfParam } from "../../../src/orchestration/jobs/job-param.ts";
+import { EXECUTE_FUNCTION, SUBMIT_FUNCTION } from "../../../src/orchestration/jobs/names.ts";
+import { submitOrchestration } from "../../../src/orchestration/router.ts";
+import { takeSnapshot } from "../../../src/orchestration/snapshot.ts";
+import { encodeValue } from "../../../src/orchestration/wire/values.ts";
+import type { Send } from "../../../src/orchestration/wire/wire.ts";
 
 const SPEC: JobSpec = {
   id: "job-1",

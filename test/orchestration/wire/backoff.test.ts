@@ -1,6 +1,6 @@
 // The one backoff every retry loop uses: a failure count in, a delay out, capped and jittered.
 import { describe, expect, it } from "vitest";
-import { backoffDelayMs, SERVER_RETRY } from "../../src/orchestration/backoff.ts";
+import { backoffDelayMs, SERVER_RETRY } from "../../../src/orchestration/wire/backoff.ts";
 
 function delays(policy: Parameters<typeof backoffDelayMs>[0], count: number): number[] {
   return Array.from({ length: count }, (_, failures) => backoffDelayMs(policy, failures));

@@ -5,8 +5,8 @@ import type { IncomingMessage } from "node:http";
 import { PassThrough } from "node:stream";
 import type { PromiseRecord, Request, Response } from "@resonatehq/sdk";
 import { describe, expect, it, vi } from "vitest";
-import { openListener } from "../../src/orchestration/listener.ts";
-import type { Transport } from "../../src/orchestration/transport.ts";
+import { openListener } from "../../../src/orchestration/wire/listener.ts";
+import type { Transport } from "../../../src/orchestration/wire/transport.ts";
 
 function record(id: string, state: PromiseRecord["state"]): PromiseRecord {
   const none = { headers: {}, data: "" };

@@ -1,7 +1,7 @@
 // Poll addresses are built in one place, in the shape the SDK writes and servers read.
 import { describe, expect, it } from "vitest";
-import { anycastAddress, unicastAddress } from "../../src/orchestration/poll-address.ts";
-import { parsePollAddress } from "../../src/server/address.ts";
+import { anycastAddress, unicastAddress } from "../../../src/orchestration/wire/poll-address.ts";
+import { parsePollAddress } from "../../../src/server/address.ts";
 
 describe("poll addresses", () => {
   it("addresses any member of a group, or one preferred member", () => {

@@ -2,7 +2,7 @@
 // that a client need not load the SDK): the same messages pass, the same ones are dropped.
 import { isMessage } from "@resonatehq/sdk";
 import { describe, expect, it } from "vitest";
-import { isPollMessage } from "../../src/orchestration/poll-message.ts";
+import { isPollMessage } from "../../../src/orchestration/wire/poll-message.ts";
 
 const promise = {
   id: "job-1",

@@ -3,13 +3,13 @@
 import { PassThrough } from "node:stream";
 import type { Message } from "@resonatehq/sdk";
 import { afterEach, describe, expect, it } from "vitest";
-import { PollSource } from "../../src/orchestration/poll-source.ts";
-import { readEventData } from "../../src/orchestration/sse.ts";
-import { createTransport } from "../../src/orchestration/transport.ts";
-import { request, requestSender } from "../../src/orchestration/wire.ts";
-import { startServer } from "../../src/server/server.ts";
-import { freePort } from "../helpers/cluster.ts";
-import { eventually, tempDir } from "../helpers/processes.ts";
+import { PollSource } from "../../../src/orchestration/wire/poll-source.ts";
+import { readEventData } from "../../../src/orchestration/wire/sse.ts";
+import { createTransport } from "../../../src/orchestration/wire/transport.ts";
+import { request, requestSender } from "../../../src/orchestration/wire/wire.ts";
+import { startServer } from "../../../src/server/server.ts";
+import { freePort } from "../../helpers/cluster.ts";
+import { eventually, tempDir } from "../../helpers/processes.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

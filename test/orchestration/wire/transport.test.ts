@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { createTransport } from "../../src/orchestration/transport.ts";
+import { createTransport } from "../../../src/orchestration/wire/transport.ts";
 
 const ANSWER = JSON.stringify({
   kind: "promise.get",

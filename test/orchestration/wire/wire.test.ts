@@ -2,14 +2,14 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ExitCode, UserError } from "../../src/common/errors.ts";
-import { createTransport, ServerUnavailable } from "../../src/orchestration/transport.ts";
+import { ExitCode, UserError } from "../../../src/common/errors.ts";
+import { createTransport, ServerUnavailable } from "../../../src/orchestration/wire/transport.ts";
 import {
   abortableSleep,
   request,
   requestSender,
   unreachable,
-} from "../../src/orchestration/wire.ts";
+} from "../../../src/orchestration/wire/wire.ts";
 
 let server: Server | undefined;
 afterEach(() => server?.close());

@@ -2,12 +2,12 @@
 // change (too large for the server's --max-body, or malformed): a small record that ends the
 // job as failed and says why, instead of an answer that never lands and a job that runs again
 // (issue 12, item 4). The result is normally made to fit before it is sent; this is the net.
-import { isJobResult, type JobResult } from "./job.ts";
-import { decodeValue, encodeValue } from "./values.ts";
+import { isJobResult, type JobResult } from "./jobs/job.ts";
+import { decodeValue, encodeValue } from "./wire/values.ts";
 import type { EncodedAnswer } from "./answer-delivery.ts";
 
 /** What is kept of each output tail: enough to show how the job ended. */
-export const REFUSED_TAIL_CHARS = 2_000;
+const REFUSED_TAIL_CHARS = 2_000;
 
 export function refusedResult(result: JobResult, reason: string): JobResult {
   // The list of output files goes too: it is part of what may have been too large.

@@ -1,0 +1,145 @@
+// Where a job stands, read from its promises and its attempt records: final once a record is
+// there, otherwise why it waits (no router, no worker of its group, a worker gone silent).
+import { ExitCode, UserError } from "../../common/errors.ts";
+import { listAttempts, type AttemptView } from "../attempts.ts";
+import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "../jobs/job.ts";
+import { specOfParam } from "../jobs/job-param.ts";
+import { ENTRY_GROUP, SUBMIT_FUNCTION, TAG } from "../jobs/names.ts";
+import { listLiveWorkers, whyWaiting } from "../presence.ts";
+import { decodeValue, isOk, request, type Send } from "../wire/wire.ts";
+
+type PromiseRecord = {
+  id: string;
+  state: string;
+  param: { data?: unknown; headers?: Record<string, string> };
+  value: { data?: unknown; headers?: Record<string, string> };
+  tags: Record<string, string>;
+  timeoutAt: number;
+  createdAt: number;
+  settledAt?: number;
+};
+
+export interface JobView {
+  /** The record as far as it is known; final once `finished`. */
+  result: JobResult;
+  finished: boolean;
+  spec: JobSpec;
+  attempts: AttemptView[];
+}
+
+export async function viewJob(send: Send, id: string): Promise<JobView> {
+  const root = await getPromise(send, id);
+  if (!root)
+    throw new UserError(
+      `no such job: ${id} (check the id that submit printed, and --url)`,
+      ExitCode.notFound,
+    );
+  const reading = specOfParam(root.param, SUBMIT_FUNCTION);
+  if (!reading.ok) {
+    throw new UserError(
+      `${id} exists on the server but is not a modulate job (${reading.problem})`,
+      ExitCode.notFound,
+    );
+  }
+  const spec = reading.spec;
+  const attempts = await listAttempts(send, id);
+  const done = (result: JobResult): JobView => ({ result, finished: true, spec, attempts });
+
+  if (root.state === "resolved") {
+    const value = decodeValue(root.value);
+    if (isJobResult(value)) return done(value);
+    if (isDetachedReceipt(value)) {
+      const execute = await getPromise(send, value.executeId);
+      return fromExecute(send, spec, value.group, execute, attempts);
+    }
+  }
+  if (root.state !== "pending") return done(settledWithoutRecord(spec, spec.group, root));
+  return fromExecute(send, spec, spec.group, await findExecute(send, id), attempts);
+}
+
+async function fromExecute(
+  send: Send,
+  spec: JobSpec,
+  group: string,
+  execute: PromiseRecord | undefined,
+  attempts: AttemptView[],
+): Promise<JobView> {
+  if (execute && execute.state === "resolved") {
+    const value = decodeValue(execute.value);
+    if (isJobResult(value)) return { result: value, finished: true, spec, attempts };
+  }
+  if (execute && execute.state !== "pending") {
+    return { result: settledWithoutRecord(spec, group, execute), finished: true, spec, attempts };
+  }
+  const workers = await listLiveWorkers(send);
+  const last = attempts[attempts.length - 1];
+  const base = inProgress(spec, group, attempts);
+  if (!execute) {
+    const routers = workers.filter((w) => w.group === ENTRY_GROUP).length;
+    base.reason =
+      routers === 0
+        ? "no live router: start one with 'modulate router'"
+        : "waiting for a router to route it";
+    return { result: base, finished: false, spec, attempts };
+  }
+  if (last && last.promiseState === "pending") {
+    const alive = workers.some((w) => w.pid === last.worker.pid);
+    if (alive) {
+      base.state = "running";
+      base.reason = `running on ${last.worker.host} (${last.worker.pid})`;
+    } else {
+      base.reason = `worker ${last.worker.pid} stopped answering: the job goes to another worker of group ${group} when its lease lapses`;
+    }
+    return { result: base, finished: false, spec, attempts };
+  }
+  base.reason = whyWaiting(workers, group) ?? `waiting for a worker of group ${group} to take it`;
+  return { result: base, finished: false, spec, attempts };
+}
+
+async function getPromise(send: Send, id: string): Promise<PromiseRecord | undefined> {
+  const res = await send(request("promise.get", { id }));
+  return isOk(res) ? res.data.promise : undefined;
+}
+
+async function findExecute(send: Send, jobId: string): Promise<PromiseRecord | undefined> {
+  const res = await send(
+    request("promise.search", { tags: { [TAG.executeOf]: jobId }, limit: 10 }),
+  );
+  return isOk(res) ? res.data.promises[0] : undefined;
+}
+
+function inProgress(spec: JobSpec, group: string, attempts: AttemptView[]): JobResult {
+  const last = attempts[attempts.length - 1];
+  return {
+    id: spec.id,
+    group,
+    state: "pending",
+    reason: "",
+    exitCode: null,
+    stdout: "",
+    stderr: "",
+    durationMs: 0,
+    worker: last?.worker ?? null,
+    attempt: last?.attempt ?? 0,
+    submittedAt: spec.submittedAt,
+    startedAt: last?.startedAt ?? null,
+    finishedAt: null,
+  };
+}
+
+/** A promise that ended without a record: it timed out or was canceled before a worker answered. */
+function settledWithoutRecord(spec: JobSpec, group: string, promise: PromiseRecord): JobResult {
+  const state =
+    promise.state === "rejected_timedout"
+      ? "timed_out"
+      : promise.state === "rejected_canceled"
+        ? "canceled"
+        : "failed";
+  const reason =
+    state === "timed_out"
+      ? `no worker of group ${group} finished it before its deadline`
+      : state === "canceled"
+        ? "canceled"
+        : `the orchestration failed: ${JSON.stringify(decodeValue(promise.value) ?? null)}`;
+  return { ...inProgress(spec, group, []), state, reason, finishedAt: promise.settledAt ?? null };
+}
