@@ -27,6 +27,10 @@ export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Body
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    // A body that declares its length is copied chunk by chunk into one buffer of its own as
+    // it arrives, so no single step copies the whole body (8 MB at once held the thread 20 ms
+    // and more), and the buffer can be handed to the engine's thread without a copy.
+    let whole: Buffer | undefined;
     let overLimit = false;
     const startedAt = performance.now();
     let deadline: NodeJS.Timeout | undefined;
@@ -48,13 +52,22 @@ export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Body
         if (size > limits.maxDiscardedBytes) finish({ kind: "too-large", drained: false });
         return;
       }
-      chunks.push(chunk);
+      if (whole !== undefined && size <= whole.length) chunk.copy(whole, size - chunk.length);
+      else {
+        // Longer than declared cannot pass Node's parser; kept as chunks all the same.
+        if (whole !== undefined) chunks.push(whole.subarray(0, size - chunk.length));
+        whole = undefined;
+        chunks.push(chunk);
+      }
     };
     const onEnd = (): void =>
       finish(
         overLimit
           ? { kind: "too-large", drained: true }
-          : { kind: "complete", bytes: Buffer.concat(chunks) },
+          : {
+              kind: "complete",
+              bytes: whole?.subarray(0, size) ?? Buffer.concat(chunks),
+            },
       );
     const onAbort = (): void => finish({ kind: "aborted" });
 
@@ -73,6 +86,7 @@ export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Body
     }
     // A declared size over the limit is known to be refused: nothing of it is kept.
     if (Number.isFinite(declared) && declared > limits.maxBytes) overLimit = true;
+    else if (Number.isFinite(declared) && declared > 0) whole = Buffer.allocUnsafeSlow(declared);
     req.on("data", onData);
     req.on("end", onEnd);
     req.on("error", onAbort);
