@@ -7,6 +7,18 @@
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 /**
+ * The header in which modulate's server says, on every answer, the largest body it accepts,
+ * so that clients and workers fit what they send to a server started with another --max-body.
+ */
+export const MAX_BODY_HEADER = "x-modulate-max-body";
+
+/**
+ * What a server that does not say its limit is taken to accept: 2 MiB, the Resonate server's
+ * (it reads `POST /` with axum's `Bytes` extractor, whose default body limit this is).
+ */
+export const UNANNOUNCED_MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+/**
  * Kept free in every request for what surrounds its one large value: the request's kind and
  * ids, tags, a bearer token. 64 KiB is many times what they take.
  */

@@ -6,6 +6,7 @@ import { processPid } from "../orchestration/jobs/names.ts";
 import { DEFAULT_SUBMISSION_LIMITS } from "../orchestration/jobs/validate-submission.ts";
 import { startEmbeddedServer, type StartServer } from "./embedded-server.ts";
 import { setUpWorkerSandbox, type WorkerSandboxOptions } from "./worker-setup.ts";
+import { ServerLimits } from "../orchestration/wire/server-limits.ts";
 
 export interface LocalClusterOptions {
   /** One worker each; every name once (a worker's pid is made of its group). */
@@ -82,13 +83,15 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const workerPids = new Map<string, string>();
     for (const group of options.groups) {
       const pid = processPid(group, hostname(), process.pid);
+      const serverLimits = new ServerLimits();
       const worker = await startWorker({
         connection,
         group,
         slots: options.slotsPerWorker,
         leaseMs,
         pid,
-        runner: sandboxRunner(config, { disks: disk?.pool, cgroups }),
+        serverLimits,
+        runner: sandboxRunner(config, { disks: disk?.pool, cgroups, serverLimits }),
       });
       stoppers.push(() => worker.stop());
       workerPids.set(group, pid);

@@ -21,7 +21,7 @@ const options = {
   },
   "max-script": {
     type: "string",
-    // Derived from the server's default request limit (src/limits.ts), in bytes.
+    // Derived from the server's default request limit (src/common/limits.ts), in bytes.
     default: String(DEFAULT_SUBMISSION_LIMITS.maxScriptBytes),
     describe: "Largest script accepted (the default fits the server's default --max-body)",
   },

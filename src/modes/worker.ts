@@ -17,6 +17,7 @@ import {
   setUpWorkerSandbox,
   workerSandboxOptions,
 } from "./worker-setup.ts";
+import { ServerLimits } from "../orchestration/wire/server-limits.ts";
 
 const options = {
   ...connectionOptions,
@@ -150,6 +151,7 @@ export async function runWorker(
   );
   try {
     const pid = processPid(args.group, hostname(), process.pid);
+    const serverLimits = new ServerLimits();
     await deps.awaitServer(connection, ctx.signal, (why) =>
       ctx.stderr.write(`modulate worker: waiting for the server (${why})\n`),
     );
@@ -160,7 +162,8 @@ export async function runWorker(
         slots,
         leaseMs,
         pid,
-        runner: sandboxRunner(config, { gpus, disks: disk?.pool, cgroups }),
+        serverLimits,
+        runner: sandboxRunner(config, { gpus, disks: disk?.pool, cgroups, serverLimits }),
         events: {
           onStart: (spec, attempt) => ctx.stdout.write(`start ${spec.id} attempt ${attempt}\n`),
           onFinish: (spec, result) =>

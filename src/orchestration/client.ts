@@ -10,6 +10,7 @@ import { submitJob, type Submitted } from "./client/submit.ts";
 import { viewJob, type JobView } from "./client/view.ts";
 import { waitForJob } from "./client/wait.ts";
 import { openListener, type Listener } from "./wire/listener.ts";
+import { ServerLimits } from "./wire/server-limits.ts";
 import { createTransport, ServerUnavailable, type Transport } from "./wire/transport.ts";
 import { senderOver, unreachable, type Connection, type Send } from "./wire/wire.ts";
 
@@ -17,11 +18,12 @@ export class ModulateClient {
   readonly #connection: Connection;
   readonly #transport: Transport;
   readonly #send: Send;
+  readonly #limits = new ServerLimits();
   #listener: Promise<Listener> | undefined;
 
   constructor(connection: Connection) {
     this.#connection = connection;
-    this.#transport = createTransport(connection);
+    this.#transport = createTransport(connection, undefined, this.#limits);
     this.#send = senderOver(this.#transport, connection);
   }
 
@@ -31,7 +33,14 @@ export class ModulateClient {
    * so routers running the SDK execute it; modulate's own client needs no SDK to do it.
    */
   submit(spec: JobSpec, queueTimeoutMs: number): Promise<Submitted> {
-    return submitJob(this.#send, spec, queueTimeoutMs);
+    return submitJob(this.#send, spec, queueTimeoutMs, () => this.#serverMaxBodyBytes());
+  }
+
+  /** The server's request limit, from its answers; asked with GET /health if none came yet. */
+  async #serverMaxBodyBytes(): Promise<number> {
+    // Unreachable now: the submission itself then says so, in the usual words.
+    if (!this.#limits.known) await this.#transport.health().catch(() => undefined);
+    return this.#limits.maxBodyBytes();
   }
 
   /** Waits for the job's final record; `stop` ends the wait at once (it then rejects). */

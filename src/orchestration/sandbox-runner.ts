@@ -12,6 +12,7 @@ import { isCleanExit } from "../sandbox/outcome.ts";
 import { runJob } from "../sandbox/run-job.ts";
 import type { DiskArea, JobOutcome, SandboxConfig } from "../sandbox/types.ts";
 import { fitResultOutput } from "./jobs/fit-result.ts";
+import type { ServerLimits } from "./wire/server-limits.ts";
 import type { JobSpec } from "./jobs/job.ts";
 import type { JobRunner, RunOutcome } from "./worker.ts";
 
@@ -23,7 +24,7 @@ const WORKER_FIELDS_BYTES = 4096;
 
 /**
  * The result record of an outcome, its output cut so that the record fits in a request the
- * server accepts with its default --max-body, whatever the worker's --max-output keeps.
+ * server accepts (its default --max-body unless told), whatever the worker's --max-output keeps.
  */
 export function outcomeToResult(
   spec: JobSpec,
@@ -75,11 +76,13 @@ export interface JobResources {
   gpus?: GpuShare | undefined;
   disks?: DiskAreaPool | undefined;
   cgroups?: CgroupSlots | undefined;
+  /** The server's request limit as the worker's network learnt it; the record fits in it. */
+  serverLimits?: ServerLimits | undefined;
 }
 
 export function sandboxRunner(
   config: SandboxConfig,
-  { gpus, disks, cgroups }: JobResources = {},
+  { gpus, disks, cgroups, serverLimits }: JobResources = {},
 ): JobRunner {
   return {
     async run(spec, attempt, signal): Promise<RunOutcome> {
@@ -110,7 +113,7 @@ export function sandboxRunner(
           config,
           { signal, ...(standby ? { standby } : {}) },
         );
-        return outcomeToResult(spec, outcome);
+        return outcomeToResult(spec, outcome, maxValueJsonBytes(serverLimits?.maxBodyBytes()));
       } finally {
         // runJob has resolved: every process of the job is gone from the cgroup. A standby it
         // did not use (a job that never started) must not stay there, nor its directory.

@@ -10,6 +10,7 @@ import { queueTimedOutResult, takeAndClaim } from "./queue-deadline.ts";
 import { AnswerDelivery, type AnswerDeliveryEvents } from "./answer-delivery.ts";
 import { refusedAnswer, refusedResult } from "./refused-result.ts";
 import { SdkNetwork } from "./wire/sdk-network.ts";
+import type { ServerLimits } from "./wire/server-limits.ts";
 import { SlotGate } from "./slot-gate.ts";
 import type { Connection, Send } from "./wire/wire.ts";
 
@@ -48,6 +49,8 @@ export interface WorkerOptions {
   leaseMs: number;
   pid: string;
   runner: JobRunner;
+  /** Learns the server's request limit from its answers; the runner fits results to it. */
+  serverLimits?: ServerLimits;
   events?: WorkerEvents;
   clock?: () => number;
 }
@@ -77,7 +80,7 @@ const ATTEMPT_KEEP_MS = 60 * 60 * 1000;
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { connection, group, pid, clock = Date.now } = options;
   // The answer's layer sits under the gate: a task's slot stays taken until its answer lands.
-  const answers = new AnswerDelivery(new SdkNetwork(connection, group, pid), {
+  const answers = new AnswerDelivery(new SdkNetwork(connection, group, pid, options.serverLimits), {
     pid,
     leaseMs: options.leaseMs,
     replaceRefused: refusedAnswer,

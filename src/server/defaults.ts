@@ -4,7 +4,7 @@ import { DEFAULT_MAX_BODY_BYTES as MAX_BODY_BYTES } from "../common/limits.ts";
 
 /** Settled promises older than this are deleted: 7 days. */
 export const DEFAULT_RETAIN_MS = 7 * 24 * 60 * 60 * 1000;
-/** Largest accepted `POST /` body: 10 MiB. One value shared with the clients (src/limits.ts). */
+/** Largest accepted `POST /` body: 10 MiB. One value shared with the clients (src/common/limits.ts). */
 export const DEFAULT_MAX_BODY_BYTES = MAX_BODY_BYTES;
 /**
  * Time a `POST /` body is given to arrive, from its headers on, before the time its size needs

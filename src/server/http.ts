@@ -15,6 +15,7 @@ import {
 import type { PollConnection, PollRegistry } from "./poll-registry.ts";
 import type { Message, Reply } from "./protocol.ts";
 import { readBody } from "./request-body.ts";
+import { MAX_BODY_HEADER } from "../common/limits.ts";
 
 export interface HttpOptions {
   /** Answers `POST /` bodies and `/ready`; on the engine's own thread in the server. */
@@ -220,6 +221,9 @@ export function createHttpServer(options: HttpOptions): Server {
   }
 
   function guardedRoute(req: IncomingMessage, res: ServerResponse): void {
+    // Said on every answer, poll streams included, so that clients and workers fit what they
+    // send to this server's limit (src/orchestration/wire/server-limits.ts).
+    res.setHeader(MAX_BODY_HEADER, String(maxBodyBytes));
     try {
       route(req, res);
     } catch (error) {
@@ -231,6 +235,7 @@ export function createHttpServer(options: HttpOptions): Server {
   // `Expect: 100-continue` (curl sends it for large bodies): a body known to be over the limit
   // is refused before it is sent.
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader(MAX_BODY_HEADER, String(maxBodyBytes));
     const declared = Number(req.headers["content-length"]);
     if (Number.isFinite(declared) && declared > maxBodyBytes) {
       sendErrorAndClose(res, tooLarge);

@@ -1,7 +1,7 @@
 // Submitting a job: its root promise, written exactly as the SDK writes a top-level call, and
 // the checks that refuse a submission before anything is sent.
 import { ExitCode, UserError } from "../../common/errors.ts";
-import { base64Bytes, DEFAULT_MAX_BODY_BYTES, maxValueJsonBytes } from "../../common/limits.ts";
+import { base64Bytes, maxValueJsonBytes, UNANNOUNCED_MAX_BODY_BYTES } from "../../common/limits.ts";
 import { formatBytes } from "../../common/units.ts";
 import { scriptKindProblem } from "../../sandbox/script-kind.ts";
 import type { JobSpec } from "../jobs/job.ts";
@@ -20,14 +20,19 @@ export interface Submitted {
 /** Time beyond a job's own limits before its promises give up, so bookkeeping can finish. */
 const MARGIN_MS = 60 * 60 * 1000;
 
+/**
+ * `serverMaxBodyBytes` says the server's request limit, asking the server if it has not said
+ * yet; it is asked only for a submission larger than every server takes.
+ */
 export async function submitJob(
   send: Send,
   spec: JobSpec,
   queueTimeoutMs: number,
+  serverMaxBodyBytes: () => Promise<number>,
 ): Promise<Submitted> {
   refuseUnrunnable(spec);
   const call = { func: SUBMIT_FUNCTION, args: [spec], version: 1 };
-  refuseOversized(spec, call);
+  await refuseOversized(spec, call, serverMaxBodyBytes);
   const created = await send(
     request("promise.create", {
       id: spec.id,
@@ -81,14 +86,22 @@ function refuseUnrunnable(spec: JobSpec): void {
 
 /**
  * Refuses, before anything is sent, a submission whose request would be over the server's
- * default body limit: the server would refuse it (413) or reset the connection, which read
- * as "cannot reach the server". Measured on what is sent: the JSON of the call, base64.
+ * body limit: the server would refuse it (413) or reset the connection, which read as "cannot
+ * reach the server". Measured on what is sent: the JSON of the call, base64.
  */
-function refuseOversized(spec: JobSpec, call: unknown): void {
+async function refuseOversized(
+  spec: JobSpec,
+  call: unknown,
+  serverMaxBodyBytes: () => Promise<number>,
+): Promise<void> {
   const encodedBytes = base64Bytes(Buffer.byteLength(JSON.stringify(call), "utf8"));
-  if (encodedBytes <= base64Bytes(maxValueJsonBytes(DEFAULT_MAX_BODY_BYTES))) return;
+  const fits = (maxBodyBytes: number): boolean =>
+    encodedBytes <= base64Bytes(maxValueJsonBytes(maxBodyBytes));
+  if (fits(UNANNOUNCED_MAX_BODY_BYTES)) return;
+  const maxBodyBytes = await serverMaxBodyBytes();
+  if (fits(maxBodyBytes)) return;
   const scriptBytes = Buffer.byteLength(spec.script.content, "utf8");
   throw new UserError(
-    `script ${spec.script.name} is ${formatBytes(scriptBytes)}: encoded for the server its submission is ${formatBytes(encodedBytes)}, over the server's request limit of ${formatBytes(DEFAULT_MAX_BODY_BYTES)} (modulate server --max-body); make the script smaller, or have it read its data from elsewhere; nothing was submitted`,
+    `script ${spec.script.name} is ${formatBytes(scriptBytes)}: encoded for the server its submission is ${formatBytes(encodedBytes)}, over the server's request limit of ${formatBytes(maxBodyBytes)} (modulate server --max-body; a Resonate server takes ${formatBytes(UNANNOUNCED_MAX_BODY_BYTES)}); make the script smaller, or have it read its data from elsewhere; nothing was submitted`,
   );
 }

@@ -12,6 +12,7 @@ import {
 } from "@resonatehq/sdk";
 import type { Connection } from "./connection.ts";
 import { PollSource } from "./poll-source.ts";
+import type { ServerLimits } from "./server-limits.ts";
 import { createTransport, ServerUnavailable, type Transport } from "./transport.ts";
 
 /**
@@ -40,8 +41,9 @@ export class SdkNetwork implements Network {
   readonly #poll: PollSource;
   readonly #transport: Transport;
 
-  constructor(connection: Connection, group: string, pid: string) {
-    this.#transport = createTransport(connection);
+  /** `limits` learns the server's request limit from its answers (server-limits.ts). */
+  constructor(connection: Connection, group: string, pid: string, limits?: ServerLimits) {
+    this.#transport = createTransport(connection, undefined, limits);
     this.#poll = new PollSource(this.#transport, group, pid);
   }
 

@@ -5,6 +5,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Request, Response } from "@resonatehq/sdk";
 import type { Connection } from "./connection.ts";
+import type { ServerLimits } from "./server-limits.ts";
 
 const ANSWERS = new Set([200, 300, 404, 409, 422, 501]);
 
@@ -56,10 +57,17 @@ export interface Transport {
   ): Promise<Extract<Response, { kind: K }>>;
   /** Opens `GET path` as a stream (server-sent events); resolves once the server answered 200. */
   stream(path: string): Promise<IncomingMessage>;
+  /** Asks `GET /health`, for what its answer's headers say (the server's request limit). */
+  health(): Promise<void>;
   close(): void;
 }
 
-export function createTransport(connection: Connection, timeoutMs = 10_000): Transport {
+/** `limits`, when given, learns the server's request limit from every answer. */
+export function createTransport(
+  connection: Connection,
+  timeoutMs = 10_000,
+  limits?: ServerLimits,
+): Transport {
   const url = new URL(connection.url);
   // Not `import ... from "node:http"`: the ESM wrapper of a built-in reads every export, and
   // node:http's WebSocket and EventSource getters then load undici, about 30 ms of a
@@ -98,7 +106,10 @@ export function createTransport(connection: Connection, timeoutMs = 10_000): Tra
               : { "content-type": "application/json", "content-length": Buffer.byteLength(body) }),
           },
         },
-        resolve,
+        (res) => {
+          limits?.noteAnswer(res.headers);
+          resolve(res);
+        },
       );
       req.on("error", (error: NodeJS.ErrnoException) => {
         const stale = req.reusedSocket && (error.code === "ECONNRESET" || error.code === "EPIPE");
@@ -150,6 +161,10 @@ export function createTransport(connection: Connection, timeoutMs = 10_000): Tra
         throw new ServerUnavailable(`HTTP ${status} for GET ${path}`, { kind: "status", status });
       }
       return res;
+    },
+    async health() {
+      const res = await open("GET", "/health");
+      res.resume();
     },
     close() {
       agent.destroy();

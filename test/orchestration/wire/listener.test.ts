@@ -37,6 +37,7 @@ function scriptedServer() {
       });
     },
     stream: () => Promise.resolve(stream as unknown as IncomingMessage),
+    health: () => Promise.resolve(),
     close: () => undefined,
   };
   return {
