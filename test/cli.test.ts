@@ -136,7 +136,7 @@ describe("what submit reads as a script", () => {
     const res = await submit(path);
     expect(res.code).toBe(2);
     expect(res.err).toMatch(
-      /script quotes\.py is 5 MiB: encoded for the server its submission is 13\.\d MiB, over the server's request limit of 10 MiB \(modulate server --max-body\)/,
+      /script quotes\.py is 5 MiB: encoded for the server its submission is 13\.\d MiB, over the server's request limit of 10 MiB \(modulate server --max-body; a Resonate server takes 2 MiB\)/,
     );
   });
 
