@@ -32,7 +32,11 @@ function register<O extends Record<string, Options>, P extends string>(
     positional ? `${mode.command} <${positional.name}>` : mode.command,
     mode.describe,
     (sub) => {
-      const withOptions = sub.options(mode.options);
+      // Described here, so that the command's --help says what the positional takes.
+      const withPositional = positional
+        ? sub.positional(positional.name, { describe: positional.describe, type: "string" })
+        : sub;
+      const withOptions = withPositional.options(mode.options);
       return mode.epilogue ? withOptions.epilogue(mode.epilogue) : withOptions;
     },
     async (argv) => {

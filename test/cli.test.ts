@@ -38,6 +38,12 @@ describe("the command line", () => {
     expect(ctx.out()).toContain("--port");
   });
 
+  it("says in a command's --help what its positional takes", async () => {
+    const ctx = captureContext();
+    expect(await main(["submit", "--help"], ctx)).toBe(0);
+    expect(ctx.out()).toMatch(/Positionals:\s+script\s+The script to run \(\.py, \.sh, \.bash/);
+  });
+
   it("rejects an unknown command with exit code 2 and one line", async () => {
     const ctx = captureContext();
     expect(await main(["frobnicate"], ctx)).toBe(2);
