@@ -1,5 +1,4 @@
 import yargs, { type Argv, type Options } from "yargs";
-import packageJson from "../package.json" with { type: "json" };
 import { EXIT_CODES_HELP, ExitCode, UserError } from "./common/errors.ts";
 import type { CliContext, ModeCommand } from "./modes/command.ts";
 import { devCommand } from "./modes/dev.ts";
@@ -9,9 +8,11 @@ import { hostScriptIfAsked } from "./modes/script-host.ts";
 import { serverCommand } from "./modes/server.ts";
 import { submitCommand } from "./modes/submit.ts";
 import { uiCommand } from "./modes/ui.ts";
+import { MODULATE_VERSION } from "./modes/version.ts";
 import { workerCommand } from "./modes/worker.ts";
+import { workersCommand } from "./modes/workers.ts";
 
-export const VERSION: string = packageJson.version;
+export const VERSION: string = MODULATE_VERSION;
 
 type Done = (exitCode: number) => void;
 
@@ -63,6 +64,7 @@ function registerCommands(
   p = register(p, serverCommand, ctx, done, positionals, words);
   p = register(p, routerCommand, ctx, done, positionals, words);
   p = register(p, workerCommand, ctx, done, positionals, words);
+  p = register(p, workersCommand, ctx, done, positionals, words);
   p = register(p, uiCommand, ctx, done, positionals, words);
   return p;
 }
@@ -76,6 +78,7 @@ const KNOWN_COMMANDS: ReadonlySet<string> = new Set(
     serverCommand,
     routerCommand,
     workerCommand,
+    workersCommand,
     uiCommand,
   ].map((mode) => mode.command),
 );
@@ -88,8 +91,7 @@ function ownWords(words: readonly string[]): readonly string[] {
 
 /**
  * Words people type from other schedulers, with what modulate offers for them. yargs would
- * suggest the nearest command by spelling (`ls` -> `ui`, `workers` -> `worker`, which starts
- * one), which misleads.
+ * suggest the nearest command by spelling (`ls` -> `ui`), which misleads.
  */
 const FAMILIAR_WORDS: ReadonlyMap<string, string> = new Map([
   ...["ls", "ps", "list", "jobs", "squeue", "queue", "status"].map(
@@ -113,9 +115,12 @@ const FAMILIAR_WORDS: ReadonlyMap<string, string> = new Map([
         `modulate get ID shows a job's output tails; the worker keeps each attempt's full log under its --work-dir`,
       ] as const,
   ),
-  ...["workers", "nodes", "sinfo"].map(
+  ...["nodes", "sinfo"].map(
     (word) =>
-      [word, `modulate ui lists each group's live workers (modulate worker starts one)`] as const,
+      [
+        word,
+        `modulate workers lists each group's live workers (modulate worker starts one)`,
+      ] as const,
   ),
 ]);
 

@@ -164,7 +164,8 @@ describe("argument errors that say what to do (issue 13)", () => {
     [["ps"], "modulate ui"],
     [["kill", "job-1"], "cancel"],
     [["tail", "job-1"], "modulate get"],
-    [["workers"], "modulate ui"],
+    [["sinfo"], "modulate workers"],
+    [["nodes"], "modulate workers"],
     [["submit", "x.py", "--bogus"], "modulate submit --help"],
   ])("%j: exit 2, one line holding %j", async (argv, expected) => {
     const ctx = captureContext();

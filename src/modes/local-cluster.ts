@@ -7,6 +7,7 @@ import { DEFAULT_SUBMISSION_LIMITS } from "../orchestration/jobs/validate-submis
 import { startEmbeddedServer, type StartServer } from "./embedded-server.ts";
 import { setUpWorkerSandbox, type WorkerSandboxOptions } from "./worker-setup.ts";
 import { ServerLimits } from "../orchestration/wire/server-limits.ts";
+import { MODULATE_VERSION } from "./version.ts";
 
 export interface LocalClusterOptions {
   /** One worker each; every name once (a worker's pid is made of its group). */
@@ -91,6 +92,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         leaseMs,
         pid,
         serverLimits,
+        announcement: { gpus: [], sandbox: config.mode, version: MODULATE_VERSION },
         runner: sandboxRunner(config, { disks: disk?.pool, cgroups, serverLimits }),
       });
       stoppers.push(() => worker.stop());

@@ -18,6 +18,7 @@ import {
   workerSandboxOptions,
 } from "./worker-setup.ts";
 import { ServerLimits } from "../orchestration/wire/server-limits.ts";
+import { MODULATE_VERSION } from "./version.ts";
 
 const options = {
   ...connectionOptions,
@@ -163,6 +164,7 @@ export async function runWorker(
         leaseMs,
         pid,
         serverLimits,
+        announcement: { gpus: gpuIds, sandbox: config.mode, version: MODULATE_VERSION },
         runner: sandboxRunner(config, { gpus, disks: disk?.pool, cgroups, serverLimits }),
         events: {
           onStart: (spec, attempt) => ctx.stdout.write(`start ${spec.id} attempt ${attempt}\n`),

@@ -4,7 +4,8 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { JobResult, JobSpec } from "./jobs/job.ts";
-import { processPid } from "./jobs/names.ts";
+import { ENTRY_GROUP, processPid } from "./jobs/names.ts";
+import { groupHasLiveWorker, listLiveWorkers, type WorkerView } from "./presence.ts";
 import { takeSnapshot, type ClusterSnapshot } from "./snapshot.ts";
 import { submitJob, type Submitted } from "./client/submit.ts";
 import { viewJob, type JobView } from "./client/view.ts";
@@ -55,6 +56,19 @@ export class ModulateClient {
 
   getJob(id: string): Promise<JobView> {
     return viewJob(this.#send, id);
+  }
+
+  /**
+   * Every live worker, each with what it announced and the jobs it runs now. Routers hold
+   * presence leases too, in the entry group; they are not workers and are left out.
+   */
+  async workers(): Promise<WorkerView[]> {
+    return (await listLiveWorkers(this.#send)).filter((w) => w.group !== ENTRY_GROUP);
+  }
+
+  /** True when some worker of `group` is alive now. */
+  groupHasLiveWorker(group: string): Promise<boolean> {
+    return groupHasLiveWorker(this.#send, group);
   }
 
   /** Live workers and every unfinished job: what the dashboard shows. */

@@ -5,9 +5,30 @@
 import { hostname } from "node:os";
 import { anycastAddress } from "./wire/poll-address.ts";
 import { decodeValue, encodeValue, isOk, request, type Send } from "./wire/wire.ts";
-import { isPresenceId, PRESENCE_GROUP, presenceId, TAG } from "./jobs/names.ts";
+import {
+  executeId,
+  isPresenceId,
+  PRESENCE_GROUP,
+  presenceId,
+  presenceIdPrefix,
+  TAG,
+} from "./jobs/names.ts";
 
-export interface PresenceInfo {
+/** What a worker says of itself beyond its place in the cluster, for `modulate workers`. */
+export interface WorkerAnnouncement {
+  /** The GPU ids it hands out; [] when none. */
+  gpus: string[];
+  /** How it isolates jobs: the sandbox mode it settled on (bwrap, none). */
+  sandbox: string;
+  /** The modulate version it runs. */
+  version: string;
+}
+
+/**
+ * The presence promise's param, written once per lease. The announcement's fields are absent
+ * in records of workers older than them: readers show them as unknown.
+ */
+export interface PresenceInfo extends Partial<WorkerAnnouncement> {
   group: string;
   pid: string;
   host: string;
@@ -18,6 +39,13 @@ export interface PresenceInfo {
 export interface WorkerView extends PresenceInfo {
   /** Job tasks this worker holds now. */
   busy: number;
+  /** The jobs whose execute tasks it holds now: the jobs it runs. */
+  jobs: string[];
+  /**
+   * Its presence lease, which it renews a third of the way through: it was heard from within
+   * this long, or it would not be listed. The protocol says no more of when it last beat.
+   */
+  leaseMs?: number;
 }
 
 export interface PresenceOptions {
@@ -27,6 +55,8 @@ export interface PresenceOptions {
   slots: number;
   /** The lease: a worker silent this long counts as gone. */
   leaseMs: number;
+  /** Written beside the group, pid and slots; absent fields read as unknown. */
+  announcement?: WorkerAnnouncement;
   clock?: () => number;
 }
 
@@ -34,7 +64,8 @@ export interface PresenceOptions {
 const EPOCH_MS = 24 * 60 * 60 * 1000;
 
 export class PresenceLease {
-  readonly #options: Required<PresenceOptions>;
+  readonly #options: Required<Omit<PresenceOptions, "announcement">> &
+    Pick<PresenceOptions, "announcement">;
   /** The lease held now; undefined between losing one and getting the next. */
   #task: { id: string; version: number } | undefined;
   #epochStartedAt = 0;
@@ -76,9 +107,16 @@ export class PresenceLease {
   }
 
   async #acquire(): Promise<void> {
-    const { send, group, pid, slots, leaseMs, clock } = this.#options;
+    const { send, group, pid, slots, leaseMs, clock, announcement } = this.#options;
     const now = clock();
-    const info: PresenceInfo = { group, pid, host: hostname(), slots, startedAt: now };
+    const info: PresenceInfo = {
+      group,
+      pid,
+      host: hostname(),
+      slots,
+      startedAt: now,
+      ...announcement,
+    };
     const id = presenceId(group, pid, Math.floor(now / 1000));
     const res = await send(
       request("task.create", {
@@ -134,6 +172,8 @@ export class PresenceLease {
 export interface AcquiredTask {
   id: string;
   pid?: string;
+  /** The lease its holder renews, in milliseconds. */
+  ttl?: number;
 }
 
 /** Every task held by some process now, paging through the search. */
@@ -151,23 +191,57 @@ export async function searchAcquiredTasks(send: Send): Promise<AcquiredTask[]> {
   return acquired;
 }
 
-/** Live workers among the acquired tasks, with how many job tasks each holds. */
+const EXECUTE_ID_PREFIX = executeId("");
+
+/** Live workers among the acquired tasks, with the job tasks each holds. */
 export async function liveWorkersAmong(
   send: Send,
   acquired: readonly AcquiredTask[],
 ): Promise<WorkerView[]> {
   const busy = new Map<string, number>();
+  const jobs = new Map<string, string[]>();
   for (const task of acquired) {
-    if (!isPresenceId(task.id) && task.pid) busy.set(task.pid, (busy.get(task.pid) ?? 0) + 1);
+    if (isPresenceId(task.id) || !task.pid) continue;
+    busy.set(task.pid, (busy.get(task.pid) ?? 0) + 1);
+    if (task.id.startsWith(EXECUTE_ID_PREFIX)) {
+      jobs.set(task.pid, [...(jobs.get(task.pid) ?? []), task.id.slice(EXECUTE_ID_PREFIX.length)]);
+    }
   }
   const workers: WorkerView[] = [];
   for (const task of acquired.filter((t) => isPresenceId(t.id))) {
     const res = await send(request("promise.get", { id: task.id }));
     if (!isOk(res)) continue;
     const info = decodeValue(res.data.promise.param) as PresenceInfo | undefined;
-    if (info) workers.push({ ...info, busy: busy.get(info.pid) ?? 0 });
+    if (info) {
+      workers.push({
+        ...info,
+        busy: busy.get(info.pid) ?? 0,
+        jobs: jobs.get(info.pid) ?? [],
+        ...(task.ttl === undefined ? {} : { leaseMs: task.ttl }),
+      });
+    }
   }
   return workers;
+}
+
+/**
+ * True when some worker of `group` holds its presence lease now. The group is part of the
+ * presence promise's id (`presenceId`; a group name holds no '.'), so the acquired tasks'
+ * ids answer it: one request unless more than a page of tasks is held.
+ */
+export async function groupHasLiveWorker(send: Send, group: string): Promise<boolean> {
+  const prefix = presenceIdPrefix(group);
+  let cursor: string | undefined;
+  do {
+    const res = await send(
+      request("task.search", { state: "acquired", limit: 1000, ...(cursor ? { cursor } : {}) }),
+    );
+    if (!isOk(res)) return false;
+    const tasks: AcquiredTask[] = res.data.tasks;
+    if (tasks.some((t) => t.id.startsWith(prefix))) return true;
+    cursor = res.data.cursor;
+  } while (cursor);
+  return false;
 }
 
 export async function listLiveWorkers(send: Send): Promise<WorkerView[]> {

@@ -5,7 +5,7 @@ import { hostname } from "node:os";
 import { closeEarlierAttempts, finishAttempt, type AttemptRecord } from "./attempts.ts";
 import type { JobOutputFile, JobResult, JobSpec, JobState, WorkerRef } from "./jobs/job.ts";
 import { EXECUTE_FUNCTION } from "./jobs/names.ts";
-import { PresenceLease } from "./presence.ts";
+import { PresenceLease, type WorkerAnnouncement } from "./presence.ts";
 import { queueTimedOutResult, takeAndClaim } from "./queue-deadline.ts";
 import { AnswerDelivery, type AnswerDeliveryEvents } from "./answer-delivery.ts";
 import { refusedAnswer, refusedResult } from "./refused-result.ts";
@@ -52,6 +52,8 @@ export interface WorkerOptions {
   /** Learns the server's request limit from its answers; the runner fits results to it. */
   serverLimits?: ServerLimits;
   events?: WorkerEvents;
+  /** What `modulate workers` shows of it: GPUs, sandbox, version. */
+  announcement?: WorkerAnnouncement;
   clock?: () => number;
 }
 
@@ -175,6 +177,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     pid,
     slots: options.slots,
     leaseMs: options.leaseMs,
+    ...(options.announcement ? { announcement: options.announcement } : {}),
   });
   await presence.start();
   return {

@@ -158,6 +158,7 @@ describe("why a job waits", () => {
     slots,
     busy,
     startedAt: 0,
+    jobs: [],
   });
   it("says when the group has no live worker", () => {
     expect(whyWaiting([worker("cpu", 2, 0)], "gpu")).toBe("no live worker in group gpu");

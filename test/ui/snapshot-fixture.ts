@@ -4,9 +4,9 @@ import type { ClusterSnapshot } from "../../src/orchestration/snapshot.ts";
 export const SNAPSHOT: ClusterSnapshot = {
   takenAt: 10_000,
   workers: [
-    { group: "gpu", pid: "gpu-a-1", host: "a", slots: 2, busy: 1, startedAt: 0 },
-    { group: "cpu", pid: "cpu-b-2", host: "b", slots: 4, busy: 0, startedAt: 0 },
-    { group: "entry", pid: "router-c-3", host: "c", slots: 0, busy: 0, startedAt: 0 },
+    { group: "gpu", pid: "gpu-a-1", host: "a", slots: 2, busy: 1, startedAt: 0, jobs: [] },
+    { group: "cpu", pid: "cpu-b-2", host: "b", slots: 4, busy: 0, startedAt: 0, jobs: [] },
+    { group: "entry", pid: "router-c-3", host: "c", slots: 0, busy: 0, startedAt: 0, jobs: [] },
   ],
   jobs: [
     {

@@ -77,7 +77,12 @@ export function attemptId(jobId: string, n: number): string {
 const PRESENCE_ID_PREFIX = "modulate-presence.";
 
 export function presenceId(group: string, pid: string, epoch: number): string {
-  return `${PRESENCE_ID_PREFIX}${group}.${pid}.${epoch}`;
+  return `${presenceIdPrefix(group)}${pid}.${epoch}`;
+}
+
+/** What every presence id of `group` starts with; a group name holds no '.'. */
+export function presenceIdPrefix(group: string): string {
+  return `${PRESENCE_ID_PREFIX}${group}.`;
 }
 
 /** True for the id of a worker's presence lease (`presenceId`), false for a job's task. */
