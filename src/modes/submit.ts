@@ -88,7 +88,9 @@ export type SubmitArgs = ModeArgs<typeof options> & { script: string };
 
 /** What `submit` does to the world, handed in: tests give their own server, stdin or clock. */
 export interface SubmitDeps {
-  readonly openClient: OpenClient<Pick<ModulateClient, "submit" | "waitForJob" | "close">>;
+  readonly openClient: OpenClient<
+    Pick<ModulateClient, "submit" | "waitForJob" | "groupHasLiveWorker" | "close">
+  >;
   /** Where `submit -` reads its script. */
   readonly stdin: ScriptInput;
   /** When the job is submitted: its fresh id and its record's `submittedAt`. */
@@ -189,6 +191,9 @@ export async function runSubmit(
   };
   const client = await deps.openClient(resolveConnection(args.url, args.token, ctx.env));
   try {
+    // Asked beside the submission, so a group with workers waits for no extra round trip; a
+    // failed ask says nothing (the submission's own answer speaks for the server).
+    const staffed = client.groupHasLiveWorker(spec.group).catch(() => true);
     const submitted = await unlessStopped(client.submit(spec, queueTimeoutMs), ctx.signal);
     // Stopped before the server answered: the submission may or may not be durable.
     if (submitted === STOPPED) {
@@ -204,6 +209,13 @@ export async function runSubmit(
     } else if (!args.detach) {
       // As srun says its job id: another terminal can follow the job, or `get` it later.
       ctx.stderr.write(`modulate: job ${spec.id} queued on ${spec.group}\n`);
+    }
+    if ((await unlessStopped(staffed, ctx.signal)) === false) {
+      // Accepted all the same: a worker may join later, and a router's --routes may send the
+      // group to another one.
+      ctx.stderr.write(
+        `modulate: warning: no live worker in group ${spec.group} now: the job waits for one up to its --queue-timeout (modulate workers lists the live ones)\n`,
+      );
     }
     if (args.detach) {
       ctx.stdout.write(
