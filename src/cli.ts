@@ -42,8 +42,10 @@ function register<O extends Record<string, Options>, P extends string>(
     },
     async (argv) => {
       const value: unknown = positional ? argv[positional.name] : undefined;
-      // yargs hands a lone `-` over as `true`; it means stdin (`submit -`).
-      const word = value === true && ownWords(words).includes("-") ? "-" : String(value);
+      // yargs hands a lone `-` over as `true`, or as "" once the positional is typed a string;
+      // it means stdin (`submit -`).
+      const lone = value === true || value === "";
+      const word = lone && ownWords(words).includes("-") ? "-" : String(value);
       const named = (positional ? { [positional.name]: word } : {}) as Record<P, string>;
       done(await mode.run({ ...argv, ...named }, ctx));
     },
