@@ -99,7 +99,8 @@ describe("the queue timeout", () => {
       "--detach",
     );
     expect(submit.code).toBe(0);
-    const id = submit.out.trim();
+    // The id is stdout's one line; stderr warns first that group lonely has no live worker.
+    const id = submit.out.trim().split("\n").pop() ?? "";
     const get = await runCli(server.url, "get", id, "--wait", "--json");
     expect(get.code).toBe(124);
     expect(get.record).toMatchObject({
