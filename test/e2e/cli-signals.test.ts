@@ -87,7 +87,8 @@ describe("stopping the CLI", () => {
       join(JOB_FIXTURES, "quick.py"),
       "--detach",
     );
-    const id = submitted.out.trim();
+    // The id is stdout's one line; stderr warns first that group cpu has no live worker.
+    const id = submitted.out.trim().split("\n").pop() ?? "";
     const get = modulate(["get", id, "--wait", "--url", server.url]);
     // Waiting: it has read the job and opened its poll stream beside its request socket.
     const port = Number(new URL(server.url).port);
