@@ -3,6 +3,7 @@ import { EXIT_CODES_HELP, ExitCode, UserError } from "./common/errors.ts";
 import type { CliContext, ModeCommand } from "./modes/command.ts";
 import { devCommand } from "./modes/dev.ts";
 import { getCommand } from "./modes/get.ts";
+import { lsCommand } from "./modes/ls.ts";
 import { routerCommand } from "./modes/router.ts";
 import { hostScriptIfAsked } from "./modes/script-host.ts";
 import { serverCommand } from "./modes/server.ts";
@@ -62,6 +63,7 @@ function registerCommands(
 ): Argv {
   let p = register(parser, submitCommand, ctx, done, positionals, words);
   p = register(p, getCommand, ctx, done, positionals, words);
+  p = register(p, lsCommand, ctx, done, positionals, words);
   p = register(p, devCommand, ctx, done, positionals, words);
   p = register(p, serverCommand, ctx, done, positionals, words);
   p = register(p, routerCommand, ctx, done, positionals, words);
@@ -76,6 +78,7 @@ const KNOWN_COMMANDS: ReadonlySet<string> = new Set(
   [
     submitCommand,
     getCommand,
+    lsCommand,
     devCommand,
     serverCommand,
     routerCommand,
@@ -93,14 +96,14 @@ function ownWords(words: readonly string[]): readonly string[] {
 
 /**
  * Words people type from other schedulers, with what modulate offers for them. yargs would
- * suggest the nearest command by spelling (`ls` -> `ui`), which misleads.
+ * suggest the nearest command by spelling, which points at the wrong one.
  */
 const FAMILIAR_WORDS: ReadonlyMap<string, string> = new Map([
-  ...["ls", "ps", "list", "jobs", "squeue", "queue", "status"].map(
+  ...["ps", "list", "jobs", "squeue", "queue", "status", "sacct"].map(
     (word) =>
       [
         word,
-        `modulate ui lists outstanding jobs per group, and modulate get ID shows one`,
+        `modulate ls lists outstanding jobs (--all: finished ones too), and modulate get ID shows one`,
       ] as const,
   ),
   ...["kill", "cancel", "scancel", "stop", "rm"].map(

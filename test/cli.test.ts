@@ -160,8 +160,9 @@ describe("what submit reads as a script", () => {
 describe("argument errors that say what to do (issue 13)", () => {
   it.each([
     [["submit", "x.py", "--timeout", "-5s"], "--timeout -5s"],
-    [["ls"], "modulate ui"],
-    [["ps"], "modulate ui"],
+    [["ps"], "modulate ls"],
+    [["squeue"], "modulate ls"],
+    [["sacct"], "modulate ls"],
     [["kill", "job-1"], "cancel"],
     [["tail", "job-1"], "modulate get"],
     [["sinfo"], "modulate workers"],

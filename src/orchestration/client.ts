@@ -1,6 +1,6 @@
 // The client side of modulate, shared by the CLI and the dashboard: one connection to any
 // Resonate server, and what is done over it, each in a file of its own under client/: submit a
-// job (submit.ts), wait for it (wait.ts), read where it stands (view.ts).
+// job (submit.ts), wait for it (wait.ts), read where it stands (view.ts), list jobs (list.ts).
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { JobResult, JobSpec } from "./jobs/job.ts";
@@ -8,6 +8,7 @@ import { ENTRY_GROUP, processPid } from "./jobs/names.ts";
 import { groupHasLiveWorker, listLiveWorkers, type WorkerView } from "./presence.ts";
 import { takeSnapshot, type ClusterSnapshot } from "./snapshot.ts";
 import { submitJob, type Submitted } from "./client/submit.ts";
+import { listJobs, type JobList, type ListFilter } from "./client/list.ts";
 import { viewJob, type JobView } from "./client/view.ts";
 import { waitForJob } from "./client/wait.ts";
 import { openListener, type Listener } from "./wire/listener.ts";
@@ -56,6 +57,11 @@ export class ModulateClient {
 
   getJob(id: string): Promise<JobView> {
     return viewJob(this.#send, id);
+  }
+
+  /** Outstanding jobs (and with `all` finished ones), newest first: what `modulate ls` lists. */
+  list(filter: ListFilter): Promise<JobList> {
+    return listJobs(this.#send, filter, Date.now());
   }
 
   /**

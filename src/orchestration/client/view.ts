@@ -8,7 +8,7 @@ import { ENTRY_GROUP, SUBMIT_FUNCTION, TAG } from "../jobs/names.ts";
 import { listLiveWorkers, whyWaiting } from "../presence.ts";
 import { decodeValue, isOk, request, type Send } from "../wire/wire.ts";
 
-type PromiseRecord = {
+export type PromiseRecord = {
   id: string;
   state: string;
   param: { data?: unknown; headers?: Record<string, string> };
@@ -108,7 +108,7 @@ async function findExecute(send: Send, jobId: string): Promise<PromiseRecord | u
   return isOk(res) ? res.data.promises[0] : undefined;
 }
 
-function inProgress(spec: JobSpec, group: string, attempts: AttemptView[]): JobResult {
+export function inProgress(spec: JobSpec, group: string, attempts: AttemptView[]): JobResult {
   const last = attempts[attempts.length - 1];
   return {
     id: spec.id,
@@ -128,7 +128,11 @@ function inProgress(spec: JobSpec, group: string, attempts: AttemptView[]): JobR
 }
 
 /** A promise that ended without a record: it timed out or was canceled before a worker answered. */
-function settledWithoutRecord(spec: JobSpec, group: string, promise: PromiseRecord): JobResult {
+export function settledWithoutRecord(
+  spec: JobSpec,
+  group: string,
+  promise: PromiseRecord,
+): JobResult {
   const state =
     promise.state === "rejected_timedout"
       ? "timed_out"

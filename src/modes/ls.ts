@@ -1,0 +1,163 @@
+// `modulate ls`: which jobs are where, as Slurm's squeue lists the queue (and with --all, as
+// sacct lists history): newest first, each with its group, state, worker, age and, for a job
+// that waits, why. Read from the jobs' promises (orchestration/client/list.ts).
+import { ExitCode, UserError } from "../common/errors.ts";
+import { formatDuration, parseDurationMs } from "../common/units.ts";
+import type { ModulateClient } from "../orchestration/client.ts";
+import {
+  STATE_FILTERS,
+  type ListedJob,
+  type ListFilter,
+  type StateFilter,
+} from "../orchestration/client/list.ts";
+import { groupNameProblem } from "../orchestration/jobs/names.ts";
+import { resolveConnection } from "../orchestration/wire/connection.ts";
+import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
+import { connectionOptions } from "./connection-options.ts";
+import { openModulateClient, type OpenClient } from "./deps.ts";
+import { STOPPED, stoppedExitCode, unlessStopped } from "./stop-signal.ts";
+
+/** Shown when --limit is not given: a screenful; --limit asks for more. */
+export const DEFAULT_LIST_LIMIT = 100;
+
+const options = {
+  ...connectionOptions,
+  group: { type: "string", describe: "Only jobs of this group" },
+  state: {
+    type: "string",
+    describe: `Only jobs in this state: ${STATE_FILTERS.join(", ")} (pending: routing or queued)`,
+  },
+  all: {
+    type: "boolean",
+    default: false,
+    describe: "Finished jobs too, with exit code and duration (as sacct)",
+  },
+  since: { type: "string", describe: "Only jobs submitted within this long, e.g. 2h or 30m" },
+  limit: {
+    type: "number",
+    default: DEFAULT_LIST_LIMIT,
+    describe: "At most this many jobs, the newest",
+  },
+  json: { type: "boolean", default: false, describe: "Print the jobs as one JSON array" },
+} as const;
+
+export const lsCommand = defineCommand({
+  command: "ls",
+  describe: "List outstanding jobs, newest first, with why each waiting one waits (--all: history)",
+  options,
+  epilogue:
+    "STATE is routing (no router has taken it yet), queued (waiting for a worker of its group), running, or how it ended. REASON says why a job waits: no live worker in its group, all its slots busy, queued behind earlier jobs, or its queue timeout. --json prints the result records get --json prints, with the script and its STATE as stage.",
+  run: (args, ctx) => runLs(args, ctx, { openClient: openModulateClient }),
+});
+
+export type LsArgs = ModeArgs<typeof options>;
+
+/** What `ls` does to the world, handed in: tests give a client of their own server. */
+export interface LsDeps {
+  readonly openClient: OpenClient<Pick<ModulateClient, "list" | "close">>;
+  readonly clock?: () => number;
+}
+
+const NONE = "-";
+
+type Column = readonly [string, (job: ListedJob, now: number) => string];
+
+const LEADING: readonly Column[] = [
+  ["ID", (j) => j.id],
+  ["GROUP", (j) => j.group],
+  ["SCRIPT", (j) => j.script],
+  ["STATE", (j) => j.stage],
+  ["WORKER", (j) => j.worker?.pid ?? NONE],
+  ["ATTEMPT", (j) => (j.attempt > 0 ? String(j.attempt) : NONE)],
+  ["AGE", (j, now) => formatDuration(Math.max(0, now - j.submittedAt))],
+];
+
+const HISTORY: readonly Column[] = [
+  ["EXIT", (j) => (j.exitCode === null ? NONE : String(j.exitCode))],
+  ["DURATION", (j) => (j.finishedAt === null ? NONE : formatDuration(j.durationMs))],
+];
+
+const REASON: Column = ["REASON", (j) => (j.stage === "succeeded" ? "" : j.reason)];
+
+/** The jobs as an aligned table with a header line, in the order given; `all` adds history. */
+export function jobsTable(jobs: readonly ListedJob[], now: number, all: boolean): string {
+  const columns = [...LEADING, ...(all ? HISTORY : []), REASON];
+  const rows = [
+    columns.map(([title]) => title),
+    ...jobs.map((job) => columns.map(([, cell]) => cell(job, now))),
+  ];
+  const widths = columns.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
+  return rows
+    .map(
+      (row) =>
+        row
+          .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+          .join("  ")
+          .trimEnd() + "\n",
+    )
+    .join("");
+}
+
+/** The one line an empty answer gets, saying what was looked for. */
+export function noJobsLine(filter: ListFilter): string {
+  const narrowed = [
+    filter.group === undefined ? undefined : `in group ${filter.group}`,
+    filter.state === undefined ? undefined : `in state ${filter.state}`,
+    filter.sinceMs === undefined
+      ? undefined
+      : `submitted in the last ${formatDuration(filter.sinceMs)}`,
+  ].filter((part) => part !== undefined);
+  const what = filter.all ? "no jobs" : "no outstanding jobs";
+  const hint = filter.all ? "" : " (modulate ls --all lists finished ones too)";
+  return `${[what, ...narrowed].join(" ")}${hint}\n`;
+}
+
+/** The filter the options ask for, or a one-line error naming the option. */
+export function listFilter(args: LsArgs): ListFilter {
+  if (args.group !== undefined) {
+    const problem = groupNameProblem(args.group);
+    if (problem) throw new UserError(`--group ${problem}`);
+  }
+  const state = args.state;
+  if (state !== undefined && !(STATE_FILTERS as readonly string[]).includes(state)) {
+    throw new UserError(
+      `--state "${state}" is not a state: use one of ${STATE_FILTERS.join(", ")}`,
+    );
+  }
+  if (!Number.isInteger(args.limit) || args.limit < 1) {
+    throw new UserError(`--limit ${args.limit} is not a count: use a whole number of 1 or more`);
+  }
+  // A finished state asks for history: `--state failed` without --all would list nothing.
+  const finishedState = state !== undefined && !["pending", "queued", "running"].includes(state);
+  return {
+    all: args.all || finishedState,
+    limit: args.limit,
+    ...(args.group === undefined ? {} : { group: args.group }),
+    ...(state === undefined ? {} : { state: state as StateFilter }),
+    ...(args.since === undefined ? {} : { sinceMs: parseDurationMs(args.since, "--since") }),
+  };
+}
+
+export async function runLs(args: LsArgs, ctx: CliContext, deps: LsDeps): Promise<number> {
+  const filter = listFilter(args);
+  const connection = resolveConnection(args.url, args.token, ctx.env);
+  const client = await deps.openClient(connection);
+  try {
+    const found = await unlessStopped(client.list(filter), ctx.signal);
+    if (found === STOPPED) return stoppedExitCode(ctx.signal);
+    const now = (deps.clock ?? Date.now)();
+    if (args.json) ctx.stdout.write(`${JSON.stringify(found.jobs)}\n`);
+    else
+      ctx.stdout.write(
+        found.jobs.length === 0 ? noJobsLine(filter) : jobsTable(found.jobs, now, filter.all),
+      );
+    if (found.more > 0) {
+      ctx.stderr.write(
+        `modulate: ${found.more} more job${found.more === 1 ? "" : "s"} matched: --limit ${filter.limit + found.more} lists them all\n`,
+      );
+    }
+    return ExitCode.ok;
+  } finally {
+    await client.close();
+  }
+}
