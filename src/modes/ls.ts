@@ -125,7 +125,9 @@ export function listFilter(args: LsArgs): ListFilter {
     );
   }
   if (!Number.isInteger(args.limit) || args.limit < 1) {
-    throw new UserError(`--limit ${args.limit} is not a count: use a whole number of 1 or more`);
+    // yargs reads a word such as "abc" as NaN: name the flag, not "NaN".
+    const given = Number.isNaN(args.limit) ? "" : ` ${args.limit}`;
+    throw new UserError(`--limit${given} is not a count: use a whole number of 1 or more`);
   }
   // A finished state asks for history: `--state failed` without --all would list nothing.
   const finishedState = state !== undefined && !["pending", "queued", "running"].includes(state);
