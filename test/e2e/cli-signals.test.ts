@@ -104,6 +104,9 @@ describe("stopping the CLI", () => {
     const server = await startServerProcess(["--data", tempDir()]);
     const submit = modulate(["submit", join(JOB_FIXTURES, "quick.py"), "--url", server.url]);
     const port = Number(new URL(server.url).port);
+    // Submitted (it says so), then waiting: its poll stream open beside its request socket. Two
+    // sockets alone also show while it submits, beside its look for a live worker.
+    await eventually(() => submit.output().includes(" queued on cpu"), "submit to be accepted");
     await eventually(() => connectionsTo(submit.child.pid!, port) >= 2, "submit to wait");
     submit.child.kill("SIGINT");
     expect(await submit.exitedWithin(PROMPTLY_MS)).toBe(130);
