@@ -12,6 +12,7 @@ import {
 } from "../orchestration/client/list.ts";
 import { groupNameProblem } from "../orchestration/jobs/names.ts";
 import { resolveConnection } from "../orchestration/wire/connection.ts";
+import { alignedTable } from "./aligned-table.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 import { openModulateClient, type OpenClient } from "./deps.ts";
@@ -86,16 +87,7 @@ export function jobsTable(jobs: readonly ListedJob[], now: number, all: boolean)
     columns.map(([title]) => title),
     ...jobs.map((job) => columns.map(([, cell]) => cell(job, now))),
   ];
-  const widths = columns.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
-  return rows
-    .map(
-      (row) =>
-        row
-          .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-          .join("  ")
-          .trimEnd() + "\n",
-    )
-    .join("");
+  return alignedTable(rows);
 }
 
 /** The one line an empty answer gets, saying what was looked for. */

@@ -7,6 +7,7 @@ import type { ModulateClient } from "../orchestration/client.ts";
 import { groupNameProblem } from "../orchestration/jobs/names.ts";
 import type { WorkerView } from "../orchestration/presence.ts";
 import { resolveConnection } from "../orchestration/wire/connection.ts";
+import { alignedTable } from "./aligned-table.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 import { openModulateClient, type OpenClient } from "./deps.ts";
@@ -61,15 +62,7 @@ export function workersTable(workers: readonly WorkerView[]): string {
     COLUMNS.map(([title]) => title),
     ...sortWorkers(workers).map((w) => COLUMNS.map(([, cell]) => cell(w))),
   ];
-  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
-  return rows
-    .map(
-      (row) =>
-        row
-          .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-          .join("  ") + "\n",
-    )
-    .join("");
+  return alignedTable(rows);
 }
 
 /** The one line an empty answer gets: none alive, and how to start one. */

@@ -1,8 +1,7 @@
 // What the dashboard shows, read in one go through any Resonate server: live workers per
 // group and every job not yet finished, routed or not, running or waiting.
-import type { JobSpec } from "./jobs/job.ts";
-import { specOfParam } from "./jobs/job-param.ts";
-import { EXECUTE_FUNCTION, SUBMIT_FUNCTION, TAG } from "./jobs/names.ts";
+import { specOfKind } from "./jobs/job-param.ts";
+import { TAG } from "./jobs/names.ts";
 import { liveWorkersAmong, searchAcquiredTasks, type WorkerView } from "./presence.ts";
 import { isOk, request, type Send } from "./wire/wire.ts";
 
@@ -45,10 +44,6 @@ async function pendingWithKind(send: Send, kind: "job" | "execute"): Promise<Pen
 }
 
 /** The job a promise of `kind` is for; undefined for one not written by modulate. */
-function specOf(p: PendingPromise, kind: "job" | "execute"): JobSpec | undefined {
-  const reading = specOfParam(p.param, kind === "job" ? SUBMIT_FUNCTION : EXECUTE_FUNCTION);
-  return reading.ok ? reading.spec : undefined;
-}
 
 export async function takeSnapshot(send: Send, now: number): Promise<ClusterSnapshot> {
   const acquired = await searchAcquiredTasks(send);
@@ -61,7 +56,7 @@ export async function takeSnapshot(send: Send, now: number): Promise<ClusterSnap
   const jobs: OutstandingJob[] = [];
   const routed = new Set<string>();
   for (const execute of executes) {
-    const spec = specOf(execute, "execute");
+    const spec = specOfKind(execute, "execute");
     const jobId = execute.tags[TAG.executeOf] ?? spec?.id ?? execute.id;
     routed.add(jobId);
     const pid = holder.get(execute.id);
@@ -76,7 +71,7 @@ export async function takeSnapshot(send: Send, now: number): Promise<ClusterSnap
   }
   for (const root of roots) {
     if (routed.has(root.id)) continue;
-    const spec = specOf(root, "job");
+    const spec = specOfKind(root, "job");
     jobs.push({
       id: root.id,
       group: root.tags[TAG.group] ?? spec?.group ?? "?",

@@ -59,7 +59,7 @@ export class EngineThread implements ApiHandler {
         } else if (message.op === "failed") {
           void worker.terminate();
           reject(errorFrom(message.error));
-        } else thread.#dispatch(message);
+        }
       };
       const onEarlyError = (error: Error): void => reject(error);
       const onEarlyExit = (code: number): void =>

@@ -4,8 +4,8 @@
 // most 1,000), so it reads the same on the embedded server and on the Resonate server.
 import { listAttempts } from "../attempts.ts";
 import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "../jobs/job.ts";
-import { specOfParam } from "../jobs/job-param.ts";
-import { ENTRY_GROUP, EXECUTE_FUNCTION, SUBMIT_FUNCTION, TAG } from "../jobs/names.ts";
+import { specOfKind } from "../jobs/job-param.ts";
+import { ENTRY_GROUP, TAG } from "../jobs/names.ts";
 import { liveWorkersAmong, searchAcquiredTasks, whyWaiting, type WorkerView } from "../presence.ts";
 import { decodeValue, isOk, request, type Send } from "../wire/wire.ts";
 import { inProgress, settledWithoutRecord, type PromiseRecord } from "./view.ts";
@@ -78,11 +78,6 @@ async function searchKind(
   return found;
 }
 
-function specOf(p: PromiseRecord, kind: "job" | "execute"): JobSpec | undefined {
-  const reading = specOfParam(p.param, kind === "job" ? SUBMIT_FUNCTION : EXECUTE_FUNCTION);
-  return reading.ok ? reading.spec : undefined;
-}
-
 function listed(result: JobResult, spec: JobSpec, stage: ListedStage): ListedJob {
   return { ...result, script: spec.script.name, stage };
 }
@@ -99,8 +94,8 @@ function jobFrom(
   holder: ReadonlyMap<string, string>,
   workers: readonly WorkerView[],
 ): ListedJob | undefined {
-  const rootSpec = root ? specOf(root, "job") : undefined;
-  const spec = (execute ? specOf(execute, "execute") : undefined) ?? rootSpec;
+  const rootSpec = root ? specOfKind(root, "job") : undefined;
+  const spec = (execute ? specOfKind(execute, "execute") : undefined) ?? rootSpec;
   if (!spec) return undefined;
   // The record is in the root (a job run with wait, or one that never ran), else the execute's.
   const rootValue = root?.state === "resolved" ? decodeValue(root.value) : undefined;
@@ -182,7 +177,7 @@ export async function listJobs(send: Send, filter: ListFilter, now: number): Pro
   const holder = new Map(acquired.flatMap((t) => (t.pid ? [[t.id, t.pid] as const] : [])));
   const executeOf = new Map<string, PromiseRecord>();
   for (const execute of executes) {
-    const jobId = execute.tags[TAG.executeOf] ?? specOf(execute, "execute")?.id;
+    const jobId = execute.tags[TAG.executeOf] ?? specOfKind(execute, "execute")?.id;
     if (jobId !== undefined) executeOf.set(jobId, execute);
   }
   const rootOf = new Map(roots.map((root) => [root.id, root]));
@@ -192,7 +187,7 @@ export async function listJobs(send: Send, filter: ListFilter, now: number): Pro
     const execute = executeOf.get(id);
     const job = jobFrom(rootOf.get(id), execute, holder, workers);
     if (!job) continue;
-    const queueTimeoutMs = execute ? specOf(execute, "execute")?.queueTimeoutMs : undefined;
+    const queueTimeoutMs = execute ? specOfKind(execute, "execute")?.queueTimeoutMs : undefined;
     jobs.push(queueTimeoutMs === undefined ? job : { ...job, queueTimeoutMs });
   }
   explainQueued(jobs, workers, now);

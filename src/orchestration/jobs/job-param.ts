@@ -4,6 +4,7 @@
 // another version of modulate): a param that is not a job is a problem to say, not a crash in
 // whatever read it next.
 import type { JobSpec } from "./job.ts";
+import { EXECUTE_FUNCTION, SUBMIT_FUNCTION } from "./names.ts";
 import { decodeValue } from "../wire/values.ts";
 
 /** A promise's param as a server hands it over, not yet known to be well formed. */
@@ -122,4 +123,16 @@ export function specOfParam(param: EncodedParam | undefined, func: string): Spec
     return { ok: false, problem: `its call of ${func} has ${described(args)} as its arguments` };
   }
   return readJobSpec(args[0]);
+}
+
+/**
+ * The job a promise of modulate's is for, by the kind it is tagged with (a job's root or its
+ * execute promise); undefined for one whose param is not a job's call.
+ */
+export function specOfKind(
+  promise: { param?: EncodedParam },
+  kind: "job" | "execute",
+): JobSpec | undefined {
+  const reading = specOfParam(promise.param, kind === "job" ? SUBMIT_FUNCTION : EXECUTE_FUNCTION);
+  return reading.ok ? reading.spec : undefined;
 }
