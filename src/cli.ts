@@ -34,19 +34,18 @@ function register<O extends Record<string, Options>, P extends string>(
     positional ? `${mode.command} <${positional.name}>` : mode.command,
     mode.describe,
     (sub) => {
-      // Described here, so that the command's --help says what the positional takes.
+      // Described here, so that the command's --help says what the positional takes. Not typed
+      // a string: yargs would then hand a lone `-` over as "" instead of `true` (below).
       const withPositional = positional
-        ? sub.positional(positional.name, { describe: positional.describe, type: "string" })
+        ? sub.positional(positional.name, { describe: positional.describe })
         : sub;
       const withOptions = withPositional.options(mode.options);
       return mode.epilogue ? withOptions.epilogue(mode.epilogue) : withOptions;
     },
     async (argv) => {
       const value: unknown = positional ? argv[positional.name] : undefined;
-      // yargs hands a lone `-` over as `true`, or as "" once the positional is typed a string;
-      // it means stdin (`submit -`).
-      const lone = value === true || value === "";
-      const word = lone && ownWords(words).includes("-") ? "-" : String(value);
+      // yargs hands a lone `-` over as `true`; it means stdin (`submit -`).
+      const word = value === true && ownWords(words).includes("-") ? "-" : String(value);
       const named = (positional ? { [positional.name]: word } : {}) as Record<P, string>;
       done(await mode.run({ ...argv, ...named }, ctx));
     },
