@@ -17,6 +17,11 @@ export const PRESENCE_GROUP = "modulate-presence";
 export const DEADLINE_GROUP = "modulate-deadlines";
 /** Named in a queue deadline's record as its function; nothing runs it. */
 export const QUEUE_DEADLINE_FUNCTION = "modulate.queue-deadline";
+/**
+ * The routers' function that ends a job whose queue timeout passed with no worker taking it;
+ * the server delivers its call only at that moment (queue-deadline.ts).
+ */
+export const QUEUE_TIMEOUT_FUNCTION = "modulate.queue-timeout";
 
 /** Tags modulate sets on its promises, so searches can find them on any Resonate server. */
 export const TAG = {
@@ -67,6 +72,15 @@ export function executeId(jobId: string): string {
  */
 export function queueDeadlineId(jobId: string): string {
   return `modulate-queue.${jobId}`;
+}
+
+/**
+ * The call that ends a job at its queue timeout if no worker has taken it: delivered to a
+ * router only then, and settled by the worker that takes the job, so it never runs for a job
+ * that started in time.
+ */
+export function queueTimeoutId(jobId: string): string {
+  return `modulate-queue-timeout.${jobId}`;
 }
 
 /** The durable record of attempt `n` of a job. */
