@@ -95,12 +95,12 @@ export class Engine implements RequestEngine {
     return !this.#stopped && this.#store.ping();
   }
 
-  /** Pending tasks routed to `group`, to offer again when it gains a member. */
+  /** Pending tasks routed to `group` and due now, to offer again when it gains a member. */
   pendingTasksOfGroup(
     group: string,
     limit: number,
   ): { id: string; version: number; address: string }[] {
-    return this.#store.pendingTasksOfGroup(group, limit);
+    return this.#store.pendingTasksOfGroup(group, limit, this.#clock());
   }
 
   /** Answers what is queued, then stops the timers. The store stays open for the caller. */

@@ -54,12 +54,23 @@ export class SqliteTasks implements TaskStore {
   }
 
   /** Pending tasks routed to a group, oldest first: offered again when a member connects. */
-  pendingOfGroup(group: string, limit: number): { id: string; version: number; address: string }[] {
+  /**
+   * Pending tasks of a group that are due: a task deferred by its promise's `resonate:delay`
+   * is not due before that moment, though pending.
+   */
+  pendingOfGroup(
+    group: string,
+    limit: number,
+    now: number,
+  ): { id: string; version: number; address: string }[] {
     return this.#db
       .stmt(
-        "SELECT id, version, address FROM tasks WHERE state = 'pending' AND grp = ? ORDER BY seq LIMIT ?",
+        `SELECT t.id, t.version, t.address FROM tasks t JOIN promises p ON p.id = t.id
+         WHERE t.state = 'pending' AND t.grp = ?
+           AND COALESCE(CAST(json_extract(p.tags, '$."resonate:delay"') AS INTEGER), 0) <= ?
+         ORDER BY t.seq LIMIT ?`,
       )
-      .all(group, limit)
+      .all(group, now, limit)
       .map((row) => ({
         id: asText(row["id"]),
         version: Number(row["version"]),

@@ -72,12 +72,16 @@ export class SqliteStore implements StateStore {
     return this.#db.savepoint(fn, () => this.promises.forget());
   }
 
-  /** Pending tasks routed to a group, oldest first: offered again when a member connects. */
+  /**
+   * Pending tasks routed to a group and due at `now`, oldest first: offered again when a member
+   * connects.
+   */
   pendingTasksOfGroup(
     group: string,
     limit: number,
+    now: number,
   ): { id: string; version: number; address: string }[] {
-    return this.tasks.pendingOfGroup(group, limit);
+    return this.tasks.pendingOfGroup(group, limit, now);
   }
 
   /** Whether any deadline was set or removed since the last call; resets the answer. */
