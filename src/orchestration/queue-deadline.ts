@@ -5,10 +5,24 @@
 // no value. A worker settles it with its name before its job's script starts. A server
 // settles a promise once, so whichever comes first is the answer every process reads, across
 // restarts of any of them, through the public protocol alone.
+//
+// Something must then end a job nobody took. The router makes a second promise beside the
+// deadline, a call to the routers (`modulate-queue-timeout.<job>`) that the server delivers
+// only at the deadline (`resonate:delay`). The worker that takes the job settles that call
+// too, so for a job that started in time it never runs; at the deadline a router runs it,
+// contends for the deadline itself, and ends the job timed_out only if it won. The router's
+// orchestration therefore waits for nothing: it routes and returns, where waiting for the
+// deadline cost every job a suspension, a resumption and a replay.
 import { formatDuration } from "../common/units.ts";
 import { claimAttempt, finishAttempt, type AttemptRecord } from "./attempts.ts";
-import { notRunResult, type JobResult, type JobSpec, type WorkerRef } from "./jobs/job.ts";
-import { DEADLINE_GROUP, queueDeadlineId, TAG } from "./jobs/names.ts";
+import {
+  isJobResult,
+  notRunResult,
+  type JobResult,
+  type JobSpec,
+  type WorkerRef,
+} from "./jobs/job.ts";
+import { DEADLINE_GROUP, executeId, queueDeadlineId, queueTimeoutId, TAG } from "./jobs/names.ts";
 import { anycastAddress } from "./wire/poll-address.ts";
 import { decodeValue, encodeValue, isOk, request, type Send } from "./wire/wire.ts";
 
@@ -27,6 +41,14 @@ export const DEADLINE_ADDRESS = anycastAddress(DEADLINE_GROUP);
 /** A deadline's own tags; "resonate:timer" makes it resolve, not reject, when it passes. */
 export function deadlineTags(jobId: string): Record<string, string> {
   return { "resonate:timer": "true", [TAG.queueOf]: jobId };
+}
+
+/**
+ * A queue-timeout call's own tags: the server delivers it to a router at `deliverAt`, not
+ * before (`resonate:delay`, which both servers honour for a promise with a target).
+ */
+export function queueTimeoutTags(jobId: string, deliverAt: number): Record<string, string> {
+  return { "resonate:delay": String(deliverAt), [TAG.queueOf]: jobId };
 }
 
 export function isQueueTaker(value: unknown): value is QueueTaker {
@@ -49,27 +71,34 @@ export function queueTimeoutReason(queueTimeoutMs: number | undefined): string {
 }
 
 /** The record of a job whose queue timeout passed before any worker took it: nothing ran. */
-export function queueTimedOutResult(spec: JobSpec, now: number): JobResult {
+export function queueTimedOutResult(
+  spec: Pick<JobSpec, "id" | "group" | "submittedAt" | "queueTimeoutMs">,
+  now: number,
+): JobResult {
   const reason = queueTimeoutReason(spec.queueTimeoutMs);
   return notRunResult(spec, { group: spec.group, state: "timed_out", reason }, now);
 }
 
+/** What a router writes into the deadline when it ends the job at its queue timeout. */
+interface QueueTimeoutMark {
+  timedOutAt: number;
+}
+
 /**
- * A worker's claim on a job, before its script starts: true when the job is this worker's to
- * run (it took it now, or a worker took it before and died), false when its queue timeout
- * won. A worker may get the job before the router has made the deadline (it makes it just
- * after the execute promise): it then makes the deadline itself, as the router would, and
- * settles it; the router's own making then finds it settled.
+ * Settles the job's deadline with `value` unless something settled it first, and answers
+ * what it holds: `value` when this call won. The deadline may not exist yet (a worker can get
+ * the job before the router has made it, just after the execute promise): it is then made as
+ * the router makes it, and settled; the router's own making then finds it settled.
  */
-export async function takeFromQueue(
+async function contendForDeadline(
   send: Send,
-  spec: JobSpec,
-  worker: WorkerRef,
+  spec: Pick<JobSpec, "id" | "queueTimeoutMs">,
+  value: QueueTaker | QueueTimeoutMark,
   now: number,
-): Promise<boolean> {
+): Promise<unknown> {
   const id = queueDeadlineId(spec.id);
-  const taker = encodeValue({ takenBy: worker, takenAt: now } satisfies QueueTaker);
-  const settle = () => send(request("promise.settle", { id, state: "resolved", value: taker }));
+  const settle = () =>
+    send(request("promise.settle", { id, state: "resolved", value: encodeValue(value) }));
   let res = await settle();
   if (res.head.status === 404) {
     const made = await send(
@@ -81,14 +110,89 @@ export async function takeFromQueue(
       }),
     );
     if (!isOk(made))
-      throw new Error(`could not take ${spec.id} from its queue: ${JSON.stringify(made.data)}`);
+      throw new Error(
+        `could not reach the queue deadline of ${spec.id}: ${JSON.stringify(made.data)}`,
+      );
     res = await settle();
   }
   if (!isOk(res))
-    throw new Error(`could not take ${spec.id} from its queue: ${JSON.stringify(res.data)}`);
-  // Settling a settled promise answers with what it holds: a taker, or the timer's nothing.
+    throw new Error(
+      `could not reach the queue deadline of ${spec.id}: ${JSON.stringify(res.data)}`,
+    );
+  // Settling a settled promise answers with what it holds: a taker, a router's mark, or the
+  // timer's nothing.
   const { promise } = res.data;
-  return promise.state === "resolved" && isQueueTaker(decodeValue(promise.value));
+  return promise.state === "resolved" ? decodeValue(promise.value) : undefined;
+}
+
+/**
+ * A worker's claim on a job, before its script starts: true when the job is this worker's to
+ * run (it took it now, or a worker took it before and died), false when its queue timeout
+ * won. Beside it, the job's queue-timeout call is settled, so that no router runs it at the
+ * deadline; its outcome does not matter (a router that runs it anyway finds the job taken).
+ */
+export async function takeFromQueue(
+  send: Send,
+  spec: JobSpec,
+  worker: WorkerRef,
+  now: number,
+): Promise<boolean> {
+  const taker: QueueTaker = { takenBy: worker, takenAt: now };
+  const [held] = await Promise.all([
+    contendForDeadline(send, spec, taker, now),
+    send(
+      request("promise.settle", {
+        id: queueTimeoutId(spec.id),
+        state: "resolved",
+        value: encodeValue(taker),
+      }),
+    ).catch(() => undefined),
+  ]);
+  return isQueueTaker(held);
+}
+
+/** What a job's queue-timeout call carries: enough to write the record of a job nothing ran. */
+export type QueueTimeoutCall = Pick<JobSpec, "id" | "group" | "submittedAt" | "queueTimeoutMs">;
+
+export function queueTimeoutCall(spec: JobSpec): QueueTimeoutCall {
+  return {
+    id: spec.id,
+    group: spec.group,
+    submittedAt: spec.submittedAt,
+    ...(spec.queueTimeoutMs === undefined ? {} : { queueTimeoutMs: spec.queueTimeoutMs }),
+  };
+}
+
+/** How a queue-timeout call ended: the job was taken in time, or it was ended by this call. */
+export type QueueTimeoutOutcome = { taken: true } | { taken: false; result: JobResult };
+
+/**
+ * The routers' side of a queue timeout, run when the server delivers the job's queue-timeout
+ * call at the deadline: contend for the deadline; having won, settle the execute promise with
+ * the timed_out record, so clients waiting on it wake and its task goes to no worker. Safe to
+ * run again (a router that died half-way): both settlements answer what is already there.
+ */
+export async function endAtQueueTimeout(
+  send: Send,
+  call: QueueTimeoutCall,
+  now: number,
+): Promise<QueueTimeoutOutcome> {
+  const held = await contendForDeadline(send, call, { timedOutAt: now }, now);
+  if (isQueueTaker(held)) return { taken: true };
+  const result = queueTimedOutResult(call, now);
+  const res = await send(
+    request("promise.settle", {
+      id: executeId(call.id),
+      state: "resolved",
+      value: encodeValue(result),
+    }),
+  );
+  if (!isOk(res))
+    throw new Error(`could not end ${call.id} at its queue timeout: ${JSON.stringify(res.data)}`);
+  // A job that ended otherwise meanwhile (canceled) keeps its own record.
+  const ended =
+    res.data.promise.state === "resolved" ? decodeValue(res.data.promise.value) : undefined;
+  return { taken: false, result: isJobResult(ended) ? ended : result };
 }
 
 /**

@@ -1,24 +1,20 @@
 // The router: a member of the `entry` group running one durable orchestration per submission.
-// It validates, resolves the group, makes the job's queue deadline and starts `execute` there,
-// then waits for the deadline to settle: a worker took the job, or its queue timeout passed
-// (queue-deadline.ts). Taken, it returns the job's result (wait) or a receipt (fire-and-
-// forget); timed out, it settles the execute promise with the timed_out record itself, so
-// no worker runs it later. A restarted router replays the orchestration and re-attaches to
-// the promises it already made.
+// It validates, resolves the group, and starts `execute` there with the job's queue deadline
+// and queue-timeout call beside it (queue-deadline.ts), then returns a receipt naming the
+// execute promise, where the job's record will be: it waits for nothing, so a job costs the
+// routers one short task. At the deadline the server hands one router the job's queue-timeout
+// call, which ends the job timed_out if no worker took it. A restarted router replays the
+// orchestration and re-attaches to the promises it already made.
 import { OptionsBuilder, Resonate, type Context } from "@resonatehq/sdk";
-import {
-  isJobResult,
-  rejectedResult,
-  type DetachedReceipt,
-  type JobResult,
-  type JobSpec,
-} from "./jobs/job.ts";
+import { rejectedResult, type DetachedReceipt, type JobResult, type JobSpec } from "./jobs/job.ts";
 import {
   ENTRY_GROUP,
   EXECUTE_FUNCTION,
   executeId,
   QUEUE_DEADLINE_FUNCTION,
+  QUEUE_TIMEOUT_FUNCTION,
   queueDeadlineId,
+  queueTimeoutId,
   SUBMIT_FUNCTION,
   TAG,
 } from "./jobs/names.ts";
@@ -28,21 +24,16 @@ import {
   DEADLINE_ADDRESS,
   deadlineTags,
   effectiveQueueTimeoutMs,
-  isQueueTaker,
-  queueTimedOutResult,
+  endAtQueueTimeout,
+  queueTimeoutCall,
+  queueTimeoutTags,
+  type QueueTimeoutCall,
+  type QueueTimeoutOutcome,
 } from "./queue-deadline.ts";
 import { resolveGroup, type Routes } from "./jobs/routes.ts";
 import { SdkNetwork } from "./wire/sdk-network.ts";
 import { submissionProblem, type SubmissionLimits } from "./jobs/validate-submission.ts";
-import {
-  decodeValue,
-  encodeValue,
-  isOk,
-  request,
-  requestSender,
-  type Connection,
-  type Send,
-} from "./wire/wire.ts";
+import { requestSender, type Connection, type Send } from "./wire/wire.ts";
 
 export interface RouterOptions {
   connection: Connection;
@@ -67,15 +58,13 @@ export function submitOrchestration(
   options: Pick<RouterOptions, "routes" | "limits" | "queueTimeoutMs"> & {
     /** The network's mapping of a group name to its address, as `ctx.options` uses. */
     match: (target: string) => string;
-    /** Requests to the server outside the SDK's calls: settling a job that timed out. */
-    send: Send;
     clock?: () => number;
   },
 ) {
   // ctx.options cannot name the call's promise; the SDK's own builder, on the same network,
   // can: a client then waits on the execute promise by its name (client.ts).
   const builder = new OptionsBuilder({ match: options.match });
-  const settleTimedOut = settleQueueTimeout(options.send, options.clock ?? Date.now);
+  const clock = options.clock ?? Date.now;
   return function* submit(
     ctx: Context,
     submitted: unknown,
@@ -102,10 +91,10 @@ export function submitOrchestration(
         tags: { [TAG.executeOf]: spec.id, [TAG.kind]: "execute", [TAG.group]: group },
       }),
     );
-    // Made after the execute promise, so a worker gets the job without waiting for it: a
-    // worker that comes first makes it itself (takeFromQueue). Detached: the job's own
-    // promise must not wait for a deadline nobody needs any more.
-    const deadline = yield* ctx.detached<unknown>(
+    // Made after the execute promise, so a worker gets the job without waiting for them: a
+    // worker that comes first makes the deadline itself (queue-deadline.ts). Detached, and
+    // never awaited: the job's own promise waits for neither.
+    yield* ctx.detached<unknown>(
       QUEUE_DEADLINE_FUNCTION,
       spec.id,
       builder.build({
@@ -115,40 +104,31 @@ export function submitOrchestration(
         tags: deadlineTags(spec.id),
       }),
     );
-    let taker: unknown;
-    try {
-      taker = yield* deadline;
-    } catch {
-      // A server that rejects a passed deadline instead of resolving it says the same.
-      taker = undefined;
-    }
-    if (!isQueueTaker(taker)) return yield* ctx.run(settleTimedOut, routed);
-    if (spec.mode === "detach")
-      return { detached: true, id: spec.id, group, executeId: execute.id };
-    return yield* execute;
+    // Delivered to a router at the deadline, not before; it must outlive that moment, and
+    // lives as long as the job may.
+    const deliverAt = clock() + queueTimeoutMs;
+    yield* ctx.detached<QueueTimeoutOutcome>(
+      QUEUE_TIMEOUT_FUNCTION,
+      queueTimeoutCall(routed),
+      builder.build({
+        id: queueTimeoutId(spec.id),
+        target: ENTRY_GROUP,
+        timeout: queueTimeoutMs + spec.timeoutMs,
+        tags: queueTimeoutTags(spec.id, deliverAt),
+      }),
+    );
+    // Waiting or detached, the record is in the execute promise; a waiting client watches it.
+    return { detached: true, id: spec.id, group, executeId: execute.id };
   };
 }
 
-/**
- * Ends a job whose queue timeout passed before a worker took it: its execute promise is
- * settled with the timed_out record, so clients waiting on it wake, and its task goes to no
- * worker. Answers what the promise holds: a worker that got the job in the meantime found
- * the same deadline and answered the same.
- */
-function settleQueueTimeout(send: Send, clock: () => number) {
-  return async function settleQueueTimeout(_ctx: Context, spec: JobSpec): Promise<JobResult> {
-    const result = queueTimedOutResult(spec, clock());
-    const res = await send(
-      request("promise.settle", {
-        id: executeId(spec.id),
-        state: "resolved",
-        value: encodeValue(result),
-      }),
-    );
-    if (!isOk(res))
-      throw new Error(`could not end ${spec.id} at its queue timeout: ${JSON.stringify(res.data)}`);
-    const held = decodeValue(res.data.promise.value);
-    return isJobResult(held) ? held : result;
+/** The routers' function for a job's queue-timeout call (queue-deadline.ts). */
+export function queueTimeoutFunction(send: Send, clock: () => number = Date.now) {
+  return async function queueTimeout(
+    _ctx: Context,
+    call: QueueTimeoutCall,
+  ): Promise<QueueTimeoutOutcome> {
+    return endAtQueueTimeout(send, call, clock());
   };
 }
 
@@ -164,8 +144,9 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   const send = requestSender(connection);
   resonate.register(
     SUBMIT_FUNCTION,
-    submitOrchestration({ ...options, match: (target) => network.match(target), send }),
+    submitOrchestration({ ...options, match: (target) => network.match(target) }),
   );
+  resonate.register(QUEUE_TIMEOUT_FUNCTION, queueTimeoutFunction(send));
   const presence = new PresenceLease({
     send,
     group: ENTRY_GROUP,

@@ -3,13 +3,22 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { listAttempts } from "../../src/orchestration/attempts.ts";
 import type { JobSpec, WorkerRef } from "../../src/orchestration/jobs/job.ts";
-import { queueDeadlineId } from "../../src/orchestration/jobs/names.ts";
+import {
+  ENTRY_GROUP,
+  executeId,
+  queueDeadlineId,
+  queueTimeoutId,
+} from "../../src/orchestration/jobs/names.ts";
 import {
   DEADLINE_ADDRESS,
   deadlineTags,
+  endAtQueueTimeout,
+  queueTimeoutCall,
+  queueTimeoutTags,
   takeAndClaim,
   takeFromQueue,
 } from "../../src/orchestration/queue-deadline.ts";
+import { anycastAddress } from "../../src/orchestration/wire/poll-address.ts";
 import {
   decodeValue,
   encodeValue,
@@ -101,4 +110,68 @@ describe("the queue deadline on a server", () => {
       ],
     ]);
   });
+
+  it("ends a job nobody took at its queue-timeout call: the deadline holds the router's mark and the execute promise the timed_out record", async () => {
+    const send = await server();
+    await makeDeadline(send);
+    await makeExecute(send);
+    now += 5_000;
+    const outcome = await endAtQueueTimeout(send, queueTimeoutCall(spec), now);
+    expect(outcome).toMatchObject({ taken: false, result: { state: "timed_out", attempt: 0 } });
+    const execute = await send(request("promise.get", { id: executeId(spec.id) }));
+    expect(isOk(execute) && decodeValue(execute.data.promise.value)).toMatchObject({
+      state: "timed_out",
+      reason: "no worker took it within 5s (queue timeout)",
+    });
+    // A worker that gets the job afterwards finds it gone from its queue.
+    expect(await takeFromQueue(send, spec, first, now)).toBe(false);
+    // Run again (a router that died half-way): the same answer, nothing changes.
+    expect(await endAtQueueTimeout(send, queueTimeoutCall(spec), now + 1)).toMatchObject({
+      taken: false,
+      result: { finishedAt: now },
+    });
+  });
+
+  it("leaves a job a worker took alone at its queue-timeout call, and the taking settles the call so no router is handed it", async () => {
+    const send = await server();
+    await makeDeadline(send);
+    await makeExecute(send);
+    await makeQueueTimeoutCall(send);
+    expect(await takeFromQueue(send, spec, first, now)).toBe(true);
+    const call = await send(request("promise.get", { id: queueTimeoutId(spec.id) }));
+    expect(isOk(call) && call.data.promise.state).toBe("resolved");
+    now += 5_000;
+    expect(await endAtQueueTimeout(send, queueTimeoutCall(spec), now)).toEqual({ taken: true });
+    const execute = await send(request("promise.get", { id: executeId(spec.id) }));
+    expect(isOk(execute) && execute.data.promise.state).toBe("pending");
+  });
 });
+
+/** The execute promise as the router makes it, to a group nobody serves here. */
+async function makeExecute(send: Send): Promise<void> {
+  const res = await send(
+    request("promise.create", {
+      id: executeId(spec.id),
+      timeoutAt: now + 65_000,
+      param: encodeValue({ func: "modulate.execute", args: [spec] }),
+      tags: { "resonate:target": anycastAddress("g") },
+    }),
+  );
+  if (!isOk(res)) throw new Error(JSON.stringify(res.data));
+}
+
+/** The queue-timeout call as the router makes it: to the routers, delivered at the deadline. */
+async function makeQueueTimeoutCall(send: Send): Promise<void> {
+  const res = await send(
+    request("promise.create", {
+      id: queueTimeoutId(spec.id),
+      timeoutAt: now + 65_000,
+      param: encodeValue({ func: "modulate.queue-timeout", args: [queueTimeoutCall(spec)] }),
+      tags: {
+        ...queueTimeoutTags(spec.id, now + 5_000),
+        "resonate:target": anycastAddress(ENTRY_GROUP),
+      },
+    }),
+  );
+  if (!isOk(res)) throw new Error(JSON.stringify(res.data));
+}

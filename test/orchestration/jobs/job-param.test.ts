@@ -81,7 +81,6 @@ describe("readers of a job spec", () => {
       limits: { maxScriptBytes: 1_000_000 },
       queueTimeoutMs: 60_000,
       match: (group) => group,
-      send: () => Promise.reject(new Error("nothing is sent")),
     });
     const step = submit({ id: "job-x" } as Context, { id: "job-x", script: "print(1)" }).next();
     expect(step.done).toBe(true);
