@@ -17,7 +17,10 @@ export interface JobSpec {
    * --queue-timeout caps it. The router sets it on the spec it routes.
    */
   queueTimeoutMs?: number;
-  /** `wait`: the router calls the worker and returns its result; `detach`: it returns at once. */
+  /**
+   * `wait`: the submitting client waits for the result; `detach`: it returns at once. The
+   * router treats both alike: it routes the job and returns a receipt.
+   */
   mode: "wait" | "detach";
   submittedAt: number;
   env?: Record<string, string>;
@@ -74,7 +77,10 @@ export interface JobResult {
   rejected?: boolean;
 }
 
-/** What the router returns for a detached submission: where the result will be. */
+/**
+ * What the router returns for a routed submission, waiting or detached: where the result
+ * will be. (`detached` is the field's name from when only detached submissions got one.)
+ */
 export interface DetachedReceipt {
   detached: true;
   id: string;
