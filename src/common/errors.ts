@@ -7,6 +7,11 @@ export const ExitCode = {
   usage: 2,
   unreachable: 3,
   notFound: 4,
+  /**
+   * The server answered and refused the request for a reason that waiting cannot change: the
+   * credentials (401), what the token allows (403), or the request itself (400).
+   */
+  refused: 5,
   timedOut: 124,
   canceled: 130,
   /** Stopped by SIGTERM (128 + 15), as a shell reports a process that SIGTERM ended. */
@@ -30,6 +35,7 @@ export const EXIT_CODES_HELP = [
   "  2    usage or input error",
   "  3    cannot reach the server",
   "  4    no such job",
+  "  5    the server refused the request (credentials, the token's prefix, an invalid request)",
   "  124  job timed out",
   "  130  canceled, or stopped by Ctrl+C (SIGINT)",
   "  143  stopped by SIGTERM",

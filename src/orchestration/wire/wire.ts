@@ -13,14 +13,25 @@ export type { Connection } from "./connection.ts";
 export { decodeValue, encodeValue } from "./values.ts";
 export { isOk, request } from "./wire-request.ts";
 
-/** The user's error for a server that could not be used, read from how it failed. */
+/**
+ * The user's error for a server that could not be used, read from how it failed. A refusal
+ * (400, 401, 403) is the server's answer, not a failure to reach it: it says the server's own
+ * reason and exits 5, and nothing retries it.
+ */
 export function unreachable(connection: Connection, error: ServerUnavailable): UserError {
   const cause = error.message;
   const why = error.why;
-  if (why.kind === "status" && (why.status === 401 || why.status === 403)) {
+  const said = why.kind === "status" && why.reason ? `HTTP ${why.status}: ${why.reason}` : cause;
+  if (why.kind === "status" && why.status === 401) {
     return new UserError(
-      `the Resonate server at ${connection.url} refused our credentials (${cause}): check --token / RESONATE_TOKEN`,
-      ExitCode.unreachable,
+      `the Resonate server at ${connection.url} refused our credentials (${said}): check --token / RESONATE_TOKEN`,
+      ExitCode.refused,
+    );
+  }
+  if (why.kind === "status" && why.status === 403) {
+    return new UserError(
+      `the Resonate server at ${connection.url} does not allow this to our token (${said}): use ids inside the token's prefix, or a token that allows it`,
+      ExitCode.refused,
     );
   }
   if (why.kind === "status" && why.status === 413) {
@@ -28,6 +39,12 @@ export function unreachable(connection: Connection, error: ServerUnavailable): U
     return new UserError(
       `the Resonate server at ${connection.url} refused the request as too large (${cause}): make the submission smaller, or raise the server's --max-body`,
       ExitCode.usage,
+    );
+  }
+  if (why.kind === "status" && why.status === 400) {
+    return new UserError(
+      `the Resonate server at ${connection.url} refused the request as invalid (${said}): check that it speaks protocol ${PROTOCOL_VERSION} and that this modulate supports its version`,
+      ExitCode.refused,
     );
   }
   if (why.kind === "status") {

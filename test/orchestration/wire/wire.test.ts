@@ -6,6 +6,7 @@ import { ExitCode, UserError } from "../../../src/common/errors.ts";
 import { createTransport, ServerUnavailable } from "../../../src/orchestration/wire/transport.ts";
 import {
   abortableSleep,
+  isUnreachable,
   request,
   requestSender,
   unreachable,
@@ -39,14 +40,43 @@ describe("failures to use the server", () => {
     expect(error.message).toMatch(/^cannot reach the Resonate server at http:\/\/127.0.0.1:1/);
   });
 
-  it("points at the token when the server refuses credentials", async () => {
+  it("points at the token when the server refuses credentials, as a refusal (exit 5), not as unreachable", async () => {
     const error = await failure(await answering(401));
     expect(error.message).toMatch(/refused our credentials \(HTTP 401.*check --token/);
+    expect(error.exitCode).toBe(ExitCode.refused);
+  });
+
+  it("says what the token does not allow, in the server's words, as a refusal", async () => {
+    const body = JSON.stringify({
+      kind: "promise.get",
+      head: { status: 403 },
+      data: "id t2-x is outside the token's prefix t1-",
+    });
+    const error = await failure(await answering(403, body));
+    expect(error.message).toMatch(
+      /does not allow this to our token \(HTTP 403: id t2-x is outside the token's prefix t1-\): use ids inside/,
+    );
+    expect(error.exitCode).toBe(ExitCode.refused);
+  });
+
+  it("gives the server's reason for a request it judged invalid, as a refusal nothing retries", async () => {
+    const body = JSON.stringify({
+      kind: "task.fence",
+      head: { status: 400 },
+      data: "Promise ID must be prefixed by resonate:origin",
+    });
+    const error = await failure(await answering(400, body));
+    expect(error.message).toMatch(
+      /refused the request as invalid \(HTTP 400: Promise ID must be prefixed by resonate:origin\)/,
+    );
+    expect(error.exitCode).toBe(ExitCode.refused);
+    expect(isUnreachable(error)).toBe(false);
   });
 
   it("says the server refused a request it answered with a status outside the protocol", async () => {
-    const error = await failure(await answering(400));
-    expect(error.message).toMatch(/refused the request \(HTTP 400/);
+    const error = await failure(await answering(500));
+    expect(error.message).toMatch(/refused the request \(HTTP 500/);
+    expect(error.exitCode).toBe(ExitCode.unreachable);
   });
 
   it("says what answers is not a Resonate server when its answer is not the protocol's", async () => {
