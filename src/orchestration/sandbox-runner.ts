@@ -9,10 +9,13 @@ import type { CgroupSlots } from "../sandbox/cgroup-slots.ts";
 import type { DiskAreaPool } from "../sandbox/disk-area-pool.ts";
 import { GpuPool } from "../sandbox/gpus.ts";
 import { isCleanExit } from "../sandbox/outcome.ts";
+import { attemptLogFile, jobLogDir } from "../sandbox/paths.ts";
 import { runJob } from "../sandbox/run-job.ts";
 import type { DiskArea, JobOutcome, SandboxConfig } from "../sandbox/types.ts";
 import { fitResultOutput } from "./jobs/fit-result.ts";
+import { OutputPublisher } from "./output-publisher.ts";
 import type { ServerLimits } from "./wire/server-limits.ts";
+import { requestSender, type Connection, type Send } from "./wire/wire.ts";
 import type { JobSpec } from "./jobs/job.ts";
 import type { JobRunner, RunOutcome } from "./worker.ts";
 
@@ -78,14 +81,33 @@ export interface JobResources {
   cgroups?: CgroupSlots | undefined;
   /** The server's request limit as the worker's network learnt it; the record fits in it. */
   serverLimits?: ServerLimits | undefined;
+  /**
+   * The server the job's live output is published to, as chunks a follower reads
+   * (output-publisher.ts); without it, the output is only in the result and the attempt log.
+   */
+  connection?: Connection | undefined;
 }
 
 export function sandboxRunner(
   config: SandboxConfig,
-  { gpus, disks, cgroups, serverLimits }: JobResources = {},
+  { gpus, disks, cgroups, serverLimits, connection }: JobResources = {},
 ): JobRunner {
+  // Its own sender: chunks must not queue behind the worker's task traffic, nor it behind them.
+  const publishTo: Send | undefined = connection ? requestSender(connection) : undefined;
+  const host = hostname();
   return {
     async run(spec, attempt, signal): Promise<RunOutcome> {
+      const output = publishTo
+        ? new OutputPublisher({
+            send: publishTo,
+            jobId: spec.id,
+            attempt,
+            fullLog: {
+              host,
+              file: (n) => attemptLogFile(jobLogDir(config.logDir, spec.id), n),
+            },
+          })
+        : undefined;
       const lease = gpus ? await gpus.pool.acquire(gpus.perJob, signal) : undefined;
       let diskArea: DiskArea | undefined;
       const cgroup = cgroups?.take();
@@ -111,9 +133,25 @@ export function sandboxRunner(
             ...(madeDir ? { workDir: madeDir } : {}),
           },
           config,
-          { signal, ...(standby ? { standby } : {}) },
+          {
+            signal,
+            ...(standby ? { standby } : {}),
+            ...(output
+              ? {
+                  onLine: (record) => {
+                    if (record.stream !== "sandbox")
+                      output.line(record.stream, record.line, record.t);
+                  },
+                }
+              : {}),
+          },
         );
+        // Before the answer: once the job's record is there, its live output is complete.
+        await output?.finish();
         return outcomeToResult(spec, outcome, maxValueJsonBytes(serverLimits?.maxBodyBytes()));
+      } catch (error) {
+        output?.abandon();
+        throw error;
       } finally {
         // runJob has resolved: every process of the job is gone from the cgroup. A standby it
         // did not use (a job that never started) must not stay there, nor its directory.

@@ -37,6 +37,8 @@ export const TAG = {
   queueOf: "modulate:queue-of",
   /** On a worker presence promise: its group. */
   presence: "modulate:presence",
+  /** On a chunk of an attempt's live output: the job id. */
+  outputOf: "modulate:output-of",
 } as const;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
@@ -112,4 +114,12 @@ export function isPresenceId(id: string): boolean {
  */
 export function processPid(role: string, host: string, osPid: number): string {
   return `${role}-${host}-${osPid}`;
+}
+
+/**
+ * Chunk `seq` (from 0) of attempt `attempt`'s live output: born settled, its param holds the
+ * output (output-publisher.ts); a follower reads seq after seq (follow-output.ts).
+ */
+export function outputChunkId(jobId: string, attempt: number, seq: number): string {
+  return `modulate-output.${jobId}.${attempt}.${seq}`;
 }

@@ -1,0 +1,76 @@
+// The record of one chunk of an attempt's live output, as a worker publishes it and a follower
+// reads it: a promise `outputChunkId(job, attempt, seq)` born settled, this record its param.
+// Pure: the shape, its reading, and the batching rules both sides agree on.
+
+/** The two streams a job writes; the sandbox's own notes are not part of the live output. */
+export type OutputStreamName = "stdout" | "stderr";
+
+/** A run of output of one stream, in the order the job wrote it. */
+export type OutputPart = readonly [stream: OutputStreamName, text: string];
+
+export interface OutputChunk {
+  /** What the job wrote in this chunk's window, lines of one stream joined; each ends in "\n". */
+  parts: OutputPart[];
+  /** Bytes written in this window that the chunk does not hold: the oldest, cut to the cap. */
+  skippedBytes: number;
+  /** When the first and the last line of the window were written (ms since the epoch). */
+  fromT: number;
+  toT: number;
+  /** The attempt's last chunk: its run is over, nothing follows under this attempt. */
+  final?: true;
+  /** Where the attempt's whole output is, named where bytes were skipped: the worker's disk. */
+  fullLog?: { host: string; file: string };
+}
+
+/** The rules a worker publishes an attempt's output by. */
+export interface PublishPacing {
+  /** One chunk at most this often while output is small. Default 1 s. */
+  intervalMs: number;
+  /** A chunk holds at most this many bytes of output: the last ones. Default 64 KiB. */
+  chunkMaxBytes: number;
+  /** After each this many bytes published, the interval doubles. Default 4 MiB. */
+  slowAfterBytes: number;
+  /** The interval never grows past this. Default 60 s. */
+  maxIntervalMs: number;
+  /**
+   * A chunk due at once still waits this long, so that lines written together (a line on
+   * stdout and one on stderr) go together rather than a whole interval apart. Default 20 ms.
+   */
+  gatherMs: number;
+}
+
+export const DEFAULT_PACING: PublishPacing = {
+  intervalMs: 1_000,
+  chunkMaxBytes: 64 * 1024,
+  slowAfterBytes: 4 * 1024 * 1024,
+  maxIntervalMs: 60_000,
+  gatherMs: 20,
+};
+
+/**
+ * How long after one chunk the next may go, once `publishedBytes` have gone: a job that
+ * prints a lot for hours costs the server a bounded amount (README: the live output's costs).
+ */
+export function chunkIntervalMs(pacing: PublishPacing, publishedBytes: number): number {
+  const doublings = Math.floor(publishedBytes / pacing.slowAfterBytes);
+  return Math.min(pacing.maxIntervalMs, pacing.intervalMs * 2 ** Math.min(doublings, 30));
+}
+
+/** The chunk a promise's decoded param holds, or undefined for anything else. */
+export function readOutputChunk(value: unknown): OutputChunk | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const chunk = value as Partial<OutputChunk>;
+  if (!Array.isArray(chunk.parts) || typeof chunk.skippedBytes !== "number") return undefined;
+  const parts = chunk.parts.filter(
+    (part): part is OutputPart =>
+      Array.isArray(part) &&
+      (part[0] === "stdout" || part[0] === "stderr") &&
+      typeof part[1] === "string",
+  );
+  return { ...(chunk as OutputChunk), parts };
+}
+
+/** Bytes of a chunk's output, as the job wrote them. */
+export function chunkBytes(chunk: OutputChunk): number {
+  return chunk.parts.reduce((sum, [, text]) => sum + Buffer.byteLength(text, "utf8"), 0);
+}

@@ -1,0 +1,245 @@
+// The worker's side of live output: an attempt's lines, as the job writes them, published as
+// chunk promises through the public protocol (output-chunk.ts), so that `logs --follow` and a
+// waiting `submit` on any machine can read them. One write per chunk, at most one chunk per
+// interval per attempt: the first output after a quiet interval goes at once (a script that
+// prints a line a second sees no added delay), the rest of a busy interval at its end. The
+// server's load stays bounded whatever the job prints; the whole output stays in the attempt
+// log on the worker's disk.
+import {
+  chunkBytes,
+  chunkIntervalMs,
+  DEFAULT_PACING,
+  type OutputChunk,
+  type OutputPart,
+  type OutputStreamName,
+  type PublishPacing,
+} from "./output-chunk.ts";
+import { outputChunkId, TAG } from "./jobs/names.ts";
+import { encodeValue, isOk, request, type Send } from "./wire/wire.ts";
+
+/** What is written between two chunks, cut to the chunk's cap by dropping the oldest bytes. */
+export class ChunkBuffer {
+  readonly #maxBytes: number;
+  #parts: [OutputStreamName, string][] = [];
+  #bytes = 0;
+  #skippedBytes = 0;
+  #fromT = 0;
+  #toT = 0;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  get isEmpty(): boolean {
+    return this.#parts.length === 0 && this.#skippedBytes === 0;
+  }
+
+  /** Adds one line (its newline added back) written at `t`. */
+  push(stream: OutputStreamName, line: string, t: number): void {
+    const text = `${line}\n`;
+    if (this.isEmpty) this.#fromT = t;
+    this.#toT = t;
+    const last = this.#parts[this.#parts.length - 1];
+    if (last && last[0] === stream) last[1] += text;
+    else this.#parts.push([stream, text]);
+    this.#bytes += Buffer.byteLength(text, "utf8");
+    this.#cut();
+  }
+
+  /** The chunk of what was written since the last one; the buffer starts empty again. */
+  take(): Omit<OutputChunk, "final" | "fullLog"> {
+    const chunk = {
+      parts: this.#parts.map(([stream, text]): OutputPart => [stream, text]),
+      skippedBytes: this.#skippedBytes,
+      fromT: this.#fromT,
+      toT: this.#toT,
+    };
+    this.#parts = [];
+    this.#bytes = 0;
+    this.#skippedBytes = 0;
+    return chunk;
+  }
+
+  /** Drops the oldest bytes until the rest fits: a follower wants the latest output. */
+  #cut(): void {
+    while (this.#bytes > this.#maxBytes) {
+      const first = this.#parts[0];
+      if (!first) return;
+      const firstBytes = Buffer.byteLength(first[1], "utf8");
+      const excess = this.#bytes - this.#maxBytes;
+      if (firstBytes <= excess) {
+        this.#parts.shift();
+        this.#bytes -= firstBytes;
+        this.#skippedBytes += firstBytes;
+        continue;
+      }
+      // A cut inside a character costs a replacement character at the chunk's start, no more.
+      const kept = Buffer.from(first[1], "utf8").subarray(excess).toString("utf8");
+      first[1] = kept;
+      this.#skippedBytes += excess;
+      this.#bytes -= excess;
+    }
+  }
+}
+
+/** Starts a timer, returns its cancel: the real one by default, a test's own otherwise. */
+export type Schedule = (run: () => void, delayMs: number) => () => void;
+
+const realSchedule: Schedule = (run, delayMs) => {
+  const timer = setTimeout(run, delayMs);
+  return () => clearTimeout(timer);
+};
+
+export interface OutputPublisherOptions {
+  send: Send;
+  jobId: string;
+  /** The attempt's number, maybe still being claimed: nothing is published before it is. */
+  attempt: number | Promise<number>;
+  /** Where the whole output is kept, named in a chunk that skipped bytes. */
+  fullLog?: { host: string; file: (attempt: number) => string };
+  pacing?: Partial<PublishPacing>;
+  clock?: () => number;
+  schedule?: Schedule;
+}
+
+/** A chunk and the number it goes under, kept until the server has it. */
+interface Outgoing {
+  seq: number;
+  chunk: OutputChunk;
+}
+
+export class OutputPublisher {
+  readonly #options: OutputPublisherOptions;
+  readonly #pacing: PublishPacing;
+  readonly #clock: () => number;
+  readonly #schedule: Schedule;
+  readonly #buffer: ChunkBuffer;
+  #seq = 0;
+  #publishedBytes = 0;
+  #lastSentAt = Number.NEGATIVE_INFINITY;
+  #cancelTimer: (() => void) | undefined;
+  #inFlight: Promise<void> | undefined;
+  /** A chunk the server did not take: sent again, under its number, before anything newer. */
+  #unsent: Outgoing | undefined;
+  #closed = false;
+  /** Writes the server refused or that failed to reach it: said once in the final count. */
+  failedWrites = 0;
+
+  constructor(options: OutputPublisherOptions) {
+    this.#options = options;
+    this.#pacing = { ...DEFAULT_PACING, ...options.pacing };
+    this.#clock = options.clock ?? Date.now;
+    this.#schedule = options.schedule ?? realSchedule;
+    this.#buffer = new ChunkBuffer(this.#pacing.chunkMaxBytes);
+    // An attempt never claimed publishes nothing, and its lines are dropped.
+    if (typeof options.attempt !== "number") options.attempt.catch(() => this.abandon());
+  }
+
+  /** Chunks published so far (the next one's number). */
+  get published(): number {
+    return this.#seq - (this.#unsent ? 1 : 0);
+  }
+
+  /** One line the job wrote; published at once or at the end of the current interval. */
+  line(stream: OutputStreamName, text: string, t: number = this.#clock()): void {
+    if (this.#closed) return;
+    this.#buffer.push(stream, text, t);
+    this.#wake();
+  }
+
+  /**
+   * Publishes what is left as the attempt's final chunk and resolves once the server has it,
+   * or after `timeoutMs`: a server away must not hold the job's answer back for long.
+   */
+  async finish(timeoutMs = 5_000): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    const flushed = (async () => {
+      await this.#inFlight;
+      // A chunk the server did not take goes once more, then the final one; if it fails
+      // again the final one is not sent, since its number would leave a gap a reader waits on.
+      if (this.#unsent) await this.#sendOutgoing(this.#unsent);
+      if (!this.#unsent) await this.#sendOutgoing(this.#next(true));
+    })();
+    try {
+      await Promise.race([flushed, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Stops without a final chunk: the attempt was never ours (its claim failed). */
+  abandon(): void {
+    this.#closed = true;
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
+  }
+
+  #wake(): void {
+    if (this.#closed || this.#cancelTimer || this.#inFlight) return;
+    if (this.#buffer.isEmpty && !this.#unsent) return;
+    const due = Math.max(
+      this.#pacing.gatherMs,
+      this.#lastSentAt + chunkIntervalMs(this.#pacing, this.#publishedBytes) - this.#clock(),
+    );
+    if (due <= 0) {
+      this.#flush();
+      return;
+    }
+    this.#cancelTimer = this.#schedule(() => {
+      this.#cancelTimer = undefined;
+      this.#flush();
+    }, due);
+  }
+
+  #flush(): void {
+    if (this.#closed) return;
+    const outgoing = this.#unsent ?? this.#next(false);
+    this.#lastSentAt = this.#clock();
+    this.#inFlight = this.#sendOutgoing(outgoing).finally(() => {
+      this.#inFlight = undefined;
+      this.#wake();
+    });
+  }
+
+  #next(final: boolean): Outgoing {
+    const chunk: OutputChunk = this.#buffer.take();
+    if (final) chunk.final = true;
+    return { seq: this.#seq++, chunk };
+  }
+
+  async #sendOutgoing(outgoing: Outgoing): Promise<void> {
+    this.#unsent = undefined;
+    try {
+      const attempt = await this.#options.attempt;
+      const { chunk } = outgoing;
+      const full = this.#options.fullLog;
+      if (chunk.skippedBytes > 0 && full)
+        chunk.fullLog = { host: full.host, file: full.file(attempt) };
+      const now = this.#clock();
+      const res = await this.#options.send(
+        request("promise.create", {
+          id: outputChunkId(this.#options.jobId, attempt, outgoing.seq),
+          // Already past: the promise is born settled on any Resonate server, so it holds no
+          // timer and no task there; the creation is the one write.
+          timeoutAt: now,
+          param: encodeValue(chunk),
+          tags: { [TAG.outputOf]: this.#options.jobId },
+        }),
+      );
+      if (!isOk(res)) throw new Error(`the server refused chunk ${outgoing.seq}`);
+      this.#publishedBytes += chunkBytes(chunk);
+    } catch {
+      // The job runs on whatever the server does: the chunk goes again at the next turn,
+      // under its number (creating is idempotent), and output written meanwhile waits.
+      this.failedWrites += 1;
+      this.#unsent = outgoing;
+    }
+  }
+}
