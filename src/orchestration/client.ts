@@ -1,6 +1,7 @@
 // The client side of modulate, shared by the CLI and the dashboard: one connection to any
 // Resonate server, and what is done over it, each in a file of its own under client/: submit a
-// job (submit.ts), wait for it (wait.ts), read where it stands (view.ts), list jobs (list.ts).
+// job (submit.ts), wait for it (wait.ts), read where it stands (view.ts), list jobs (list.ts),
+// cancel one (cancel.ts).
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { JobResult, JobSpec } from "./jobs/job.ts";
@@ -8,9 +9,16 @@ import { ENTRY_GROUP, processPid } from "./jobs/names.ts";
 import { groupHasLiveWorker, listLiveWorkers, type WorkerView } from "./presence.ts";
 import { takeSnapshot, type ClusterSnapshot } from "./snapshot.ts";
 import { submitJob, type Submitted } from "./client/submit.ts";
+import { cancelJob, canceler, type CancelOutcome } from "./client/cancel.ts";
 import { listJobs, type JobList, type ListFilter } from "./client/list.ts";
 import { viewJob, type JobView } from "./client/view.ts";
 import { waitForJob } from "./client/wait.ts";
+import {
+  followOutput,
+  type FollowEvents,
+  type FollowOptions,
+  type FollowReport,
+} from "./client/follow-output.ts";
 import { openListener, type Listener } from "./wire/listener.ts";
 import { ServerLimits } from "./wire/server-limits.ts";
 import { createTransport, ServerUnavailable, type Transport } from "./wire/transport.ts";
@@ -55,8 +63,21 @@ export class ModulateClient {
     );
   }
 
+  /** Reads the job's live output as its workers publish it (client/follow-output.ts). */
+  followOutput(id: string, options: FollowOptions, events: FollowEvents): Promise<FollowReport> {
+    return followOutput(this.#send, id, options, events);
+  }
+
   getJob(id: string): Promise<JobView> {
     return viewJob(this.#send, id);
+  }
+
+  /**
+   * Cancels job `id` as of `now`, on behalf of `canceledBy` (`user@host`, this process's by
+   * default); a job that has ended is left as it is (client/cancel.ts).
+   */
+  cancel(id: string, now: number, canceledBy: string = canceler()): Promise<CancelOutcome> {
+    return cancelJob(this.#send, id, canceledBy, now);
   }
 
   /** Outstanding jobs (and with `all` finished ones), newest first: what `modulate ls` lists. */
