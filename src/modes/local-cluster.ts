@@ -93,7 +93,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         pid,
         serverLimits,
         announcement: { gpus: [], sandbox: config.mode, version: MODULATE_VERSION },
-        runner: sandboxRunner(config, { disks: disk?.pool, cgroups, serverLimits }),
+        runner: sandboxRunner(config, { disks: disk?.pool, cgroups, serverLimits, connection }),
       });
       stoppers.push(() => worker.stop());
       workerPids.set(group, pid);

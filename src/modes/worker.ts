@@ -165,7 +165,13 @@ export async function runWorker(
         pid,
         serverLimits,
         announcement: { gpus: gpuIds, sandbox: config.mode, version: MODULATE_VERSION },
-        runner: sandboxRunner(config, { gpus, disks: disk?.pool, cgroups, serverLimits }),
+        runner: sandboxRunner(config, {
+          gpus,
+          disks: disk?.pool,
+          cgroups,
+          serverLimits,
+          connection,
+        }),
         events: {
           onStart: (spec, attempt) => ctx.stdout.write(`start ${spec.id} attempt ${attempt}\n`),
           onFinish: (spec, result) =>
