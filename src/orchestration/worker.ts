@@ -3,6 +3,7 @@
 import { Resonate, type Context } from "@resonatehq/sdk";
 import { hostname } from "node:os";
 import { closeEarlierAttempts, finishAttempt, type AttemptRecord } from "./attempts.ts";
+import { cancelWatch } from "./client/cancel.ts";
 import type { JobOutputFile, JobResult, JobSpec, JobState, WorkerRef } from "./jobs/job.ts";
 import { EXECUTE_FUNCTION } from "./jobs/names.ts";
 import { PresenceLease, type WorkerAnnouncement } from "./presence.ts";
@@ -93,38 +94,45 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const resonate = new Resonate({ network: gate, pid, ttl: options.leaseMs, logLevel: "error" });
   const worker: WorkerRef = { host: hostname(), pid, group };
   const stopping = new AbortController();
+  const watch = cancelWatch(connection, pid, send);
 
   resonate.register(EXECUTE_FUNCTION, async (ctx: Context, spec: JobSpec): Promise<JobResult> => {
     const startedAt = clock();
+    // A cancel ends this run only; one canceled before the run got here never starts its script.
+    const cancel = watch.run(ctx.id);
     // The job is ours once we take it from its queue before its queue timeout does
     // (queue-deadline.ts); undefined when the timeout won. The claim's round trip overlaps
     // the making of the job's directory and limits; the script starts only once its attempt
     // is on record.
     const claim = takeAndClaim(send, spec, worker, startedAt, spec.timeoutMs + ATTEMPT_KEEP_MS);
-    const attemptNumber = claim.then(
-      (record) => record?.attempt ?? Promise.reject(new Error(`${spec.id} timed out in its queue`)),
-    );
+    const attemptNumber = Promise.all([claim, cancel.before]).then(([record, canceled]) => {
+      if (canceled) return Promise.reject(new Error(`${spec.id} was canceled`));
+      return record?.attempt ?? Promise.reject(new Error(`${spec.id} timed out in its queue`));
+    });
     // Handled below through `claim`; the runner may look at it only after its own waits.
     attemptNumber.catch(() => undefined);
-    const running = options.runner.run(spec, attemptNumber, stopping.signal);
+    const signal = AbortSignal.any([stopping.signal, cancel.signal]);
+    const running = options.runner.run(spec, attemptNumber, signal);
     let claimed: AttemptRecord | undefined;
     try {
       claimed = await claim;
     } catch (error) {
       // Not recorded, so not run: the SDK retries the call, or a peer takes it.
+      cancel.end();
       await running.catch(() => undefined);
       throw error;
     }
     if (!claimed) {
       // Its queue timeout passed before any worker took it: nothing runs, and the answer is
       // the record the router settles the job with.
+      cancel.end();
       await running.catch(() => undefined);
       const timedOut = queueTimedOutResult(spec, clock());
       options.events?.onFinish?.(spec, timedOut);
       return timedOut;
     }
     const attempt = claimed;
-    options.events?.onStart?.(spec, attempt.attempt);
+    if (!(await cancel.before)) options.events?.onStart?.(spec, attempt.attempt);
     let outcome: RunOutcome;
     try {
       outcome = await running;
@@ -137,6 +145,18 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         stderr: "",
         durationMs: clock() - startedAt,
       };
+    } finally {
+      cancel.end();
+    }
+    const record = cancel.record;
+    if (record) {
+      // Every process of the run is gone (the runner resolves only then). The job's record is
+      // the one the cancel wrote: this answer finds the promise settled and changes nothing.
+      void finishAttempt(send, attempt, { state: "canceled", reason: record.reason }).catch(
+        () => undefined,
+      );
+      options.events?.onFinish?.(spec, record);
+      return record;
     }
     if (stopping.signal.aborted) {
       // Shutting down: the job was cut short by us, not by the script. Never answer, so the
@@ -190,6 +210,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       await answers.settle(ANSWER_SETTLE_MS);
       await gate.releaseAll();
       await presence.stop();
+      watch.close();
       await resonate.stop();
     },
   };

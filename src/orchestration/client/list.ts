@@ -3,12 +3,12 @@
 // root and execute promises by their `modulate:kind` tag, page after page (a search answers at
 // most 1,000), so it reads the same on the embedded server and on the Resonate server.
 import { listAttempts } from "../attempts.ts";
-import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "../jobs/job.ts";
+import { isDetachedReceipt, type JobResult, type JobSpec } from "../jobs/job.ts";
 import { specOfKind } from "../jobs/job-param.ts";
 import { ENTRY_GROUP, TAG } from "../jobs/names.ts";
 import { liveWorkersAmong, searchAcquiredTasks, whyWaiting, type WorkerView } from "../presence.ts";
 import { decodeValue, isOk, request, type Send } from "../wire/wire.ts";
-import { inProgress, settledWithoutRecord, type PromiseRecord } from "./view.ts";
+import { inProgress, recordIn, settledWithoutRecord, type PromiseRecord } from "./view.ts";
 
 /** Where a listed job stands: the three steps of an outstanding job, or how it ended. */
 export type ListedStage =
@@ -97,15 +97,14 @@ function jobFrom(
   const rootSpec = root ? specOfKind(root, "job") : undefined;
   const spec = (execute ? specOfKind(execute, "execute") : undefined) ?? rootSpec;
   if (!spec) return undefined;
-  // The record is in the root (a job run with wait, or one that never ran), else the execute's.
-  const rootValue = root?.state === "resolved" ? decodeValue(root.value) : undefined;
-  if (isJobResult(rootValue)) return finished(rootValue, spec);
+  // The record is in the root (a job run with wait, one that never ran, one canceled while it
+  // waited for a router), else the execute's.
+  const rootRecord = root && recordIn(root);
+  if (rootRecord) return finished(rootRecord, spec);
   if (execute) {
     const group = execute.tags[TAG.group] ?? spec.group;
-    if (execute.state === "resolved") {
-      const value = decodeValue(execute.value);
-      if (isJobResult(value)) return finished(value, spec);
-    }
+    const record = recordIn(execute);
+    if (record) return finished(record, spec);
     if (execute.state !== "pending")
       return finished(settledWithoutRecord(spec, group, execute), spec);
     const pid = holder.get(execute.id);
@@ -130,7 +129,7 @@ function jobFrom(
     return listed({ ...inProgress(spec, spec.group, []), reason }, spec, "routing");
   }
   // Routed and detached, but its execute promise was not found: nothing more is known.
-  if (isDetachedReceipt(rootValue)) return undefined;
+  if (root.state === "resolved" && isDetachedReceipt(decodeValue(root.value))) return undefined;
   return finished(settledWithoutRecord(spec, spec.group, root), spec);
 }
 

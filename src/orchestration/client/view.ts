@@ -45,9 +45,10 @@ export async function viewJob(send: Send, id: string): Promise<JobView> {
   const attempts = await listAttempts(send, id);
   const done = (result: JobResult): JobView => ({ result, finished: true, spec, attempts });
 
+  const held = recordIn(root);
+  if (held) return done(held);
   if (root.state === "resolved") {
     const value = decodeValue(root.value);
-    if (isJobResult(value)) return done(value);
     if (isDetachedReceipt(value)) {
       const execute = await getPromise(send, value.executeId);
       return fromExecute(send, spec, value.group, execute, attempts);
@@ -64,10 +65,8 @@ async function fromExecute(
   execute: PromiseRecord | undefined,
   attempts: AttemptView[],
 ): Promise<JobView> {
-  if (execute && execute.state === "resolved") {
-    const value = decodeValue(execute.value);
-    if (isJobResult(value)) return { result: value, finished: true, spec, attempts };
-  }
+  const held = execute && recordIn(execute);
+  if (held) return { result: held, finished: true, spec, attempts };
   if (execute && execute.state !== "pending") {
     return { result: settledWithoutRecord(spec, group, execute), finished: true, spec, attempts };
   }
@@ -96,7 +95,18 @@ async function fromExecute(
   return { result: base, finished: false, spec, attempts };
 }
 
-async function getPromise(send: Send, id: string): Promise<PromiseRecord | undefined> {
+/**
+ * The job's record a settled promise holds: a resolved one's value (how it ended), or a
+ * canceled one's (`modulate cancel` settles it rejected_canceled with who canceled it and
+ * when). Undefined for a pending promise, or one that ended without a record.
+ */
+export function recordIn(promise: Pick<PromiseRecord, "state" | "value">): JobResult | undefined {
+  if (promise.state !== "resolved" && promise.state !== "rejected_canceled") return undefined;
+  const value = decodeValue(promise.value);
+  return isJobResult(value) ? value : undefined;
+}
+
+export async function getPromise(send: Send, id: string): Promise<PromiseRecord | undefined> {
   const res = await send(request("promise.get", { id }));
   return isOk(res) ? res.data.promise : undefined;
 }

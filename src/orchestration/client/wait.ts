@@ -7,7 +7,7 @@ import { backoffDelayMs, SERVER_RETRY, type BackoffPolicy } from "../wire/backof
 import { PromiseNotFound, type Listener } from "../wire/listener.ts";
 import { ServerUnavailable } from "../wire/transport.ts";
 import { abortableSleep, decodeValue, isUnreachable } from "../wire/wire.ts";
-import type { JobView } from "./view.ts";
+import { recordIn, type JobView } from "./view.ts";
 
 /** What a wait needs of its client: the listener stream, and the job's view for its ending. */
 export interface WaitSource {
@@ -76,7 +76,8 @@ async function waitThroughJob(
 const EXECUTE_LOOKUP_RETRY: BackoffPolicy = { firstMs: 2, maxMs: 2_000 };
 
 /**
- * Resolves with the record the job's execute promise holds once it settles. It exists once
+ * Resolves with the record the job's execute promise holds once it settles (its result, or
+ * who canceled it and when). It exists once
  * a router has routed the job, so until then it is looked for again, more and more rarely.
  * Never resolves if the promise ends without a record (a timeout), or `stop` aborts first:
  * the job's own promise then tells.
@@ -88,9 +89,8 @@ async function waitForExecute(
 ): Promise<JobResult> {
   for (let failures = 0; !stop.aborted; failures++) {
     try {
-      const promise = await listener.settled(promiseId, stop);
-      const value = promise.state === "resolved" ? decodeValue(promise.value) : undefined;
-      if (isJobResult(value)) return value;
+      const record = recordIn(await listener.settled(promiseId, stop));
+      if (record) return record;
       break;
     } catch (error) {
       if (!(error instanceof PromiseNotFound)) break;

@@ -1,0 +1,336 @@
+// Cancelling a job through any Resonate server. The job's execute promise is settled
+// rejected_canceled with the job's record (who canceled it, when): every reader then reads the
+// job as canceled, and the server completes the promise's task, so no worker takes the job
+// afterwards, wherever it waited. A worker running it hears of it through a listener on that
+// promise and kills the run (worker.ts). A job no router has routed yet gets its execute promise
+// made and settled the same way, and its own promise is settled first: the router's writes are
+// fenced by its task, which that settling ends, so no router routes it afterwards. A job that
+// has ended is left as it is.
+import { userInfo, hostname } from "node:os";
+import { ExitCode, UserError } from "../../common/errors.ts";
+import { finishAttempt } from "../attempts.ts";
+import { isDetachedReceipt, type JobResult, type WorkerRef } from "../jobs/job.ts";
+import { executeId, TAG } from "../jobs/names.ts";
+import { abortableSleep, backoffDelayMs, SERVER_RETRY } from "../wire/backoff.ts";
+import { openListener, type Listener } from "../wire/listener.ts";
+import { createTransport } from "../wire/transport.ts";
+import {
+  decodeValue,
+  encodeValue,
+  isOk,
+  request,
+  type Connection,
+  type Send,
+} from "../wire/wire.ts";
+import {
+  recordIn,
+  settledWithoutRecord,
+  viewJob,
+  type JobView,
+  type PromiseRecord,
+} from "./view.ts";
+
+/** The record of a canceled job: the usual fields, and who canceled it and when. */
+export interface CanceledRecord extends JobResult {
+  state: "canceled";
+  /** `user@host` of whoever ran `modulate cancel`. */
+  canceledBy: string;
+  /** Milliseconds since the epoch. */
+  canceledAt: number;
+}
+
+/** Where a job stood when it was canceled. */
+export type CanceledStage = "routing" | "queued" | "running";
+
+export type CancelOutcome =
+  | {
+      kind: "canceled";
+      id: string;
+      was: CanceledStage;
+      worker: WorkerRef | null;
+      record: CanceledRecord;
+    }
+  /** It had ended already (or ended while being canceled): nothing changed. */
+  | { kind: "ended"; id: string; record: JobResult }
+  | { kind: "not-found"; id: string; problem: string };
+
+/** Who is canceling, as records name them: `user@host`. */
+export function canceler(env: NodeJS.ProcessEnv = process.env): string {
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    // A uid with no passwd entry (a container's): the environment's name, else the number.
+    user = env["USER"] ?? env["LOGNAME"] ?? String(process.getuid?.() ?? "?");
+  }
+  return `${user}@${hostname()}`;
+}
+
+export function isCanceledRecord(value: unknown): value is CanceledRecord {
+  const record = value as Partial<CanceledRecord> | undefined;
+  return (
+    record?.state === "canceled" &&
+    typeof record.canceledBy === "string" &&
+    typeof record.canceledAt === "number"
+  );
+}
+
+/** The record a canceled job ends with, from where it stood: its attempt and worker as known. */
+export function canceledRecord(view: JobView, by: string, now: number): CanceledRecord {
+  const { result } = view;
+  const ranFor = result.startedAt === null ? 0 : Math.max(0, now - result.startedAt);
+  return {
+    ...result,
+    state: "canceled",
+    reason: `canceled by ${by} at ${new Date(now).toISOString()}`,
+    exitCode: null,
+    stdout: "",
+    stderr: "",
+    durationMs: ranFor,
+    finishedAt: now,
+    canceledBy: by,
+    canceledAt: now,
+  };
+}
+
+/** Settles `id` canceled with `value`; answers what it then holds, or undefined if it is not there. */
+async function settleCanceled(
+  send: Send,
+  id: string,
+  value: CanceledRecord,
+): Promise<PromiseRecord | undefined> {
+  const res = await send(
+    request("promise.settle", { id, state: "rejected_canceled", value: encodeValue(value) }),
+  );
+  if (isOk(res)) return res.data.promise;
+  if (res.head.status === 404) return undefined;
+  throw new UserError(
+    `the server refused to cancel ${id}: ${JSON.stringify(res.data)}`,
+    ExitCode.unreachable,
+  );
+}
+
+/** A canceled job's execute promise made by the cancel lives at least this long. */
+const KEEP_MS = 60 * 60 * 1000;
+
+/**
+ * The execute promise of a job no router has routed yet, made already canceled: a router that
+ * comes later finds it settled, and no task of it ever reaches a worker. Made without a target,
+ * so the server makes no task for it at all; tagged as a router tags it, so `ls` finds it.
+ */
+async function createCanceled(
+  send: Send,
+  id: string,
+  record: CanceledRecord,
+  timeoutAt: number,
+): Promise<PromiseRecord> {
+  const made = await send(
+    request("promise.create", {
+      id,
+      timeoutAt,
+      param: encodeValue({ canceled: record.id }),
+      tags: { [TAG.executeOf]: record.id, [TAG.kind]: "execute", [TAG.group]: record.group },
+    }),
+  );
+  if (!isOk(made)) {
+    throw new UserError(
+      `the server refused to cancel ${record.id}: ${JSON.stringify(made.data)}`,
+      ExitCode.unreachable,
+    );
+  }
+  // A router's (pending, with its task) may have come first: settled below either way.
+  const settled = await settleCanceled(send, id, record);
+  if (!settled) throw new Error(`${id} vanished while ${record.id} was being canceled`);
+  return settled;
+}
+
+function ours(promise: PromiseRecord, record: CanceledRecord): boolean {
+  const held = recordIn(promise);
+  return promise.state === "rejected_canceled" && held !== undefined && isCanceledRecord(held)
+    ? held.canceledAt === record.canceledAt && held.canceledBy === record.canceledBy
+    : false;
+}
+
+/**
+ * Cancels job `id` on behalf of `by` (`user@host`). Safe to repeat: a job canceled already
+ * reads as ended (canceled), and a cancel cut short by a crash is finished by the next one.
+ */
+export async function cancelJob(
+  send: Send,
+  id: string,
+  by: string,
+  now: number,
+): Promise<CancelOutcome> {
+  let view: JobView;
+  try {
+    view = await viewJob(send, id);
+  } catch (error) {
+    if (error instanceof UserError && error.exitCode === ExitCode.notFound)
+      return { kind: "not-found", id, problem: error.message };
+    throw error;
+  }
+  if (view.finished) return { kind: "ended", id, record: view.result };
+  const record = canceledRecord(view, by, now);
+  // The job's own promise first: pending only while it waits for a router (a router answers it
+  // at once with a receipt), and settled, no router routes it afterwards.
+  const root = await settleCanceled(send, id, record);
+  if (!root) return { kind: "not-found", id, problem: `no such job: ${id}` };
+  const rootRecord = recordIn(root);
+  if (rootRecord && !ours(root, record)) return { kind: "ended", id, record: rootRecord };
+  const receipt = decodeValue(root.value);
+  const executeAt = isDetachedReceipt(receipt) ? receipt.executeId : executeId(id);
+  const existing = await settleCanceled(send, executeAt, record);
+  const execute =
+    existing ??
+    (await createCanceled(send, executeAt, record, Math.max(root.timeoutAt, now + KEEP_MS)));
+  if (!ours(execute, record)) {
+    // It ended (or was canceled by someone else) between the look and the settling.
+    const held = recordIn(execute) ?? settledWithoutRecord(view.spec, record.group, execute);
+    return { kind: "ended", id, record: held };
+  }
+  // The run's record closes as canceled: its worker closes it too (the same words) once its
+  // processes are gone, but a worker that is down never would.
+  await Promise.all(
+    view.attempts
+      .filter((attempt) => attempt.promiseState === "pending")
+      .map((attempt) =>
+        finishAttempt(send, attempt, { state: "canceled", reason: record.reason }).catch(
+          () => undefined,
+        ),
+      ),
+  );
+  const running = view.result.state === "running";
+  return {
+    kind: "canceled",
+    id,
+    was: running ? "running" : existing ? "queued" : "routing",
+    worker: running ? view.result.worker : null,
+    record,
+  };
+}
+
+// The worker's side: hearing that a job it runs was canceled.
+
+/**
+ * Where a worker's cancel watch listens: a group no promise targets, so no job's work is ever
+ * sent there (a stream in the worker's own group would be handed executes meant for its SDK).
+ */
+const WATCH_GROUP = "modulate-client";
+
+/** A run's cut short because its job was canceled: the abort reason the sandbox sees. */
+export class JobCanceled extends Error {
+  override readonly name = "JobCanceled";
+}
+
+/** One running job's watch (`CancelWatch.run`). */
+export interface RunCancel {
+  /** Aborts, with a JobCanceled reason, once the job is canceled. */
+  readonly signal: AbortSignal;
+  /**
+   * True when the job was canceled before this run could start: the script must not start.
+   * Never rejects; false when the server could not say (the watch goes on).
+   */
+  readonly before: Promise<boolean>;
+  /** The job's record as the cancel wrote it, once it is canceled. */
+  readonly record: JobResult | undefined;
+  /** The run has ended: the watch stops. */
+  end(): void;
+}
+
+export interface CancelWatch {
+  /** Watches the job's execute promise `executeId` while its run lasts. */
+  run(executeId: string): RunCancel;
+  close(): void;
+}
+
+/**
+ * How a worker hears that a job it runs was canceled (its execute promise settled
+ * rejected_canceled): one listener per worker, on a poll stream of its own, with one
+ * registration per running job. The server's unblock message tells at once and nothing polls:
+ * a `promise.get` per running job per second would cost a busy cluster thousands of requests a
+ * second to learn of a rare event. The listener asks again every 10 s in case a message was lost
+ * while its stream was down (a server restart).
+ */
+export function cancelWatch(connection: Connection, pid: string, send: Send): CancelWatch {
+  const transport = createTransport(connection);
+  let listening: Promise<Listener> | undefined;
+  const listen = (): Promise<Listener> => {
+    listening ??= openListener(transport, WATCH_GROUP, `${pid}-watch`).catch((error: unknown) => {
+      listening = undefined;
+      throw error;
+    });
+    return listening;
+  };
+  // Resolves with the record once `id` is canceled; never if it settles otherwise, or `done`
+  // fires first. A server away is waited for: a watch gives up only when its run has ended.
+  const canceled = async (id: string, done: AbortSignal): Promise<JobResult> => {
+    for (let failures = 0; !done.aborted; failures++) {
+      try {
+        const promise = await (await listen()).settled(id, done);
+        if (promise.state !== "rejected_canceled") break;
+        return recordIn(promise) ?? canceledWithoutRecord(id);
+      } catch {
+        await abortableSleep(backoffDelayMs(SERVER_RETRY, failures), done);
+      }
+    }
+    return new Promise<JobResult>(() => {});
+  };
+  return {
+    run(executeId) {
+      const ended = new AbortController();
+      const cancel = new AbortController();
+      let record: JobResult | undefined;
+      const onCanceled = (held: JobResult): void => {
+        record ??= held;
+        cancel.abort(new JobCanceled(held.reason));
+      };
+      void canceled(executeId, ended.signal).then(onCanceled);
+      // Asked at once, beside the run's claim: the listener may take a moment to open.
+      const before = canceledAlready(send, executeId).then((held) => {
+        if (held) onCanceled(held);
+        return held !== undefined;
+      });
+      return {
+        signal: cancel.signal,
+        before,
+        get record() {
+          return record;
+        },
+        end: () => ended.abort(),
+      };
+    },
+    close() {
+      void listening?.then(
+        (opened) => opened.close(),
+        () => undefined,
+      );
+      transport.close();
+    },
+  };
+}
+
+/** The record promise `id` holds if it is canceled already; undefined if not, or unknown. */
+async function canceledAlready(send: Send, id: string): Promise<JobResult | undefined> {
+  const res = await send(request("promise.get", { id })).catch(() => undefined);
+  if (!res || !isOk(res) || res.data.promise.state !== "rejected_canceled") return undefined;
+  return recordIn(res.data.promise) ?? canceledWithoutRecord(id);
+}
+
+/** What a promise canceled by something other than `modulate cancel` ends a run with. */
+function canceledWithoutRecord(executeId: string): JobResult {
+  return {
+    id: executeId,
+    group: "",
+    state: "canceled",
+    reason: "canceled",
+    exitCode: null,
+    stdout: "",
+    stderr: "",
+    durationMs: 0,
+    worker: null,
+    attempt: 0,
+    submittedAt: 0,
+    startedAt: null,
+    finishedAt: null,
+  };
+}
