@@ -160,6 +160,40 @@ describe("modulate cancel", () => {
     expect(await cancelRecord(server.url, spec.id)).toEqual(record);
   });
 
+  it("cancels a job whose worker is down: no other worker starts it, and its worker kills it once it is back", async () => {
+    const server = await startServerProcess();
+    await startRouterProcess(server.url);
+    const worker = await startWorkerProcess(server.url, "down", tempDir(), ["--lease", "2s"]);
+    const seconds = markerSeconds();
+    const spec = bashJob("down", sleeperTree(seconds));
+    await clientFor(server.url).submit(spec, 60_000);
+    const tree = await eventually(() => {
+      const found = sleepers(seconds);
+      return found.length === 3 ? found : undefined;
+    }, "the job's three sleeps");
+    worker.kill("SIGSTOP");
+    try {
+      expect((await runCli(server.url, "cancel", spec.id)).code).toBe(0);
+      // Three of its leases later a peer of its group has had every chance to take the job.
+      const peer = await startWorkerProcess(server.url, "down", tempDir(), ["--lease", "2s"]);
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      expect(peer.output()).not.toContain(`start ${spec.id}`);
+      // Nobody has touched its processes meanwhile: the worker that runs them is stopped.
+      expect(tree.every((p) => alive(p.pid))).toBe(true);
+    } finally {
+      worker.kill("SIGCONT");
+    }
+    await eventually(
+      () => tree.every((p) => !alive(p.pid)) || undefined,
+      "the worker, back, to kill the job's processes",
+    );
+    await eventually(
+      () => worker.output().includes(`done ${spec.id} canceled: canceled by `) || undefined,
+      "the worker to say the run ended canceled",
+    );
+    expect((await cancelRecord(server.url, spec.id)).state).toBe("canceled");
+  });
+
   it("ends a waiting submit with exit 130", async () => {
     const server = await startServerProcess();
     await startRouterProcess(server.url);
