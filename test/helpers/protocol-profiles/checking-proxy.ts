@@ -62,7 +62,20 @@ function parse(body: Buffer): unknown {
   }
 }
 
-export async function checkingProxy(target: string, profile: Profile): Promise<CheckingProxy> {
+export interface CheckingProxyOptions {
+  /**
+   * "refuse" (the default) answers a refusal as the server would; "observe" records it and
+   * passes the request on anyway, to list everything a whole flow would have had refused.
+   */
+  mode?: "refuse" | "observe";
+}
+
+export async function checkingProxy(
+  target: string,
+  profile: Profile,
+  options: CheckingProxyOptions = {},
+): Promise<CheckingProxy> {
+  const observeOnly = options.mode === "observe";
   const upstream = new URL(target);
   const refused: RefusedRequest[] = [];
   const seen = new Map<string, number>();
@@ -105,6 +118,7 @@ export async function checkingProxy(target: string, profile: Profile): Promise<C
         const refusal = checkRequest(profile, envelope);
         if (refusal === undefined) return forward(req, res, body);
         refused.push({ kind: envelope.kind, id: requestId(envelope), ...refusal });
+        if (observeOnly) return forward(req, res, body);
         const answer = JSON.stringify(refusalAnswer(envelope, refusal));
         res.writeHead(refusal.status, { "content-type": "application/json" });
         res.end(answer);
