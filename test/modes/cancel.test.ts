@@ -127,7 +127,7 @@ describe("runCancel", () => {
     };
     const run = runCancel(args, captureContext(), deps);
     await expect(run).rejects.toMatchObject({ exitCode: ExitCode.usage });
-    const error = await run.catch((e: unknown) => e as Error);
+    const error = (await run.catch((e: unknown) => e)) as Error;
     expect(error.message).toMatch(message);
     expect(error.message).not.toContain("\n");
   });
@@ -144,7 +144,7 @@ describe("runCancel", () => {
     const outside = await cancelArgs(["--url", server.url, "--token", token], ["job-other"]);
     const refused = runCancel(outside, captureContext(), deps);
     await expect(refused).rejects.toMatchObject({ exitCode: ExitCode.refused });
-    const error = await refused.catch((e: unknown) => e as Error);
+    const error = (await refused.catch((e: unknown) => e)) as Error;
     expect(error.message).toContain("outside this token's prefix");
     expect(error.message).not.toContain("\n");
 

@@ -11,8 +11,7 @@ import { ExitCode, UserError } from "../../common/errors.ts";
 import { finishAttempt } from "../attempts.ts";
 import { isDetachedReceipt, type JobResult, type WorkerRef } from "../jobs/job.ts";
 import { executeId, TAG } from "../jobs/names.ts";
-import { abortableSleep, backoffDelayMs, SERVER_RETRY } from "../wire/backoff.ts";
-import { openListener, type Listener } from "../wire/listener.ts";
+import { PollSource } from "../wire/poll-source.ts";
 import { createTransport } from "../wire/transport.ts";
 import {
   decodeValue,
@@ -217,6 +216,12 @@ export async function cancelJob(
  */
 const WATCH_GROUP = "modulate-client";
 
+/**
+ * How often a running job's watch registers again: an unblock message sent while the watch's
+ * stream was down (a server restart) is lost, and the answer to a registration says it all.
+ */
+const REREGISTER_MS = 10_000;
+
 /** A run's cut short because its job was canceled: the abort reason the sandbox sees. */
 export class JobCanceled extends Error {
   override readonly name = "JobCanceled";
@@ -228,7 +233,7 @@ export interface RunCancel {
   readonly signal: AbortSignal;
   /**
    * True when the job was canceled before this run could start: the script must not start.
-   * Never rejects; false when the server could not say (the watch goes on).
+   * The first registration's answer; never rejects (false when the server did not answer).
    */
   readonly before: Promise<boolean>;
   /** The job's record as the cancel wrote it, once it is canceled. */
@@ -245,75 +250,68 @@ export interface CancelWatch {
 
 /**
  * How a worker hears that a job it runs was canceled (its execute promise settled
- * rejected_canceled): one listener per worker, on a poll stream of its own, with one
- * registration per running job. The server's unblock message tells at once and nothing polls:
- * a `promise.get` per running job per second would cost a busy cluster thousands of requests a
- * second to learn of a rare event. The listener asks again every 10 s in case a message was lost
- * while its stream was down (a server restart).
+ * rejected_canceled): a listener on that promise, registered for a poll stream the worker keeps
+ * for this alone. The server's unblock message tells at once and nothing polls: a `promise.get`
+ * per running job per second would cost a busy cluster thousands of requests a second (each
+ * carrying the job's script) to learn of a rare event. The first registration's answer, sent
+ * beside the run's claim, says whether the job was canceled before the run got it. Messages for
+ * promises no run watches any more (the worker's own answers, which also unblock) are dropped,
+ * not kept.
  */
-export function cancelWatch(connection: Connection, pid: string, send: Send): CancelWatch {
+export function cancelWatch(connection: Connection, pid: string): CancelWatch {
   const transport = createTransport(connection);
-  let listening: Promise<Listener> | undefined;
-  const listen = (): Promise<Listener> => {
-    listening ??= openListener(transport, WATCH_GROUP, `${pid}-watch`).catch((error: unknown) => {
-      listening = undefined;
-      throw error;
-    });
-    return listening;
-  };
-  // Resolves with the record once `id` is canceled; never if it settles otherwise, or `done`
-  // fires first. A server away is waited for: a watch gives up only when its run has ended.
-  const canceled = async (id: string, done: AbortSignal): Promise<JobResult> => {
-    for (let failures = 0; !done.aborted; failures++) {
-      try {
-        const promise = await (await listen()).settled(id, done);
-        if (promise.state !== "rejected_canceled") break;
-        return recordIn(promise) ?? canceledWithoutRecord(id);
-      } catch {
-        await abortableSleep(backoffDelayMs(SERVER_RETRY, failures), done);
-      }
-    }
-    return new Promise<JobResult>(() => {});
-  };
+  const source = new PollSource(transport, WATCH_GROUP, `${pid}-watch`);
+  const watching = new Map<string, (promise: PromiseRecord) => void>();
+  source.onReceive((message) => {
+    if (message.kind === "unblock") watching.get(message.data.promise.id)?.(message.data.promise);
+  });
+  void source.init();
   return {
     run(executeId) {
-      const ended = new AbortController();
       const cancel = new AbortController();
       let record: JobResult | undefined;
-      const onCanceled = (held: JobResult): void => {
-        record ??= held;
-        cancel.abort(new JobCanceled(held.reason));
+      let ended = false;
+      let timer: NodeJS.Timeout | undefined;
+      const end = (): void => {
+        ended = true;
+        clearTimeout(timer);
+        watching.delete(executeId);
       };
-      void canceled(executeId, ended.signal).then(onCanceled);
-      // Asked at once, beside the run's claim: the listener may take a moment to open.
-      const before = canceledAlready(send, executeId).then((held) => {
-        if (held) onCanceled(held);
-        return held !== undefined;
-      });
+      // Settled, canceled or not, the watch is over: a job settles once.
+      const settled = (promise: PromiseRecord): void => {
+        if (ended) return;
+        end();
+        if (promise.state !== "rejected_canceled") return;
+        record = recordIn(promise) ?? canceledWithoutRecord(executeId);
+        cancel.abort(new JobCanceled(record.reason));
+      };
+      watching.set(executeId, settled);
+      const register = async (): Promise<boolean> => {
+        try {
+          const res = await transport.send(
+            request("promise.register_listener", { awaited: executeId, address: source.unicast }),
+          );
+          if (isOk(res) && res.data.promise.state !== "pending") settled(res.data.promise);
+        } catch {
+          // The server is away: asked again below, as after a lost message.
+        }
+        if (!ended) timer = setTimeout(() => void register(), REREGISTER_MS);
+        return record !== undefined;
+      };
       return {
         signal: cancel.signal,
-        before,
+        before: register(),
         get record() {
           return record;
         },
-        end: () => ended.abort(),
+        end,
       };
     },
     close() {
-      void listening?.then(
-        (opened) => opened.close(),
-        () => undefined,
-      );
+      void source.stop();
       transport.close();
     },
   };
-}
-
-/** The record promise `id` holds if it is canceled already; undefined if not, or unknown. */
-async function canceledAlready(send: Send, id: string): Promise<JobResult | undefined> {
-  const res = await send(request("promise.get", { id })).catch(() => undefined);
-  if (!res || !isOk(res) || res.data.promise.state !== "rejected_canceled") return undefined;
-  return recordIn(res.data.promise) ?? canceledWithoutRecord(id);
 }
 
 /** What a promise canceled by something other than `modulate cancel` ends a run with. */
