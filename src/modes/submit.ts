@@ -2,7 +2,13 @@ import { basename } from "node:path";
 import { ExitCode, UserError } from "../common/errors.ts";
 import { DEFAULT_MAX_BODY_BYTES, maxValueJsonBytes } from "../common/limits.ts";
 import type { ModulateClient } from "../orchestration/client.ts";
-import { exitCodeFor, type JobLimitRequest, type JobSpec } from "../orchestration/jobs/job.ts";
+import { streamVerdict, type FollowReport } from "../orchestration/client/follow-output.ts";
+import {
+  exitCodeFor,
+  type JobLimitRequest,
+  type JobResult,
+  type JobSpec,
+} from "../orchestration/jobs/job.ts";
 import { groupNameProblem, newJobId } from "../orchestration/jobs/names.ts";
 import { userJobIdProblem } from "../orchestration/jobs/validate-submission.ts";
 import { resolveConnection } from "../orchestration/wire/connection.ts";
@@ -67,6 +73,12 @@ const options = {
     default: false,
     describe: "Print the result record (or, with --detach, the id) as JSON",
   },
+  quiet: {
+    type: "boolean",
+    default: false,
+    describe:
+      "Do not stream the job's output as it prints; print it once the job ends (as --json does)",
+  },
 } as const;
 
 export const submitCommand = defineCommand({
@@ -89,7 +101,7 @@ export type SubmitArgs = ModeArgs<typeof options> & { script: string };
 /** What `submit` does to the world, handed in: tests give their own server, stdin or clock. */
 export interface SubmitDeps {
   readonly openClient: OpenClient<
-    Pick<ModulateClient, "submit" | "waitForJob" | "groupHasLiveWorker" | "close">
+    Pick<ModulateClient, "submit" | "waitForJob" | "groupHasLiveWorker" | "followOutput" | "close">
   >;
   /** Where `submit -` reads its script. */
   readonly stdin: ScriptInput;
@@ -225,10 +237,28 @@ export async function runSubmit(
       );
       return ExitCode.ok;
     }
-    const result = await unlessStopped(
-      client.waitForJob(spec.id, undefined, ctx.signal),
-      ctx.signal,
-    );
+    const waiting = client.waitForJob(spec.id, undefined, ctx.signal);
+    // Streamed as srun does, stdout to stdout and stderr to stderr; never into --json's stdout.
+    const streaming =
+      args.quiet || args.json
+        ? undefined
+        : client.followOutput(
+            spec.id,
+            { follow: true, ended: waiting, stop: ctx.signal },
+            {
+              onOutput: ([stream, text]) =>
+                (stream === "stdout" ? ctx.stdout : ctx.stderr).write(text),
+              onAttempt: (record, previous) => {
+                if (previous === undefined && record.attempt === 1) return;
+                ctx.stderr.write(
+                  `--- attempt ${record.attempt} on ${record.worker.host} (${record.worker.pid}) ---\n`,
+                );
+              },
+            },
+          );
+    // A failed stream costs the live view, not the job: the record's output is printed then.
+    const streamed = streaming?.catch(() => undefined);
+    const result = await unlessStopped(waiting, ctx.signal);
     if (result === STOPPED) {
       ctx.stderr.write(
         `modulate: stopped waiting; job ${spec.id} goes on: 'modulate get ${spec.id} --wait' follows it\n`,
@@ -237,15 +267,31 @@ export async function runSubmit(
     }
     for (const line of writeOutputs(result.outputs ?? [], args.outputDir))
       ctx.stderr.write(`modulate: ${line}\n`);
+    const report = streamed ? await unlessStopped(streamed, ctx.signal) : undefined;
+    if (report === STOPPED) return stoppedExitCode(ctx.signal);
     if (args.json) {
       ctx.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
-      ctx.stdout.write(result.stdout);
-      ctx.stderr.write(result.stderr);
+      printEnd(result, report, ctx);
       if (result.state !== "succeeded") ctx.stderr.write(`modulate: ${jobSummary(result)}\n`);
     }
     return exitCodeFor(result);
   } finally {
     await client.close();
+  }
+}
+
+/**
+ * The job's output at its end, printed once: nothing more where the live stream had it all,
+ * the record's where nothing came live (--quiet, or a worker that publishes none), and one
+ * line saying what the stream missed where it had only part, rather than all of it twice.
+ */
+function printEnd(result: JobResult, report: FollowReport | undefined, ctx: CliContext): void {
+  const verdict = report ? streamVerdict(report, result) : { kind: "none" as const };
+  if (verdict.kind === "none") {
+    ctx.stdout.write(result.stdout);
+    ctx.stderr.write(result.stderr);
+  } else if (verdict.kind === "partial") {
+    ctx.stderr.write(`modulate: ${verdict.note}\n`);
   }
 }
