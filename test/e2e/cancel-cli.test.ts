@@ -100,6 +100,26 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Waits until worker `pid` is no longer listed alive: its leases have lapsed. */
+async function leaseLapsed(url: string, pid: string): Promise<void> {
+  const client = clientFor(url);
+  await eventually(
+    async () => !(await client.workers()).some((w) => w.pid === pid) || undefined,
+    `the lease of worker ${pid} to lapse`,
+  );
+}
+
+/**
+ * Submits a job to `group` and waits for it to succeed: a worker of the group has taken what
+ * the server offered it by then.
+ */
+async function witnessRuns(url: string, group: string): Promise<void> {
+  const client = clientFor(url);
+  const witness = bashJob(group, "echo witness\n", "wait");
+  await client.submit(witness, 60_000);
+  expect((await client.waitForJob(witness.id)).state).toBe("succeeded");
+}
+
 async function cancelRecord(url: string, id: string): Promise<Partial<CanceledRecord>> {
   const got = await runCli(url, "get", id, "--json");
   expect(got.code).toBe(130);
@@ -150,13 +170,15 @@ describe("modulate cancel", () => {
     const view = await clientFor(server.url).getJob(spec.id);
     expect(view.attempts.map((a) => a.outcome?.state)).toEqual(["canceled"]);
 
-    // Three leases later no worker has started it again (the worker's lease on it would have
-    // lapsed twice over), and none of its processes is back.
-    const second = await startWorkerProcess(server.url, "tree", tempDir(), ["--lease", "2s"]);
-    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    // The worker dies; once its lease has lapsed a peer of its group is offered what it held,
+    // and runs a later job, but not this one: none of its processes is back.
+    const peer = await startWorkerProcess(server.url, "tree", tempDir(), ["--lease", "2s"]);
+    worker.kill("SIGKILL");
+    await leaseLapsed(server.url, worker.workerPid);
+    await witnessRuns(server.url, "tree");
     expect(sleepers(seconds)).toEqual([]);
     expect(worker.output().match(new RegExp(`start ${spec.id}`, "g"))).toHaveLength(1);
-    expect(second.output()).not.toContain(`start ${spec.id}`);
+    expect(peer.output()).not.toContain(`start ${spec.id}`);
     expect(await cancelRecord(server.url, spec.id)).toEqual(record);
   });
 
@@ -174,9 +196,11 @@ describe("modulate cancel", () => {
     worker.kill("SIGSTOP");
     try {
       expect((await runCli(server.url, "cancel", spec.id)).code).toBe(0);
-      // Three of its leases later a peer of its group has had every chance to take the job.
+      // Its lease lapses, and the server offers a peer nothing: the job's task is done.
       const peer = await startWorkerProcess(server.url, "down", tempDir(), ["--lease", "2s"]);
-      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      await leaseLapsed(server.url, worker.workerPid);
+      const task = await send(server.url, "task.get", { id: executeId(spec.id) });
+      expect(task.data).toMatchObject({ task: { state: "fulfilled" } });
       expect(peer.output()).not.toContain(`start ${spec.id}`);
       // Nobody has touched its processes meanwhile: the worker that runs them is stopped.
       expect(tree.every((p) => alive(p.pid))).toBe(true);
