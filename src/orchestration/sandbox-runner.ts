@@ -11,6 +11,7 @@ import { GpuPool } from "../sandbox/gpus.ts";
 import { isCleanExit } from "../sandbox/outcome.ts";
 import { attemptLogFile, jobLogDir } from "../sandbox/paths.ts";
 import { runJob } from "../sandbox/run-job.ts";
+import { pruneAttemptLogs } from "../sandbox/attempt-log.ts";
 import type { DiskArea, JobOutcome, SandboxConfig } from "../sandbox/types.ts";
 import { fitResultOutput } from "./jobs/fit-result.ts";
 import { OutputPublisher } from "./output-publisher.ts";
@@ -86,12 +87,29 @@ export interface JobResources {
    * (output-publisher.ts); without it, the output is only in the result and the attempt log.
    */
   connection?: Connection | undefined;
+  /** How long a job's attempt logs stay on the worker's disk after their last line. Default 7 days. */
+  logRetentionMs?: number | undefined;
 }
+
+/** Attempt logs are kept a week after their last line (README: where output lives). */
+const DEFAULT_LOG_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** Old attempt logs are looked for at most this often: at a job's end, not on a timer. */
+const LOG_SWEEP_EVERY_MS = 60 * 60 * 1000;
 
 export function sandboxRunner(
   config: SandboxConfig,
-  { gpus, disks, cgroups, serverLimits, connection }: JobResources = {},
+  { gpus, disks, cgroups, serverLimits, connection, logRetentionMs }: JobResources = {},
 ): JobRunner {
+  let lastSweepAt = Number.NEGATIVE_INFINITY;
+  const sweepOldLogs = (): void => {
+    const now = Date.now();
+    if (now - lastSweepAt < LOG_SWEEP_EVERY_MS) return;
+    lastSweepAt = now;
+    // Off the job's way: its answer does not wait for a directory walk.
+    void pruneAttemptLogs(config.logDir, logRetentionMs ?? DEFAULT_LOG_RETENTION_MS, now).catch(
+      () => undefined,
+    );
+  };
   // Its own sender: chunks must not queue behind the worker's task traffic, nor it behind them.
   const publishTo: Send | undefined = connection ? requestSender(connection) : undefined;
   const host = hostname();
@@ -148,6 +166,7 @@ export function sandboxRunner(
         );
         // Before the answer: once the job's record is there, its live output is complete.
         await output?.finish();
+        sweepOldLogs();
         return outcomeToResult(spec, outcome, maxValueJsonBytes(serverLimits?.maxBodyBytes()));
       } catch (error) {
         output?.abandon();

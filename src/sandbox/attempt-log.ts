@@ -1,7 +1,8 @@
 // The per-attempt log: one JSON object a line, {t, stream, line}, appended as the job writes.
 // `logs` and the dashboard read it while the job runs. Bounded, like the captured output.
 import { createWriteStream, type WriteStream } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir, rm, stat } from "node:fs/promises";
+import path from "node:path";
 import { formatBytes } from "../common/units.ts";
 
 export type LogStream = "stdout" | "stderr" | "sandbox";
@@ -74,4 +75,39 @@ export class AttemptLog {
       this.#file.end((error?: Error | null) => (error ? reject(error) : resolve()));
     });
   }
+}
+
+/** An attempt log's name in its job's directory (paths.ts `attemptLogFile`). */
+const ATTEMPT_LOG_NAME = /^attempt-\d+\.jsonl$/;
+
+/**
+ * Removes the log directories of jobs whose every attempt log was last written more than
+ * `keepMs` ago: a worker's disk holds each job's whole output that long after its last line.
+ * Only a directory holding nothing but attempt logs is removed: the log directory also holds
+ * the sandbox's own files. Returns how many went; a file that cannot be read stays.
+ */
+export async function pruneAttemptLogs(
+  logDir: string,
+  keepMs: number,
+  now: number,
+): Promise<number> {
+  const entries = await readdir(logDir, { withFileTypes: true }).catch(() => []);
+  let removed = 0;
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    const dir = path.join(logDir, entry.name);
+    try {
+      const files = await readdir(dir);
+      if (files.length === 0 || !files.every((name) => ATTEMPT_LOG_NAME.test(name))) continue;
+      const written = await Promise.all(
+        files.map(async (name) => (await stat(path.join(dir, name))).mtimeMs),
+      );
+      if (Math.max(...written) > now - keepMs) continue;
+      await rm(dir, { recursive: true, force: true });
+      removed += 1;
+    } catch {
+      // Gone meanwhile, or unreadable: the next sweep looks again.
+    }
+  }
+  return removed;
 }
