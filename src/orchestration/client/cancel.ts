@@ -22,6 +22,7 @@ import {
   type Send,
 } from "../wire/wire.ts";
 import {
+  findExecute,
   recordIn,
   settledWithoutRecord,
   viewJob,
@@ -176,8 +177,13 @@ export async function cancelJob(
   if (!root) return { kind: "not-found", id, problem: `no such job: ${id}` };
   const rootRecord = recordIn(root);
   if (rootRecord && !ours(root, record)) return { kind: "ended", id, record: rootRecord };
+  // Where the router put the job's call: its receipt says; without one (the router was cut
+  // off just now, or never came) a call it made is found by its tag, and one made here gets
+  // the name a router gives it.
   const receipt = decodeValue(root.value);
-  const executeAt = isDetachedReceipt(receipt) ? receipt.executeId : executeId(id);
+  const executeAt = isDetachedReceipt(receipt)
+    ? receipt.executeId
+    : ((await findExecute(send, id))?.id ?? executeId(id));
   const existing = await settleCanceled(send, executeAt, record);
   const execute =
     existing ??

@@ -111,7 +111,8 @@ export async function getPromise(send: Send, id: string): Promise<PromiseRecord 
   return isOk(res) ? res.data.promise : undefined;
 }
 
-async function findExecute(send: Send, jobId: string): Promise<PromiseRecord | undefined> {
+/** The job's execute promise, found by its tag whatever id it was given. */
+export async function findExecute(send: Send, jobId: string): Promise<PromiseRecord | undefined> {
   const res = await send(
     request("promise.search", { tags: { [TAG.executeOf]: jobId }, limit: 10 }),
   );
