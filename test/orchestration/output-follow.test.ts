@@ -128,6 +128,21 @@ describe("following a job's live output", () => {
     expect(streamVerdict(report, resultOf(jobId, 2))).toEqual({ kind: "complete" });
   });
 
+  it("ends with the job's record when the job ends without ever running", async () => {
+    const send = await serverSend();
+    const jobId = "job-follow-never";
+    const record = { ...resultOf(jobId, 0), state: "timed_out" as const };
+    const report = await followOutput(
+      send,
+      jobId,
+      { follow: true, ended: Promise.resolve(record), pollMs: 20 },
+      { onOutput: () => undefined },
+    );
+    expect(report.result?.state).toBe("timed_out");
+    expect(report.attempts.size).toBe(0);
+    expect(streamVerdict(report, record)).toEqual({ kind: "none" });
+  });
+
   it("with a tail, prints only the last lines of what is there", async () => {
     const send = await serverSend();
     const jobId = "job-follow-2";

@@ -172,7 +172,9 @@ export async function followOutput(
           begin(found);
           continue;
         }
-        // Not started, and either it will not, or nothing is to be waited for.
+        // Not started, and either it will not (it ended without a run: its queue timeout, a
+        // cancel) or nothing is to be waited for.
+        if (ended) report.result = ended;
         if (!options.follow || ended) break;
         await abortableSleep(pollMs, stop);
         continue;
