@@ -23,6 +23,7 @@ import {
 } from "../wire/wire.ts";
 import {
   findExecute,
+  getPromise,
   recordIn,
   settledWithoutRecord,
   viewJob,
@@ -144,6 +145,17 @@ async function createCanceled(
   return settled;
 }
 
+/**
+ * The id of the job's call, where a router made one: its receipt in the job's promise says,
+ * else (a router cut off before it answered) the call's tag; whatever name the router gave it.
+ */
+async function callOf(send: Send, id: string): Promise<string | undefined> {
+  const root = await getPromise(send, id);
+  const receipt = root?.state === "resolved" ? decodeValue(root.value) : undefined;
+  if (isDetachedReceipt(receipt)) return receipt.executeId;
+  return (await findExecute(send, id))?.id;
+}
+
 function ours(promise: PromiseRecord, record: CanceledRecord): boolean {
   const held = recordIn(promise);
   return promise.state === "rejected_canceled" && held !== undefined && isCanceledRecord(held)
@@ -171,28 +183,34 @@ export async function cancelJob(
   }
   if (view.finished) return { kind: "ended", id, record: view.result };
   const record = canceledRecord(view, by, now);
-  // The job's own promise first: pending only while it waits for a router (a router answers it
-  // at once with a receipt), and settled, no router routes it afterwards.
-  const root = await settleCanceled(send, id, record);
-  if (!root) return { kind: "not-found", id, problem: `no such job: ${id}` };
-  const rootRecord = recordIn(root);
-  if (rootRecord && !ours(root, record)) return { kind: "ended", id, record: rootRecord };
-  // Where the router put the job's call: its receipt says; without one (the router was cut
-  // off just now, or never came) a call it made is found by its tag, and one made here gets
-  // the name a router gives it.
-  const receipt = decodeValue(root.value);
-  const executeAt = isDetachedReceipt(receipt)
-    ? receipt.executeId
-    : ((await findExecute(send, id))?.id ?? executeId(id));
-  const existing = await settleCanceled(send, executeAt, record);
+  let callId = await callOf(send, id);
+  const routed = callId !== undefined;
+  let rootSettled = false;
+  let timeoutAt = now + KEEP_MS;
+  if (callId === undefined) {
+    // Not routed yet: the job's own promise first, so that no router routes it from now on (a
+    // router's writes are fenced by its task, which settling the promise ends).
+    const root = await settleCanceled(send, id, record);
+    if (!root) return { kind: "not-found", id, problem: `no such job: ${id}` };
+    const held = recordIn(root);
+    if (held && !ours(root, record)) return { kind: "ended", id, record: held };
+    rootSettled = true;
+    timeoutAt = Math.max(root.timeoutAt, timeoutAt);
+    // A router may have routed it meanwhile: then its call, else one made here under the
+    // name a router gives it.
+    callId = (await callOf(send, id)) ?? executeId(id);
+  }
   const execute =
-    existing ??
-    (await createCanceled(send, executeAt, record, Math.max(root.timeoutAt, now + KEEP_MS)));
+    (await settleCanceled(send, callId, record)) ??
+    (await createCanceled(send, callId, record, timeoutAt));
   if (!ours(execute, record)) {
     // It ended (or was canceled by someone else) between the look and the settling.
     const held = recordIn(execute) ?? settledWithoutRecord(view.spec, record.group, execute);
     return { kind: "ended", id, record: held };
   }
+  // A router older than receipts for every job waits for the call and copies its record into
+  // the job's own promise: that one says canceled too (a receipt there stays as it is).
+  if (!rootSettled) await settleCanceled(send, id, record);
   // The run's record closes as canceled: its worker closes it too (the same words) once its
   // processes are gone, but a worker that is down never would.
   await Promise.all(
@@ -208,7 +226,7 @@ export async function cancelJob(
   return {
     kind: "canceled",
     id,
-    was: running ? "running" : existing ? "queued" : "routing",
+    was: running ? "running" : routed ? "queued" : "routing",
     worker: running ? view.result.worker : null,
     record,
   };
