@@ -218,7 +218,7 @@ describe("modulate cancel", () => {
     expect((await cancelRecord(server.url, spec.id)).state).toBe("canceled");
   });
 
-  it("ends a waiting submit with exit 130", async () => {
+  it("ends a waiting submit with exit 130, and frees the worker's slot", async () => {
     const server = await startServerProcess();
     await startRouterProcess(server.url);
     await startWorkerProcess(server.url, "wait", tempDir());
@@ -232,6 +232,8 @@ describe("modulate cancel", () => {
     expect((await runCli(server.url, "cancel", id)).code).toBe(0);
     expect(await submit.exited()).toBe(130);
     expect(submit.output()).toMatch(/modulate: job \S+ canceled: canceled by /);
+    // The worker's one slot is free again: the next job of its group runs there.
+    await witnessRuns(server.url, "wait");
   });
 
   it("cancels a queued job, which never starts once a worker of its group comes", async () => {
