@@ -111,6 +111,12 @@ export async function runLogs(args: LogsArgs, ctx: CliContext, deps: LogsDeps): 
       },
     );
     if (ctx.signal.aborted) return stoppedExitCode(ctx.signal);
+    const answering = view.finished && args.attempt === view.result.attempt;
+    if (answering && (report.attempts.get(args.attempt)?.chunks ?? 0) === 0) {
+      // A short run publishes no chunk: the record holds its whole output.
+      printRecord(view.result, args.tail, write);
+      return ExitCode.ok;
+    }
     if (report.attempts.size === 0 && !report.result) {
       ctx.stderr.write(
         `modulate: job ${args.id} has no output yet: ${view.result.reason || view.result.state}\n`,

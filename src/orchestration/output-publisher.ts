@@ -30,6 +30,11 @@ export class ChunkBuffer {
     this.#maxBytes = maxBytes;
   }
 
+  /** Whether bytes of this window were left out. */
+  get hasSkipped(): boolean {
+    return this.#skippedBytes > 0;
+  }
+
   get isEmpty(): boolean {
     return this.#parts.length === 0 && this.#skippedBytes === 0;
   }
@@ -156,6 +161,10 @@ export class OutputPublisher {
     this.#closed = true;
     this.#cancelTimer?.();
     this.#cancelTimer = undefined;
+    // Nothing published yet and all of it in hand (a job of a few milliseconds): the record
+    // holds it whole, and readers that find no chunk print the record's, so no write is made
+    // and the answer waits for none.
+    if (this.#seq === 0 && !this.#buffer.hasSkipped) return;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs);

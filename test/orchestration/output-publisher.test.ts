@@ -3,7 +3,7 @@
 // chunks read back in order by the follower's reader.
 import { afterEach, describe, expect, it } from "vitest";
 import { followOutput } from "../../src/orchestration/client/follow-output.ts";
-import { attemptId, outputChunkId } from "../../src/orchestration/jobs/names.ts";
+import { attemptId, outputChunkId, TAG } from "../../src/orchestration/jobs/names.ts";
 import {
   chunkIntervalMs,
   DEFAULT_PACING,
@@ -36,8 +36,9 @@ async function serverSend(): Promise<{ send: Send; writes: () => number }> {
   const inner = requestSender({ url: `http://127.0.0.1:${port}` });
   let creates = 0;
   const send: Send = (req) => {
-    const id = (req.data as { id?: unknown }).id;
-    if (req.kind === "promise.create" && String(id).startsWith("modulate-output.")) creates += 1;
+    // A chunk is the one create that carries the output tag.
+    const tags = (req.data as { tags?: Record<string, string> }).tags ?? {};
+    if (req.kind === "promise.create" && TAG.outputOf in tags) creates += 1;
     return inner(req);
   };
   return { send, writes: () => creates };
@@ -188,6 +189,22 @@ describe("the live output's chunks", () => {
         .join("")
         .endsWith(`${line}9\n`),
     ).toBe(true);
+  });
+
+  it("publishes nothing for a run that ended before its first chunk went: the record holds it all", async () => {
+    const { send, writes } = await serverSend();
+    const time = manualTime();
+    const publisher = new OutputPublisher({
+      send,
+      jobId: "job-pub-short",
+      attempt: 1,
+      clock: time.clock,
+      schedule: time.schedule,
+    });
+    publisher.line("stdout", "hello");
+    await publisher.finish();
+    await time.advance(2_000);
+    expect(writes()).toBe(0);
   });
 
   it("publishes nothing for an attempt whose claim failed", async () => {
