@@ -21,7 +21,11 @@ import {
   tempDir,
   type Spawned,
 } from "../helpers/processes.ts";
-import { checkingProxy, type CheckingProxy } from "../helpers/protocol-profiles/checking-proxy.ts";
+import {
+  checkingProxy,
+  type CheckingProxy,
+  type RefusedRequest,
+} from "../helpers/protocol-profiles/checking-proxy.ts";
 import { PROFILES, type ProfileName } from "../helpers/protocol-profiles/profiles.ts";
 
 /**
@@ -63,6 +67,17 @@ async function cluster(profile: ProfileName): Promise<Profiled> {
   };
 }
 
+/**
+ * A process that asks which generation it talks to (issue 14, item 2) sends two callbacks
+ * between missing promises named `modulate-probe…`, one of which a lineage server refuses by
+ * design (origin_mismatch): that refusal is the answer it looks for, not a flow's failure.
+ */
+function unexpected(proxy: CheckingProxy): RefusedRequest[] {
+  return proxy.refused.filter(
+    (r) => !(r.kind === "promise.register_callback" && r.id.includes("modulate-probe")),
+  );
+}
+
 const script = (name: string): string => join(JOB_FIXTURES, name);
 
 describe.each(Object.keys(PROFILES) as ProfileName[])("under the %s profile", (profile) => {
@@ -74,7 +89,7 @@ describe.each(Object.keys(PROFILES) as ProfileName[])("under the %s profile", (p
     const run = await cli("submit", script("quick.py"), "--group", "g", "--json");
     expect(run.code).toBe(0);
     expect(run.record.stdout).toBe("quick\n");
-    expect(proxy.refused).toEqual([]);
+    expect(unexpected(proxy)).toEqual([]);
   });
 
   flow("a detached submit is found by get --wait, nothing refused", async () => {
@@ -84,7 +99,7 @@ describe.each(Object.keys(PROFILES) as ProfileName[])("under the %s profile", (p
     expect(submitted.code).toBe(0);
     const got = await cli("get", String(submitted.record.id), "--wait", "--json");
     expect(got.record).toMatchObject({ state: "succeeded", stdout: "quick\n" });
-    expect(proxy.refused).toEqual([]);
+    expect(unexpected(proxy)).toEqual([]);
   });
 
   flow("a worker running two jobs at once heartbeats both, nothing refused", async () => {
@@ -111,7 +126,7 @@ describe.each(Object.keys(PROFILES) as ProfileName[])("under the %s profile", (p
       expect((await cli("get", id, "--wait", "--json")).record.state).toBe("succeeded");
     }
     expect(proxy.seen.get("task.heartbeat") ?? 0).toBeGreaterThan(0);
-    expect(proxy.refused).toEqual([]);
+    expect(unexpected(proxy)).toEqual([]);
   });
 
   flow("a job whose worker is killed mid-job finishes on a peer, nothing refused", async () => {
@@ -134,7 +149,7 @@ describe.each(Object.keys(PROFILES) as ProfileName[])("under the %s profile", (p
     await first.exited();
     const got = await cli("get", id, "--wait", "--json");
     expect(got.record).toMatchObject({ state: "succeeded", attempt: 2 });
-    expect(proxy.refused).toEqual([]);
+    expect(unexpected(proxy)).toEqual([]);
   });
 
   flow("a waiting submit survives its router's restart, nothing refused", async () => {
@@ -157,7 +172,7 @@ describe.each(Object.keys(PROFILES) as ProfileName[])("under the %s profile", (p
     await router.exited();
     await startRouterProcess(proxy.url);
     expect(await submit.exited()).toBe(0);
-    expect(proxy.refused).toEqual([]);
+    expect(unexpected(proxy)).toEqual([]);
   });
 
   flow("ls and logs read a finished job, nothing refused", async () => {
@@ -171,7 +186,7 @@ describe.each(Object.keys(PROFILES) as ProfileName[])("under the %s profile", (p
     const logs = await cli("logs", id);
     expect(logs.code).toBe(0);
     expect(logs.out).toContain("quick");
-    expect(proxy.refused).toEqual([]);
+    expect(unexpected(proxy)).toEqual([]);
   });
 
   flow("cancel ends a running job, nothing refused", async () => {
@@ -191,7 +206,7 @@ describe.each(Object.keys(PROFILES) as ProfileName[])("under the %s profile", (p
     await running.waitFor(new RegExp(`start ${id} attempt 1`));
     expect((await cli("cancel", id)).code).toBe(0);
     expect((await cli("get", id, "--wait", "--json")).record.state).toBe("canceled");
-    expect(proxy.refused).toEqual([]);
+    expect(unexpected(proxy)).toEqual([]);
   });
 
   it.todo(`the dashboard reads the cluster, nothing refused (issue 14, item 1, ${profile})`);
@@ -212,16 +227,17 @@ describe.skipIf(IDS_FOLLOW_LINEAGE.c8d7c7b)("today's ids under the c8d7c7b profi
       () => proxy.count("dot_in_origin", "task.fence") >= 2 || undefined,
       "the router's create to be refused twice",
     );
-    expect(proxy.refused[0]).toMatchObject({
+    const refused = unexpected(proxy);
+    expect(refused[0]).toMatchObject({
       kind: "task.fence",
       rule: "dot_in_origin",
       status: 400,
       reason: "resonate:origin must not contain '.'",
     });
     // The execute promise, named after the job (modulate-execute.<job> before item 2).
-    expect(proxy.refused[0]?.id).toContain(id);
-    expect(proxy.refused[0]?.id).not.toBe(id);
-    expect(new Set(proxy.refused.map((r) => r.rule))).toEqual(new Set(["dot_in_origin"]));
+    expect(refused[0]?.id).toContain(id);
+    expect(refused[0]?.id).not.toBe(id);
+    expect(new Set(refused.map((r) => r.rule))).toEqual(new Set(["dot_in_origin"]));
     expect(running.output()).not.toContain(`start ${id}`);
   });
 });
