@@ -232,11 +232,11 @@ export const scheduleIdReserved = (lineage: Lineage): Rule =>
     ? rule("dot_in_schedule_id", ["c8d7c7b types.rs:637-640"], (d) =>
         (str(d, "id") ?? "").includes(".") ? "Schedule ID must not contain '.'" : undefined,
       )
-    : // sdk resonate.js:285-292: a schedule's name "is bound by the same rules as a run/rpc id"
+    : // sdk resonate.js:283-290: a schedule's name "is bound by the same rules as a run/rpc id"
       // (validateRootId: no ':'); the code and message are this module's, by analogy.
       rule(
         "colon_in_schedule_id",
-        ["sdk resonate.js:281-292"],
+        ["sdk resonate.js:283-290"],
         (d) =>
           (str(d, "id") ?? "").includes(":") ? "Schedule ID must not contain ':'" : undefined,
         true,
