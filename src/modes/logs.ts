@@ -92,7 +92,8 @@ export async function runLogs(args: LogsArgs, ctx: CliContext, deps: LogsDeps): 
       args.id,
       {
         attempt: args.attempt,
-        follow: args.follow,
+        // A job that has ended writes no more: its attempts' chunks are read as they are.
+        follow: args.follow && !view.finished,
         tailLines: args.tail,
         ended,
         stop: ctx.signal,
@@ -115,7 +116,7 @@ export async function runLogs(args: LogsArgs, ctx: CliContext, deps: LogsDeps): 
     if (answering && (report.attempts.get(args.attempt)?.chunks ?? 0) === 0) {
       // A short run publishes no chunk: the record holds its whole output.
       printRecord(view.result, args.tail, write);
-      return ExitCode.ok;
+      return args.follow ? exitCodeFor(view.result) : ExitCode.ok;
     }
     if (report.attempts.size === 0 && !report.result) {
       ctx.stderr.write(
@@ -125,7 +126,7 @@ export async function runLogs(args: LogsArgs, ctx: CliContext, deps: LogsDeps): 
     }
     if (report.result) return endOfFollow(report.result, report, printed, args.tail, write, ctx);
     noteSkipped(report, ctx);
-    return ExitCode.ok;
+    return args.follow && view.finished ? exitCodeFor(view.result) : ExitCode.ok;
   } finally {
     await client.close();
   }

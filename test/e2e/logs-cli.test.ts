@@ -156,6 +156,11 @@ describe("modulate logs", () => {
     const printed = deadLines.map((l) => l.line);
     expect(printed.slice(0, 4)).toEqual(["n=0", "n=1", "n=2", "n=3"]);
     expect(printed).not.toContain("done");
+    // Following a dead attempt of an ended job reads what there is and ends, with the job's code.
+    const deadFollow = modulate(["logs", spec.id, "--attempt", "1", "--follow", "--url", url]);
+    const deadFollowLines = stdoutLines(deadFollow);
+    expect(await deadFollow.exited()).toBe(0);
+    expect(deadFollowLines.map((l) => l.line)).toEqual(printed);
     // --tail keeps the last lines of the same.
     const tail = modulate(["logs", spec.id, "--attempt", "1", "--tail", "2", "--url", url]);
     const tailLines = stdoutLines(tail);
