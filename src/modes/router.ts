@@ -6,6 +6,7 @@ import type { RouterOptions, RunningRouter } from "../orchestration/router.ts";
 import { parseRoutes, type Routes } from "../orchestration/jobs/routes.ts";
 import { DEFAULT_SUBMISSION_LIMITS } from "../orchestration/jobs/validate-submission.ts";
 import { resolveConnection } from "../orchestration/wire/connection.ts";
+import { GENERATION_NAMES } from "../orchestration/wire/origins.ts";
 import { parseBytes, parseDurationMs } from "../common/units.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
@@ -101,7 +102,9 @@ export async function runRouter(
     routes.size === 0
       ? "each group name routes to itself"
       : [...routes].map(([from, to]) => `${from} -> ${to}`).join(", ");
-  ctx.stdout.write(`modulate router ${pid} ready on ${connection.url} (${routeText})\n`);
+  ctx.stdout.write(
+    `modulate router ${pid} ready on ${connection.url} (${routeText}; on ${GENERATION_NAMES[router.generation]})\n`,
+  );
   await untilAborted(ctx.signal);
   await router.stop();
   return ExitCode.ok;

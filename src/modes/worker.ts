@@ -19,6 +19,7 @@ import {
 } from "./worker-setup.ts";
 import { ServerLimits } from "../orchestration/wire/server-limits.ts";
 import { MODULATE_VERSION } from "./version.ts";
+import { GENERATION_NAMES } from "../orchestration/wire/origins.ts";
 
 const options = {
   ...connectionOptions,
@@ -193,7 +194,7 @@ export async function runWorker(
       );
     }
     ctx.stdout.write(
-      `modulate worker ${pid} ready: group ${args.group}, ${slots} slot${slots === 1 ? "" : "s"}, server ${connection.url}\n`,
+      `modulate worker ${pid} ready: group ${args.group}, ${slots} slot${slots === 1 ? "" : "s"}, server ${connection.url}, ${GENERATION_NAMES[worker.generation]}\n`,
     );
     await untilAborted(ctx.signal);
     await worker.stop();

@@ -1,11 +1,11 @@
 // Each run of a job's body is an attempt with a durable record: attempt n is claimed by
-// creating promise `modulate-attempt.<job>.<n>`; creating is idempotent, so a worker that
+// creating promise `<job>.attempt-<n>` (names.ts); creating is idempotent, so a worker that
 // finds n already taken (by a run that died) moves on to n+1. The record says who ran it and
 // when, and is settled with the outcome. A record left pending belongs to a dead run, until
 // the job ends: the worker that answers it closes every earlier record as abandoned.
 import { randomUUID } from "node:crypto";
 import type { WorkerRef } from "./jobs/job.ts";
-import { attemptId, TAG } from "./jobs/names.ts";
+import { attemptId, jobChildTags, TAG } from "./jobs/names.ts";
 import { decodeValue, encodeValue, isOk, request, type Send } from "./wire/wire.ts";
 
 export interface AttemptRecord {
@@ -55,7 +55,7 @@ export async function claimAttempt(
         id: attemptId(jobId, n),
         timeoutAt: now + keepMs,
         param: encodeValue(record),
-        tags: { [TAG.attemptOf]: jobId },
+        tags: { [TAG.attemptOf]: jobId, ...jobChildTags(jobId, attemptId(jobId, n)) },
       }),
     );
     if (!isOk(res))

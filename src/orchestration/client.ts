@@ -19,7 +19,10 @@ import {
   type FollowOptions,
   type FollowReport,
 } from "./client/follow-output.ts";
+import { learnServerGeneration } from "./server-generation.ts";
 import { openListener, type Listener } from "./wire/listener.ts";
+import type { Generation } from "./wire/origins.ts";
+import { tokenPrefix } from "./wire/token-claims.ts";
 import { ServerLimits } from "./wire/server-limits.ts";
 import { createTransport, ServerUnavailable, type Transport } from "./wire/transport.ts";
 import { senderOver, unreachable, type Connection, type Send } from "./wire/wire.ts";
@@ -30,6 +33,7 @@ export class ModulateClient {
   readonly #send: Send;
   readonly #limits = new ServerLimits();
   #listener: Promise<Listener> | undefined;
+  #generation: Promise<Generation> | undefined;
 
   constructor(connection: Connection) {
     this.#connection = connection;
@@ -54,7 +58,10 @@ export class ModulateClient {
   }
 
   /** Waits for the job's final record; `stop` ends the wait at once (it then rejects). */
-  waitForJob(id: string, mode?: JobSpec["mode"], stop?: AbortSignal): Promise<JobResult> {
+  async waitForJob(id: string, mode?: JobSpec["mode"], stop?: AbortSignal): Promise<JobResult> {
+    // Best effort: a wait outlasts a server that is away, and finds the job's execute promise
+    // through its receipt whatever the ids' shape.
+    await this.#learnGeneration().catch(() => undefined);
     return waitForJob(
       { listen: () => this.#listen(), view: (jobId) => this.getJob(jobId) },
       id,
@@ -64,7 +71,12 @@ export class ModulateClient {
   }
 
   /** Reads the job's live output as its workers publish it (client/follow-output.ts). */
-  followOutput(id: string, options: FollowOptions, events: FollowEvents): Promise<FollowReport> {
+  async followOutput(
+    id: string,
+    options: FollowOptions,
+    events: FollowEvents,
+  ): Promise<FollowReport> {
+    await this.#learnGeneration();
     return followOutput(this.#send, id, options, events);
   }
 
@@ -76,7 +88,8 @@ export class ModulateClient {
    * Cancels job `id` as of `now`, on behalf of `canceledBy` (`user@host`, this process's by
    * default); a job that has ended is left as it is (client/cancel.ts).
    */
-  cancel(id: string, now: number, canceledBy: string = canceler()): Promise<CancelOutcome> {
+  async cancel(id: string, now: number, canceledBy: string = canceler()): Promise<CancelOutcome> {
+    await this.#learnGeneration();
     return cancelJob(this.#send, id, canceledBy, now);
   }
 
@@ -116,13 +129,32 @@ export class ModulateClient {
     await Promise.resolve();
   }
 
-  /** One listener stream per client, opened on first wait; reopened after a failed open. */
+  /**
+   * Which generation of server this is, so that the ids of what a job created are named as
+   * its router and workers name them (server-generation.ts); asked once, again after a failure.
+   */
+  #learnGeneration(): Promise<Generation> {
+    this.#generation ??= learnServerGeneration(this.#connection, this.#transport).catch(
+      (error: unknown) => {
+        this.#generation = undefined;
+        throw error;
+      },
+    );
+    return this.#generation;
+  }
+
+  /**
+   * One listener stream per client, opened on first wait; reopened after a failed open. Its
+   * group and pid start with the token's prefix, where it has one: a token scoped to a prefix
+   * may only listen there.
+   */
   #listen(): Promise<Listener> {
+    const prefix = tokenPrefix(this.#connection.token);
     this.#listener ??= openListener(
       this.#transport,
-      "modulate-client",
+      `${prefix}modulate-client`,
       // Several clients in one process (the dashboard, a test) each listen on their own.
-      `${processPid("client", hostname(), process.pid)}-${randomBytes(3).toString("hex")}`,
+      `${prefix}${processPid("client", hostname(), process.pid)}-${randomBytes(3).toString("hex")}`,
     ).catch((error: unknown) => {
       this.#listener = undefined;
       throw error instanceof ServerUnavailable ? unreachable(this.#connection, error) : error;

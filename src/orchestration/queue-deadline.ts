@@ -1,13 +1,13 @@
 // A job's wait for a worker ends one of two ways, and exactly one wins: a worker of its group
 // takes it, or its queue timeout passes. Both contend for one durable promise, the job's queue
-// deadline (`modulate-queue.<job>`), which the router makes as it routes the job. It is a
+// deadline (`<job>.queue`, names.ts), which the router makes as it routes the job. It is a
 // timer promise, as the SDK's durable sleep is: at its deadline the server resolves it with
 // no value. A worker settles it with its name before its job's script starts. A server
 // settles a promise once, so whichever comes first is the answer every process reads, across
 // restarts of any of them, through the public protocol alone.
 //
 // Something must then end a job nobody took. The router makes a second promise beside the
-// deadline, a call to the routers (`modulate-queue-timeout.<job>`) that the server delivers
+// deadline, a call to the routers (`<job>.queue-timeout`) that the server delivers
 // only at the deadline (`resonate:delay`). The worker that takes the job settles that call
 // too, so for a job that started in time it never runs; at the deadline a router runs it,
 // contends for the deadline itself, and ends the job timed_out only if it won. The router's
@@ -22,7 +22,14 @@ import {
   type JobSpec,
   type WorkerRef,
 } from "./jobs/job.ts";
-import { DEADLINE_GROUP, executeId, queueDeadlineId, queueTimeoutId, TAG } from "./jobs/names.ts";
+import {
+  DEADLINE_GROUP,
+  executeId,
+  jobChildTags,
+  queueDeadlineId,
+  queueTimeoutId,
+  TAG,
+} from "./jobs/names.ts";
 import { anycastAddress } from "./wire/poll-address.ts";
 import { decodeValue, encodeValue, isOk, request, type Send } from "./wire/wire.ts";
 
@@ -106,7 +113,11 @@ async function contendForDeadline(
         id,
         timeoutAt: now + (spec.queueTimeoutMs ?? MISSING_QUEUE_TIMEOUT_MS),
         param: encodeValue({ jobId: spec.id }),
-        tags: { ...deadlineTags(spec.id), "resonate:target": DEADLINE_ADDRESS },
+        tags: {
+          ...deadlineTags(spec.id),
+          ...jobChildTags(spec.id, id),
+          "resonate:target": DEADLINE_ADDRESS,
+        },
       }),
     );
     if (!isOk(made))
@@ -151,15 +162,21 @@ export async function takeFromQueue(
   return isQueueTaker(held);
 }
 
-/** What a job's queue-timeout call carries: enough to write the record of a job nothing ran. */
-export type QueueTimeoutCall = Pick<JobSpec, "id" | "group" | "submittedAt" | "queueTimeoutMs">;
+/**
+ * What a job's queue-timeout call carries: enough to write the record of a job nothing ran,
+ * and the moment it is due.
+ */
+export type QueueTimeoutCall = Pick<JobSpec, "id" | "group" | "submittedAt" | "queueTimeoutMs"> & {
+  deliverAt: number;
+};
 
-export function queueTimeoutCall(spec: JobSpec): QueueTimeoutCall {
+export function queueTimeoutCall(spec: JobSpec, deliverAt: number): QueueTimeoutCall {
   return {
     id: spec.id,
     group: spec.group,
     submittedAt: spec.submittedAt,
     ...(spec.queueTimeoutMs === undefined ? {} : { queueTimeoutMs: spec.queueTimeoutMs }),
+    deliverAt,
   };
 }
 

@@ -11,6 +11,7 @@ import {
   ENTRY_GROUP,
   EXECUTE_FUNCTION,
   executeId,
+  jobChildTags,
   QUEUE_DEADLINE_FUNCTION,
   QUEUE_TIMEOUT_FUNCTION,
   queueDeadlineId,
@@ -31,9 +32,11 @@ import {
   type QueueTimeoutOutcome,
 } from "./queue-deadline.ts";
 import { resolveGroup, type Routes } from "./jobs/routes.ts";
+import { learnServerGeneration } from "./server-generation.ts";
+import type { Generation } from "./wire/origins.ts";
 import { SdkNetwork } from "./wire/sdk-network.ts";
 import { submissionProblem, type SubmissionLimits } from "./jobs/validate-submission.ts";
-import { requestSender, type Connection, type Send } from "./wire/wire.ts";
+import { abortableSleep, requestSender, type Connection, type Send } from "./wire/wire.ts";
 
 export interface RouterOptions {
   connection: Connection;
@@ -50,6 +53,8 @@ export interface RouterOptions {
 }
 
 export interface RunningRouter {
+  /** The server's generation, which decides how the ids of what jobs create nest. */
+  readonly generation: Generation;
   stop(): Promise<void>;
 }
 
@@ -88,7 +93,12 @@ export function submitOrchestration(
         id: executeId(spec.id),
         target: group,
         timeout: queueTimeoutMs + spec.timeoutMs,
-        tags: { [TAG.executeOf]: spec.id, [TAG.kind]: "execute", [TAG.group]: group },
+        tags: {
+          [TAG.executeOf]: spec.id,
+          [TAG.kind]: "execute",
+          [TAG.group]: group,
+          ...jobChildTags(spec.id, executeId(spec.id)),
+        },
       }),
     );
     // Made after the execute promise, so a worker gets the job without waiting for them: a
@@ -101,7 +111,7 @@ export function submitOrchestration(
         id: queueDeadlineId(spec.id),
         target: DEADLINE_ADDRESS,
         timeout: queueTimeoutMs,
-        tags: deadlineTags(spec.id),
+        tags: { ...deadlineTags(spec.id), ...jobChildTags(spec.id, queueDeadlineId(spec.id)) },
       }),
     );
     // Delivered to a router at the deadline, not before; it must outlive that moment, and
@@ -109,12 +119,15 @@ export function submitOrchestration(
     const deliverAt = clock() + queueTimeoutMs;
     yield* ctx.detached<QueueTimeoutOutcome>(
       QUEUE_TIMEOUT_FUNCTION,
-      queueTimeoutCall(routed),
+      queueTimeoutCall(routed, deliverAt),
       builder.build({
         id: queueTimeoutId(spec.id),
         target: ENTRY_GROUP,
         timeout: queueTimeoutMs + spec.timeoutMs,
-        tags: queueTimeoutTags(spec.id, deliverAt),
+        tags: {
+          ...queueTimeoutTags(spec.id, deliverAt),
+          ...jobChildTags(spec.id, queueTimeoutId(spec.id)),
+        },
       }),
     );
     // Waiting or detached, the record is in the execute promise; a waiting client watches it.
@@ -122,18 +135,31 @@ export function submitOrchestration(
   };
 }
 
-/** The routers' function for a job's queue-timeout call (queue-deadline.ts). */
-export function queueTimeoutFunction(send: Send, clock: () => number = Date.now) {
+/**
+ * The routers' function for a job's queue-timeout call (queue-deadline.ts). A server that
+ * does not honour `resonate:delay` (v0.9.8) hands the call over at once: it then waits here,
+ * holding the call's task, until the deadline. A router that stops meanwhile gives the call
+ * back, and a peer takes it up.
+ */
+export function queueTimeoutFunction(
+  send: Send,
+  stop: AbortSignal,
+  clock: () => number = Date.now,
+) {
   return async function queueTimeout(
     _ctx: Context,
     call: QueueTimeoutCall,
   ): Promise<QueueTimeoutOutcome> {
+    const early = call.deliverAt - clock();
+    if (early > 0) await abortableSleep(early, stop);
+    if (stop.aborted) throw new Error(`stopping: the queue timeout of ${call.id} goes to a peer`);
     return endAtQueueTimeout(send, call, clock());
   };
 }
 
 export async function startRouter(options: RouterOptions): Promise<RunningRouter> {
   const { connection } = options;
+  const generation = await learnServerGeneration(connection);
   const network = new SdkNetwork(connection, ENTRY_GROUP, options.pid);
   const resonate = new Resonate({
     network,
@@ -146,7 +172,8 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     SUBMIT_FUNCTION,
     submitOrchestration({ ...options, match: (target) => network.match(target) }),
   );
-  resonate.register(QUEUE_TIMEOUT_FUNCTION, queueTimeoutFunction(send));
+  const stopping = new AbortController();
+  resonate.register(QUEUE_TIMEOUT_FUNCTION, queueTimeoutFunction(send, stopping.signal));
   const presence = new PresenceLease({
     send,
     group: ENTRY_GROUP,
@@ -156,7 +183,9 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   });
   await presence.start();
   return {
+    generation,
     async stop() {
+      stopping.abort();
       await presence.stop();
       await resonate.stop();
     },

@@ -10,6 +10,8 @@ import { PresenceLease, type WorkerAnnouncement } from "./presence.ts";
 import { queueTimedOutResult, takeAndClaim } from "./queue-deadline.ts";
 import { AnswerDelivery, type AnswerDeliveryEvents } from "./answer-delivery.ts";
 import { refusedAnswer, refusedResult } from "./refused-result.ts";
+import { learnServerGeneration } from "./server-generation.ts";
+import type { Generation } from "./wire/origins.ts";
 import { SdkNetwork } from "./wire/sdk-network.ts";
 import type { ServerLimits } from "./wire/server-limits.ts";
 import { SlotGate } from "./slot-gate.ts";
@@ -60,6 +62,8 @@ export interface WorkerOptions {
 
 export interface RunningWorker {
   readonly busy: number;
+  /** The server's generation, which decides how the ids of what jobs create nest. */
+  readonly generation: Generation;
   stop(): Promise<void>;
 }
 
@@ -82,6 +86,7 @@ const ATTEMPT_KEEP_MS = 60 * 60 * 1000;
 
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { connection, group, pid, clock = Date.now } = options;
+  const generation = await learnServerGeneration(connection);
   // The answer's layer sits under the gate: a task's slot stays taken until its answer lands.
   const answers = new AnswerDelivery(new SdkNetwork(connection, group, pid, options.serverLimits), {
     pid,
@@ -201,6 +206,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   });
   await presence.start();
   return {
+    generation,
     get busy() {
       return gate.busy;
     },

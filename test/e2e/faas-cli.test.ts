@@ -119,15 +119,14 @@ describe("modulate submit and get", () => {
 
   it("keeps job ids a user gives apart from modulate's own", async () => {
     const id = `clash-${Date.now()}`;
-    const reserved = await modulate(
-      "submit",
-      join(JOBS, "args.py"),
-      "--id",
-      `modulate-execute.${id}`,
-    );
+    // The name of the execute promise of job `id`: a job's own promises extend its id with a '.'.
+    const child = await modulate("submit", join(JOBS, "args.py"), "--id", `${id}.execute`);
+    expect(child.code).toBe(2);
+    expect(child.out.trim().split("\n")).toHaveLength(1);
+    expect(child.out).toContain(`"${id}.execute" is not a valid job id: '.' separates`);
+    const reserved = await modulate("submit", join(JOBS, "args.py"), "--id", `modulate-${id}`);
     expect(reserved.code).toBe(2);
-    expect(reserved.out.trim().split("\n")).toHaveLength(1);
-    expect(reserved.out).toContain(`"modulate-execute.${id}" starts with "modulate-"`);
+    expect(reserved.out).toContain(`"modulate-${id}" starts with "modulate-"`);
     const plain = await modulate("submit", join(JOBS, "quick.py"), "--id", id, "--json");
     expect(plain.code).toBe(0);
     expect(plain.record.stdout).toBe("quick\n");

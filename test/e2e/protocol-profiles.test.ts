@@ -37,7 +37,7 @@ import { PROFILES, type ProfileName } from "../helpers/protocol-profiles/profile
 const IDS_FOLLOW_LINEAGE: Record<ProfileName, boolean> = {
   "v0.9.8": true,
   colon: true,
-  c8d7c7b: false,
+  c8d7c7b: true,
 };
 
 const proxies: CheckingProxy[] = [];

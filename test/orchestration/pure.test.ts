@@ -47,8 +47,9 @@ describe("names", () => {
     );
   });
 
-  it("keeps ':' out of job ids, which the SDK reserves for lineage", () => {
-    expect(jobIdProblem("train.v2_run-3")).toBeUndefined();
+  it("keeps '.' and ':' out of job ids, which separate what a job creates from the job", () => {
+    expect(jobIdProblem("train-v2_run-3")).toBeUndefined();
+    expect(jobIdProblem("train.v2")).toMatch(/not a valid job id/);
     expect(jobIdProblem("a:b")).toMatch(/not a valid job id/);
     expect(jobIdProblem(newJobId(Date.now()))).toBeUndefined();
   });

@@ -116,7 +116,7 @@ describe("the queue deadline on a server", () => {
     await makeDeadline(send);
     await makeExecute(send);
     now += 5_000;
-    const outcome = await endAtQueueTimeout(send, queueTimeoutCall(spec), now);
+    const outcome = await endAtQueueTimeout(send, queueTimeoutCall(spec, now), now);
     expect(outcome).toMatchObject({ taken: false, result: { state: "timed_out", attempt: 0 } });
     const execute = await send(request("promise.get", { id: executeId(spec.id) }));
     expect(isOk(execute) && decodeValue(execute.data.promise.value)).toMatchObject({
@@ -126,7 +126,7 @@ describe("the queue deadline on a server", () => {
     // A worker that gets the job afterwards finds it gone from its queue.
     expect(await takeFromQueue(send, spec, first, now)).toBe(false);
     // Run again (a router that died half-way): the same answer, nothing changes.
-    expect(await endAtQueueTimeout(send, queueTimeoutCall(spec), now + 1)).toMatchObject({
+    expect(await endAtQueueTimeout(send, queueTimeoutCall(spec, now), now + 1)).toMatchObject({
       taken: false,
       result: { finishedAt: now },
     });
@@ -141,7 +141,9 @@ describe("the queue deadline on a server", () => {
     const call = await send(request("promise.get", { id: queueTimeoutId(spec.id) }));
     expect(isOk(call) && call.data.promise.state).toBe("resolved");
     now += 5_000;
-    expect(await endAtQueueTimeout(send, queueTimeoutCall(spec), now)).toEqual({ taken: true });
+    expect(await endAtQueueTimeout(send, queueTimeoutCall(spec, now), now)).toEqual({
+      taken: true,
+    });
     const execute = await send(request("promise.get", { id: executeId(spec.id) }));
     expect(isOk(execute) && execute.data.promise.state).toBe("pending");
   });
@@ -166,7 +168,7 @@ async function makeQueueTimeoutCall(send: Send): Promise<void> {
     request("promise.create", {
       id: queueTimeoutId(spec.id),
       timeoutAt: now + 65_000,
-      param: encodeValue({ func: "modulate.queue-timeout", args: [queueTimeoutCall(spec)] }),
+      param: encodeValue({ func: "modulate.queue-timeout", args: [queueTimeoutCall(spec, now)] }),
       tags: {
         ...queueTimeoutTags(spec.id, now + 5_000),
         "resonate:target": anycastAddress(ENTRY_GROUP),

@@ -24,9 +24,9 @@ async function offeredOnConnect(url: string, group: string, ms: number): Promise
   for (;;) {
     const left = until - Date.now();
     if (left <= 0) break;
-    const chunk = await Promise.race([
+    const chunk: ReadableStreamReadResult<Uint8Array> | undefined = await Promise.race([
       reader.read(),
-      new Promise<undefined>((resolve) => setTimeout(resolve, left)),
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), left)),
     ]);
     if (!chunk || chunk.done) break;
     text += decoder.decode(chunk.value, { stream: true });

@@ -1,6 +1,7 @@
 // The names modulate's processes agree on through the Resonate server: registered
 // functions, groups, tags and the shapes of ids. Change one here and every mode follows.
 import { randomBytes } from "node:crypto";
+import { childId, childLineageTags, type Generation } from "./lineage.ts";
 
 /** The group of routers: submissions are addressed here first. */
 export const ENTRY_GROUP = "entry";
@@ -42,8 +43,9 @@ export const TAG = {
 } as const;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
-// Ids become promise ids: ':' is the SDK's origin separator and '/' would be ambiguous in logs.
-const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+// Ids become promise ids, the roots of what each job creates: '.' and ':' separate those
+// (lineage.ts), and '/' would be ambiguous in logs.
+const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
 export function groupNameProblem(group: string): string | undefined {
   if (NAME.test(group)) return undefined;
@@ -52,7 +54,11 @@ export function groupNameProblem(group: string): string | undefined {
 
 export function jobIdProblem(id: string): string | undefined {
   if (JOB_ID.test(id)) return undefined;
-  return `"${id}" is not a valid job id: use letters, digits, '.', '-' and '_' (at most 128, starting with a letter or digit)`;
+  const separator = [".", ":"].find((c) => id.includes(c));
+  const why = separator
+    ? `: '${separator}' separates the ids of what a job creates from the job's own`
+    : "";
+  return `"${id}" is not a valid job id${why}: use letters, digits, '-' and '_' (at most 128, starting with a letter or digit)`;
 }
 
 /** A fresh job id: sortable by submission time, unique without coordination. */
@@ -61,11 +67,28 @@ export function newJobId(now: number): string {
 }
 
 /**
+ * The generation of the server this process talks to, learnt at start-up
+ * (server-generation.ts); every process of a cluster learns the same from the same server.
+ * It decides the lineage tags of what a job creates (lineage.ts); until it is known, those
+ * of a server without lineage rules.
+ */
+let generation: Generation = "none";
+
+export function useGeneration(learnt: Generation): void {
+  generation = learnt;
+}
+
+/** The lineage tags for promise `id` that job `jobId` creates, on this process's server. */
+export function jobChildTags(jobId: string, id: string): Record<string, string> {
+  return childLineageTags(generation, jobId, id);
+}
+
+/**
  * The promise of a job's `execute` call, named by the router rather than left to the SDK's
  * scheme, so that a client can wait on it directly.
  */
 export function executeId(jobId: string): string {
-  return `modulate-execute.${jobId}`;
+  return childId(jobId, "execute");
 }
 
 /**
@@ -73,7 +96,7 @@ export function executeId(jobId: string): string {
  * its queue timeout does (queue-deadline.ts).
  */
 export function queueDeadlineId(jobId: string): string {
-  return `modulate-queue.${jobId}`;
+  return childId(jobId, "queue");
 }
 
 /**
@@ -82,12 +105,12 @@ export function queueDeadlineId(jobId: string): string {
  * that started in time.
  */
 export function queueTimeoutId(jobId: string): string {
-  return `modulate-queue-timeout.${jobId}`;
+  return childId(jobId, "queue-timeout");
 }
 
 /** The durable record of attempt `n` of a job. */
 export function attemptId(jobId: string, n: number): string {
-  return `modulate-attempt.${jobId}.${n}`;
+  return childId(jobId, `attempt-${n}`);
 }
 
 const PRESENCE_ID_PREFIX = "modulate-presence.";
@@ -121,5 +144,5 @@ export function processPid(role: string, host: string, osPid: number): string {
  * output (output-publisher.ts); a follower reads seq after seq (follow-output.ts).
  */
 export function outputChunkId(jobId: string, attempt: number, seq: number): string {
-  return `modulate-output.${jobId}.${attempt}.${seq}`;
+  return childId(jobId, `output-${attempt}-${seq}`);
 }

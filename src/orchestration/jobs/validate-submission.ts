@@ -15,10 +15,11 @@ export const DEFAULT_SUBMISSION_LIMITS: SubmissionLimits = {
 };
 
 /**
- * The start of every id modulate makes for itself (names.ts: `modulate-execute.<job>`,
- * `modulate-attempt.<job>.<n>`, `modulate-presence.…`). A job id may not start with it: job
- * `modulate-execute.x` would be the execute promise of job `x`. Ids modulate generates start
- * with `job-`.
+ * The start of the ids modulate makes outside any job (names.ts: `modulate-presence.…`), and
+ * of every id it made for a job before ids followed the job's lineage (`modulate-execute.<job>`).
+ * A job id may not start with it. What a job creates extends the job's own id with a
+ * separator no job id holds (lineage.ts), so it can never be another job's id. Ids modulate
+ * generates start with `job-`.
  */
 const RESERVED_ID_PREFIX = "modulate-";
 

@@ -12,6 +12,7 @@ import {
 } from "@resonatehq/sdk";
 import type { Connection } from "./connection.ts";
 import { PollSource } from "./poll-source.ts";
+import { batchesByOrigin } from "./origins.ts";
 import type { ServerLimits } from "./server-limits.ts";
 import { createTransport, ServerUnavailable, type Transport } from "./transport.ts";
 
@@ -74,6 +75,30 @@ export class SdkNetwork implements Network {
   send = async <K extends Request["kind"]>(
     req: Extract<Request, { kind: K }>,
   ): Promise<Extract<Response, { kind: K }>> => {
+    if (isHeartbeat(req)) return this.#heartbeat(req) as Promise<Extract<Response, { kind: K }>>;
+    return this.#sendOne(req);
+  };
+
+  /**
+   * The SDK beats for every task of the process at once; a server that keeps a batch within
+   * one origin (c8d7c7b) refuses that when the tasks are different jobs'. One batch per origin
+   * instead (origins.ts), side by side; the first answer that is not a success speaks for all.
+   */
+  async #heartbeat(
+    req: Extract<Request, { kind: "task.heartbeat" }>,
+  ): Promise<Extract<Response, { kind: "task.heartbeat" }>> {
+    const batches = batchesByOrigin(req.data.tasks);
+    if (batches.length <= 1) return this.#sendOne(req);
+    const answers = await Promise.all(
+      batches.map((tasks) => this.#sendOne({ ...req, data: { ...req.data, tasks } })),
+    );
+    const [first] = answers;
+    return answers.find((answer) => answer.head.status !== 200) ?? first ?? this.#sendOne(req);
+  }
+
+  async #sendOne<K extends Request["kind"]>(
+    req: Extract<Request, { kind: K }>,
+  ): Promise<Extract<Response, { kind: K }>> {
     try {
       return await this.#transport.send(req);
     } catch (error) {
@@ -85,5 +110,9 @@ export class SdkNetwork implements Network {
       }
       throw error;
     }
-  };
+  }
+}
+
+function isHeartbeat(req: Request): req is Extract<Request, { kind: "task.heartbeat" }> {
+  return req.kind === "task.heartbeat";
 }
