@@ -24,12 +24,12 @@ async function offeredOnConnect(url: string, group: string, ms: number): Promise
   for (;;) {
     const left = until - Date.now();
     if (left <= 0) break;
-    const chunk: ReadableStreamReadResult<Uint8Array> | undefined = await Promise.race([
+    const chunk: Awaited<ReturnType<typeof reader.read>> | undefined = await Promise.race([
       reader.read(),
       new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), left)),
     ]);
     if (!chunk || chunk.done) break;
-    text += decoder.decode(chunk.value, { stream: true });
+    text += decoder.decode(chunk.value as Uint8Array, { stream: true });
   }
   stop.abort();
   return [...text.matchAll(/"task":\{"id":"([^"]+)"/g)].map((m) => m[1] ?? "");
