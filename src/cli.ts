@@ -4,6 +4,8 @@ import type { CliContext, ModeCommand } from "./modes/command.ts";
 import { devCommand } from "./modes/dev.ts";
 import { getCommand } from "./modes/get.ts";
 import { lsCommand } from "./modes/ls.ts";
+import { logsCommand } from "./modes/logs.ts";
+import { cancelCommand } from "./modes/cancel.ts";
 import { routerCommand } from "./modes/router.ts";
 import { hostScriptIfAsked } from "./modes/script-host.ts";
 import { serverCommand } from "./modes/server.ts";
@@ -63,6 +65,8 @@ function registerCommands(
   let p = register(parser, submitCommand, ctx, done, positionals, words);
   p = register(p, getCommand, ctx, done, positionals, words);
   p = register(p, lsCommand, ctx, done, positionals, words);
+  p = register(p, logsCommand, ctx, done, positionals, words);
+  p = register(p, cancelCommand, ctx, done, positionals, words);
   p = register(p, devCommand, ctx, done, positionals, words);
   p = register(p, serverCommand, ctx, done, positionals, words);
   p = register(p, routerCommand, ctx, done, positionals, words);
@@ -78,13 +82,15 @@ const KNOWN_COMMANDS: ReadonlySet<string> = new Set(
     submitCommand,
     getCommand,
     lsCommand,
+    logsCommand,
+    cancelCommand,
     devCommand,
     serverCommand,
     routerCommand,
     workerCommand,
     workersCommand,
     uiCommand,
-  ].map((mode) => mode.command),
+  ].map((mode) => mode.command.split(" ")[0] ?? mode.command),
 );
 
 /** The command line's words before `--`: those after it belong to the submitted script. */
@@ -105,18 +111,18 @@ const FAMILIAR_WORDS: ReadonlyMap<string, string> = new Map([
         `modulate ls lists outstanding jobs (--all: finished ones too), and modulate get ID shows one`,
       ] as const,
   ),
-  ...["kill", "cancel", "scancel", "stop", "rm"].map(
+  ...["kill", "scancel", "stop", "rm"].map(
     (word) =>
       [
         word,
-        `cancelling is not built yet: a job ends at its --timeout, or with its worker`,
+        `modulate cancel ID cancels a job (--group G --state S: every job they choose)`,
       ] as const,
   ),
-  ...["tail", "logs", "log", "output"].map(
+  ...["tail", "log", "output"].map(
     (word) =>
       [
         word,
-        `modulate get ID shows a job's output tails; the worker keeps each attempt's full log under its --work-dir`,
+        `modulate logs ID prints a job's output (--follow: as it prints); modulate get ID shows its record`,
       ] as const,
   ),
   ...["nodes", "sinfo"].map(
