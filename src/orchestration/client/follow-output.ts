@@ -137,6 +137,7 @@ export async function followOutput(
   let lastNextCheck = 0;
   let catchingUp = options.tailLines !== undefined;
   let heldBack: OutputPart[] = [];
+  let tailDropped = false;
 
   const begin = (record: AttemptRecord): void => {
     const previous = current?.attempt;
@@ -156,9 +157,17 @@ export async function followOutput(
     catchingUp = false;
     const kept = lastLines(heldBack, options.tailLines ?? 0);
     const reading = current && report.attempts.get(current.attempt);
-    if (reading && kept.length < countLines(heldBack)) reading.fromStart = false;
+    if (reading && (tailDropped || kept.length < countLines(heldBack))) reading.fromStart = false;
     heldBack = [];
     for (const part of kept) events.onOutput(part);
+  };
+  // A long run's chunks are many: only the lines --tail can still print are kept meanwhile.
+  const holdBack = (parts: readonly OutputPart[]): void => {
+    heldBack.push(...parts);
+    if (heldBack.length < 4 * (options.tailLines ?? 0) + 1_000) return;
+    const kept = lastLines(heldBack, options.tailLines ?? 0);
+    tailDropped ||= kept.length < countLines(heldBack);
+    heldBack = kept;
   };
 
   while (!stop.aborted) {
@@ -180,13 +189,14 @@ export async function followOutput(
         continue;
       }
       const reading = report.attempts.get(current.attempt)!;
-      const chunk = await readChunk(send, jobId, current.attempt, seq);
+      // After the last chunk only a later attempt or the end can come.
+      const chunk = reading.final ? undefined : await readChunk(send, jobId, current.attempt, seq);
       if (chunk) {
         seq += 1;
         reading.chunks += 1;
         reading.skippedBytes += chunk.skippedBytes;
         if (chunk.fullLog) reading.fullLog = chunk.fullLog;
-        if (catchingUp) heldBack.push(...chunk.parts);
+        if (catchingUp) holdBack(chunk.parts);
         else for (const part of chunk.parts) events.onOutput(part);
         if (!chunk.final) continue;
         reading.final = true;
