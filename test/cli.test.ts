@@ -149,10 +149,16 @@ describe("what submit reads as a script", () => {
   it("refuses a job id in modulate's own name space", async () => {
     const path = join(dir, "ok.py");
     writeFileSync(path, "print(1)\n");
-    const res = await submit(path, "--id", "modulate-execute.clash");
+    const res = await submit(path, "--id", "modulate-clash");
     expect(res.code).toBe(2);
     expect(res.err.trim()).toBe(
-      `modulate: --id "modulate-execute.clash" starts with "modulate-", which modulate keeps for its own records: pick an id that does not`,
+      `modulate: --id "modulate-clash" starts with "modulate-", which modulate keeps for its own records: pick an id that does not`,
+    );
+    // What job `clash` creates is named `clash.execute` and so on: no job id holds a '.'.
+    const child = await submit(path, "--id", "clash.execute");
+    expect(child.code).toBe(2);
+    expect(child.err.trim()).toBe(
+      `modulate: --id "clash.execute" is not a valid job id: '.' separates the ids of what a job creates from the job's own: use letters, digits, '-' and '_' (at most 128, starting with a letter or digit)`,
     );
   });
 });
