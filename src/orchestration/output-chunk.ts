@@ -1,6 +1,7 @@
 // The record of one chunk of an attempt's live output, as a worker publishes it and a follower
 // reads it: a promise `outputChunkId(job, attempt, seq)` born settled, this record its param.
-// Pure: the shape, its reading, and the batching rules both sides agree on.
+// Pure: the shape, its reading, the batching rules both sides agree on, and the buffer a
+// worker fills between two chunks.
 
 /** The two streams a job writes; the sandbox's own notes are not part of the live output. */
 export type OutputStreamName = "stdout" | "stderr";
@@ -73,4 +74,74 @@ export function readOutputChunk(value: unknown): OutputChunk | undefined {
 /** Bytes of a chunk's output, as the job wrote them. */
 export function chunkBytes(chunk: OutputChunk): number {
   return chunk.parts.reduce((sum, [, text]) => sum + Buffer.byteLength(text, "utf8"), 0);
+}
+
+/** What is written between two chunks, cut to the chunk's cap by dropping the oldest bytes. */
+export class ChunkBuffer {
+  readonly #maxBytes: number;
+  #parts: [OutputStreamName, string][] = [];
+  #bytes = 0;
+  #skippedBytes = 0;
+  #fromT = 0;
+  #toT = 0;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Whether bytes of this window were left out. */
+  get hasSkipped(): boolean {
+    return this.#skippedBytes > 0;
+  }
+
+  get isEmpty(): boolean {
+    return this.#parts.length === 0 && this.#skippedBytes === 0;
+  }
+
+  /** Adds one line (its newline added back) written at `t`. */
+  push(stream: OutputStreamName, line: string, t: number): void {
+    const text = `${line}\n`;
+    if (this.isEmpty) this.#fromT = t;
+    this.#toT = t;
+    const last = this.#parts[this.#parts.length - 1];
+    if (last && last[0] === stream) last[1] += text;
+    else this.#parts.push([stream, text]);
+    this.#bytes += Buffer.byteLength(text, "utf8");
+    this.#cut();
+  }
+
+  /** The chunk of what was written since the last one; the buffer starts empty again. */
+  take(): Omit<OutputChunk, "final" | "fullLog"> {
+    const chunk = {
+      parts: this.#parts.map(([stream, text]): OutputPart => [stream, text]),
+      skippedBytes: this.#skippedBytes,
+      fromT: this.#fromT,
+      toT: this.#toT,
+    };
+    this.#parts = [];
+    this.#bytes = 0;
+    this.#skippedBytes = 0;
+    return chunk;
+  }
+
+  /** Drops the oldest bytes until the rest fits: a follower wants the latest output. */
+  #cut(): void {
+    while (this.#bytes > this.#maxBytes) {
+      const first = this.#parts[0];
+      if (!first) return;
+      const firstBytes = Buffer.byteLength(first[1], "utf8");
+      const excess = this.#bytes - this.#maxBytes;
+      if (firstBytes <= excess) {
+        this.#parts.shift();
+        this.#bytes -= firstBytes;
+        this.#skippedBytes += firstBytes;
+        continue;
+      }
+      // A cut inside a character costs a replacement character at the chunk's start, no more.
+      const kept = Buffer.from(first[1], "utf8").subarray(excess).toString("utf8");
+      first[1] = kept;
+      this.#skippedBytes += excess;
+      this.#bytes -= excess;
+    }
+  }
 }

@@ -5,15 +5,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { followOutput } from "../../src/orchestration/client/follow-output.ts";
 import { attemptId, outputChunkId, TAG } from "../../src/orchestration/jobs/names.ts";
 import {
+  ChunkBuffer,
   chunkIntervalMs,
   DEFAULT_PACING,
   type OutputPart,
 } from "../../src/orchestration/output-chunk.ts";
-import {
-  ChunkBuffer,
-  OutputPublisher,
-  type Schedule,
-} from "../../src/orchestration/output-publisher.ts";
+import { OutputPublisher, type Schedule } from "../../src/orchestration/output-publisher.ts";
 import {
   encodeValue,
   isOk,
