@@ -1,7 +1,6 @@
 // `modulate logs` against real processes: a server, a router, workers that publish their
-// jobs' live output, and `logs` itself, killed with kill -9 where the test says so. Workers
-// and `logs` run from src/ (dist/ is rebuilt only by the lead); the server and the router,
-// which live output does not touch, run the binary.
+// jobs' live output, and `logs` itself, killed with kill -9 where the test says so. Every
+// process runs from src/ (dist/ is rebuilt only by the lead), so all speak the same ids.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -113,6 +112,26 @@ describe("modulate logs", () => {
     // stderr went to stderr, not into stdout.
     expect(lines.some((l) => l.line === "to stderr")).toBe(false);
     expect(follow.output()).toContain("to stderr");
+  });
+
+  it("stops following at once on Ctrl+C and on SIGTERM, and the job goes on", async () => {
+    const url = await serverAndRouter();
+    await startWorker(url);
+    const client = new ModulateClient({ url });
+    clients.push(client);
+    const spec = pythonJob("import time\nprint('started', flush=True)\ntime.sleep(600)");
+    await client.submit(spec, 60_000);
+    for (const [signal, code] of [
+      ["SIGINT", 130],
+      ["SIGTERM", 143],
+    ] as const) {
+      const follow = modulate(["logs", spec.id, "--follow", "--url", url]);
+      // It has printed the job's first line: it is following now.
+      await follow.waitFor(/^started$/m, 60_000);
+      follow.kill(signal);
+      expect(await follow.exited()).toBe(code);
+    }
+    expect((await client.getJob(spec.id)).finished).toBe(false);
   });
 
   it("follows through a kill -9 of the worker onto its peer, and shows the dead attempt's last lines after", async () => {
