@@ -1,6 +1,7 @@
 // The follower's reader against a real server: chunks read in order, a re-dispatch followed
 // onto the next attempt, --tail's last lines, and whether the stream had the whole output.
 import { afterEach, describe, expect, it } from "vitest";
+import { ExitCode, UserError } from "../../src/common/errors.ts";
 import {
   followOutput,
   streamVerdict,
@@ -140,6 +141,21 @@ describe("following a job's live output", () => {
     );
     expect(report.result?.state).toBe("timed_out");
     expect(report.attempts.size).toBe(0);
+    expect(streamVerdict(report, record)).toEqual({ kind: "none" });
+  });
+
+  it("ends at the job's end when the server refuses its reads", async () => {
+    // As a server answers a token scoped away from the chunks: each read fails as unreachable.
+    const refused: Send = () =>
+      Promise.reject(new UserError("refused our credentials", ExitCode.unreachable));
+    const record = resultOf("job-follow-refused", 1);
+    const report = await followOutput(
+      refused,
+      "job-follow-refused",
+      { follow: true, ended: Promise.resolve(record), pollMs: 20 },
+      { onOutput: () => undefined },
+    );
+    expect(report.result).toBe(record);
     expect(streamVerdict(report, record)).toEqual({ kind: "none" });
   });
 

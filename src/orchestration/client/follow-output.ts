@@ -232,8 +232,14 @@ export async function followOutput(
       }
       await abortableSleep(pollMs, stop);
     } catch (error) {
-      // A server restarting: the chunks are durable there; keep asking until it is back.
+      // A server restarting: the chunks are durable there; keep asking until it is back, or
+      // until the job has ended (a server that refuses these reads, to a token scoped away
+      // from them, must not hold the reader past the job's end).
       if (!isUnreachable(error)) throw error;
+      if (ended) {
+        report.result = ended;
+        break;
+      }
       await abortableSleep(pollMs * 4, stop);
     }
   }
