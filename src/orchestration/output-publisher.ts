@@ -14,7 +14,7 @@ import {
   type OutputStreamName,
   type PublishPacing,
 } from "./output-chunk.ts";
-import { outputChunkId, TAG } from "./jobs/names.ts";
+import { jobChildTags, outputChunkId, TAG } from "./jobs/names.ts";
 import { encodeValue, isOk, request, type Send } from "./wire/wire.ts";
 
 /** Starts a timer, returns its cancel: the real one by default, a test's own otherwise. */
@@ -162,14 +162,17 @@ export class OutputPublisher {
       if (chunk.skippedBytes > 0 && full)
         chunk.fullLog = { host: full.host, file: full.file(attempt) };
       const now = this.#clock();
+      const { jobId } = this.#options;
+      const id = outputChunkId(jobId, attempt, outgoing.seq);
       const res = await this.#options.send(
         request("promise.create", {
-          id: outputChunkId(this.#options.jobId, attempt, outgoing.seq),
+          id,
           // Already past: the promise is born settled on any Resonate server, so it holds no
           // timer and no task there; the creation is the one write.
           timeoutAt: now,
           param: encodeValue(chunk),
-          tags: { [TAG.outputOf]: this.#options.jobId },
+          // Declared in the job's lineage, as everything a job creates is (names.ts).
+          tags: { [TAG.outputOf]: jobId, ...jobChildTags(jobId, id) },
         }),
       );
       if (!isOk(res)) throw new Error(`the server refused chunk ${outgoing.seq}`);

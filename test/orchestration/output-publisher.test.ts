@@ -3,7 +3,15 @@
 // chunks read back in order by the follower's reader.
 import { afterEach, describe, expect, it } from "vitest";
 import { followOutput } from "../../src/orchestration/client/follow-output.ts";
-import { attemptId, outputChunkId, TAG } from "../../src/orchestration/jobs/names.ts";
+import {
+  attemptId,
+  jobChildTags,
+  newJobId,
+  outputChunkId,
+  TAG,
+  useGeneration,
+} from "../../src/orchestration/jobs/names.ts";
+import { learnServerGeneration } from "../../src/orchestration/server-generation.ts";
 import {
   ChunkBuffer,
   chunkIntervalMs,
@@ -20,11 +28,16 @@ import {
 } from "../../src/orchestration/wire/wire.ts";
 import { startServer, type RunningServer } from "../../src/server/server.ts";
 import { freePort } from "../helpers/cluster.ts";
-import { tempDir } from "../helpers/processes.ts";
+import { eventually, tempDir } from "../helpers/processes.ts";
+import { checkingProxy, type CheckingProxy } from "../helpers/protocol-profiles/checking-proxy.ts";
+import { PROFILES } from "../helpers/protocol-profiles/profiles.ts";
 
 const servers: RunningServer[] = [];
+const proxies: CheckingProxy[] = [];
 afterEach(async () => {
+  await Promise.all(proxies.splice(0).map((p) => p.close()));
   await Promise.all(servers.splice(0).map((s) => s.close()));
+  useGeneration("none");
 });
 
 async function serverSend(): Promise<{ send: Send; writes: () => number }> {
@@ -93,7 +106,7 @@ async function recordAttempt(send: Send, jobId: string, attempt: number): Promis
       id: attemptId(jobId, attempt),
       timeoutAt: Date.now() + 60_000,
       param: encodeValue(record),
-      tags: {},
+      tags: jobChildTags(jobId, attemptId(jobId, attempt)),
     }),
   );
   expect(isOk(res)).toBe(true);
@@ -187,6 +200,36 @@ describe("the live output's chunks", () => {
         .endsWith(`${line}9\n`),
     ).toBe(true);
   });
+
+  it.each(["v0.9.8", "colon", "c8d7c7b"] as const)(
+    "publishes chunks that a %s server takes, and reads them back from it",
+    async (profile) => {
+      const port = await freePort();
+      servers.push(await startServer({ host: "127.0.0.1", port, dataDir: tempDir() }));
+      const proxy = await checkingProxy(`http://127.0.0.1:${port}`, PROFILES[profile]);
+      proxies.push(proxy);
+      // Named by the generation the proxy's profile shows, as a worker names them.
+      await learnServerGeneration({ url: proxy.url });
+      const send = requestSender({ url: proxy.url });
+      const jobId = newJobId(Date.now());
+      await recordAttempt(send, jobId, 1);
+      const publisher = new OutputPublisher({ send, jobId, attempt: 1, pacing: { gatherMs: 0 } });
+      publisher.line("stdout", "one");
+      await eventually(() => publisher.published === 1 || undefined, "the first chunk");
+      publisher.line("stderr", "two");
+      await publisher.finish();
+      const { parts, reading } = await readBack(send, jobId, 1);
+      expect(parts).toEqual([
+        ["stdout", "one\n"],
+        ["stderr", "two\n"],
+      ]);
+      expect(reading).toMatchObject({ chunks: 2, final: true });
+      expect(
+        proxy.refused.filter((r) => !r.id.includes("modulate-probe")),
+        JSON.stringify(proxy.refused),
+      ).toEqual([]);
+    },
+  );
 
   it("publishes nothing for a run that ended before its first chunk went: the record holds it all", async () => {
     const { send, writes } = await serverSend();
