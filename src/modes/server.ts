@@ -9,6 +9,7 @@ import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import type { Clock } from "./deps.ts";
 import { startEmbeddedServer, type StartServer } from "./embedded-server.ts";
 import { untilAborted } from "./lifecycle.ts";
+import { ENTRY_GROUP } from "../orchestration/jobs/names.ts";
 
 const options = {
   host: {
@@ -82,6 +83,8 @@ export function serverOptionsFrom(
   const auth = loadAuthConfig({
     ...(token === undefined ? {} : { token }),
     ...(args.authPublicKey === undefined ? {} : { publicKeyFile: args.authPublicKey }),
+    // Every tenant submits through the routers: their group takes work from any prefix.
+    openGroups: [ENTRY_GROUP],
   });
   if (!isLoopback(args.host) && auth.kind === "none") {
     throw new UserError(

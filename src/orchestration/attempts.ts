@@ -105,21 +105,40 @@ export async function closeEarlierAttempts(
   );
 }
 
+/**
+ * Every attempt of a job, first to last. Read by id (`<job>.attempt-1`, then 2, ... up to the
+ * first missing), which any token that may read the job may do; a search by tag would need a
+ * token without a prefix on the Resonate server. A job whose first attempt is not there under
+ * today's name is looked for by tag, for records made before attempts followed the job's
+ * lineage; a refused search then finds none.
+ */
 export async function listAttempts(send: Send, jobId: string): Promise<AttemptView[]> {
+  const found: AttemptView[] = [];
+  for (let n = 1; n <= MAX_ATTEMPTS; n++) {
+    const res = await send(request("promise.get", { id: attemptId(jobId, n) }));
+    if (!isOk(res)) break;
+    found.push(attemptView(res.data.promise));
+  }
+  if (found.length > 0) return found;
   const res = await send(
     request("promise.search", { tags: { [TAG.attemptOf]: jobId }, limit: 100 }),
-  );
-  if (!isOk(res)) return [];
-  return res.data.promises
-    .map((p) => {
-      const record = decodeValue(p.param) as AttemptRecord;
-      const outcome = decodeValue(p.value) as AttemptOutcome | undefined;
-      return {
-        ...record,
-        promiseState: p.state,
-        ...(p.settledAt === undefined ? {} : { finishedAt: p.settledAt }),
-        ...(outcome === undefined ? {} : { outcome }),
-      };
-    })
-    .sort((a, b) => a.attempt - b.attempt);
+  ).catch(() => undefined);
+  if (res === undefined || !isOk(res)) return [];
+  return res.data.promises.map(attemptView).sort((a, b) => a.attempt - b.attempt);
+}
+
+function attemptView(p: {
+  param: { data?: string };
+  value: { data?: string };
+  state: string;
+  settledAt?: number;
+}): AttemptView {
+  const record = decodeValue(p.param) as AttemptRecord;
+  const outcome = decodeValue(p.value) as AttemptOutcome | undefined;
+  return {
+    ...record,
+    promiseState: p.state,
+    ...(p.settledAt === undefined ? {} : { finishedAt: p.settledAt }),
+    ...(outcome === undefined ? {} : { outcome }),
+  };
 }

@@ -8,7 +8,18 @@ import { keyProblem, quote, signatureSchemes, verifyJwt, type Claims } from "./j
 import { outsidePrefix, pollReach, reachOf, type Reach } from "./prefix-scope.ts";
 
 export type AuthConfig =
-  { kind: "none" } | { kind: "token"; token: string } | { kind: "jwt"; publicKeyPem: string };
+  | { kind: "none" }
+  | { kind: "token"; token: string }
+  | {
+      kind: "jwt";
+      publicKeyPem: string;
+      /**
+       * Groups that serve every tenant: a token scoped to a prefix may address work to them
+       * (a promise's `resonate:target`), though their names are outside its prefix. Polling
+       * them, and so receiving that work, stays outside it. modulate's routers' group.
+       */
+      openGroups?: readonly string[];
+    };
 
 /** 401: the caller is unknown (no, malformed, forged or expired token); 403: known, not allowed. */
 export type AuthDecision = { ok: true } | { ok: false; status: 401 | 403; reason: string };
@@ -36,7 +47,11 @@ const MISSING = "missing token: pass --token or set RESONATE_TOKEN";
 const ADMIN_ROLE = "admin";
 
 /** Reads the server's auth options; `publicKeyFile` is read and checked here, once, at start-up. */
-export function loadAuthConfig(opts: { token?: string; publicKeyFile?: string }): AuthConfig {
+export function loadAuthConfig(opts: {
+  token?: string;
+  publicKeyFile?: string;
+  openGroups?: readonly string[];
+}): AuthConfig {
   const { token, publicKeyFile } = opts;
   if (token !== undefined && publicKeyFile !== undefined) {
     throw new UserError(
@@ -73,7 +88,7 @@ export function loadAuthConfig(opts: { token?: string; publicKeyFile?: string })
   }
   const problem = keyProblem(publicKeyPem);
   if (problem !== undefined) throw new UserError(`'${publicKeyFile}' ${problem}`);
-  return { kind: "jwt", publicKeyPem };
+  return { kind: "jwt", publicKeyPem, ...(opts.openGroups ? { openGroups: opts.openGroups } : {}) };
 }
 
 /** `clock` returns milliseconds since the epoch; it decides whether a JWT has expired. */
@@ -102,6 +117,7 @@ export function createAuthenticator(config: AuthConfig, clock: () => number): Au
       const schemes = signatureSchemes(key);
       if (schemes === undefined) throw new UserError(`the public key ${keyProblem(key)}`);
       const verifyToken = (token: string) => verifyJwt(token, key, schemes, clock());
+      const openGroups = new Set(config.openGroups ?? []);
       return {
         config,
         checkRequest(envelope) {
@@ -110,7 +126,7 @@ export function createAuthenticator(config: AuthConfig, clock: () => number): Au
           const result = verifyToken(token);
           if ("reason" in result) return result;
           const { kind, data } = envelope;
-          return authorize(result.claims, kind, reachOf(kind, data));
+          return authorize(result.claims, kind, reachOf(kind, data, openGroups));
         },
         // A poll stream receives whatever is addressed to its group and pid, so both must be
         // the tenant's: the Resonate server checks only the token here, and lets any tenant

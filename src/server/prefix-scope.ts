@@ -18,6 +18,8 @@ export interface ScopedName {
   scoped: string;
   /** Why `scoped` is not the whole name, said after the reason. */
   because?: string;
+  /** A group work is addressed to (a `resonate:target`), as opposed to one polled. */
+  target?: true;
 }
 
 /** A search (or a kind this table does not know) reaches every tenant: only "" covers it. */
@@ -41,8 +43,21 @@ const ID_ONLY = new Set([
   "schedule.delete",
 ]);
 
-/** Every name `data` of a `kind` request reaches. */
-export function reachOf(kind: string, data: unknown): Reach {
+/**
+ * Every name `data` of a `kind` request reaches. A target in one of `openGroups` reaches
+ * nobody's own: those groups serve every tenant (auth.ts).
+ */
+export function reachOf(
+  kind: string,
+  data: unknown,
+  openGroups: ReadonlySet<string> = new Set(),
+): Reach {
+  const reach = reachOfRequest(kind, data);
+  if (reach === "everything" || openGroups.size === 0) return reach;
+  return reach.filter((name) => !(name.target === true && openGroups.has(name.scoped)));
+}
+
+function reachOfRequest(kind: string, data: unknown): Reach {
   if (ID_ONLY.has(kind)) return [idAt(`${kind} id`, data, "id")];
   switch (kind) {
     case "promise.create":
@@ -133,7 +148,7 @@ function tagsReach(where: string, tags: unknown): ScopedName[] {
     idAt(`${where} ${tag}`, tags, tag),
   );
   if (field(tags, TARGET_TAG) !== undefined) {
-    names.push(address(`${where} ${TARGET_TAG}`, tags, TARGET_TAG));
+    names.push({ ...address(`${where} ${TARGET_TAG}`, tags, TARGET_TAG), target: true });
   }
   return names;
 }

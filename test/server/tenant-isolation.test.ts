@@ -219,3 +219,46 @@ describe("a tenant inside its prefix", () => {
     expect(await caller.rpc("t1-triple-1", "triple", 14, options)).toBe(42);
   });
 });
+
+describe("a group open to every tenant (modulate's routers)", () => {
+  async function openServer(): Promise<RunningServer> {
+    const auth = createAuthenticator(
+      { kind: "jwt", publicKeyPem: keys.publicKeyPem, openGroups: ["entry"] },
+      Date.now,
+    );
+    const s = await startServer({ host: "127.0.0.1", port: 0, auth });
+    servers.push(s);
+    return s;
+  }
+  const create = (id: string, group: string) => ({
+    id,
+    timeoutAt: FAR,
+    param: {},
+    tags: { "resonate:target": `poll://any@${group}` },
+  });
+
+  it("takes work from any tenant, in that tenant's own ids", async () => {
+    const s = await openServer();
+    expect((await send(s.url, "promise.create", create("t1-job", "entry"), t1)).status).toBe(200);
+    const outside = await send(s.url, "promise.create", create("t2-job", "entry"), t1);
+    expect(outside.status).toBe(403);
+  });
+
+  it("is the only group outside its prefix a tenant may address, and none may poll it", async () => {
+    const s = await openServer();
+    const elsewhere = await send(s.url, "promise.create", create("t1-job", "gpu"), t1);
+    expect(elsewhere.status).toBe(403);
+    expect(elsewhere.data).toMatch(/resonate:target 'poll:\/\/any@gpu' is outside/);
+    const poll = await fetch(`${s.url}/poll/entry/t1-router`, {
+      headers: { authorization: `Bearer ${t1}` },
+    });
+    await poll.body?.cancel();
+    expect(poll.status).toBe(403);
+  });
+
+  it("stays closed where the server was not told to open it", async () => {
+    const s = await server();
+    const refused = await send(s.url, "promise.create", create("t1-job", "entry"), t1);
+    expect(refused.status).toBe(403);
+  });
+});

@@ -6,7 +6,7 @@ import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "..
 import { specOfParam } from "../jobs/job-param.ts";
 import { ENTRY_GROUP, SUBMIT_FUNCTION, TAG } from "../jobs/names.ts";
 import { listLiveWorkers, whyWaiting } from "../presence.ts";
-import { decodeValue, isOk, request, type Send } from "../wire/wire.ts";
+import { decodeValue, isOk, isRefused, request, type Send } from "../wire/wire.ts";
 
 export type PromiseRecord = {
   id: string;
@@ -70,11 +70,16 @@ async function fromExecute(
   if (execute && execute.state !== "pending") {
     return { result: settledWithoutRecord(spec, group, execute), finished: true, spec, attempts };
   }
-  const workers = await listLiveWorkers(send);
+  // Who is alive takes searches, which a token scoped to a prefix may not make: then the job's
+  // own records say what they can.
+  const workers = await listLiveWorkers(send).catch((error: unknown) => {
+    if (isRefused(error)) return undefined;
+    throw error;
+  });
   const last = attempts[attempts.length - 1];
   const base = inProgress(spec, group, attempts);
   if (!execute) {
-    const routers = workers.filter((w) => w.group === ENTRY_GROUP).length;
+    const routers = workers?.filter((w) => w.group === ENTRY_GROUP).length;
     base.reason =
       routers === 0
         ? "no live router: start one with 'modulate router'"
@@ -82,7 +87,7 @@ async function fromExecute(
     return { result: base, finished: false, spec, attempts };
   }
   if (last && last.promiseState === "pending") {
-    const alive = workers.some((w) => w.pid === last.worker.pid);
+    const alive = workers?.some((w) => w.pid === last.worker.pid) ?? true;
     if (alive) {
       base.state = "running";
       base.reason = `running on ${last.worker.host} (${last.worker.pid})`;
@@ -91,7 +96,8 @@ async function fromExecute(
     }
     return { result: base, finished: false, spec, attempts };
   }
-  base.reason = whyWaiting(workers, group) ?? `waiting for a worker of group ${group} to take it`;
+  base.reason =
+    (workers && whyWaiting(workers, group)) ?? `waiting for a worker of group ${group} to take it`;
   return { result: base, finished: false, spec, attempts };
 }
 

@@ -67,6 +67,14 @@ export function unreachable(connection: Connection, error: ServerUnavailable): U
   );
 }
 
+/**
+ * True for the error a sender throws when the server refused the request itself (exit code 5):
+ * what the token does not allow, say a search under a prefix.
+ */
+export function isRefused(error: unknown): boolean {
+  return error instanceof UserError && error.exitCode === ExitCode.refused;
+}
+
 /** True for the error a sender throws when the server cannot be used (exit code 3). */
 export function isUnreachable(error: unknown): boolean {
   return error instanceof UserError && error.exitCode === ExitCode.unreachable;
