@@ -6,7 +6,7 @@ import { hostname } from "node:os";
 import { anycastAddress } from "./wire/poll-address.ts";
 import { decodeValue, encodeValue, isOk, request, type Send } from "./wire/wire.ts";
 import {
-  executeId,
+  jobOfExecuteId,
   isPresenceId,
   PRESENCE_GROUP,
   presenceId,
@@ -191,8 +191,6 @@ export async function searchAcquiredTasks(send: Send): Promise<AcquiredTask[]> {
   return acquired;
 }
 
-const EXECUTE_ID_PREFIX = executeId("");
-
 /** Live workers among the acquired tasks, with the job tasks each holds. */
 export async function liveWorkersAmong(
   send: Send,
@@ -203,9 +201,8 @@ export async function liveWorkersAmong(
   for (const task of acquired) {
     if (isPresenceId(task.id) || !task.pid) continue;
     busy.set(task.pid, (busy.get(task.pid) ?? 0) + 1);
-    if (task.id.startsWith(EXECUTE_ID_PREFIX)) {
-      jobs.set(task.pid, [...(jobs.get(task.pid) ?? []), task.id.slice(EXECUTE_ID_PREFIX.length)]);
-    }
+    const job = jobOfExecuteId(task.id);
+    if (job !== undefined) jobs.set(task.pid, [...(jobs.get(task.pid) ?? []), job]);
   }
   const workers: WorkerView[] = [];
   for (const task of acquired.filter((t) => isPresenceId(t.id))) {

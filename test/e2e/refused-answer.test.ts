@@ -57,7 +57,7 @@ describe("a result the server refuses", () => {
     expect(result.attempt).toBe(1);
     expect(result.stdout.length).toBeLessThanOrEqual(2_000);
     expect(worker.output()).toMatch(
-      new RegExp(`^answer \\S*${spec.id}: refused by the server`, "m"),
+      new RegExp(`^answer \\S*${spec.id}\\S*: refused by the server`, "m"),
     );
     expect(worker.output().match(new RegExp(`^start ${spec.id} `, "gm"))).toHaveLength(1);
     // The attempt's record says how the job ended, not what the refused answer said.

@@ -91,6 +91,15 @@ export function executeId(jobId: string): string {
   return childId(jobId, "execute");
 }
 
+/** The job an execute promise's id is for (`executeId`, or an older router's name), if it is one. */
+export function jobOfExecuteId(id: string): string | undefined {
+  const suffix = executeId("");
+  if (id.endsWith(suffix) && id.length > suffix.length) return id.slice(0, -suffix.length);
+  // Named so by routers before ids followed the job's lineage.
+  const older = "modulate-execute.";
+  return id.startsWith(older) ? id.slice(older.length) : undefined;
+}
+
 /**
  * The promise a job's wait for a worker ends on: a worker that takes the job settles it, or
  * its queue timeout does (queue-deadline.ts).

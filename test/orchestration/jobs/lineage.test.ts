@@ -3,7 +3,7 @@
 // (test/helpers/protocol-profiles), and the server's generation is learnt without writing.
 import { afterEach, describe, expect, it } from "vitest";
 import { childId, childLineageTags } from "../../../src/orchestration/jobs/lineage.ts";
-import { jobIdProblem } from "../../../src/orchestration/jobs/names.ts";
+import { executeId, jobIdProblem, jobOfExecuteId } from "../../../src/orchestration/jobs/names.ts";
 import { probeGeneration } from "../../../src/orchestration/wire/generation-probe.ts";
 import { batchesByOrigin, type Generation } from "../../../src/orchestration/wire/origins.ts";
 import { createTransport } from "../../../src/orchestration/wire/transport.ts";
@@ -55,6 +55,13 @@ describe("ids in the job's lineage", () => {
     expect(checkRequest(PROFILES.colon, childCreate("dot", "job-1", "execute"))).toMatchObject({
       rule: "origin_prefix",
     });
+  });
+
+  it("reads the job back from its execute promise's id, today's and an older router's", () => {
+    expect(jobOfExecuteId(executeId("job-1"))).toBe("job-1");
+    expect(jobOfExecuteId("modulate-execute.job-2")).toBe("job-2");
+    expect(jobOfExecuteId("job-1.queue")).toBeUndefined();
+    expect(jobOfExecuteId(".execute")).toBeUndefined();
   });
 
   it("keeps both separators out of job ids, saying why", () => {
