@@ -12,8 +12,25 @@ export interface JobProcessOptions {
   readonly killGraceMs: number;
   /** The first signal a timeout or cancel sends to the process group. */
   readonly killSignal: NodeJS.Signals;
-  /** Aborting it cancels the job. */
+  /**
+   * Aborting it cancels the job. A reason that is a `StopReason` with its own `killGraceMs`
+   * shortens the grace: a user's cancel must be over within seconds, while a worker that is
+   * stopping gives its jobs the whole grace.
+   */
   readonly signal?: AbortSignal;
+}
+
+/** An abort reason that says how long the job may take to end on the first signal. */
+export interface StopReason {
+  readonly killGraceMs: number;
+}
+
+function graceAsked(reason: unknown): number | undefined {
+  const grace =
+    typeof reason === "object" && reason !== null
+      ? (reason as Partial<StopReason>).killGraceMs
+      : undefined;
+  return typeof grace === "number" && Number.isFinite(grace) && grace >= 0 ? grace : undefined;
 }
 
 export interface JobProcessResult {
@@ -87,7 +104,9 @@ export function superviseJobProcess(child: ChildProcess, options: JobProcessOpti
     if (reason === "timeout") timedOut = true;
     else isCanceled = true;
     signalGroup(pid, options.killSignal);
-    forceKill = setTimeout(() => signalGroup(pid, "SIGKILL"), options.killGraceMs);
+    const asked = reason === "cancel" ? graceAsked(options.signal?.reason) : undefined;
+    const grace = Math.min(asked ?? options.killGraceMs, options.killGraceMs);
+    forceKill = setTimeout(() => signalGroup(pid, "SIGKILL"), grace);
   };
   const timeout = setTimeout(() => stop("timeout"), options.timeoutMs);
   const onAbort = (): void => stop("cancel");

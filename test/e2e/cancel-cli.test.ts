@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { CanceledRecord } from "../../src/orchestration/client/cancel.ts";
 import { ModulateClient } from "../../src/orchestration/client.ts";
 import type { JobSpec } from "../../src/orchestration/jobs/job.ts";
-import { executeId, newJobId } from "../../src/orchestration/jobs/names.ts";
+import { executeId, newJobId, queueTimeoutId } from "../../src/orchestration/jobs/names.ts";
 import { runCli, startRouterProcess, startWorkerProcess } from "../helpers/cluster.ts";
 import {
   eventually,
@@ -182,6 +182,32 @@ describe("modulate cancel", () => {
     expect(await cancelRecord(server.url, spec.id)).toEqual(record);
   });
 
+  it("kills a job that ignores SIGTERM within 2 s too: a cancel's grace before SIGKILL is short", async () => {
+    const server = await startServerProcess(["--data", tempDir()]);
+    await startRouterProcess(server.url);
+    await startWorkerProcess(server.url, "stubborn", tempDir());
+    const seconds = markerSeconds();
+    // The script and its child shrug SIGTERM off; only SIGKILL ends them.
+    const spec = bashJob(
+      "stubborn",
+      `trap '' TERM\nbash -c "trap '' TERM; sleep ${seconds}" &\nsleep ${seconds}\n`,
+    );
+    await clientFor(server.url).submit(spec, 60_000);
+    const tree = await eventually(() => {
+      const found = sleepers(seconds);
+      return found.length === 2 ? found : undefined;
+    }, "the job's two sleeps");
+    const canceled = await runCli(server.url, "cancel", spec.id);
+    const canceledAt = Date.now();
+    expect(canceled.code).toBe(0);
+    await eventually(
+      () => tree.every((p) => !alive(p.pid)) || undefined,
+      "every process of the job to be gone",
+      5_000,
+    );
+    expect(Date.now() - canceledAt).toBeLessThan(2_000);
+  });
+
   it("cancels a job whose worker is down: no other worker starts it, and its worker kills it once it is back", async () => {
     const server = await startServerProcess();
     await startRouterProcess(server.url);
@@ -251,6 +277,9 @@ describe("modulate cancel", () => {
     const canceled = await runCli(server.url, "cancel", spec.id);
     expect(canceled.code).toBe(0);
     expect(canceled.out).toContain(`canceled ${spec.id} (was queued)`);
+    // Its queue-timeout call is settled: no router is handed it at the deadline.
+    const call = await send(server.url, "promise.get", { id: queueTimeoutId(spec.id) });
+    expect(call.data).toMatchObject({ promise: { state: "resolved" } });
 
     const worker = await startWorkerProcess(server.url, "later", tempDir());
     // A job submitted after the worker started runs there: by then the worker has had its

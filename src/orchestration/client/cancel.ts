@@ -10,7 +10,7 @@ import { userInfo, hostname } from "node:os";
 import { ExitCode, UserError } from "../../common/errors.ts";
 import { finishAttempt } from "../attempts.ts";
 import { isDetachedReceipt, type JobResult, type WorkerRef } from "../jobs/job.ts";
-import { executeId, TAG } from "../jobs/names.ts";
+import { executeId, jobChildTags, queueTimeoutId, TAG } from "../jobs/names.ts";
 import { PollSource } from "../wire/poll-source.ts";
 import { createTransport } from "../wire/transport.ts";
 import {
@@ -30,6 +30,7 @@ import {
   type JobView,
   type PromiseRecord,
 } from "./view.ts";
+import type { StopReason } from "../../sandbox/job-process.ts";
 
 /** The record of a canceled job: the usual fields, and who canceled it and when. */
 export interface CanceledRecord extends JobResult {
@@ -130,7 +131,12 @@ async function createCanceled(
       id,
       timeoutAt,
       param: encodeValue({ canceled: record.id }),
-      tags: { [TAG.executeOf]: record.id, [TAG.kind]: "execute", [TAG.group]: record.group },
+      tags: {
+        [TAG.executeOf]: record.id,
+        [TAG.kind]: "execute",
+        [TAG.group]: record.group,
+        ...jobChildTags(record.id, id),
+      },
     }),
   );
   if (!isOk(made)) {
@@ -212,16 +218,24 @@ export async function cancelJob(
   // the job's own promise: that one says canceled too (a receipt there stays as it is).
   if (!rootSettled) await settleCanceled(send, id, record);
   // The run's record closes as canceled: its worker closes it too (the same words) once its
-  // processes are gone, but a worker that is down never would.
-  await Promise.all(
-    view.attempts
+  // processes are gone, but a worker that is down never would. The job's queue-timeout call
+  // is settled too, so that no router is handed it at the deadline for nothing.
+  await Promise.all([
+    send(
+      request("promise.settle", {
+        id: queueTimeoutId(id),
+        state: "resolved",
+        value: encodeValue({ canceled: true }),
+      }),
+    ).catch(() => undefined),
+    ...view.attempts
       .filter((attempt) => attempt.promiseState === "pending")
       .map((attempt) =>
         finishAttempt(send, attempt, { state: "canceled", reason: record.reason }).catch(
           () => undefined,
         ),
       ),
-  );
+  ]);
   const running = view.result.state === "running";
   return {
     kind: "canceled",
@@ -247,8 +261,16 @@ const WATCH_GROUP = "modulate-client";
 const REREGISTER_MS = 10_000;
 
 /** A run's cut short because its job was canceled: the abort reason the sandbox sees. */
-export class JobCanceled extends Error {
+/**
+ * How long a canceled job's processes get between SIGTERM and SIGKILL: the issue's bar is every
+ * process gone within 2 s of the cancel, so a script that ignores SIGTERM is killed after 1 s.
+ */
+export const CANCEL_KILL_GRACE_MS = 1_000;
+
+/** Why a run was aborted: its job was canceled. Asks the sandbox for the short grace. */
+export class JobCanceled extends Error implements StopReason {
   override readonly name = "JobCanceled";
+  readonly killGraceMs = CANCEL_KILL_GRACE_MS;
 }
 
 /** One running job's watch (`CancelWatch.run`). */
