@@ -6,6 +6,7 @@ import { hostname } from "node:os";
 import { anycastAddress } from "./wire/poll-address.ts";
 import { decodeValue, encodeValue, isOk, request, type Send } from "./wire/wire.ts";
 import {
+  ENTRY_GROUP,
   jobOfExecuteId,
   isPresenceId,
   PRESENCE_GROUP,
@@ -34,6 +35,11 @@ export interface PresenceInfo extends Partial<WorkerAnnouncement> {
   host: string;
   slots: number;
   startedAt: number;
+  /**
+   * A router's: the machine types it routes to other groups (`--routes`), so that a client
+   * can tell which group a job for `a100` will wait in. Absent for workers and older routers.
+   */
+  routes?: Record<string, string>;
 }
 
 export interface WorkerView extends PresenceInfo {
@@ -57,6 +63,8 @@ export interface PresenceOptions {
   leaseMs: number;
   /** Written beside the group, pid and slots; absent fields read as unknown. */
   announcement?: WorkerAnnouncement;
+  /** A router's routes, written beside its group and pid. */
+  routes?: Record<string, string>;
   clock?: () => number;
 }
 
@@ -64,8 +72,8 @@ export interface PresenceOptions {
 const EPOCH_MS = 24 * 60 * 60 * 1000;
 
 export class PresenceLease {
-  readonly #options: Required<Omit<PresenceOptions, "announcement">> &
-    Pick<PresenceOptions, "announcement">;
+  readonly #options: Required<Omit<PresenceOptions, "announcement" | "routes">> &
+    Pick<PresenceOptions, "announcement" | "routes">;
   /** The lease held now; undefined between losing one and getting the next. */
   #task: { id: string; version: number } | undefined;
   #epochStartedAt = 0;
@@ -107,7 +115,7 @@ export class PresenceLease {
   }
 
   async #acquire(): Promise<void> {
-    const { send, group, pid, slots, leaseMs, clock, announcement } = this.#options;
+    const { send, group, pid, slots, leaseMs, clock, announcement, routes } = this.#options;
     const now = clock();
     const info: PresenceInfo = {
       group,
@@ -116,6 +124,7 @@ export class PresenceLease {
       slots,
       startedAt: now,
       ...announcement,
+      ...(routes ? { routes } : {}),
     };
     const id = presenceId(group, pid, Math.floor(now / 1000));
     const res = await send(
@@ -222,22 +231,25 @@ export async function liveWorkersAmong(
 }
 
 /**
- * True when some worker of `group` holds its presence lease now. The group is part of the
- * presence promise's id (`presenceId`; a group name holds no '.'), so the acquired tasks'
- * ids answer it: one request unless more than a page of tasks is held.
+ * True when some worker of the group a job for `group` waits in holds its presence lease now.
+ * The group is part of the presence promise's id (`presenceId`; a group name holds no '.'), so
+ * the acquired tasks' ids answer it: one request unless more than a page of tasks is held.
+ * Where none of `group` is alive, `group` may be a machine type a router routes elsewhere
+ * (`a100` to `gpu-a100`): the live routers' records say, and that group is looked for.
  */
 export async function groupHasLiveWorker(send: Send, group: string): Promise<boolean> {
-  const prefix = presenceIdPrefix(group);
-  let cursor: string | undefined;
-  do {
-    const res = await send(
-      request("task.search", { state: "acquired", limit: 1000, ...(cursor ? { cursor } : {}) }),
-    );
-    if (!isOk(res)) return false;
-    const tasks: AcquiredTask[] = res.data.tasks;
-    if (tasks.some((t) => t.id.startsWith(prefix))) return true;
-    cursor = res.data.cursor;
-  } while (cursor);
+  const acquired = await searchAcquiredTasks(send);
+  const alive = (name: string): boolean =>
+    acquired.some((t) => t.id.startsWith(presenceIdPrefix(name)));
+  if (alive(group)) return true;
+  const routers = acquired.filter((t) => t.id.startsWith(presenceIdPrefix(ENTRY_GROUP)));
+  for (const router of routers) {
+    const res = await send(request("promise.get", { id: router.id }));
+    if (!isOk(res)) continue;
+    const info = decodeValue(res.data.promise.param) as PresenceInfo | undefined;
+    const routed = info?.routes?.[group];
+    if (routed !== undefined && routed !== group) return alive(routed);
+  }
   return false;
 }
 

@@ -180,6 +180,8 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     pid: options.pid,
     slots: 0,
     leaseMs: options.leaseMs,
+    // A client that submits to a machine type learns here which group the job will wait in.
+    routes: Object.fromEntries(options.routes),
   });
   await presence.start();
   return {

@@ -1,6 +1,7 @@
 // `modulate workers` as a user reads it, against real server, router and worker processes:
 // what each live worker announces, the jobs it runs, a killed worker dropping out within its
 // lease, and `submit` warning when its group has nobody to run it (issue 15).
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli.ts";
@@ -29,7 +30,10 @@ let gpu: WorkerProcess;
 
 beforeAll(async () => {
   server = await startServerProcess();
-  await startRouterProcess(server.url);
+  // A machine type routed to a group: a job for `big` waits in group cpu.
+  const routes = join(tempDir(), "routes");
+  writeFileSync(routes, "big -> cpu\nhuge -> nowhere\n");
+  await startRouterProcess(server.url, ["--routes", routes]);
   cpu = await startWorkerProcess(server.url, "cpu", tempDir(), ["--slots", "2"]);
   // A short lease, so that its death shows soon.
   gpu = await startWorkerProcess(server.url, "gpu", tempDir(), ["--gpus", "0,1", "--lease", "2s"]);
@@ -164,5 +168,16 @@ describe("submit to a group with no live worker", () => {
     );
     expect(run.code).toBe(0);
     expect(run.out).not.toContain("warning");
+  });
+
+  it("looks for the group a machine type is routed to, as the routers say", async () => {
+    const submit = (group: string) =>
+      runCli(server.url, "submit", join(JOB_FIXTURES, "quick.py"), "--group", group, "--detach");
+    const routed = await submit("big");
+    expect(routed.code).toBe(0);
+    expect(routed.out).not.toContain("warning");
+    const empty = await submit("huge");
+    expect(empty.code).toBe(0);
+    expect(empty.out).toContain("warning: no live worker in group huge now");
   });
 });
