@@ -115,6 +115,24 @@ describe("modulate ls: outstanding jobs", () => {
     expect(waiting.map((j) => j.id)).toEqual([third, second, stranded]);
   });
 
+  it("says which worker stopped answering for a job whose run was cut off", async () => {
+    const fragile = await startWorkerProcess(server.url, "fragile", tempDir(), ["--lease", "2s"]);
+    const id = await submitDetached(server.url, "sleepy.py", "fragile", "60");
+    await fragile.waitFor(new RegExp(`start ${id} attempt 1`));
+    fragile.kill("SIGKILL");
+    const job = await eventually(async () => {
+      const listed = jobsOf(await runCli(server.url, "ls", "--json", "--group", "fragile"));
+      const found = listed.find((j) => j.id === id);
+      return found?.stage === "queued" ? found : undefined;
+    }, `${id} back in its queue`);
+    expect(job.attempt).toBe(1);
+    expect(job.reason).toMatch(
+      new RegExp(
+        `^worker ${fragile.workerPid} on \\S+ stopped answering during attempt 1; no live worker in group fragile$`,
+      ),
+    );
+  });
+
   it("says in one line that nothing matched", async () => {
     const run = await runCli(server.url, "ls", "--group", "empty");
     expect(run.code).toBe(0);

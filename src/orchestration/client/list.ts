@@ -198,7 +198,10 @@ export async function listJobs(send: Send, filter: ListFilter, now: number): Pro
   return { jobs: shown, more: chosen.length - shown.length };
 }
 
-/** The attempt and start of each outstanding job shown: one search each, for those only. */
+/**
+ * The attempt and start of each outstanding job shown, and for a queued one whose last run
+ * was cut off, who stopped answering: its attempt records, for those jobs only.
+ */
 async function addAttempts(send: Send, jobs: ListedJob[]): Promise<void> {
   await Promise.all(
     jobs
@@ -207,6 +210,12 @@ async function addAttempts(send: Send, jobs: ListedJob[]): Promise<void> {
         const last = (await listAttempts(send, job.id)).at(-1);
         if (!last) return;
         job.attempt = last.attempt;
+        if (job.stage === "queued" && last.promiseState === "pending") {
+          // Its run's record is open but nobody holds its task: that worker died or was cut
+          // off, and the job waits to go to another, as `get` says.
+          job.reason = `worker ${last.worker.pid} on ${last.worker.host} stopped answering during attempt ${last.attempt}; ${job.reason}`;
+          return;
+        }
         if (job.stage !== "running" || last.worker.pid !== job.worker?.pid) return;
         job.startedAt = last.startedAt;
         job.worker = last.worker;
