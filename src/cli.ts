@@ -10,6 +10,7 @@ import { routerCommand } from "./modes/router.ts";
 import { hostScriptIfAsked } from "./modes/script-host.ts";
 import { serverCommand } from "./modes/server.ts";
 import { submitCommand } from "./modes/submit.ts";
+import { tokenCommand } from "./modes/token.ts";
 import { uiCommand } from "./modes/ui.ts";
 import { MODULATE_VERSION } from "./modes/version.ts";
 import { workerCommand } from "./modes/worker.ts";
@@ -72,6 +73,7 @@ function registerCommands(
   p = register(p, routerCommand, ctx, done, positionals, words);
   p = register(p, workerCommand, ctx, done, positionals, words);
   p = register(p, workersCommand, ctx, done, positionals, words);
+  p = register(p, tokenCommand, ctx, done, positionals, words);
   p = register(p, uiCommand, ctx, done, positionals, words);
   return p;
 }
@@ -89,6 +91,7 @@ const KNOWN_COMMANDS: ReadonlySet<string> = new Set(
     routerCommand,
     workerCommand,
     workersCommand,
+    tokenCommand,
     uiCommand,
   ].map((mode) => mode.command.split(" ")[0] ?? mode.command),
 );
