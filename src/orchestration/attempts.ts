@@ -108,23 +108,29 @@ export async function closeEarlierAttempts(
 /**
  * Every attempt of a job, first to last. Read by id (`<job>.attempt-1`, then 2, ... up to the
  * first missing), which any token that may read the job may do; a search by tag would need a
- * token without a prefix on the Resonate server. A job whose first attempt is not there under
- * today's name is looked for by tag, for records made before attempts followed the job's
- * lineage; a refused search then finds none.
+ * token without a prefix on the Resonate server. `namedBefore`: the job was run before
+ * attempts followed the job's lineage (`modulate-attempt.<job>.<n>`), so its records are
+ * looked for by tag instead; a refused search then finds none.
  */
-export async function listAttempts(send: Send, jobId: string): Promise<AttemptView[]> {
+export async function listAttempts(
+  send: Send,
+  jobId: string,
+  namedBefore = false,
+): Promise<AttemptView[]> {
+  if (namedBefore) {
+    const res = await send(
+      request("promise.search", { tags: { [TAG.attemptOf]: jobId }, limit: 100 }),
+    ).catch(() => undefined);
+    if (res === undefined || !isOk(res)) return [];
+    return res.data.promises.map(attemptView).sort((a, b) => a.attempt - b.attempt);
+  }
   const found: AttemptView[] = [];
   for (let n = 1; n <= MAX_ATTEMPTS; n++) {
     const res = await send(request("promise.get", { id: attemptId(jobId, n) }));
     if (!isOk(res)) break;
     found.push(attemptView(res.data.promise));
   }
-  if (found.length > 0) return found;
-  const res = await send(
-    request("promise.search", { tags: { [TAG.attemptOf]: jobId }, limit: 100 }),
-  ).catch(() => undefined);
-  if (res === undefined || !isOk(res)) return [];
-  return res.data.promises.map(attemptView).sort((a, b) => a.attempt - b.attempt);
+  return found;
 }
 
 function attemptView(p: {

@@ -5,7 +5,7 @@
 import { listAttempts } from "../attempts.ts";
 import { isDetachedReceipt, type JobResult, type JobSpec } from "../jobs/job.ts";
 import { specOfKind } from "../jobs/job-param.ts";
-import { ENTRY_GROUP, TAG } from "../jobs/names.ts";
+import { ENTRY_GROUP, isOlderExecuteId, TAG } from "../jobs/names.ts";
 import { liveWorkersAmong, searchAcquiredTasks, whyWaiting, type WorkerView } from "../presence.ts";
 import { decodeValue, isOk, request, type Send } from "../wire/wire.ts";
 import { inProgress, recordIn, settledWithoutRecord, type PromiseRecord } from "./view.ts";
@@ -137,7 +137,7 @@ function jobFrom(
  * Why each queued job waits: nobody of its group alive, every slot busy, or earlier jobs of
  * its group ahead of it; and a job past its queue timeout waits only for that to end it.
  */
-type Gathered = ListedJob & { queueTimeoutMs?: number };
+type Gathered = ListedJob & { queueTimeoutMs?: number; namedBefore?: boolean };
 
 function explainQueued(jobs: Gathered[], workers: readonly WorkerView[], now: number): void {
   const queued = jobs
@@ -187,14 +187,20 @@ export async function listJobs(send: Send, filter: ListFilter, now: number): Pro
     const job = jobFrom(rootOf.get(id), execute, holder, workers);
     if (!job) continue;
     const queueTimeoutMs = execute ? specOfKind(execute, "execute")?.queueTimeoutMs : undefined;
-    jobs.push(queueTimeoutMs === undefined ? job : { ...job, queueTimeoutMs });
+    jobs.push({
+      ...job,
+      ...(queueTimeoutMs === undefined ? {} : { queueTimeoutMs }),
+      ...(execute && isOlderExecuteId(execute.id) ? { namedBefore: true } : {}),
+    });
   }
   explainQueued(jobs, workers, now);
   const chosen = jobs
     .filter((job) => matches(job, filter, now))
     .sort((a, b) => b.submittedAt - a.submittedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-  const shown = chosen.slice(0, filter.limit).map(({ queueTimeoutMs: _, ...job }) => job);
-  await addAttempts(send, shown);
+  const picked = chosen.slice(0, filter.limit);
+  const namedBefore = new Set(picked.filter((job) => job.namedBefore).map((job) => job.id));
+  const shown = picked.map(({ queueTimeoutMs: _, namedBefore: __, ...job }) => job);
+  await addAttempts(send, shown, namedBefore);
   return { jobs: shown, more: chosen.length - shown.length };
 }
 
@@ -202,12 +208,16 @@ export async function listJobs(send: Send, filter: ListFilter, now: number): Pro
  * The attempt and start of each outstanding job shown, and for a queued one whose last run
  * was cut off, who stopped answering: its attempt records, for those jobs only.
  */
-async function addAttempts(send: Send, jobs: ListedJob[]): Promise<void> {
+async function addAttempts(
+  send: Send,
+  jobs: ListedJob[],
+  namedBefore: ReadonlySet<string>,
+): Promise<void> {
   await Promise.all(
     jobs
       .filter((job) => job.stage === "queued" || job.stage === "running")
       .map(async (job) => {
-        const last = (await listAttempts(send, job.id)).at(-1);
+        const last = (await listAttempts(send, job.id, namedBefore.has(job.id))).at(-1);
         if (!last) return;
         job.attempt = last.attempt;
         if (job.stage === "queued" && last.promiseState === "pending") {

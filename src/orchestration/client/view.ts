@@ -4,7 +4,7 @@ import { ExitCode, UserError } from "../../common/errors.ts";
 import { listAttempts, type AttemptView } from "../attempts.ts";
 import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "../jobs/job.ts";
 import { specOfParam } from "../jobs/job-param.ts";
-import { ENTRY_GROUP, SUBMIT_FUNCTION, TAG } from "../jobs/names.ts";
+import { ENTRY_GROUP, isOlderExecuteId, SUBMIT_FUNCTION, TAG } from "../jobs/names.ts";
 import { listLiveWorkers, whyWaiting } from "../presence.ts";
 import { decodeValue, isOk, isRefused, request, type Send } from "../wire/wire.ts";
 
@@ -42,17 +42,19 @@ export async function viewJob(send: Send, id: string): Promise<JobView> {
     );
   }
   const spec = reading.spec;
-  const attempts = await listAttempts(send, id);
+  const receipt = root.state === "resolved" ? decodeValue(root.value) : undefined;
+  const held = recordIn(root);
+  // A record in the job's own promise was put there by a router from before receipts for
+  // every job, which named attempts the older way too.
+  const namedBefore =
+    held !== undefined || (isDetachedReceipt(receipt) && isOlderExecuteId(receipt.executeId));
+  const attempts = await listAttempts(send, id, namedBefore);
   const done = (result: JobResult): JobView => ({ result, finished: true, spec, attempts });
 
-  const held = recordIn(root);
   if (held) return done(held);
-  if (root.state === "resolved") {
-    const value = decodeValue(root.value);
-    if (isDetachedReceipt(value)) {
-      const execute = await getPromise(send, value.executeId);
-      return fromExecute(send, spec, value.group, execute, attempts);
-    }
+  if (isDetachedReceipt(receipt)) {
+    const execute = await getPromise(send, receipt.executeId);
+    return fromExecute(send, spec, receipt.group, execute, attempts);
   }
   if (root.state !== "pending") return done(settledWithoutRecord(spec, spec.group, root));
   return fromExecute(send, spec, spec.group, await findExecute(send, id), attempts);

@@ -95,9 +95,18 @@ export function executeId(jobId: string): string {
 export function jobOfExecuteId(id: string): string | undefined {
   const suffix = executeId("");
   if (id.endsWith(suffix) && id.length > suffix.length) return id.slice(0, -suffix.length);
-  // Named so by routers before ids followed the job's lineage.
-  const older = "modulate-execute.";
-  return id.startsWith(older) ? id.slice(older.length) : undefined;
+  return isOlderExecuteId(id) ? id.slice(OLDER_EXECUTE_PREFIX.length) : undefined;
+}
+
+/** How routers named a job's execute promise before ids followed the job's lineage. */
+const OLDER_EXECUTE_PREFIX = "modulate-execute.";
+
+/**
+ * True for an execute promise named as before ids followed the job's lineage: that job's
+ * attempts are named so too (`modulate-attempt.<job>.<n>`), and are found by tag.
+ */
+export function isOlderExecuteId(id: string): boolean {
+  return id.startsWith(OLDER_EXECUTE_PREFIX);
 }
 
 /**
