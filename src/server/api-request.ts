@@ -6,7 +6,7 @@ import type { Authenticator } from "./auth.ts";
 import { MAX_BODY_DEPTH, MAX_BODY_ELEMENTS } from "./defaults.ts";
 import type { RequestEngine } from "./engine.ts";
 import { checkJsonShape } from "./json-shape.ts";
-import { envelope, type Reply } from "./protocol.ts";
+import { PROTOCOL_VERSION, envelope, type Reply } from "./protocol.ts";
 import { parseRequest } from "./validate.ts";
 
 /** An answer ready to write: the HTTP status equals `head.status` of the encoded envelope. */
@@ -30,6 +30,11 @@ export function encodeAnswer(kind: string, corrId: string, reply: Reply): ApiAns
     status: reply.status,
     body: Buffer.from(JSON.stringify(envelope(kind, corrId, reply)), "utf8"),
   };
+}
+
+/** The real server's words for a version it does not speak (server.rs:232-237). */
+export function unsupportedVersion(version: string): string {
+  return `Unsupported protocol version '${version}', supported versions: ${JSON.stringify([PROTOCOL_VERSION])}`;
 }
 
 export async function answerApiBody(
@@ -60,6 +65,14 @@ export async function answerApiBody(
     return encodeAnswer(parsed.kind, parsed.corrId, { status: 400, data: parsed.reason });
   }
   const request = parsed.request;
+  // Before the credentials, as the real server does (server.rs:227-239): a client that speaks
+  // another protocol version is told so, whatever its token.
+  if (request.head.version !== PROTOCOL_VERSION) {
+    return encodeAnswer(request.kind, request.head.corrId, {
+      status: 400,
+      data: unsupportedVersion(request.head.version),
+    });
+  }
   if (auth) {
     const decision = auth.checkRequest(request);
     if (!decision.ok) {
