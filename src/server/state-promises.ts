@@ -11,19 +11,8 @@ import {
   send,
   target,
 } from "./state-context.ts";
-import { fulfilledTask, settled } from "./state-settlement.ts";
+import { fulfilledTask, resumeAwaiter, settled } from "./state-settlement.ts";
 import { projected, timeoutState, toPromiseRecord } from "./state-views.ts";
-
-/** A promise that a listener may wait on from outside its own call graph. */
-function isExternal(p: StoredPromise): boolean {
-  const t = p.tags;
-  return (
-    t["resonate:scope"] === "global" ||
-    t["resonate:external"] === "true" ||
-    t["resonate:target"] !== undefined ||
-    t["resonate:timer"] === "true"
-  );
-}
 
 export function newPromise(
   data: PromiseCreateData,
@@ -99,10 +88,13 @@ export function registerCallback(
   if (!awaited) return reply(404, "Awaited promise not found");
   const awaiter = ctx.store.promises.get(awaiterId);
   if (!awaiter) return reply(422, "Awaiter promise not found");
-  if (!target(awaiter)) return reply(422, "Awaiter has no address");
+  if (!target(awaiter)) return reply(422, "Awaiter promise has no resonate:target tag");
   const awaitedNow = projected(now, awaited);
-  if (awaitedNow.state === "pending" && projected(now, awaiter).state === "pending") {
-    ctx.store.callbacks.add(awaitedId, awaiterId);
+  if (projected(now, awaiter).state === "pending") {
+    if (awaitedNow.state === "pending") ctx.store.callbacks.add(awaitedId, awaiterId);
+    // Already settled: the awaiter resumes now, as on the real server
+    // (persistence_sqlite.rs:555-603), instead of waiting on a settlement that has happened.
+    else resumeAwaiter(ctx, now, awaiterId, awaitedId, "direct");
   }
   return reply(200, { promise: toPromiseRecord(awaitedNow) });
 }
@@ -114,8 +106,9 @@ export function registerListener(
   address: string,
 ): Reply {
   const p = ctx.store.promises.get(awaitedId);
-  if (!p) return reply(404, "Promise not found");
-  if (!isExternal(p)) return reply(422, "Awaited promise is not awaitable");
+  // Any promise may be listened on, as on the real server (server.rs:852-930); the SDK's
+  // in-memory server refuses one without a target, scope or timer tag with 422.
+  if (!p) return reply(404, "Awaited promise not found");
   const view = projected(now, p);
   if (view.state === "pending") ctx.store.listeners.add(awaitedId, address);
   return reply(200, { promise: toPromiseRecord(view) });

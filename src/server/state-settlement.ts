@@ -43,18 +43,38 @@ export function markTaskFulfilled(ctx: StateContext, id: string): void {
 
 export function resumeAwaiters(ctx: StateContext, now: number, id: string): void {
   for (const awaiterId of ctx.store.callbacks.awaitersOf(id)) {
-    const t = ctx.store.tasks.get(awaiterId);
-    if (!t) continue;
-    if (t.state === "suspended") {
-      ctx.store.tasks.put({ id: t.id, state: "pending", version: t.version, resumes: [id] });
-      ctx.store.timeouts.setTask(t.id, 0, now + PENDING_RETRY_MS);
-      send(ctx, mustGetAddress(ctx, t.id), execute(t.id, t.version));
-    } else if (t.state !== "fulfilled" && !t.resumes.includes(id)) {
-      // Not suspended yet: remember the resume for when it suspends or continues.
-      ctx.store.tasks.put({ ...t, resumes: [...t.resumes, id] });
-    }
+    resumeAwaiter(ctx, now, awaiterId, id, "callback");
   }
   ctx.store.callbacks.deleteOf(id);
+}
+
+/**
+ * Task `awaiterId` learns that `awaitedId` has settled: a suspended task goes back to pending
+ * and is offered again; one not suspended yet keeps the resume for when it suspends or
+ * continues. `via`: through a callback registered before the settling (a halted task keeps the
+ * resume too), or "direct", a callback registered after it, where the real server keeps it only
+ * for a pending or acquired task (persistence_sqlite.rs:592-601).
+ */
+export function resumeAwaiter(
+  ctx: StateContext,
+  now: number,
+  awaiterId: string,
+  awaitedId: string,
+  via: "callback" | "direct",
+): void {
+  const t = ctx.store.tasks.get(awaiterId);
+  if (!t) return;
+  if (t.state === "suspended") {
+    ctx.store.tasks.put({ id: t.id, state: "pending", version: t.version, resumes: [awaitedId] });
+    ctx.store.timeouts.setTask(t.id, 0, now + PENDING_RETRY_MS);
+    send(ctx, mustGetAddress(ctx, t.id), execute(t.id, t.version));
+    return;
+  }
+  const keeps =
+    via === "callback" ? t.state !== "fulfilled" : t.state === "pending" || t.state === "acquired";
+  if (keeps && !t.resumes.includes(awaitedId)) {
+    ctx.store.tasks.put({ ...t, resumes: [...t.resumes, awaitedId] });
+  }
 }
 
 export function notifyListeners(ctx: StateContext, id: string): void {

@@ -7,7 +7,7 @@ import type {
   Request,
   TaskState,
 } from "./protocol.ts";
-import { encodeCursor } from "./protocol.ts";
+import { PROTOCOL_VERSION, encodeCursor } from "./protocol.ts";
 import type { StoredPromise, StoredTask, TaskTimeoutType } from "./store-api.ts";
 import {
   type StateContext,
@@ -198,7 +198,9 @@ export function suspendTask(
   let anySettled = false;
   for (const awaitedId of awaitedIds) {
     const awaited = ctx.store.promises.get(awaitedId);
-    if (!awaited) return reply(422, {});
+    // A message, as on the real server (server.rs:1688-1694): the SDK's client takes a 422
+    // whose data is not a string for a malformed answer (types.js isTaskSuspendRes).
+    if (!awaited) return reply(422, "Awaited promise not found");
     if (awaited.state === "pending") pending.push(awaitedId);
     else anySettled = true;
   }
@@ -244,13 +246,16 @@ export function fenceTask(
     action.kind === "promise.create"
       ? createPromise(ctx, now, action.data)
       : settlePromise(ctx, now, action.data);
+  // As the real server answers (server.rs:1870-1877, 1955-1961): the inner answer under the
+  // request's corrId, and the task's branch as it is after the action, so that a replay finds
+  // its siblings without asking.
   return reply(200, {
     action: {
       kind: action.kind,
-      head: { corrId: action.head.corrId, status: inner.status, version: action.head.version },
+      head: { corrId: req.head.corrId, status: inner.status, version: PROTOCOL_VERSION },
       data: inner.data,
     },
-    preload: [],
+    preload: preload(ctx, req.data.id),
   });
 }
 

@@ -1,7 +1,9 @@
 // The Resonate state machine: (now, request) -> (reply, messages to send). It keeps no state
 // of its own and does no I/O: everything lives in the StateStore handed in, read and written
 // synchronously inside the caller's transaction. Semantics follow the SDK's reference server
-// (held to it by test/server/differential.test.ts); search follows the real Rust server.
+// where it agrees with the real Resonate server, and the real server where they differ (a
+// listener on any promise, a callback on a settled promise, a fence's preload: issue 14, item
+// 6); test/server/differential.test.ts holds it to both. Search follows the real server.
 // This file checks each request's shape and hands it to the module of its resource (state-*.ts).
 import type { Outgoing, Reply, Request } from "./protocol.ts";
 import type { StateStore } from "./store-api.ts";

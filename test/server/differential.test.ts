@@ -1,11 +1,21 @@
-// The SDK's in-memory reference server is the oracle: the same random request sequences must
+// The SDK's in-memory reference server, corrected where the real Resonate server answers
+// otherwise (differential-reference.ts), is the oracle: the same random request sequences must
 // give the same replies and the same outgoing messages from modulate's durable state machine.
-import { describe, expect, it } from "vitest";
-// Not in the SDK's exports map: imported by file path, as the issue says.
-import { Server as ReferenceServer } from "../../node_modules/@resonatehq/sdk/dist/src/network/local.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { createAuthenticator } from "../../src/server/auth.ts";
 import type { Request } from "../../src/server/protocol.ts";
+import { startServer, type RunningServer } from "../../src/server/server.ts";
 import { ResonateState } from "../../src/server/state.ts";
 import { SqliteStore } from "../../src/server/store.ts";
+import { openPoll, send, type PollStream } from "../helpers/protocol-client.ts";
+import {
+  type Answer,
+  SdkServer as ReferenceServer,
+  applyReal,
+  applySdk,
+  isResponse,
+  sentMessages,
+} from "./differential-reference.ts";
 
 /** Small, seeded PRNG (mulberry32): a failing seed can be replayed. */
 function random(seed: number): () => number {
@@ -20,12 +30,21 @@ function random(seed: number): () => number {
 }
 
 const head = { corrId: "c", version: "2026-04-01" };
+/** A nested action's own head: the real server answers a fence with the outer corrId. */
+const innerHead = { corrId: "inner", version: "2026-04-01" };
 
-function generator(rand: () => number) {
+/**
+ * `versionOf` reads a task's current version from the reference: most version guesses take it,
+ * so that acquires, suspends, fulfills and fences get past the version check often enough.
+ */
+function generator(rand: () => number, versionOf: (id: string) => number | undefined) {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)];
   const ids = ["a", "b", "c", "d", "e"];
   const id = (): string => pick(ids);
-  const version = (): number => Math.floor(rand() * 4);
+  const version = (taskId: string): number => {
+    const current = versionOf(taskId);
+    return current !== undefined && rand() < 0.7 ? current : Math.floor(rand() * 4);
+  };
   const targets = ["poll://any@g1", "poll://any@g2/p1", "poll://uni@g1/p2"];
 
   function tags(): Record<string, string> {
@@ -107,19 +126,23 @@ function generator(rand: () => number) {
             },
           },
         };
-      case "task.acquire":
+      case "task.acquire": {
+        const taskId = id();
         return {
           kind,
           head,
           data: {
-            id: id(),
-            version: version(),
+            id: taskId,
+            version: version(taskId),
             pid: pick(["p1", "p2"]),
             ttl: pick([5_000, 60_000]),
           },
         };
-      case "task.release":
-        return { kind, head, data: { id: id(), version: version() } };
+      }
+      case "task.release": {
+        const taskId = id();
+        return { kind, head, data: { id: taskId, version: version(taskId) } };
+      }
       case "task.fulfill": {
         const taskId = id();
         return {
@@ -127,7 +150,7 @@ function generator(rand: () => number) {
           head,
           data: {
             id: taskId,
-            version: version(),
+            version: version(taskId),
             action: { kind: "promise.settle", head, data: { ...settleData(), id: taskId } },
           },
         };
@@ -140,7 +163,7 @@ function generator(rand: () => number) {
           head,
           data: {
             id: taskId,
-            version: version(),
+            version: version(taskId),
             actions: (awaited.length ? awaited : [ids.find((x) => x !== taskId) ?? "a"]).map(
               (a) => ({
                 kind: "promise.register_callback" as const,
@@ -151,24 +174,29 @@ function generator(rand: () => number) {
           },
         };
       }
-      case "task.fence":
+      case "task.fence": {
+        const taskId = id();
         return {
           kind,
           head,
           data: {
-            id: id(),
-            version: version(),
+            id: taskId,
+            version: version(taskId),
             action:
               rand() < 0.5
-                ? { kind: "promise.create", head, data: createData(now) }
-                : { kind: "promise.settle", head, data: settleData() },
+                ? { kind: "promise.create", head: innerHead, data: createData(now) }
+                : { kind: "promise.settle", head: innerHead, data: settleData() },
           },
         };
+      }
       case "task.heartbeat":
         return {
           kind,
           head,
-          data: { pid: pick(["p1", "p2"]), tasks: ids.map((x) => ({ id: x, version: version() })) },
+          data: {
+            pid: pick(["p1", "p2"]),
+            tasks: ids.map((x) => ({ id: x, version: version(x) })),
+          },
         };
       case "schedule.create":
         return {
@@ -217,8 +245,8 @@ describe("the state machine against the SDK's reference server", () => {
   const seeds = Array.from({ length: 150 }, (_, i) => i + 1);
   it.each(seeds)("agrees on replies and messages for random sequence %i", async (seed) => {
     const rand = random(seed);
-    const next = generator(rand);
     const oracle = new ReferenceServer();
+    const next = generator(rand, (id) => oracle.tasks.get(id)?.version);
     const store = new SqliteStore({ path: ":memory:" });
     const state = new ResonateState(store);
     let now = 1_700_000_000_000;
@@ -230,31 +258,233 @@ describe("the state machine against the SDK's reference server", () => {
           store.begin();
           const actual = state.tick(now);
           store.commit();
-          const expectedMessages = expected.changes.flatMap((c) =>
-            c.kind === "message.send" ? [{ address: c.address, message: c.message }] : [],
-          );
           expect(sortedMessages(actual.messages), `seed ${seed} step ${step}: tick`).toEqual(
-            sortedMessages(expectedMessages),
+            sortedMessages(sentMessages(expected.changes)),
           );
           continue;
         }
         const req = next(now);
-        const expected = oracle.apply(now, req);
+        const expected = applyReal(oracle, now, req);
         store.begin();
         const actual = state.apply(now, req);
         store.commit();
         const where = `seed ${seed} step ${step}: ${JSON.stringify(req)}`;
         expect({ status: actual.reply.status, data: normalise(actual.reply.data) }, where).toEqual({
-          status: expected.response.head.status,
-          data: normalise(expected.response.data),
+          status: expected.answer.status,
+          data: normalise(expected.answer.data),
         });
-        const expectedMessages = expected.changes.flatMap((c) =>
-          c.kind === "message.send" ? [{ address: c.address, message: c.message }] : [],
+        expect(sortedMessages(actual.messages), where).toEqual(
+          sortedMessages(sentMessages(expected.changes)),
         );
-        expect(sortedMessages(actual.messages), where).toEqual(sortedMessages(expectedMessages));
       }
     } finally {
       await store.close();
     }
+  });
+});
+
+// Where the SDK's in-memory server and the real Resonate server (c8d7c7b) answer differently,
+// modulate's server follows the real one (issue 14, item 6). Each case runs one request
+// sequence through modulate's server over HTTP (with a clock that stands still, so that both
+// sides see the same time) and through the SDK's in-memory server, raw and corrected
+// (differential-reference.ts); modulate must answer as the corrected one at every step, in
+// envelopes the SDK's client accepts, and the raw one's differing answer is recorded.
+describe("where the SDK's in-memory server and the real one differ, modulate's answers as the real one", () => {
+  const NOW = 1_700_000_000_000;
+  const FAR = NOW + 3_600_000;
+  const servers: RunningServer[] = [];
+  const polls: PollStream[] = [];
+  afterEach(async () => {
+    for (const poll of polls.splice(0)) poll.close();
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+
+  async function modulate(): Promise<RunningServer> {
+    const s = await startServer({ host: "127.0.0.1", port: 0, clock: () => NOW });
+    servers.push(s);
+    return s;
+  }
+
+  async function poll(url: string, group: string, pid: string): Promise<PollStream> {
+    const stream = await openPoll(url, group, pid);
+    polls.push(stream);
+    return stream;
+  }
+
+  let corr = 0;
+  function req<K extends Request["kind"]>(kind: K, data: Extract<Request, { kind: K }>["data"]) {
+    return { kind, head: { corrId: `c${++corr}`, version: "2026-04-01" }, data } as Request;
+  }
+
+  interface Step {
+    modulate: Answer;
+    real: Answer;
+    sdk: Answer;
+  }
+
+  /** Sends `steps` to all three; checks modulate = corrected reference, and every envelope. */
+  async function run(url: string, steps: Request[]): Promise<Step[]> {
+    const raw = new ReferenceServer();
+    const corrected = new ReferenceServer();
+    const out: Step[] = [];
+    for (const step of steps) {
+      const res = await fetch(`${url}/`, { method: "POST", body: JSON.stringify(step) });
+      const body = (await res.json()) as {
+        kind: string;
+        head: { corrId: string; status: number; version: string };
+        data: unknown;
+      };
+      // The real server's envelope (server.rs:146-150): HTTP status = head.status.
+      expect(res.status).toBe(body.head.status);
+      expect(body.kind).toBe(step.kind);
+      expect(body.head).toEqual({
+        corrId: step.head.corrId,
+        status: body.head.status,
+        version: "2026-04-01",
+      });
+      expect(isResponse(body), `the SDK's client accepts ${JSON.stringify(body)}`).toBe(true);
+      const answer = { status: body.head.status, data: body.data };
+      const real = applyReal(corrected, NOW, step).answer;
+      expect(normalise(answer), JSON.stringify(step)).toEqual(normalise(real));
+      out.push({ modulate: answer, real, sdk: applySdk(raw, NOW, step).answer });
+    }
+    return out;
+  }
+
+  it("takes a listener on a promise with no target, scope or timer tag, and tells it when the promise settles", async () => {
+    const s = await modulate();
+    const listener = await poll(s.url, "g", "l1");
+    const [, listen] = await run(s.url, [
+      req("promise.create", { id: "plain", timeoutAt: FAR, param: {}, tags: {} }),
+      req("promise.register_listener", { awaited: "plain", address: "poll://uni@g/l1" }),
+      req("promise.settle", { id: "plain", state: "resolved", value: { data: "v" } }),
+    ]);
+    expect(listen?.modulate).toMatchObject({
+      status: 200,
+      data: { promise: { state: "pending" } },
+    });
+    expect(listen?.sdk).toEqual({ status: 422, data: "Awaited promise is not awaitable" });
+    await listener.until((m) =>
+      m.some((x) => x.kind === "unblock" && x.data.promise?.id === "plain"),
+    );
+  });
+
+  it("resumes a suspended awaiter at once when its callback names a promise already settled", async () => {
+    const s = await modulate();
+    const member = await poll(s.url, "g", "m1");
+    const target = { "resonate:target": "poll://any@g" };
+    const steps = await run(s.url, [
+      req("task.create", {
+        pid: "p1",
+        ttl: 60_000,
+        action: req("promise.create", { id: "w", timeoutAt: FAR, param: {}, tags: target }),
+      } as Extract<Request, { kind: "task.create" }>["data"]),
+      req("promise.create", { id: "x", timeoutAt: FAR, param: {}, tags: {} }),
+      req("promise.create", { id: "y", timeoutAt: FAR, param: {}, tags: {} }),
+      req("task.suspend", {
+        id: "w",
+        version: 1,
+        actions: [req("promise.register_callback", { awaited: "x", awaiter: "w" })],
+      } as Extract<Request, { kind: "task.suspend" }>["data"]),
+      req("promise.settle", { id: "y", state: "resolved", value: {} }),
+      req("promise.register_callback", { awaited: "y", awaiter: "w" }),
+      req("task.get", { id: "w" }),
+    ]);
+    expect(steps[3]?.modulate.status).toBe(200);
+    expect(steps[6]?.modulate).toMatchObject({
+      status: 200,
+      data: { task: { state: "pending", resumes: ["y"] } },
+    });
+    expect(steps[6]?.sdk).toMatchObject({ status: 200, data: { task: { state: "suspended" } } });
+    await member.until((m) =>
+      m.some((x) => x.kind === "execute" && x.data.task?.id === "w" && x.data.task.version === 1),
+    );
+  });
+
+  it("answers a fence with the task's branch as it is after the action, under the request's corrId", async () => {
+    const s = await modulate();
+    const branch = { "resonate:branch": "r" };
+    const fence = req("task.fence", {
+      id: "r",
+      version: 1,
+      action: {
+        kind: "promise.create",
+        head: { corrId: "inner", version: "2026-04-01" },
+        data: { id: "r.c", timeoutAt: FAR, param: {}, tags: branch },
+      },
+    });
+    const steps = await run(s.url, [
+      req("task.create", {
+        pid: "p1",
+        ttl: 60_000,
+        action: req("promise.create", {
+          id: "r",
+          timeoutAt: FAR,
+          param: {},
+          tags: { ...branch, "resonate:target": "poll://any@g" },
+        }),
+      } as Extract<Request, { kind: "task.create" }>["data"]),
+      req("promise.create", { id: "r.s", timeoutAt: FAR, param: {}, tags: branch }),
+      fence,
+    ]);
+    const answer = steps[2]?.modulate.data as {
+      action: { head: { corrId: string } };
+      preload: { id: string }[];
+    };
+    expect(answer.preload.map((p) => p.id).sort()).toEqual(["r.c", "r.s"]);
+    expect(answer.action.head.corrId).toBe(fence.head.corrId);
+    expect(steps[2]?.sdk.data).toMatchObject({
+      preload: [],
+      action: { head: { corrId: "inner" } },
+    });
+  });
+
+  it("refuses a suspend on a promise that does not exist with 422 and a message", async () => {
+    const s = await modulate();
+    const steps = await run(s.url, [
+      req("task.create", {
+        pid: "p1",
+        ttl: 60_000,
+        action: req("promise.create", {
+          id: "t",
+          timeoutAt: FAR,
+          param: {},
+          tags: { "resonate:target": "poll://any@g" },
+        }),
+      } as Extract<Request, { kind: "task.create" }>["data"]),
+      req("task.suspend", {
+        id: "t",
+        version: 1,
+        actions: [req("promise.register_callback", { awaited: "missing", awaiter: "t" })],
+      } as Extract<Request, { kind: "task.suspend" }>["data"]),
+    ]);
+    expect(steps[1]?.modulate).toEqual({ status: 422, data: "Awaited promise not found" });
+    // The SDK's in-memory server answers `{}`, which its own client takes for a malformed answer.
+    expect(steps[1]?.sdk).toEqual({ status: 422, data: {} });
+  });
+
+  it("refuses a request in another protocol version with 400, before its credentials, and applies nothing", async () => {
+    const s = await startServer({
+      host: "127.0.0.1",
+      port: 0,
+      clock: () => NOW,
+      auth: createAuthenticator({ kind: "token", token: "s3cret" }, () => NOW),
+    });
+    servers.push(s);
+    const create = {
+      kind: "promise.create",
+      head: { corrId: "old", version: "2025-01-01" },
+      data: { id: "v", timeoutAt: FAR, param: {}, tags: {} },
+    } as const;
+    const res = await fetch(`${s.url}/`, { method: "POST", body: JSON.stringify(create) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      kind: "promise.create",
+      head: { corrId: "old", status: 400, version: "2026-04-01" },
+      data: `Unsupported protocol version '2025-01-01', supported versions: ["2026-04-01"]`,
+    });
+    expect((await send(s.url, "promise.get", { id: "v" }, "s3cret")).status).toBe(404);
+    // The SDK's in-memory server does not look at the version.
+    expect(applySdk(new ReferenceServer(), NOW, create as Request).answer.status).toBe(200);
   });
 });
