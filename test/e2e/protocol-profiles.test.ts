@@ -27,6 +27,7 @@ import {
   type RefusedRequest,
 } from "../helpers/protocol-profiles/checking-proxy.ts";
 import { PROFILES, type ProfileName } from "../helpers/protocol-profiles/profiles.ts";
+import { ModulateClient } from "../../src/orchestration/client.ts";
 
 /**
  * Whether modulate's ids follow each generation's lineage today, so that every flow runs
@@ -209,7 +210,35 @@ describe.each(Object.keys(PROFILES) as ProfileName[])("under the %s profile", (p
     expect(unexpected(proxy)).toEqual([]);
   });
 
-  it.todo(`the dashboard reads the cluster, nothing refused (issue 14, item 1, ${profile})`);
+  flow("the dashboard's reads find a running job and its worker, nothing refused", async () => {
+    const { proxy, cli, worker } = await cluster(profile);
+    const running = await worker();
+    const long = await cli(
+      "submit",
+      script("sleepy.py"),
+      "--group",
+      "g",
+      "--detach",
+      "--json",
+      "--",
+      "30",
+    );
+    const id = String(long.record.id);
+    await running.waitFor(new RegExp(`start ${id} attempt 1`));
+    // What the dashboard reads, through the same client as the CLI.
+    const client = new ModulateClient({ url: proxy.url });
+    try {
+      const snapshot = await client.snapshot();
+      expect(JSON.stringify(snapshot)).toContain(id);
+      const listed = await client.list({ all: true, limit: 100 });
+      expect(listed.jobs.find((j) => j.id === id)?.stage).toBe("running");
+      const workers = await client.workers();
+      expect(workers.find((w) => w.pid === running.workerPid)?.jobs).toEqual([id]);
+    } finally {
+      await client.close();
+    }
+    expect(unexpected(proxy)).toEqual([]);
+  });
 });
 
 // Until issue 14, item 2 lands, c8d7c7b refuses what the router names; flipping
