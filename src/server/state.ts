@@ -5,6 +5,7 @@
 // listener on any promise, a callback on a settled promise, a fence's preload: issue 14, item
 // 6); test/server/differential.test.ts holds it to both. Search follows the real server.
 // This file checks each request's shape and hands it to the module of its resource (state-*.ts).
+import { isRoutableAddress } from "./address.ts";
 import type { Outgoing, Reply, Request } from "./protocol.ts";
 import type { StateStore } from "./store-api.ts";
 import { type StateContext, reply } from "./state-context.ts";
@@ -82,12 +83,21 @@ export class ResonateState {
   }
 }
 
+const INVALID_TARGET = "Invalid resonate:target address";
+
+/** A target the real server would refuse is refused before anything else (server.rs:583-597). */
+function routable(tags: Record<string, string>): boolean {
+  const address = tags["resonate:target"];
+  return address === undefined || isRoutableAddress(address);
+}
+
 function dispatch(ctx: StateContext, now: number, req: Request): Reply {
   switch (req.kind) {
     case "promise.get":
       eagerTimeout(ctx, now, req.data.id);
       return getPromise(ctx, now, req.data.id);
     case "promise.create":
+      if (!routable(req.data.tags)) return reply(400, INVALID_TARGET);
       eagerTimeout(ctx, now, req.data.id);
       return createPromise(ctx, now, req.data);
     case "promise.settle":
@@ -101,6 +111,7 @@ function dispatch(ctx: StateContext, now: number, req: Request): Reply {
       eagerTimeout(ctx, now, req.data.awaiter);
       return registerCallback(ctx, now, req.data.awaited, req.data.awaiter);
     case "promise.register_listener":
+      if (!isRoutableAddress(req.data.address)) return reply(400, "Invalid listener address");
       eagerTimeout(ctx, now, req.data.awaited);
       return registerListener(ctx, now, req.data.awaited, req.data.address);
     case "promise.search":
@@ -112,6 +123,7 @@ function dispatch(ctx: StateContext, now: number, req: Request): Reply {
       if (!req.data.action.data.tags["resonate:target"]) {
         return reply(400, "Action must have a resonate:target tag");
       }
+      if (!routable(req.data.action.data.tags)) return reply(400, INVALID_TARGET);
       eagerTimeout(ctx, now, req.data.action.data.id);
       return createTask(ctx, now, req.data.pid, req.data.ttl, req.data.action.data);
     case "task.acquire":
@@ -145,6 +157,9 @@ function dispatch(ctx: StateContext, now: number, req: Request): Reply {
       eagerTimeout(ctx, now, req.data.id);
       return continueTask(ctx, now, req.data.id);
     case "task.fence":
+      if (req.data.action.kind === "promise.create" && !routable(req.data.action.data.tags)) {
+        return reply(400, INVALID_TARGET);
+      }
       eagerTimeout(ctx, now, req.data.id);
       eagerTimeout(ctx, now, req.data.action.data.id);
       return fenceTask(ctx, now, req);
