@@ -6,7 +6,7 @@ import type { Authenticator } from "./auth.ts";
 import { MAX_BODY_DEPTH, MAX_BODY_ELEMENTS } from "./defaults.ts";
 import type { RequestEngine } from "./engine.ts";
 import { checkJsonShape } from "./json-shape.ts";
-import { PROTOCOL_VERSION, envelope, type Reply } from "./protocol.ts";
+import { PROTOCOL_VERSION, UNKNOWN_CORR_ID, envelope, type Reply } from "./protocol.ts";
 import { parseRequest } from "./validate.ts";
 
 /** An answer ready to write: the HTTP status equals `head.status` of the encoded envelope. */
@@ -44,12 +44,13 @@ export async function answerApiBody(
 ): Promise<ApiAnswer> {
   // Before JSON.parse: its time grows with the structure, so a body is measured first.
   const shape = checkJsonShape(bytes, { maxDepth: MAX_BODY_DEPTH, maxElements: MAX_BODY_ELEMENTS });
-  if (!shape.ok) return encodeAnswer("unknown", "", { status: 400, data: shape.reason });
+  if (!shape.ok)
+    return encodeAnswer("unknown", UNKNOWN_CORR_ID, { status: 400, data: shape.reason });
   let text: string;
   try {
     text = utf8.decode(bytes);
   } catch {
-    return encodeAnswer("unknown", "", {
+    return encodeAnswer("unknown", UNKNOWN_CORR_ID, {
       status: 400,
       data: "request body is not valid UTF-8: send JSON encoded as UTF-8",
     });
@@ -58,7 +59,10 @@ export async function answerApiBody(
   try {
     json = JSON.parse(text);
   } catch {
-    return encodeAnswer("unknown", "", { status: 400, data: "request body is not valid JSON" });
+    return encodeAnswer("unknown", UNKNOWN_CORR_ID, {
+      status: 400,
+      data: "request body is not valid JSON",
+    });
   }
   const parsed = parseRequest(json);
   if (!parsed.ok) {

@@ -4,6 +4,7 @@ import type { MessagePort } from "node:worker_threads";
 import { answerApiBody, encodeAnswer } from "./api-request.ts";
 import { createAuthenticator } from "./auth.ts";
 import { Engine } from "./engine.ts";
+import { UNKNOWN_CORR_ID } from "./protocol.ts";
 import {
   errorFacts,
   ownedBytes,
@@ -47,7 +48,10 @@ export function hostEngine(port: MessagePort, config: EngineThreadConfig): void 
           },
           (error: unknown) => {
             onError(error);
-            const { body } = encodeAnswer("unknown", "", { status: 500, data: "internal error" });
+            const { body } = encodeAnswer("unknown", UNKNOWN_CORR_ID, {
+              status: 500,
+              data: "internal error",
+            });
             post({ op: "answer", id: message.id, status: 500, body });
           },
         );

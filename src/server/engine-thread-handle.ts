@@ -13,7 +13,7 @@ import {
   type PendingTask,
   type ToEngine,
 } from "./engine-messages.ts";
-import type { Outgoing } from "./protocol.ts";
+import { type Outgoing, UNKNOWN_CORR_ID } from "./protocol.ts";
 
 /** The engine thread's source, inlined by release/bundle.ts; undefined when run from source. */
 declare const MODULATE_ENGINE_THREAD_SOURCE: string | undefined;
@@ -86,7 +86,8 @@ export class EngineThread implements ApiHandler {
       { op: "answer", id: 0, body: bytes },
       (message) =>
         message.op === "answer" ? { status: message.status, body: message.body } : undefined,
-      () => encodeAnswer("unknown", "", { status: 500, data: "server is shutting down" }),
+      () =>
+        encodeAnswer("unknown", UNKNOWN_CORR_ID, { status: 500, data: "server is shutting down" }),
       [bytes.buffer as ArrayBuffer],
     );
   }

@@ -13,7 +13,7 @@ import {
   MIN_BODY_BYTES_PER_S,
 } from "./defaults.ts";
 import type { PollConnection, PollRegistry } from "./poll-registry.ts";
-import type { Message, Reply } from "./protocol.ts";
+import { type Message, type Reply, UNKNOWN_CORR_ID } from "./protocol.ts";
 import { readBody } from "./request-body.ts";
 import { MAX_BODY_HEADER } from "../common/limits.ts";
 
@@ -74,7 +74,7 @@ function sendError(res: ServerResponse, kind: string, corrId: string, reply: Rep
 /** Answers and closes the connection: what the sender is still writing is not read. */
 function sendErrorAndClose(res: ServerResponse, reply: Reply): void {
   res.setHeader("connection", "close");
-  sendError(res, "unknown", "", reply);
+  sendError(res, "unknown", UNKNOWN_CORR_ID, reply);
 }
 
 function mebibytes(bytes: number): string {
@@ -127,7 +127,7 @@ export function createHttpServer(options: HttpOptions): Server {
     if (outcome.kind === "too-large") {
       // Read to its end, the sender has finished writing and takes the answer; otherwise
       // (past the discard bound) there is no answering without closing under it.
-      if (outcome.drained) sendError(res, "unknown", "", tooLarge);
+      if (outcome.drained) sendError(res, "unknown", UNKNOWN_CORR_ID, tooLarge);
       else sendErrorAndClose(res, tooLarge);
       return;
     }
@@ -213,7 +213,7 @@ export function createHttpServer(options: HttpOptions): Server {
     onError(error);
     try {
       if (res.headersSent) res.destroy();
-      else sendError(res, "unknown", "", { status: 500, data: "internal error" });
+      else sendError(res, "unknown", UNKNOWN_CORR_ID, { status: 500, data: "internal error" });
     } catch (failure) {
       onError(failure);
       res.destroy();

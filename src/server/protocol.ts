@@ -148,6 +148,12 @@ export interface ResponseEnvelope {
   data: unknown;
 }
 
+/**
+ * The corrId of an answer to a request whose own cannot be read (not JSON, no head.corrId), as
+ * the real server writes it (server.rs:154-174).
+ */
+export const UNKNOWN_CORR_ID = "0";
+
 export function envelope(kind: string, corrId: string, reply: Reply): ResponseEnvelope {
   return {
     kind,

@@ -1,6 +1,7 @@
 // Checks a parsed body against the protocol before anything reads it: a bad request gets a
 // 400 naming the field, and the state machine only ever sees well-typed requests.
 import {
+  UNKNOWN_CORR_ID,
   decodeCursor,
   type CallbackData,
   type PromiseCreateRequest,
@@ -288,7 +289,7 @@ export function parseRequest(body: unknown): Parsed {
   const kind = typeof raw["kind"] === "string" ? raw["kind"] : "unknown";
   const rawHead =
     typeof raw["head"] === "object" && raw["head"] !== null ? (raw["head"] as Obj) : {};
-  const corrId = typeof rawHead["corrId"] === "string" ? rawHead["corrId"] : "";
+  const corrId = typeof rawHead["corrId"] === "string" ? rawHead["corrId"] : UNKNOWN_CORR_ID;
   try {
     const envelope = obj(body, "request");
     // Own keys only: "constructor" or "toString" must not find Object.prototype's.

@@ -60,9 +60,45 @@ export function applySdk(server: SdkServer, now: number, req: Request): Applied 
   };
 }
 
+/**
+ * The real server routes only to these (transport/mod.rs:191-238) and refuses any other target
+ * or listener address with 400 (server.rs:583-597, 882-893, 1112-1126, 1793-1806); the SDK's
+ * in-memory server takes any string.
+ */
+function unroutable(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const url = URL.parse(address);
+  if (!url) return true;
+  if (["http:", "https:", "bash:"].includes(url.protocol)) return false;
+  if (url.protocol === "poll:") return !["uni", "any"].includes(url.username) || !url.hostname;
+  if (url.protocol === "gcps:") return !url.hostname || url.pathname.length <= 1;
+  return true;
+}
+
+function refusedAddress(req: Request): string | undefined {
+  const target = "Invalid resonate:target address";
+  switch (req.kind) {
+    case "promise.create":
+      return unroutable(req.data.tags["resonate:target"]) ? target : undefined;
+    case "task.create":
+      return unroutable(req.data.action.data.tags["resonate:target"]) ? target : undefined;
+    case "task.fence":
+      return req.data.action.kind === "promise.create" &&
+        unroutable(req.data.action.data.tags["resonate:target"])
+        ? target
+        : undefined;
+    case "promise.register_listener":
+      return unroutable(req.data.address) ? "Invalid listener address" : undefined;
+    default:
+      return undefined;
+  }
+}
+
 /** The SDK's in-memory server, with the real server's answers where the two differ. */
 export function applyReal(server: SdkServer, now: number, req: Request): Applied {
   const inner = server as unknown as Internals;
+  const refused = refusedAddress(req);
+  if (refused !== undefined) return { answer: { status: 400, data: refused }, changes: [] };
   const { answer, changes } = applySdk(server, now, req);
   const text = typeof answer.data === "string" ? REAL_TEXT[req.kind]?.[answer.data] : undefined;
   if (text !== undefined) answer.data = text;

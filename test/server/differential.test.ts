@@ -50,6 +50,8 @@ function generator(rand: () => number, versionOf: (id: string) => number | undef
   function tags(): Record<string, string> {
     const t: Record<string, string> = {};
     if (rand() < 0.7) t["resonate:target"] = pick(targets);
+    // A target the real server cannot route to: refused with 400.
+    if (rand() < 0.03) t["resonate:target"] = pick(["poll://all@g1", "nowhere"]);
     if (rand() < 0.15) t["resonate:timer"] = "true";
     if (rand() < 0.3) t["resonate:branch"] = pick(["x", "y"]);
     if (rand() < 0.1) t["resonate:scope"] = "global";
@@ -111,7 +113,11 @@ function generator(rand: () => number, versionOf: (id: string) => number | undef
       case "promise.register_callback":
         return { kind, head, data: { awaited: id(), awaiter: id() } };
       case "promise.register_listener":
-        return { kind, head, data: { awaited: id(), address: "poll://uni@g1/listener" } };
+        return {
+          kind,
+          head,
+          data: { awaited: id(), address: rand() < 0.05 ? "nowhere" : "poll://uni@g1/listener" },
+        };
       case "task.create":
         return {
           kind,
@@ -461,6 +467,49 @@ describe("where the SDK's in-memory server and the real one differ, modulate's a
     expect(steps[1]?.modulate).toEqual({ status: 422, data: "Awaited promise not found" });
     // The SDK's in-memory server answers `{}`, which its own client takes for a malformed answer.
     expect(steps[1]?.sdk).toEqual({ status: 422, data: {} });
+  });
+
+  it("refuses a target or a listener address the real server cannot route to, with 400, storing nothing", async () => {
+    const s = await modulate();
+    const unroutable = { "resonate:target": "poll://all@g" };
+    const steps = await run(s.url, [
+      req("promise.create", { id: "u", timeoutAt: FAR, param: {}, tags: unroutable }),
+      req("promise.get", { id: "u" }),
+      req("promise.create", { id: "p", timeoutAt: FAR, param: {}, tags: {} }),
+      req("promise.register_listener", { awaited: "p", address: "nowhere" }),
+      req("task.fence", {
+        id: "no-such-task",
+        version: 1,
+        action: req("promise.create", { id: "f", timeoutAt: FAR, param: {}, tags: unroutable }),
+      } as Extract<Request, { kind: "task.fence" }>["data"]),
+    ]);
+    expect(steps.map((x) => x.modulate)).toMatchObject([
+      { status: 400, data: "Invalid resonate:target address" },
+      { status: 404 },
+      { status: 200 },
+      { status: 400, data: "Invalid listener address" },
+      { status: 400, data: "Invalid resonate:target address" },
+    ]);
+    expect(steps.map((x) => x.sdk.status)).toEqual([200, 200, 200, 422, 404]);
+  });
+
+  it('answers a body whose corrId cannot be read under corrId "0", as the real server does', async () => {
+    const s = await modulate();
+    for (const [body, kind] of [
+      ["{not json", "unknown"],
+      [
+        JSON.stringify({ kind: "promise.get", head: { version: "2026-04-01" }, data: {} }),
+        "promise.get",
+      ],
+    ] as const) {
+      const res = await fetch(`${s.url}/`, { method: "POST", body });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({
+        kind,
+        head: { corrId: "0", status: 400, version: "2026-04-01" },
+        data: expect.any(String) as unknown,
+      });
+    }
   });
 
   it("refuses a request in another protocol version with 400, before its credentials, and applies nothing", async () => {
