@@ -1,6 +1,7 @@
 // The SDK's in-memory reference server, corrected where the real Resonate server answers
 // otherwise (differential-reference.ts), is the oracle: the same random request sequences must
 // give the same replies and the same outgoing messages from modulate's durable state machine.
+import { type Context, Resonate } from "@resonatehq/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import { createAuthenticator } from "../../src/server/auth.ts";
 import type { Request } from "../../src/server/protocol.ts";
@@ -535,5 +536,39 @@ describe("where the SDK's in-memory server and the real one differ, modulate's a
     expect((await send(s.url, "promise.get", { id: "v" }, "s3cret")).status).toBe(404);
     // The SDK's in-memory server does not look at the version.
     expect(applySdk(new ReferenceServer(), NOW, create as Request).answer.status).toBe(200);
+  });
+});
+
+// A fence's preload is what the SDK's client caches a replay from (util.js buildEffects): its
+// own client must still run a durable function's steps once each, and get the right answer.
+describe("the SDK's client against modulate's server", () => {
+  const servers: RunningServer[] = [];
+  const clients: Resonate[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.stop()));
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+
+  it("runs a function's local steps once each across the suspend and replay of a remote call", async () => {
+    const s = await startServer({ host: "127.0.0.1", port: 0 });
+    servers.push(s);
+    const worker = new Resonate({ url: s.url, group: "w", logLevel: "error" });
+    const caller = new Resonate({ url: s.url, group: "c", logLevel: "error" });
+    clients.push(worker, caller);
+    const runs = { a: 0, b: 0, c: 0 };
+    const step = (name: keyof typeof runs, n: number): number => {
+      runs[name]++;
+      return n + 1;
+    };
+    worker.register("double", (_ctx: Context, n: number) => n * 2);
+    worker.register("steps", function* (ctx: Context, n: number) {
+      const a = yield* ctx.run((_c: Context) => step("a", n));
+      const b = yield* ctx.run((_c: Context) => step("b", a));
+      const doubled = yield* ctx.rpc<number>("double", b, ctx.options({ target: "w" }));
+      const c = yield* ctx.run((_c: Context) => step("c", doubled));
+      return c;
+    });
+    expect(await caller.rpc("steps-1", "steps", 1, caller.options({ target: "w" }))).toBe(7);
+    expect(runs).toEqual({ a: 1, b: 1, c: 1 });
   });
 });
