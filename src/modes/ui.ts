@@ -1,4 +1,5 @@
 import type { AppProps } from "../app.tsx";
+import type { DashboardSource } from "../ui/data-source.ts";
 import { ExitCode, UserError } from "../common/errors.ts";
 import type { ModulateClient } from "../orchestration/client.ts";
 import { resolveConnection } from "../orchestration/wire/connection.ts";
@@ -15,7 +16,7 @@ const options = {
 export const uiCommand = defineCommand({
   command: "ui",
   describe:
-    "Terminal dashboard: worker groups, their workers and outstanding jobs (the default on a terminal)",
+    "Terminal dashboard: groups, jobs and workers; a job's live output; cancel (the default on a terminal)",
   options,
   run: (args, ctx) =>
     runUi(args, ctx, {
@@ -29,7 +30,7 @@ export type UiArgs = ModeArgs<typeof options>;
 
 /** What `ui` does to the world, handed in. */
 export interface UiDeps {
-  readonly openClient: OpenClient<Pick<ModulateClient, "snapshot" | "close">>;
+  readonly openClient: OpenClient<DashboardSource & Pick<ModulateClient, "close">>;
   /** Renders the dashboard until the user quits it. */
   readonly runDashboard: (props: AppProps) => Promise<void>;
 }
@@ -45,7 +46,7 @@ export async function runUi(args: UiArgs, ctx: CliContext, deps: UiDeps): Promis
   const refreshMs = parseDurationMs(args.refresh, "--refresh");
   const client = await deps.openClient(connection);
   try {
-    await deps.runDashboard({ load: () => client.snapshot(), url: connection.url, refreshMs });
+    await deps.runDashboard({ source: client, url: connection.url, refreshMs });
   } finally {
     await client.close();
   }

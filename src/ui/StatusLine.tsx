@@ -1,17 +1,32 @@
 import { Text } from "ink";
-import { KEY_HELP } from "./keymap.ts";
+import { useTint, formatAge } from "./theme.ts";
 
+/**
+ * The bottom line: whether the server answers (and, while it does not, how old the data on
+ * screen is), and the keys that matter here.
+ */
 export function StatusLine({
   url,
-  updatedAt,
+  loadedAt,
   error,
+  now,
+  hint,
 }: {
   url: string;
-  updatedAt: number | undefined;
+  loadedAt: number | undefined;
   error: string | undefined;
+  now: number;
+  hint: string;
 }) {
-  if (error) return <Text color="red">{`${url}: ${error}  (${KEY_HELP})`}</Text>;
-  const when =
-    updatedAt === undefined ? "loading…" : `updated ${new Date(updatedAt).toLocaleTimeString()}`;
-  return <Text dimColor>{`${url}  ${when}  ${KEY_HELP}`}</Text>;
+  const tint = useTint();
+  if (error) {
+    const age = loadedAt === undefined ? "no data yet" : `data ${formatAge(now - loadedAt)} old`;
+    return (
+      <Text wrap="truncate" color={tint("red")}>
+        {`reconnecting to ${url} (${age}): ${error}`}
+      </Text>
+    );
+  }
+  const when = loadedAt === undefined ? "loading…" : url;
+  return <Text wrap="truncate" dimColor>{`${when}  ${hint}`}</Text>;
 }

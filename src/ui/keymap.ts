@@ -1,40 +1,276 @@
 // The dashboard's one keymap: commands, their bindings, and the matcher that maps a key press
-// to a command. Components ask the matcher; none of them reads raw keys.
+// to a command. The `?` overlay is generated from the same table, so help cannot drift from
+// what the keys do. Components ask the matcher; none of them reads raw keys.
 import type { Key } from "ink";
 
 export const Command = {
+  ForceQuit: "force-quit",
   Quit: "quit",
-  NextGroup: "next-group",
-  PreviousGroup: "previous-group",
+  Back: "back",
+  Help: "help",
+  Up: "up",
+  Down: "down",
+  PageUp: "page-up",
+  PageDown: "page-down",
+  Top: "top",
+  Bottom: "bottom",
+  Open: "open",
+  CommandLine: "command-line",
+  Filter: "filter",
+  ViewGroups: "view-groups",
+  ViewJobs: "view-jobs",
+  ViewWorkers: "view-workers",
+  ToggleFinished: "toggle-finished",
+  NextState: "next-state",
+  Mark: "mark",
+  Cancel: "cancel",
+  Follow: "follow",
   Refresh: "refresh",
 } as const;
 export type Command = (typeof Command)[keyof typeof Command];
+
+/** Where a binding applies: everywhere, in a list view, or in a job's detail. */
+export type Scope = "global" | "list" | "jobs" | "detail";
+
+type NamedKey =
+  | "upArrow"
+  | "downArrow"
+  | "leftArrow"
+  | "rightArrow"
+  | "pageUp"
+  | "pageDown"
+  | "home"
+  | "end"
+  | "return"
+  | "escape"
+  | "tab";
 
 interface Binding {
   /** A printable key, as Ink reports it in `input`. */
   input?: string;
   /** A named key, as Ink reports it in `key`. */
-  key?: "leftArrow" | "rightArrow" | "tab" | "escape";
+  key?: NamedKey;
   ctrl?: boolean;
 }
 
-export const BINDINGS: Readonly<Record<Command, readonly Binding[]>> = {
-  [Command.Quit]: [{ input: "q" }, { input: "c", ctrl: true }, { key: "escape" }],
-  [Command.NextGroup]: [{ key: "rightArrow" }, { key: "tab" }, { input: "l" }],
-  [Command.PreviousGroup]: [{ key: "leftArrow" }, { input: "h" }],
-  [Command.Refresh]: [{ input: "r" }],
-};
+export interface KeymapEntry {
+  command: Command;
+  scope: Scope;
+  bindings: readonly Binding[];
+  /** The keys as the overlay shows them. */
+  keys: string;
+  description: string;
+}
 
-/** The help line, from the same table the matcher reads. */
-export const KEY_HELP = "←/→ group  r refresh  q quit";
+/** Matched top to bottom: the first entry in scope whose binding fits wins. */
+export const KEYMAP: readonly KeymapEntry[] = [
+  {
+    command: Command.ForceQuit,
+    scope: "global",
+    bindings: [{ input: "c", ctrl: true }],
+    keys: "Ctrl+C",
+    description: "quit from anywhere",
+  },
+  {
+    command: Command.Quit,
+    scope: "list",
+    bindings: [{ input: "q" }],
+    keys: "q",
+    description: "quit (from a list)",
+  },
+  {
+    command: Command.Back,
+    scope: "global",
+    bindings: [{ key: "escape" }, { input: "q" }],
+    keys: "Esc",
+    description: "back one level (never quits)",
+  },
+  {
+    command: Command.Help,
+    scope: "global",
+    bindings: [{ input: "?" }],
+    keys: "?",
+    description: "this help",
+  },
+  {
+    command: Command.Up,
+    scope: "global",
+    bindings: [{ key: "upArrow" }, { input: "k" }],
+    keys: "↑ k",
+    description: "move up",
+  },
+  {
+    command: Command.Down,
+    scope: "global",
+    bindings: [{ key: "downArrow" }, { input: "j" }],
+    keys: "↓ j",
+    description: "move down",
+  },
+  {
+    command: Command.PageUp,
+    scope: "global",
+    bindings: [{ key: "pageUp" }, { input: "b", ctrl: true }],
+    keys: "PgUp",
+    description: "page up",
+  },
+  {
+    command: Command.PageDown,
+    scope: "global",
+    bindings: [{ key: "pageDown" }, { input: "f", ctrl: true }],
+    keys: "PgDn",
+    description: "page down",
+  },
+  {
+    command: Command.Top,
+    scope: "global",
+    bindings: [{ key: "home" }, { input: "g" }],
+    keys: "g Home",
+    description: "first row",
+  },
+  {
+    command: Command.Bottom,
+    scope: "global",
+    bindings: [{ key: "end" }, { input: "G" }],
+    keys: "G End",
+    description: "last row",
+  },
+  {
+    command: Command.Open,
+    scope: "list",
+    bindings: [{ key: "return" }],
+    keys: "Enter",
+    description: "open: a job's detail, a group's jobs",
+  },
+  {
+    command: Command.CommandLine,
+    scope: "global",
+    bindings: [{ input: ":" }],
+    keys: ":",
+    description: "command: jobs, workers, groups, q",
+  },
+  {
+    command: Command.Filter,
+    scope: "list",
+    bindings: [{ input: "/" }],
+    keys: "/",
+    description: "filter by text (id, script, worker)",
+  },
+  {
+    command: Command.ViewGroups,
+    scope: "list",
+    bindings: [{ input: "1" }],
+    keys: "1",
+    description: "groups view",
+  },
+  {
+    command: Command.ViewJobs,
+    scope: "list",
+    bindings: [{ input: "2" }],
+    keys: "2",
+    description: "jobs view",
+  },
+  {
+    command: Command.ViewWorkers,
+    scope: "list",
+    bindings: [{ input: "3" }],
+    keys: "3",
+    description: "workers view",
+  },
+  {
+    command: Command.ToggleFinished,
+    scope: "jobs",
+    bindings: [{ input: "a" }],
+    keys: "a",
+    description: "show or hide finished jobs",
+  },
+  {
+    command: Command.NextState,
+    scope: "jobs",
+    bindings: [{ input: "t" }],
+    keys: "t",
+    description: "filter by state (cycles)",
+  },
+  {
+    command: Command.Mark,
+    scope: "jobs",
+    bindings: [{ input: " " }],
+    keys: "Space",
+    description: "mark a job (for cancel)",
+  },
+  {
+    command: Command.Cancel,
+    scope: "jobs",
+    bindings: [{ input: "c" }],
+    keys: "c",
+    description: "cancel the marked jobs, or the selected one",
+  },
+  {
+    command: Command.Cancel,
+    scope: "detail",
+    bindings: [{ input: "c" }],
+    keys: "c",
+    description: "cancel this job",
+  },
+  {
+    command: Command.Follow,
+    scope: "detail",
+    bindings: [{ input: "f" }],
+    keys: "f",
+    description: "follow the output, or stop following",
+  },
+  {
+    command: Command.Refresh,
+    scope: "global",
+    bindings: [{ input: "r" }],
+    keys: "r",
+    description: "refresh now",
+  },
+];
 
-export function matchCommand(input: string, key: Key): Command | undefined {
-  for (const [command, bindings] of Object.entries(BINDINGS) as [Command, readonly Binding[]][]) {
-    for (const binding of bindings) {
-      if (binding.ctrl !== undefined && binding.ctrl !== key.ctrl) continue;
-      if (binding.key !== undefined && key[binding.key]) return command;
-      if (binding.input !== undefined && input === binding.input) return command;
+function inScope(scope: Scope, where: "jobs" | "list" | "detail"): boolean {
+  if (scope === "global") return true;
+  if (scope === "list") return where === "list" || where === "jobs";
+  return scope === where;
+}
+
+/** The command a key press means where the user is (`jobs` is the jobs list). */
+export function matchCommand(
+  input: string,
+  key: Partial<Key>,
+  where: "jobs" | "list" | "detail",
+): Command | undefined {
+  for (const entry of KEYMAP) {
+    if (!inScope(entry.scope, where)) continue;
+    for (const binding of entry.bindings) {
+      if ((binding.ctrl ?? false) !== (key.ctrl ?? false)) continue;
+      if (binding.key !== undefined && key[binding.key]) return entry.command;
+      if (binding.input !== undefined && input === binding.input) return entry.command;
     }
   }
   return undefined;
+}
+
+const SCOPE_TITLE: Record<Scope, string> = {
+  global: "Everywhere",
+  list: "Lists",
+  jobs: "Jobs list",
+  detail: "Job detail",
+};
+
+/** The overlay's sections, from the table the matcher reads. */
+export function helpSections(): { title: string; rows: { keys: string; description: string }[] }[] {
+  return (Object.keys(SCOPE_TITLE) as Scope[]).map((scope) => ({
+    title: SCOPE_TITLE[scope],
+    rows: KEYMAP.filter((e) => e.scope === scope).map(({ keys, description }) => ({
+      keys,
+      description,
+    })),
+  }));
+}
+
+/** The short hint of the status line, by where the user is. */
+export function keyHint(where: "jobs" | "list" | "detail"): string {
+  if (where === "detail") return "Esc back  f follow  c cancel  ? help";
+  if (where === "jobs") return "Enter open  c cancel  a finished  / filter  ? help  q quit";
+  return "Enter open  : command  / filter  ? help  q quit";
 }

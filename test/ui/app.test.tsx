@@ -1,78 +1,152 @@
-// The dashboard rendered by ink-testing-library, driven by keys, fed a fixed snapshot.
+// The dashboard rendered by ink-testing-library, driven by keys, fed by a stand-in client.
 import { render } from "ink-testing-library";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { App } from "../../src/app.tsx";
-import { SNAPSHOT } from "./snapshot-fixture.ts";
+import { fakeSource, JOBS, type FakeSource } from "./fixture.ts";
 
-/** Waits for the frame to satisfy `predicate`, with a deadline: input listeners attach in an effect. */
-async function frameWhere(
-  lastFrame: () => string | undefined,
-  predicate: (frame: string) => boolean,
-  what: string,
-): Promise<string> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const frame = lastFrame() ?? "";
-    if (predicate(frame)) return frame;
-    if (Date.now() > deadline) throw new Error(`no frame with ${what}; last frame:\n${frame}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+const KEY = { enter: "\r", esc: "\u001B", down: "\u001B[B", up: "\u001B[A", ctrlC: "\u0003" };
+const unmounts: (() => void)[] = [];
+afterEach(() => {
+  for (const unmount of unmounts.splice(0)) unmount();
+});
+
+function dashboard(source: FakeSource = fakeSource(), size = { columns: 80, rows: 24 }) {
+  const app = render(
+    <App source={source} url="http://server:8001" refreshMs={60_000} color={false} size={size} />,
+  );
+  unmounts.push(app.unmount);
+  /** Waits for the frame to satisfy `predicate`, with a deadline. */
+  const frameWhere = async (
+    predicate: (frame: string) => boolean,
+    what: string,
+  ): Promise<string> => {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const frame = app.lastFrame() ?? "";
+      if (predicate(frame)) return frame;
+      if (Date.now() > deadline) throw new Error(`no frame with ${what}; last frame:\n${frame}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  /**
+   * Presses `keys` until the frame shows `what`: input listeners attach in an effect, so the
+   * first presses may fall before they listen. Only for keys that are harmless to repeat.
+   */
+  const pressUntil = async (keys: string, predicate: (frame: string) => boolean, what: string) => {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      app.stdin.write(keys);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const frame = app.lastFrame() ?? "";
+      if (predicate(frame)) return frame;
+      if (Date.now() > deadline) throw new Error(`no frame with ${what}; last frame:\n${frame}`);
+    }
+  };
+  /** Presses once, then waits. */
+  const press = async (keys: string, predicate: (frame: string) => boolean, what: string) => {
+    app.stdin.write(keys);
+    return frameWhere(predicate, what);
+  };
+  return { ...app, frameWhere, pressUntil, press };
 }
 
 describe("the dashboard", () => {
-  it("shows each group with its slots, and the selected group's workers and jobs", async () => {
-    const { lastFrame, unmount } = render(
-      <App load={() => Promise.resolve(SNAPSHOT)} url="http://server:8001" refreshMs={60_000} />,
+  it("opens on the jobs list, newest first, with headers, human ages and reasons, in 80x24", async () => {
+    const ui = dashboard();
+    const frame = await ui.frameWhere((f) => f.includes("job-3"), "the jobs");
+    expect(frame).toMatch(/STATE\s+ID\s+GROUP\s+SCRIPT\s+AGE\s+WORKER\/REASON/);
+    const lines = frame.split("\n");
+    expect(lines.findIndex((l) => l.includes("job-3"))).toBeLessThan(
+      lines.findIndex((l) => l.includes("job-1")),
     );
-    const frame = await frameWhere(
-      lastFrame,
-      (f) => f.includes("Outstanding jobs"),
-      "the jobs panel",
-    );
-    expect(frame).toContain("gpu 1/2 slots, 2 jobs");
-    expect(frame).toContain("routing");
-    expect(frame).toContain("job-3");
-    unmount();
+    expect(frame).toContain("every slot of g"); // the REASON, cut at 80 columns
+    // The running job's age is since it started, in words a person reads: 30s, not 30000ms.
+    expect(lines.find((l) => l.includes("job-1"))).toMatch(/\b30s\b/);
+    expect(frame).not.toContain("job-0"); // finished: hidden until toggled
+    expect(lines.length).toBeLessThanOrEqual(23);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
   });
 
-  it("moves between groups with the arrow keys", async () => {
-    const { lastFrame, stdin, unmount } = render(
-      <App load={() => Promise.resolve(SNAPSHOT)} url="u" refreshMs={60_000} />,
+  it("shows finished jobs on a, and switches to groups and workers by key and by :command", async () => {
+    const ui = dashboard();
+    await ui.frameWhere((f) => f.includes("job-3"), "the jobs");
+    await ui.pressUntil(
+      "a",
+      (f) => f.includes("job-0") && f.includes("succeeded"),
+      "a finished job",
     );
-    await frameWhere(lastFrame, (f) => f.includes("job-3"), "the first group");
-    const frame = await (async () => {
-      for (let i = 0; i < 100; i++) {
-        stdin.write("\u001B[D"); // left: from a100 round to gpu
-        const f = lastFrame() ?? "";
-        if (f.includes("train.py")) return f;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      return lastFrame() ?? "";
-    })();
-    expect(frame).toContain("train.py");
-    expect(frame).toContain("on gpu-a-1");
-    unmount();
+    await ui.pressUntil("1", (f) => f.includes("PENDING"), "the groups view");
+    const groups = ui.lastFrame() ?? "";
+    expect(groups).toMatch(/gpu\s+1\s+1\/2\s+2\s+1\s+1/);
+    await ui.press(":", (f) => f.includes(":█"), "the command line");
+    for (const c of "workers") ui.stdin.write(c);
+    await ui.frameWhere((f) => f.includes(":workers"), "the typed command");
+    const workers = await ui.press(KEY.enter, (f) => f.includes("cpu-b-2"), "the workers view");
+    expect(workers).toMatch(/gpu\s+a\s+1\/2/);
   });
 
-  it("says when the server cannot be read, and keeps what it last saw", async () => {
-    let calls = 0;
-    const load = () =>
-      calls++ === 0
-        ? Promise.resolve(SNAPSHOT)
-        : Promise.reject(new Error("cannot reach the server"));
-    const { lastFrame, stdin, unmount } = render(<App load={load} url="u" refreshMs={60_000} />);
-    await frameWhere(lastFrame, (f) => f.includes("job-3"), "the first snapshot");
-    const frame = await (async () => {
-      for (let i = 0; i < 100; i++) {
-        stdin.write("r");
-        const f = lastFrame() ?? "";
-        if (f.includes("cannot reach")) return f;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      return lastFrame() ?? "";
-    })();
-    expect(frame).toContain("cannot reach the server");
-    expect(frame).toContain("job-3");
-    unmount();
+  it("opens a job's detail on Enter with its live output, and Esc goes back without quitting", async () => {
+    const source = fakeSource(JOBS.filter((j) => j.id === "job-1"));
+    const ui = dashboard(source);
+    await ui.frameWhere((f) => f.includes("job-1"), "the job");
+    const detail = await ui.pressUntil(
+      KEY.enter,
+      (f) => f.includes("output: following") && f.includes("attempt 1"),
+      "the detail, following attempt 1",
+    );
+    expect(detail).toContain("job job-1  running  train.py  group gpu");
+    source.write("hello from the job\n");
+    await ui.frameWhere((f) => f.includes("hello from the job"), "the live line");
+    await ui.press("f", (f) => f.includes("output: paused"), "follow off");
+    const back = await ui.press(KEY.esc, (f) => f.includes("WORKER/REASON"), "the list again");
+    expect(back).toContain("job-1");
+    ui.stdin.write(KEY.esc);
+    await ui.press("2", (f) => f.includes("WORKER/REASON"), "still the list after Esc");
+  });
+
+  it("cancels the selected job after a confirmation that defaults to No", async () => {
+    const source = fakeSource();
+    const ui = dashboard(source);
+    await ui.frameWhere((f) => f.includes("job-3"), "the jobs");
+    await ui.pressUntil("c", (f) => f.includes("Cancel job job-3? y/N"), "the confirmation");
+    await ui.press(KEY.enter, (f) => f.includes("nothing canceled"), "No, by default");
+    expect(source.canceled).toEqual([]);
+    await ui.press("c", (f) => f.includes("Cancel job job-3? y/N"), "the confirmation again");
+    await ui.press("y", (f) => f.includes("canceled job-3"), "the cancel done");
+    expect(source.canceled).toEqual(["job-3"]);
+  });
+
+  it("lists every key of the keymap in the ? overlay", async () => {
+    const ui = dashboard();
+    await ui.frameWhere((f) => f.includes("job-3"), "the jobs");
+    const help = await ui.pressUntil("?", (f) => f.includes("Keys (Esc or ? closes)"), "the help");
+    for (const words of [
+      "quit from anywhere",
+      "back one level",
+      "cancel the marked jobs",
+      "follow the output",
+    ])
+      expect(help).toContain(words);
+    await ui.press(KEY.esc, (f) => f.includes("WORKER/REASON"), "the list again");
+  });
+
+  it("says it is reconnecting, with the age of its data, while the server is away", async () => {
+    const source = fakeSource();
+    const ui = dashboard(source);
+    await ui.frameWhere((f) => f.includes("job-3"), "the jobs");
+    source.failing = true;
+    const away = await ui.pressUntil("r", (f) => f.includes("reconnecting"), "reconnecting");
+    expect(away).toMatch(/data \d+(ms|s) old/);
+    expect(away).toContain("job-3");
+    source.failing = false;
+    await ui.pressUntil("r", (f) => !f.includes("reconnecting"), "recovered");
+  });
+
+  it("quits on q from the list", async () => {
+    const ui = dashboard();
+    await ui.frameWhere((f) => f.includes("job-3"), "the jobs");
+    ui.stdin.write("q");
+    // Quitting unmounts: the frame stops changing; a second unmount is harmless.
+    await new Promise((resolve) => setTimeout(resolve, 50));
   });
 });

@@ -1,0 +1,22 @@
+import { Text } from "ink";
+import type { DashboardState } from "./dashboard-state.ts";
+import { useTint } from "./theme.ts";
+
+/** The line above the status: the command or filter being typed, a confirmation, or a message. */
+export function PromptLine({ state }: { state: DashboardState }) {
+  const tint = useTint();
+  if (state.input)
+    return (
+      <Text wrap="truncate">{`${state.input.kind === "command" ? ":" : "/"}${state.input.text}█`}</Text>
+    );
+  if (state.confirm) {
+    const ids = state.confirm.ids;
+    const what = ids.length === 1 ? `job ${ids[0]}` : `${ids.length} jobs`;
+    return (
+      <Text wrap="truncate" color={tint("yellow")} bold>
+        {`Cancel ${what}? y/N`}
+      </Text>
+    );
+  }
+  return <Text wrap="truncate">{state.flash ?? " "}</Text>;
+}

@@ -1,0 +1,11 @@
+// What the dashboard reads and does, through the same orchestration module as the CLI: `ls`
+// (list), `workers`, `get` (getJob), `logs` (followOutput, waitForJob) and `cancel`.
+import type { ModulateClient } from "../orchestration/client.ts";
+
+export type DashboardSource = Pick<
+  ModulateClient,
+  "list" | "workers" | "getJob" | "followOutput" | "waitForJob" | "cancel"
+>;
+
+/** The most jobs one refresh asks for: the newest, as `modulate ls --limit` does. */
+export const LIST_LIMIT = 2_000;

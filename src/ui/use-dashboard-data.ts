@@ -1,0 +1,58 @@
+// Keeps the dashboard's jobs and workers fresh: loads now, then every `refreshMs`, never two
+// loads at once, and again at once when the question changes (finished jobs shown or not).
+// The effect returns its cleanup, so unmounting stops the timer.
+import { useCallback, useEffect, useRef, type Dispatch } from "react";
+import type { DashboardAction } from "./dashboard-state.ts";
+import { LIST_LIMIT, type DashboardSource } from "./data-source.ts";
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function useDashboardData(
+  source: DashboardSource,
+  refreshMs: number,
+  showFinished: boolean,
+  dispatch: Dispatch<DashboardAction>,
+): () => void {
+  const inFlight = useRef(false);
+  const again = useRef(false);
+  const refresh = useCallback(() => {
+    if (inFlight.current) {
+      // Asked while a load runs (a toggle, `r`): one more load follows it.
+      again.current = true;
+      return;
+    }
+    inFlight.current = true;
+    const load = async (): Promise<void> => {
+      try {
+        const [list, workers] = await Promise.all([
+          source.list({ all: showFinished, limit: LIST_LIMIT }),
+          source.workers(),
+        ]);
+        dispatch({
+          type: "data-loaded",
+          jobs: list.jobs,
+          moreJobs: list.more,
+          workers,
+          at: Date.now(),
+        });
+      } catch (error) {
+        dispatch({ type: "load-failed", message: messageOf(error) });
+      } finally {
+        inFlight.current = false;
+        if (again.current) {
+          again.current = false;
+          refresh();
+        }
+      }
+    };
+    void load();
+  }, [source, showFinished, dispatch]);
+  useEffect(() => {
+    refresh();
+    const timer = setInterval(refresh, refreshMs);
+    return () => clearInterval(timer);
+  }, [refresh, refreshMs]);
+  return refresh;
+}
