@@ -5,6 +5,7 @@
 import type { Authenticator } from "./auth.ts";
 import { MAX_BODY_DEPTH, MAX_BODY_ELEMENTS } from "./defaults.ts";
 import type { RequestEngine } from "./engine.ts";
+import { fieldRefusal } from "./field-rules.ts";
 import { checkJsonShape } from "./json-shape.ts";
 import { PROTOCOL_VERSION, UNKNOWN_CORR_ID, envelope, type Reply } from "./protocol.ts";
 import { parseRequest } from "./validate.ts";
@@ -85,6 +86,11 @@ export async function answerApiBody(
         data: decision.reason,
       });
     }
+  }
+  // After the credentials, as on the real server: its fields are checked by each operation.
+  const refused = fieldRefusal(request);
+  if (refused !== undefined) {
+    return encodeAnswer(request.kind, request.head.corrId, { status: 400, data: refused });
   }
   const reply = await engine.submit(request);
   return encodeAnswer(request.kind, request.head.corrId, reply);

@@ -329,11 +329,9 @@ describe("where the SDK's in-memory server and the real one differ, modulate's a
     sdk: Answer;
   }
 
-  /** Sends `steps` to all three; checks modulate = corrected reference, and every envelope. */
-  async function run(url: string, steps: Request[]): Promise<Step[]> {
-    const raw = new ReferenceServer();
-    const corrected = new ReferenceServer();
-    const out: Step[] = [];
+  /** Sends `steps` to modulate's server, checking each answer's envelope. */
+  async function fetchAnswers(url: string, steps: Request[]): Promise<Answer[]> {
+    const answers: Answer[] = [];
     for (const step of steps) {
       const res = await fetch(`${url}/`, { method: "POST", body: JSON.stringify(step) });
       const body = (await res.json()) as {
@@ -350,7 +348,19 @@ describe("where the SDK's in-memory server and the real one differ, modulate's a
         version: "2026-04-01",
       });
       expect(isResponse(body), `the SDK's client accepts ${JSON.stringify(body)}`).toBe(true);
-      const answer = { status: body.head.status, data: body.data };
+      answers.push({ status: body.head.status, data: body.data });
+    }
+    return answers;
+  }
+
+  /** Sends `steps` to all three; checks modulate = corrected reference, and every envelope. */
+  async function run(url: string, steps: Request[]): Promise<Step[]> {
+    const raw = new ReferenceServer();
+    const corrected = new ReferenceServer();
+    const answers = await fetchAnswers(url, steps);
+    const out: Step[] = [];
+    for (const [i, step] of steps.entries()) {
+      const answer = answers[i];
       const real = applyReal(corrected, NOW, step).answer;
       expect(normalise(answer), JSON.stringify(step)).toEqual(normalise(real));
       out.push({ modulate: answer, real, sdk: applySdk(raw, NOW, step).answer });
@@ -511,6 +521,76 @@ describe("where the SDK's in-memory server and the real one differ, modulate's a
         data: expect.any(String) as unknown,
       });
     }
+  });
+
+  // types.rs, `#[validate]` on each request's data (the same at v0.9.8); the SDK's in-memory
+  // server has no such rules.
+  const create = {
+    id: "t",
+    timeoutAt: FAR,
+    param: {},
+    tags: { "resonate:target": "poll://any@g" },
+  };
+  it.each([
+    ["promise.get", { id: "" }, "Promise ID is required"],
+    [
+      "promise.create",
+      { id: "", timeoutAt: -1, param: {}, tags: {} },
+      "Promise ID is required; TimeoutAt must be a non-negative integer",
+    ],
+    [
+      "promise.create",
+      { id: "a\0b", timeoutAt: FAR, param: {}, tags: {} },
+      "Promise ID must not contain null bytes",
+    ],
+    [
+      "promise.register_listener",
+      { awaited: "", address: "poll://uni@g/l" },
+      "Awaited promise ID is required",
+    ],
+    [
+      "task.create",
+      { pid: "", ttl: 60_000, action: req("promise.create", create) },
+      "Process ID is required",
+    ],
+    [
+      "task.acquire",
+      { id: "t", version: -1, pid: "p", ttl: 0 },
+      "Version must be a non-negative integer; TTL must be a positive integer",
+    ],
+    ["task.heartbeat", { pid: "p", tasks: [] }, "Tasks array must not be empty"],
+    [
+      "task.fence",
+      { id: "t", version: 1, action: req("promise.create", create) },
+      "Action ID must not equal the task ID",
+    ],
+    [
+      "schedule.create",
+      { id: "s", cron: "", promiseId: "x", promiseTimeout: -1, promiseParam: {}, promiseTags: {} },
+      "Cron expression is required; Promise timeout must be a non-negative integer",
+    ],
+  ] as const)(
+    "refuses %s with fields the real server refuses, in its words: %j",
+    async (kind, data, message) => {
+      const s = await modulate();
+      const [step] = await fetchAnswers(s.url, [req(kind, data as never)]);
+      expect(step).toEqual({ status: 400, data: message });
+    },
+  );
+
+  it("checks the fields after the credentials, as the real server does", async () => {
+    const s = await startServer({
+      host: "127.0.0.1",
+      port: 0,
+      clock: () => NOW,
+      auth: createAuthenticator({ kind: "token", token: "s3cret" }, () => NOW),
+    });
+    servers.push(s);
+    expect((await send(s.url, "promise.get", { id: "" })).status).toBe(401);
+    expect(await send(s.url, "promise.get", { id: "" }, "s3cret")).toMatchObject({
+      status: 400,
+      data: "Promise ID is required",
+    });
   });
 
   it("refuses a request in another protocol version with 400, before its credentials, and applies nothing", async () => {
