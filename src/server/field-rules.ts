@@ -1,6 +1,6 @@
 // The real Resonate server's rules on each request's fields (`#[validate]` on the data structs
-// of src/types.rs, the same at c8d7c7b and v0.9.8): an empty id, a TTL under 1, a negative
-// version or deadline, an empty heartbeat. It answers 400 with these words, joined by "; "
+// of src/types.rs at c8d7c7b; v0.9.8 has the same but for the empty heartbeat): an empty id, a
+// TTL under 1, a negative version or deadline, an empty heartbeat. It answers 400 with these words, joined by "; "
 // (types.rs:782-819), after the credentials are checked; so does this server, so that a
 // client that works here does not meet the refusal first on the real one. The rules that tie
 // ids to their lineage differ between the server's generations and are left to the checking
