@@ -3,15 +3,9 @@
 // (ui/data-source.ts), keys mean what the one keymap says (ui/keymap.ts), and views only render.
 import { Box, render, useApp, useInput, useWindowSize, type Key } from "ink";
 import { useCallback, useEffect, useReducer, useRef, useState, type Dispatch } from "react";
-import {
-  dashboardReducer,
-  groupRows,
-  INITIAL_STATE,
-  jobRows,
-  workerRows,
-  type DashboardAction,
-  type DashboardState,
-} from "./ui/dashboard-state.ts";
+import { dashboardReducer } from "./ui/dashboard-state.ts";
+import { groupRows, jobRows, workerRows } from "./ui/rows.ts";
+import { INITIAL_STATE, type DashboardAction, type DashboardState } from "./ui/state.ts";
 import type { DashboardSource } from "./ui/data-source.ts";
 import { GroupsView } from "./ui/GroupsView.tsx";
 import { HelpOverlay } from "./ui/HelpOverlay.tsx";

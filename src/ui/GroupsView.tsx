@@ -1,5 +1,6 @@
 import { Text } from "ink";
-import type { GroupRow, ListCursor } from "./dashboard-state.ts";
+import type { GroupRow } from "./rows.ts";
+import type { ListCursor } from "./state.ts";
 import { ListFrame } from "./ListFrame.tsx";
 import { cell } from "./theme.ts";
 

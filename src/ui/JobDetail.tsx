@@ -1,5 +1,5 @@
 import { Box, Text } from "ink";
-import type { DetailState } from "./dashboard-state.ts";
+import type { DetailState } from "./detail-state.ts";
 import { STAGE_COLOR, useTint, formatAge } from "./theme.ts";
 import type { ListedStage } from "../orchestration/client/list.ts";
 

@@ -1,6 +1,6 @@
 import { Text } from "ink";
 import type { ListedJob } from "../orchestration/client/list.ts";
-import type { ListCursor } from "./dashboard-state.ts";
+import type { ListCursor } from "./state.ts";
 import { ListFrame } from "./ListFrame.tsx";
 import { cell, STAGE_COLOR, useTint, formatAge } from "./theme.ts";
 

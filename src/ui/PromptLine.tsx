@@ -1,5 +1,5 @@
 import { Text } from "ink";
-import type { DashboardState } from "./dashboard-state.ts";
+import type { DashboardState } from "./state.ts";
 import { useTint } from "./theme.ts";
 
 /** The line above the status: the command or filter being typed, a confirmation, or a message. */

@@ -1,6 +1,5 @@
 import { Text } from "ink";
-import type { DashboardState, ViewName } from "./dashboard-state.ts";
-import { VIEWS } from "./dashboard-state.ts";
+import { VIEWS, type DashboardState, type ViewName } from "./state.ts";
 
 /** The views as tabs (their number keys), and the filters in force. */
 export function TopBar({

@@ -1,6 +1,6 @@
 import { Text } from "ink";
 import type { WorkerView } from "../orchestration/presence.ts";
-import type { ListCursor } from "./dashboard-state.ts";
+import type { ListCursor } from "./state.ts";
 import { ListFrame } from "./ListFrame.tsx";
 import { cell, formatAge } from "./theme.ts";
 

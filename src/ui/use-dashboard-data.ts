@@ -2,7 +2,7 @@
 // loads at once, and again at once when the question changes (finished jobs shown or not).
 // The effect returns its cleanup, so unmounting stops the timer.
 import { useCallback, useEffect, useRef, type Dispatch } from "react";
-import type { DashboardAction } from "./dashboard-state.ts";
+import type { DashboardAction } from "./state.ts";
 import { LIST_LIMIT, type DashboardSource } from "./data-source.ts";
 
 export function messageOf(error: unknown): string {

@@ -3,7 +3,7 @@
 // re-dispatch, until the job ends; an ended job shows its stored output. Closing the detail
 // aborts the follow.
 import { useEffect, type Dispatch } from "react";
-import type { DashboardAction } from "./dashboard-state.ts";
+import type { DashboardAction } from "./state.ts";
 import type { DashboardSource } from "./data-source.ts";
 import { messageOf } from "./use-dashboard-data.ts";
 

@@ -1,13 +1,8 @@
 import { describe, expect, it } from "vitest";
-import {
-  dashboardReducer,
-  groupRows,
-  INITIAL_STATE,
-  jobRows,
-  openDetail,
-  type DashboardAction,
-  type DashboardState,
-} from "../../src/ui/dashboard-state.ts";
+import { dashboardReducer } from "../../src/ui/dashboard-state.ts";
+import { openDetail } from "../../src/ui/detail-state.ts";
+import { groupRows, jobRows } from "../../src/ui/rows.ts";
+import { INITIAL_STATE, type DashboardAction, type DashboardState } from "../../src/ui/state.ts";
 import { Command } from "../../src/ui/keymap.ts";
 import { job, JOBS, NOW, WORKERS } from "./fixture.ts";
 
