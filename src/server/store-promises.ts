@@ -63,10 +63,13 @@ export class SqlitePromises implements PromiseStore {
   }
 
   branch(branch: string, exceptId: string): StoredPromise[] {
-    return this.#db
-      .stmt("SELECT * FROM promises WHERE branch = ? AND id != ? ORDER BY created_at, id")
-      .all(branch, exceptId)
-      .map(toPromise);
+    return (
+      this.#db
+        // In id order, as the real server lists a preload (persistence_sqlite.rs:1205-1208).
+        .stmt("SELECT * FROM promises WHERE branch = ? AND id != ? ORDER BY id")
+        .all(branch, exceptId)
+        .map(toPromise)
+    );
   }
 
   search(q: PageQuery & { state?: PromiseState; tags?: Record<string, string> }): StoredPromise[] {

@@ -456,6 +456,24 @@ describe("where the SDK's in-memory server and the real one differ, modulate's a
     });
   });
 
+  it("lists a preload in id order, as the real server does, not in the order of creation", async () => {
+    let now = NOW;
+    const s = await startServer({ host: "127.0.0.1", port: 0, clock: () => now });
+    servers.push(s);
+    const branch = { "resonate:branch": "r" };
+    const target = { ...branch, "resonate:target": "poll://any@g" };
+    await send(s.url, "promise.create", { id: "r.z", timeoutAt: FAR, param: {}, tags: branch });
+    now += 1_000;
+    await send(s.url, "promise.create", { id: "r.a", timeoutAt: FAR, param: {}, tags: branch });
+    const created = await send(s.url, "task.create", {
+      pid: "p1",
+      ttl: 60_000,
+      action: req("promise.create", { id: "r", timeoutAt: FAR, param: {}, tags: target }),
+    });
+    const preload = (created.data as { preload: { id: string }[] }).preload;
+    expect(preload.map((p) => p.id)).toEqual(["r.a", "r.z"]);
+  });
+
   it("refuses a suspend on a promise that does not exist with 422 and a message", async () => {
     const s = await modulate();
     const steps = await run(s.url, [
