@@ -11,7 +11,7 @@ import { GroupsView } from "./ui/GroupsView.tsx";
 import { HelpOverlay } from "./ui/HelpOverlay.tsx";
 import { JobDetail } from "./ui/JobDetail.tsx";
 import { JobsView } from "./ui/JobsView.tsx";
-import { Command, keyHint, matchCommand } from "./ui/keymap.ts";
+import { Command, keyHint, keyPresses, matchCommand } from "./ui/keymap.ts";
 import { PromptLine } from "./ui/PromptLine.tsx";
 import { StatusLine } from "./ui/StatusLine.tsx";
 import { ColorContext, colorWanted } from "./ui/theme.ts";
@@ -74,7 +74,7 @@ async function cancelJobs(
 }
 
 /** Text typed into the `:` command line or the `/` filter. */
-function editInput(input: string, key: Key, dispatch: Dispatch<DashboardAction>): void {
+function editInput(input: string, key: Partial<Key>, dispatch: Dispatch<DashboardAction>): void {
   if (key.escape) dispatch({ type: "command", command: Command.Back });
   else if (key.return) dispatch({ type: "input-submit" });
   else if (key.backspace || key.delete) dispatch({ type: "input-edit", backspace: true });
@@ -118,7 +118,7 @@ export function App({ source, url, refreshMs, color = colorWanted(process.env), 
     [source, refresh],
   );
 
-  useInput((input, key) => {
+  const handleKey = (input: string, key: Partial<Key>): void => {
     const state = latest.current;
     if (key.ctrl && input === "c") return exit();
     if (state.input) return editInput(input, key, dispatch);
@@ -142,6 +142,9 @@ export function App({ source, url, refreshMs, color = colorWanted(process.env), 
     if (command === Command.Refresh) refresh();
     dispatch({ type: "command", command });
     return undefined;
+  };
+  useInput((input, key) => {
+    for (const [one, itsKey] of keyPresses(input, key)) handleKey(one, itsKey);
   });
 
   const groups = groupRows(state);
@@ -191,6 +194,7 @@ export function App({ source, url, refreshMs, color = colorWanted(process.env), 
           error={state.error}
           now={now}
           hint={keyHint(where)}
+          columns={columns}
         />
       </Box>
     </ColorContext.Provider>

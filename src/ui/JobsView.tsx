@@ -33,8 +33,9 @@ export function JobsView({
   columns: number;
 }) {
   const tint = useTint();
-  const idWidth = columns >= 100 ? 24 : 22;
-  const scriptWidth = columns >= 100 ? 20 : 12;
+  // Ids as newJobId makes them are 21 characters; wider screens give the REASON the rest.
+  const idWidth = columns >= 100 ? 24 : 21;
+  const scriptWidth = columns >= 100 ? 20 : 10;
   const header = `  ${cell("STATE", 9)} ${cell("ID", idWidth)} ${cell("GROUP", 8)} ${cell("SCRIPT", scriptWidth)} ${cell("AGE", 6, "right")} WORKER/REASON`;
   return (
     <ListFrame

@@ -11,12 +11,14 @@ export function StatusLine({
   error,
   now,
   hint,
+  columns,
 }: {
   url: string;
   loadedAt: number | undefined;
   error: string | undefined;
   now: number;
   hint: string;
+  columns: number;
 }) {
   const tint = useTint();
   if (error) {
@@ -27,6 +29,12 @@ export function StatusLine({
       </Text>
     );
   }
+  // The keys come first: where both do not fit, the server's address gives way.
   const when = loadedAt === undefined ? "loading…" : url;
-  return <Text wrap="truncate" dimColor>{`${when}  ${hint}`}</Text>;
+  const line = `${when}  ${hint}`;
+  return (
+    <Text wrap="truncate" dimColor>
+      {line.length <= columns ? line : hint}
+    </Text>
+  );
 }

@@ -250,6 +250,18 @@ export function matchCommand(
   return undefined;
 }
 
+/**
+ * The key presses in one read from the terminal. Ink hands over ordinary text as one string
+ * when keys arrive together (typed fast over a slow link, a paste, tmux send-keys): "jj\r" is
+ * then two moves and an Enter, not one unknown key.
+ */
+export function keyPresses(input: string, key: Partial<Key>): [string, Partial<Key>][] {
+  if (input.length <= 1 || key.ctrl || key.meta || key.escape) return [[input, key]];
+  return [...input].map((c): [string, Partial<Key>] =>
+    c === "\r" ? ["", { return: true }] : c === "\t" ? ["", { tab: true }] : [c, {}],
+  );
+}
+
 const SCOPE_TITLE: Record<Scope, string> = {
   global: "Everywhere",
   list: "Lists",

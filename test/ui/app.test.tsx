@@ -116,6 +116,14 @@ describe("the dashboard", () => {
     expect(source.canceled).toEqual(["job-3"]);
   });
 
+  it("reads keys that arrive together one by one", async () => {
+    const ui = dashboard();
+    await ui.frameWhere((f) => f.includes("job-3"), "the jobs");
+    // The first write may land before the input listener: repeat until it is heard.
+    await ui.pressUntil(":workers\r", (f) => f.includes("cpu-b-2"), "the workers view");
+    await ui.press(":jobs\rjj\r", (f) => f.includes("job job-1"), "job-1's detail");
+  });
+
   it("lists every key of the keymap in the ? overlay", async () => {
     const ui = dashboard();
     await ui.frameWhere((f) => f.includes("job-3"), "the jobs");
