@@ -25,7 +25,7 @@ const times: number[] = [];
 for (let i = 0; i < Number(roundsText); i++) {
   const id = `bench-big-${i}`;
   const data = Buffer.alloc(6 * 1024 * 1024, i).toString("base64");
-  const head = { corrId: id, version: "" };
+  const head = { corrId: id, version: "2026-04-01" };
   const create = Buffer.from(
     JSON.stringify({
       kind: "promise.create",

@@ -50,7 +50,7 @@ function health(url: string): Promise<number> {
 /** Bodies built before the probe starts, so that the test's own JSON work does not delay it. */
 function bigValueRequests(id: string): { create: Buffer; get: Buffer } {
   const data = Buffer.alloc(6 * 1024 * 1024, id).toString("base64");
-  const head = { corrId: id, version: "" };
+  const head = { corrId: id, version: "2026-04-01" };
   return {
     create: Buffer.from(
       JSON.stringify({

@@ -151,7 +151,7 @@ function slowCreate(
   chunkBytes: number,
   chunked: boolean,
 ): Promise<string> {
-  const head = `{"kind":"promise.create","head":{"corrId":"c1","version":""},"data":{"id":"${id}","timeoutAt":${Date.now() + 600_000},"param":{"headers":{},"data":"`;
+  const head = `{"kind":"promise.create","head":{"corrId":"c1","version":"2026-04-01"},"data":{"id":"${id}","timeoutAt":${Date.now() + 600_000},"param":{"headers":{},"data":"`;
   const tail = `"},"tags":{}}}`;
   const body = Buffer.from(head + "A".repeat(totalBytes - head.length - tail.length) + tail);
   return new Promise((resolve) => {
