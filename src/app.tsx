@@ -11,9 +11,12 @@ import { GroupsView } from "./ui/GroupsView.tsx";
 import { HelpOverlay } from "./ui/HelpOverlay.tsx";
 import { JobDetail } from "./ui/JobDetail.tsx";
 import { JobsView } from "./ui/JobsView.tsx";
-import { Command, keyHint, keyPresses, matchCommand } from "./ui/keymap.ts";
+import { cycle, type SubmitForm } from "./ui/form-state.ts";
+import { Command, keyHint, keyPresses, matchCommand, type Where } from "./ui/keymap.ts";
 import { PromptLine } from "./ui/PromptLine.tsx";
 import { StatusLine } from "./ui/StatusLine.tsx";
+import { completePath, submitFromForm } from "./ui/submit-job.ts";
+import { SubmitFormView } from "./ui/SubmitFormView.tsx";
 import { ColorContext, colorWanted } from "./ui/theme.ts";
 import { TopBar } from "./ui/TopBar.tsx";
 import { messageOf, useDashboardData } from "./ui/use-dashboard-data.ts";
@@ -43,6 +46,20 @@ function useNow(): number {
     return () => clearInterval(timer);
   }, []);
   return now;
+}
+
+/** Where the user is, for the keymap. */
+function whereIs(state: DashboardState): Where {
+  if (state.form) return "form";
+  if (state.detail) return "detail";
+  return state.view === "jobs" ? "jobs" : "list";
+}
+
+/** Groups with a live worker now: what the form's group field offers. */
+function liveGroups(state: DashboardState): string[] {
+  return groupRows(state)
+    .filter((g) => g.workers > 0)
+    .map((g) => g.name);
 }
 
 /** Cancels `ids` and says in one line what happened. */
@@ -118,10 +135,60 @@ export function App({ source, url, refreshMs, color = colorWanted(process.env), 
     [source, refresh],
   );
 
+  const formKey = (form: SubmitForm, input: string, key: Partial<Key>): void => {
+    const command = matchCommand(input, key, "form");
+    const field = form.focus;
+    const value = form.values[field];
+    switch (command) {
+      case Command.Back:
+        return dispatch({ type: "command", command });
+      case Command.FormNext: {
+        // On the script, Tab completes the path as a shell does; once complete, it moves on.
+        const completed = field === "script" ? completePath(value) : value;
+        if (completed !== value) return dispatch({ type: "form-set", field, value: completed });
+        return dispatch({ type: "form-focus", by: 1 });
+      }
+      case Command.FormPrevious:
+        return dispatch({ type: "form-focus", by: -1 });
+      case Command.FormLeft:
+      case Command.FormRight: {
+        const by = command === Command.FormLeft ? -1 : 1;
+        if (field === "group")
+          dispatch({
+            type: "form-set",
+            field,
+            value: cycle(liveGroups(latest.current), value, by),
+          });
+        if (field === "mode")
+          dispatch({ type: "form-set", field, value: value === "wait" ? "detach" : "wait" });
+        return undefined;
+      }
+      case Command.FormSubmit: {
+        if (form.submitting) return undefined;
+        dispatch({ type: "form-submitting" });
+        submitFromForm(source, form.values).then(
+          (id) => {
+            dispatch({ type: "form-close" });
+            dispatch({ type: "open-detail", id });
+            dispatch({ type: "flash", message: `submitted ${id}` });
+            refresh();
+          },
+          (error: unknown) => dispatch({ type: "form-failed", message: messageOf(error) }),
+        );
+        return undefined;
+      }
+      default:
+        if (key.backspace || key.delete) return dispatch({ type: "form-edit", backspace: true });
+        if (input !== "" && !key.ctrl && !key.meta && !key.tab)
+          return dispatch({ type: "form-edit", append: input });
+        return undefined;
+    }
+  };
   const handleKey = (input: string, key: Partial<Key>): void => {
     const state = latest.current;
     if (key.ctrl && input === "c") return exit();
     if (state.input) return editInput(input, key, dispatch);
+    if (state.form) return formKey(state.form, input, key);
     if (state.confirm) {
       // Only y says yes: Enter, n, Esc and any other key keep the default, No.
       const yes = input === "y" || input === "Y";
@@ -130,7 +197,7 @@ export function App({ source, url, refreshMs, color = colorWanted(process.env), 
       if (yes) runCancel(ids);
       return undefined;
     }
-    const where = state.detail ? "detail" : state.view === "jobs" ? "jobs" : "list";
+    const where = whereIs(state);
     const command = matchCommand(input, key, where);
     if (command === undefined) return undefined;
     if (command === Command.ForceQuit) return exit();
@@ -140,6 +207,12 @@ export function App({ source, url, refreshMs, color = colorWanted(process.env), 
       return undefined;
     }
     if (command === Command.Refresh) refresh();
+    if (command === Command.Submit) {
+      const live = liveGroups(state);
+      const group = state.groupFilter ?? live[0] ?? "cpu";
+      dispatch({ type: "form-open", group });
+      return undefined;
+    }
     dispatch({ type: "command", command });
     return undefined;
   };
@@ -150,10 +223,11 @@ export function App({ source, url, refreshMs, color = colorWanted(process.env), 
   const groups = groupRows(state);
   const jobs = jobRows(state);
   const workers = workerRows(state);
-  const where = state.detail ? "detail" : state.view === "jobs" ? "jobs" : "list";
+  const where = whereIs(state);
   const dataNow = state.loadedAt ?? now;
   let body;
   if (state.overlay === "help") body = <HelpOverlay columns={columns} />;
+  else if (state.form) body = <SubmitFormView form={state.form} columns={columns} />;
   else if (state.detail) body = <JobDetail detail={state.detail} height={pageRows + 1} now={now} />;
   else if (state.loadedAt === undefined && !state.error) body = <Box flexGrow={1} />;
   else if (state.view === "groups")

@@ -38,6 +38,7 @@ function back(state: DashboardState): DashboardState {
   if (state.input?.kind === "filter")
     return withCursors({ ...state, input: undefined, textFilter: "" });
   if (state.input) return { ...state, input: undefined };
+  if (state.form) return { ...state, form: undefined };
   if (state.overlay) return { ...state, overlay: undefined };
   if (state.confirm) return { ...state, confirm: undefined, flash: "nothing canceled" };
   if (state.detail) return { ...state, detail: undefined };

@@ -2,7 +2,8 @@
 // without a terminal; key commands are in commands.ts, an open job's part in detail-state.ts.
 import { applyCommand, firstView, runCommandLine } from "./commands.ts";
 import { withCursors } from "./cursors.ts";
-import { detailReducer } from "./detail-state.ts";
+import { detailReducer, openDetail } from "./detail-state.ts";
+import { formReducer, openForm } from "./form-state.ts";
 import type { DashboardAction, DashboardState } from "./state.ts";
 
 export function dashboardReducer(state: DashboardState, action: DashboardAction): DashboardState {
@@ -64,6 +65,18 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
       // Reports about a detail since closed (or another job's) change nothing.
       if (state.detail?.id !== action.id) return state;
       return { ...state, detail: detailReducer(state.detail, action) };
+    case "form-open":
+      return { ...state, form: openForm(action.group), overlay: undefined };
+    case "form-edit":
+    case "form-set":
+    case "form-focus":
+    case "form-submitting":
+    case "form-failed":
+    case "form-close":
+      if (!state.form) return state;
+      return { ...state, form: formReducer(state.form, action) };
+    case "open-detail":
+      return { ...state, detail: openDetail(action.id), overlay: undefined };
     case "flash":
       return { ...state, flash: action.message };
   }

@@ -1,10 +1,10 @@
 // What the dashboard reads and does, through the same orchestration module as the CLI: `ls`
-// (list), `workers`, `get` (getJob), `logs` (followOutput, waitForJob) and `cancel`.
+// (list), `workers`, `get` (getJob), `logs` (followOutput, waitForJob), `cancel` and `submit`.
 import type { ModulateClient } from "../orchestration/client.ts";
 
 export type DashboardSource = Pick<
   ModulateClient,
-  "list" | "workers" | "getJob" | "followOutput" | "waitForJob" | "cancel"
+  "list" | "workers" | "getJob" | "followOutput" | "waitForJob" | "cancel" | "submit"
 >;
 
 /** The most jobs one refresh asks for: the newest, as `modulate ls --limit` does. */

@@ -26,11 +26,19 @@ export const Command = {
   Cancel: "cancel",
   Follow: "follow",
   Refresh: "refresh",
+  Submit: "submit",
+  FormNext: "form-next",
+  FormPrevious: "form-previous",
+  FormLeft: "form-left",
+  FormRight: "form-right",
+  FormSubmit: "form-submit",
 } as const;
 export type Command = (typeof Command)[keyof typeof Command];
 
-/** Where a binding applies: everywhere, in a list view, or in a job's detail. */
-export type Scope = "global" | "list" | "jobs" | "detail";
+/** Where a binding applies: everywhere, in a list view, in a job's detail, in the submit form. */
+export type Scope = "global" | "list" | "jobs" | "detail" | "form";
+/** Where the user is, for the matcher: `jobs` is the jobs list, `list` the other lists. */
+export type Where = "jobs" | "list" | "detail" | "form";
 
 type NamedKey =
   | "upArrow"
@@ -51,6 +59,7 @@ interface Binding {
   /** A named key, as Ink reports it in `key`. */
   key?: NamedKey;
   ctrl?: boolean;
+  shift?: boolean;
 }
 
 export interface KeymapEntry {
@@ -225,24 +234,72 @@ export const KEYMAP: readonly KeymapEntry[] = [
     keys: "r",
     description: "refresh now",
   },
+  {
+    command: Command.Submit,
+    scope: "list",
+    bindings: [{ input: "s" }],
+    keys: "s",
+    description: "submit a job (a form)",
+  },
+  {
+    command: Command.FormNext,
+    scope: "form",
+    bindings: [{ key: "tab", shift: false }, { key: "downArrow" }],
+    keys: "Tab ↓",
+    description: "next field; on Script, completes the path first",
+  },
+  {
+    command: Command.FormPrevious,
+    scope: "form",
+    bindings: [{ key: "tab", shift: true }, { key: "upArrow" }],
+    keys: "S-Tab ↑",
+    description: "previous field",
+  },
+  {
+    command: Command.FormLeft,
+    scope: "form",
+    bindings: [{ key: "leftArrow" }],
+    keys: "←",
+    description: "previous live group, or mode",
+  },
+  {
+    command: Command.FormRight,
+    scope: "form",
+    bindings: [{ key: "rightArrow" }],
+    keys: "→",
+    description: "next live group, or mode",
+  },
+  {
+    command: Command.FormSubmit,
+    scope: "form",
+    bindings: [{ key: "return" }],
+    keys: "Enter",
+    description: "submit, then open the job's detail",
+  },
+  {
+    command: Command.Back,
+    scope: "form",
+    bindings: [{ key: "escape" }],
+    keys: "Esc",
+    description: "close the form",
+  },
 ];
 
-function inScope(scope: Scope, where: "jobs" | "list" | "detail"): boolean {
+function inScope(scope: Scope, where: Where): boolean {
+  // The form takes text: only its own keys are commands there.
+  if (where === "form") return scope === "form";
   if (scope === "global") return true;
   if (scope === "list") return where === "list" || where === "jobs";
   return scope === where;
 }
 
 /** The command a key press means where the user is (`jobs` is the jobs list). */
-export function matchCommand(
-  input: string,
-  key: Partial<Key>,
-  where: "jobs" | "list" | "detail",
-): Command | undefined {
+export function matchCommand(input: string, key: Partial<Key>, where: Where): Command | undefined {
   for (const entry of KEYMAP) {
     if (!inScope(entry.scope, where)) continue;
     for (const binding of entry.bindings) {
       if ((binding.ctrl ?? false) !== (key.ctrl ?? false)) continue;
+      if (binding.shift !== undefined && binding.shift !== (key.shift ?? false)) continue;
       if (binding.key !== undefined && key[binding.key]) return entry.command;
       if (binding.input !== undefined && input === binding.input) return entry.command;
     }
@@ -267,6 +324,7 @@ const SCOPE_TITLE: Record<Scope, string> = {
   list: "Lists",
   jobs: "Jobs list",
   detail: "Job detail",
+  form: "Submit form",
 };
 
 /** The overlay's sections, from the table the matcher reads. */
@@ -281,8 +339,10 @@ export function helpSections(): { title: string; rows: { keys: string; descripti
 }
 
 /** The short hint of the status line, by where the user is. */
-export function keyHint(where: "jobs" | "list" | "detail"): string {
+export function keyHint(where: Where): string {
+  if (where === "form") return "Tab next/complete  ← → pick  Enter submit  Esc close";
   if (where === "detail") return "Esc back  f follow  c cancel  ? help";
-  if (where === "jobs") return "Enter open  c cancel  a finished  / filter  ? help  q quit";
-  return "Enter open  : command  / filter  ? help  q quit";
+  if (where === "jobs")
+    return "Enter open  s submit  c cancel  a finished  / filter  ? help  q quit";
+  return "Enter open  s submit  : command  / filter  ? help  q quit";
 }

@@ -4,6 +4,7 @@
 import type { ListedJob } from "../orchestration/client/list.ts";
 import type { WorkerView } from "../orchestration/presence.ts";
 import type { DetailAction, DetailState } from "./detail-state.ts";
+import type { FormAction, SubmitForm } from "./form-state.ts";
 import type { Command } from "./keymap.ts";
 
 export type ViewName = "groups" | "jobs" | "workers";
@@ -53,6 +54,8 @@ export interface DashboardState {
   confirm: { action: "cancel"; ids: string[] } | undefined;
   marked: string[];
   detail: DetailState | undefined;
+  /** The submit form, while it is open. */
+  form: SubmitForm | undefined;
   /** A one-line message: what an action did, or why a command was not understood. */
   flash: string | undefined;
 }
@@ -78,6 +81,7 @@ export const INITIAL_STATE: DashboardState = {
   confirm: undefined,
   marked: [],
   detail: undefined,
+  form: undefined,
   flash: undefined,
 };
 
@@ -92,4 +96,7 @@ export type DashboardAction =
   | { type: "input-submit" }
   | { type: "confirm"; yes: boolean }
   | DetailAction
+  | FormAction
+  /** A job's detail, opened for it (a job just submitted). */
+  | { type: "open-detail"; id: string }
   | { type: "flash"; message: string | undefined };

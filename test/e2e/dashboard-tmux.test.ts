@@ -31,7 +31,7 @@ async function screenWith(session: string, what: string, test: (text: string) =>
 
 describe("the dashboard in a terminal", () => {
   it.skipIf(!hasTmux)(
-    "at 80x24 shows the groups, a job's live output and cancels it from the list, and quits on q (needs tmux)",
+    "at 80x24: the groups, a job submitted from the form with its live output, canceled from the list, q quits (needs tmux)",
     async () => {
       const dev = start(MODULATE, ["dev", "--in-memory", "--port", "0", "--groups", "cpu,gpu"]);
       const url = (await dev.waitFor(/server (http:\/\/\S+),/))[1] ?? "";
@@ -55,27 +55,37 @@ describe("the dashboard in a terminal", () => {
         (t) => /cpu\s+1\s+0\/2/.test(t) && /gpu\s+1\s+0\/2/.test(t),
       );
       expect(groups).toMatch(/GROUP\s+WORKERS\s+SLOTS/);
-      const id = `tmux-${randomUUID().slice(0, 8)}`;
-      execFileSync(MODULATE, [
-        "submit",
-        "--url",
-        url,
-        "--group",
-        "cpu",
-        "--detach",
-        "--id",
-        id,
-        join(JOB_FIXTURES, "sleepy.py"),
-        "--",
-        "120",
-      ]);
-      keys(session, "2");
-      await screenWith(session, "the job running", (t) => new RegExp(`running\\s+${id}`).test(t));
+      // The submit form: a script path typed and completed with Tab, a group typed over the
+      // default, the script's argument; Enter submits and opens the job's detail.
+      keys(session, "s");
+      await screenWith(session, "the form", (t) => t.includes("Submit a job"));
+      keys(session, "-l", join(JOB_FIXTURES, "sleep"));
+      keys(session, "Tab");
+      await screenWith(session, "the path completed", (t) => t.includes("sleepy.py█"));
+      keys(session, "Tab", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace");
+      keys(session, "-l", "cpu");
+      keys(session, "Tab");
+      keys(session, "-l", "120");
+      await screenWith(
+        session,
+        "the form filled",
+        (t) => /Group\s+cpu\s/.test(t) && t.includes("120█"),
+      );
       keys(session, "Enter");
-      const detail = await screenWith(session, "its live output", (t) => t.includes("started in"));
-      expect(detail).toContain(`job ${id}`);
+      // The job's output, read live from its worker through the server.
+      const detail = await screenWith(
+        session,
+        "its live output, running",
+        (t) => t.includes("started in") && /running\s+sleepy\.py\s+group cpu/.test(t),
+      );
+      const id = /job (job-[\w-]+)/.exec(detail)?.[1] ?? "";
+      expect(id).not.toBe("");
+      // Back to the list it came from, the groups; then the jobs (a key of its own: an Esc
+      // followed at once by another key reads as Alt and that key).
       keys(session, "Escape");
-      await screenWith(session, "the list again", (t) => t.includes("WORKER/REASON"));
+      await screenWith(session, "the groups again", (t) => /cpu\s+1\s+1\/2/.test(t));
+      keys(session, "2");
+      await screenWith(session, "the jobs", (t) => new RegExp(`running\\s+${id}`).test(t));
       keys(session, "c");
       await screenWith(session, "the confirmation", (t) => t.includes(`Cancel job ${id}? y/N`));
       keys(session, "y");

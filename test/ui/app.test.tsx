@@ -1,9 +1,12 @@
 // The dashboard rendered by ink-testing-library, driven by keys, fed by a stand-in client.
+import { join } from "node:path";
 import { render } from "ink-testing-library";
 import { afterEach, describe, expect, it } from "vitest";
 import { App } from "../../src/app.tsx";
+import { ROOT } from "../helpers/processes.ts";
 import { fakeSource, JOBS, type FakeSource } from "./fixture.ts";
 
+const FIXTURE_DIR = join(ROOT, "test", "fixtures", "jobs");
 const KEY = { enter: "\r", esc: "\u001B", down: "\u001B[B", up: "\u001B[A", ctrlC: "\u0003" };
 const unmounts: (() => void)[] = [];
 afterEach(() => {
@@ -122,6 +125,44 @@ describe("the dashboard", () => {
     // The first write may land before the input listener: repeat until it is heard.
     await ui.pressUntil(":workers\r", (f) => f.includes("cpu-b-2"), "the workers view");
     await ui.press(":jobs\rjj\r", (f) => f.includes("job job-1"), "job-1's detail");
+  });
+
+  it("submits a job from the form: the path completed by Tab, a live group picked, then its detail", async () => {
+    const source = fakeSource();
+    const ui = dashboard(source);
+    await ui.frameWhere((f) => f.includes("job-3"), "the jobs");
+    await ui.pressUntil("s", (f) => f.includes("Submit a job"), "the form");
+    // Typed with the group field's default: the first live group, cpu.
+    expect(ui.lastFrame()).toMatch(/Group\s+cpu/);
+    ui.stdin.write(`${FIXTURE_DIR}/sleep`);
+    await ui.frameWhere((f) => f.includes("sleep█"), "the typed path");
+    await ui.press("\t", (f) => f.includes("sleepy.py█"), "the path completed");
+    ui.stdin.write("\t"); // complete: on to the group
+    await ui.frameWhere((f) => /> Group\s+cpu█/.test(f), "the group field");
+    await ui.press("\u001B[C", (f) => /> Group\s+gpu█/.test(f), "the next live group");
+    ui.stdin.write("\t");
+    await ui.frameWhere((f) => /> Arguments/.test(f), "the arguments field");
+    ui.stdin.write("30");
+    await ui.frameWhere((f) => f.includes("30█"), "the typed arguments");
+    const detail = await ui.press(KEY.enter, (f) => f.includes("output: following"), "its detail");
+    expect(source.submitted).toHaveLength(1);
+    expect(source.submitted[0]).toMatchObject({ group: "gpu", args: ["30"], mode: "detach" });
+    expect(source.submitted[0]?.script.name).toBe("sleepy.py");
+    expect(detail).toContain(`job ${source.submitted[0]?.id}`);
+  });
+
+  it("says which field to fix when the form cannot be submitted, and Esc closes it", async () => {
+    const ui = dashboard();
+    await ui.frameWhere((f) => f.includes("job-3"), "the jobs");
+    await ui.pressUntil("s", (f) => f.includes("Submit a job"), "the form");
+    ui.stdin.write("/no/such/script.py");
+    await ui.frameWhere((f) => f.includes("script.py█"), "the typed path");
+    await ui.press(
+      KEY.enter,
+      (f) => f.includes("Script: cannot read /no/such/script.py (ENOENT)"),
+      "the refusal",
+    );
+    await ui.press(KEY.esc, (f) => f.includes("WORKER/REASON"), "the list again");
   });
 
   it("lists every key of the keymap in the ? overlay", async () => {

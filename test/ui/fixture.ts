@@ -1,6 +1,6 @@
 // One cluster as the dashboard tests see it, and a stand-in for the client that serves it:
 // two worker groups and jobs in each step, and a record of what the dashboard asked for.
-import type { JobResult } from "../../src/orchestration/jobs/job.ts";
+import type { JobResult, JobSpec } from "../../src/orchestration/jobs/job.ts";
 import type { ListedJob, ListedStage } from "../../src/orchestration/client/list.ts";
 import type { JobView } from "../../src/orchestration/client/view.ts";
 import type { FollowEvents, FollowOptions } from "../../src/orchestration/client/follow-output.ts";
@@ -54,6 +54,7 @@ export const JOBS: ListedJob[] = [
 
 export interface FakeSource extends DashboardSource {
   canceled: string[];
+  submitted: JobSpec[];
   /** Output handed to the open follow: what the job "writes". */
   write(text: string): void;
   jobs: ListedJob[];
@@ -65,6 +66,7 @@ export function fakeSource(jobs: ListedJob[] = JOBS, workers: WorkerView[] = WOR
   let events: FollowEvents | undefined;
   const source: FakeSource = {
     canceled: [],
+    submitted: [],
     // Its own copies: a cancel changes a job's stage here, not in the shared fixture.
     jobs: jobs.map((j) => ({ ...j })),
     failing: false,
@@ -111,6 +113,17 @@ export function fakeSource(jobs: ListedJob[] = JOBS, workers: WorkerView[] = WOR
       return new Promise((resolve) =>
         options.stop?.addEventListener("abort", () => resolve({ attempts: new Map() })),
       );
+    },
+    submit: (spec) => {
+      source.submitted.push(spec);
+      source.jobs.unshift(
+        job(spec.id, "queued", {
+          group: spec.group,
+          script: spec.script.name,
+          submittedAt: spec.submittedAt,
+        }),
+      );
+      return Promise.resolve({ id: spec.id, existing: false });
     },
     cancel: (id, now) => {
       source.canceled.push(id);
