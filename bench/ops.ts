@@ -54,8 +54,8 @@ const { values: options } = parseArgs({
     "writes-jobs": { type: "string", default: "100" },
     "writes-workers": { type: "string", default: "4" },
     "writes-slots": { type: "string", default: "25" },
-    "writes-print-sec": { type: "string", default: "10" },
-    "writes-lead-sec": { type: "string", default: "40" },
+    "writes-print-sec": { type: "string", default: "12" },
+    "writes-lead-sec": { type: "string" },
     "writes-sandbox": { type: "string" },
     sandbox: { type: "string" },
     python: { type: "string", default: "/usr/bin/python3" },
@@ -171,7 +171,11 @@ async function writesPart(root: string): Promise<{ writes: WritesReport; sandbox
         jobs: num("writes-jobs"),
         linesPerSec: 1000,
         printSec: num("writes-print-sec"),
-        leadSec: num("writes-lead-sec"),
+        // Time for every job to reach a worker and start: about 0.3 s a job on two busy cores.
+        leadSec:
+          options["writes-lead-sec"] === undefined
+            ? Math.max(15, Math.ceil(num("writes-jobs") * 0.3))
+            : num("writes-lead-sec"),
       },
       log,
     );
@@ -188,7 +192,8 @@ async function main(): Promise<void> {
   for (const signal of ["SIGINT", "SIGTERM"] as const)
     process.prependOnceListener(signal, killFollowed);
   const dist = path.join(ROOT, "dist", "modulate.mjs");
-  const distBuiltAt = new Date((await stat(dist)).mtimeMs).toISOString();
+  const distMtimeMs = (await stat(dist)).mtimeMs;
+  const distBuiltAt = new Date(distMtimeMs).toISOString();
   const loadAverageAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
   const root = await mkdtemp(path.join(tmpdir(), "modulate-bench-ops-"));
   // mkdtemp makes it 0700; a job user (--run-as) would have to pass through it.
@@ -235,6 +240,12 @@ async function main(): Promise<void> {
       };
       partial.writes = measured.writes;
     }
+    // Tests rebuild dist/ in their global set-up: CLI runs before and after such a rebuild ran
+    // different builds, and the figures mix them.
+    const distRebuilt = (await stat(dist)).mtimeMs !== distMtimeMs;
+    if (distRebuilt)
+      log("warning: dist/ was rebuilt during the run: the CLI figures mix two builds");
+    setup["distRebuilt"] = distRebuilt;
     const base = {
       date: new Date().toISOString(),
       machine: { cores: cpus().length, model: cpus()[0]?.model ?? "unknown", loadAverageAtStart },

@@ -1,9 +1,12 @@
 // Part 1: `modulate ls` from the CLI against a full store, beside `modulate --version` timed in
 // the same rounds (one of each command per round, in turn), so that the difference is ls's own
-// work and not a drift of a shared machine. Then, in-process, where ls's time goes: the same
-// requests ls sends, timed one kind at a time. A failed run (ls gives up on a request after
+// work and not a drift of a shared machine. The CLI runs dist/ (the last build); then, in
+// process, src/'s listJobs is timed too, and where its time goes: the requests ls sends, one
+// kind at a time. A failed run (ls gives up on a request after
 // 10 s) is kept with its time and its message: at the issue's sizes that is the finding.
+import { listJobs } from "../../src/orchestration/client/list.ts";
 import { TAG, attemptId } from "../../src/orchestration/jobs/names.ts";
+import { requestSender } from "../../src/orchestration/wire/wire.ts";
 import { round1, summarize, type Summary } from "./e2e-stats.ts";
 import { processCpu } from "./e2e-cpu.ts";
 import { sleep, timeCommand } from "./ops-spawn.ts";
@@ -25,23 +28,28 @@ export interface LsFigures extends Summary {
   readonly failedRuns: number;
   /** The first failure's message, if any. */
   readonly failure?: string;
-  /** Set when the runs were cut short: a run took longer than `GIVE_UP_MS`. */
+  /** Set when the runs were cut short: a run failed or took longer than `GIVE_UP_MS`. */
   readonly gaveUp: boolean;
 }
 
 export interface LsBreakdown {
+  /** listJobs of src/ (what `ls` runs after its start-up), in-process, for each command. */
+  readonly inProcessMs: Record<string, number>;
   /** The searches of every pending execute and root promise, page by page (1,000 a page). */
   readonly pendingSearchesMs: number;
   readonly pendingPages: number;
   /** The same with settled ones too, as --all sends them. */
   readonly allSearchesMs: number;
   readonly allPages: number;
-  /** One queued job's attempt look-up (promise.get, then a tag search when none): medians. */
-  readonly attemptSamples: number;
+  /** One page of 1,000 pending execute promises: its time and size on the wire. */
+  readonly onePendingPageMs: number;
+  readonly onePendingPageBytes: number;
+  /** The same page without the tag filter (pending promises of any kind): the tag match's share. */
+  readonly onePendingPageUntaggedMs: number;
+  /** A queued job's attempt look-up by id (promise.get of `<job>.attempt-1`): median of 5. */
   readonly oneAttemptGetMs: number;
-  readonly oneAttemptSearchMs: number;
-  /** What ls's look-ups for the 100 jobs it shows by default cost the server, one after another. */
-  readonly hundredLookupsMs: number;
+  /** The tag search ls makes instead for a job run before attempts were named by lineage. */
+  readonly oneAttemptTagSearchMs: number;
 }
 
 export interface LsReport {
@@ -57,7 +65,10 @@ export const LS_COMMANDS: readonly LsCommand[] = [
   { name: "ls --all --limit 20", args: ["ls", "--all", "--limit", "20"] },
 ];
 
-/** A command slower than this once is run no more: its figure is clear, and runs add minutes. */
+/**
+ * A command that failed, or took longer than this, once is run no more: its figure is clear,
+ * and each such run costs minutes (the server answers its queued requests after ls gave up).
+ */
 const GIVE_UP_MS = 20_000;
 /** A failed ls leaves its requests queued on the server: wait until the server is idle. */
 const IDLE_SERVER_SHARE = 0.1;
@@ -102,7 +113,7 @@ export async function measureLs(
       if (run.code === 0) rows.set(c.name, run.stdout.trimEnd().split("\n").length - 1);
       else failures.get(c.name)?.push(`exit ${run.code}: ${run.stderr.trim().slice(0, 300)}`);
       log(`ls: round ${round}: ${c.name} ${Math.round(run.ms)} ms (exit ${run.code})`);
-      if (run.ms > GIVE_UP_MS) givenUp.add(c.name);
+      if (run.ms > GIVE_UP_MS || run.code !== 0) givenUp.add(c.name);
       await serverIdle(serverPid);
     }
   }
@@ -155,42 +166,48 @@ async function searchAll(client: ProtocolClient, all: boolean): Promise<number> 
   return pages;
 }
 
-/** The look-ups of one job's attempts when it has none, as attempts.ts makes them. */
-async function attemptLookup(
-  client: ProtocolClient,
-  jobId: string,
-): Promise<{ getMs: number; searchMs: number }> {
-  const get = await timed(() => client.send("promise.get", "ops-ls", { id: attemptId(jobId, 1) }));
-  const search = await timed(() =>
-    client.send("promise.search", "ops-ls", { tags: { [TAG.attemptOf]: jobId }, limit: 100 }),
-  );
-  return { getMs: get.ms, searchMs: search.ms };
-}
-
 async function breakdown(url: string): Promise<LsBreakdown> {
   const client = new ProtocolClient("raw", url);
+  const send = requestSender({ url });
   try {
+    const inProcessMs: Record<string, number> = {};
+    for (const [name, filter] of [
+      ["ls", { all: false, limit: 100 }],
+      ["ls --limit 20", { all: false, limit: 20 }],
+      ["ls --all --limit 20", { all: true, limit: 20 }],
+    ] as const) {
+      inProcessMs[name] = (await timed(() => listJobs(send, filter, Date.now()))).ms;
+    }
     const pending = await timed(() => searchAll(client, false));
     const all = await timed(() => searchAll(client, true));
-    const newest = await client.send("promise.search", "ops-ls", {
-      state: "pending",
-      tags: { [TAG.kind]: "execute" },
-      limit: ATTEMPT_SAMPLES,
-    });
-    const jobIds = (newest.data as Found).promises.flatMap((p) => p.tags[TAG.executeOf] ?? []);
-    const singles: { getMs: number; searchMs: number }[] = [];
-    for (const id of jobIds) singles.push(await attemptLookup(client, id));
-    const get = summarize(singles.map((s) => s.getMs));
-    const search = summarize(singles.map((s) => s.searchMs));
+    const pageQuery = { state: "pending", tags: { [TAG.kind]: "execute" }, limit: 1000 };
+    const page = await timed(() => client.send("promise.search", "ops-ls", pageQuery));
+    const untagged = await timed(() =>
+      client.send("promise.search", "ops-ls", { state: "pending", limit: 1000 }),
+    );
+    const jobIds = (page.result.data as Found).promises
+      .slice(0, ATTEMPT_SAMPLES)
+      .flatMap((p) => p.tags[TAG.executeOf] ?? []);
+    const gets: number[] = [];
+    const searches: number[] = [];
+    for (const id of jobIds) {
+      gets.push(
+        (await timed(() => client.send("promise.get", "ops-ls", { id: attemptId(id, 1) }))).ms,
+      );
+      const query = { tags: { [TAG.attemptOf]: id }, limit: 100 };
+      searches.push((await timed(() => client.send("promise.search", "ops-ls", query))).ms);
+    }
     return {
+      inProcessMs,
       pendingSearchesMs: pending.ms,
       pendingPages: pending.result,
       allSearchesMs: all.ms,
       allPages: all.result,
-      attemptSamples: singles.length,
-      oneAttemptGetMs: get.medianMs,
-      oneAttemptSearchMs: search.medianMs,
-      hundredLookupsMs: round1(100 * (get.medianMs + search.medianMs)),
+      onePendingPageMs: page.ms,
+      onePendingPageBytes: Buffer.byteLength(JSON.stringify(page.result.data)),
+      onePendingPageUntaggedMs: untagged.ms,
+      oneAttemptGetMs: summarize(gets).medianMs,
+      oneAttemptTagSearchMs: summarize(searches).medianMs,
     };
   } finally {
     client.close();

@@ -96,7 +96,10 @@ export function printReport(report: OpsReport): void {
           ]),
         ],
       ),
-      `where ls's time goes (in-process, same requests): pending searches ${ms(breakdown.pendingSearchesMs)} ms (${breakdown.pendingPages} pages); --all searches ${ms(breakdown.allSearchesMs)} ms (${breakdown.allPages} pages); one queued job's attempt look-up: get ${ms(breakdown.oneAttemptGetMs)} ms + tag search ${ms(breakdown.oneAttemptSearchMs)} ms (ls's 100: ${ms(breakdown.hundredLookupsMs)} ms of server time)`,
+      `in-process listJobs (src/): ${Object.entries(breakdown.inProcessMs)
+        .map(([name, t]) => `${name} ${ms(t)} ms`)
+        .join(", ")}`,
+      `where it goes: pending searches ${ms(breakdown.pendingSearchesMs)} ms (${breakdown.pendingPages} pages; one page of 1,000 executes ${ms(breakdown.onePendingPageMs)} ms, ${formatNumber(breakdown.onePendingPageBytes / 1024)} KiB, ${ms(breakdown.onePendingPageUntaggedMs)} ms without the tag filter); --all searches ${ms(breakdown.allSearchesMs)} ms (${breakdown.allPages} pages); a queued job's attempt get ${ms(breakdown.oneAttemptGetMs)} ms (a tag search instead: ${ms(breakdown.oneAttemptTagSearchMs)} ms)`,
       ...commands.flatMap((c) => (c.failure ? [`${c.command} failed: ${c.failure}`] : [])),
     );
   }
@@ -189,7 +192,11 @@ export function printReport(report: OpsReport): void {
           ],
         ],
       ),
-      `extra writes/s: ${formatNumber(w.extraWritesPerSec, 1)} in all, ${formatNumber(w.extraWritesPerSecPerJob, 2)} per running job`,
+      `extra writes/s: ${formatNumber(w.extraWritesPerSec, 1)} in all, ${formatNumber(w.extraWritesPerSecPerJob, 2)} per running job (by kind, per job: ${Object.entries(
+        w.extraPerJobByKind,
+      )
+        .map(([kind, rate]) => `${kind} ${formatNumber(rate, 2)}`)
+        .join(", ")})`,
     );
   }
   if (report.bars.length > 0) {
