@@ -31,6 +31,8 @@ export interface AppProps {
   color?: boolean;
   /** The terminal's size, where it is not the real one's (tests). */
   size?: { columns: number; rows: number };
+  /** Closes the dashboard when it fires (SIGINT, SIGTERM), as a quit key would. */
+  stop?: AbortSignal;
 }
 
 /** Lines that are not list rows: tabs, the list's header, the prompt line, the status line. */
@@ -114,5 +116,11 @@ export async function runDashboard(props: AppProps): Promise<void> {
     incrementalRendering: true,
     exitOnCtrlC: false,
   });
-  await instance.waitUntilExit();
+  const unmount = (): void => instance.unmount();
+  props.stop?.addEventListener("abort", unmount, { once: true });
+  try {
+    await instance.waitUntilExit();
+  } finally {
+    props.stop?.removeEventListener("abort", unmount);
+  }
 }

@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
+import type { AppProps } from "../app.tsx";
 import { ExitCode, UserError } from "../common/errors.ts";
 import type { ModulateClient } from "../orchestration/client.ts";
 import { exitCodeFor } from "../orchestration/jobs/job.ts";
 import { groupNameProblem, newJobId } from "../orchestration/jobs/names.ts";
+import type { DashboardSource } from "../ui/data-source.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { openModulateClient, type Clock, type OpenClient } from "./deps.ts";
 import { jobSummary } from "./job-format.ts";
@@ -40,6 +42,12 @@ const options = {
     describe: "Python interpreter for .py jobs [default: python3, resolved past pyenv shims]",
   },
   ...workerSandboxOptions,
+  ui: {
+    type: "boolean",
+    default: true,
+    describe:
+      "On a terminal, open the dashboard on this stack until you quit it (--no-ui: print where it listens and wait)",
+  },
   "work-dir": {
     type: "string",
     describe:
@@ -52,8 +60,10 @@ export type DevArgs = ModeArgs<typeof options>;
 /** What `dev` does to the world, handed in: tests start their cluster or client here. */
 export interface DevDeps {
   readonly startCluster: (options: LocalClusterOptions) => Promise<LocalCluster>;
-  /** The client that submits `--try`'s script. */
-  readonly openClient: OpenClient<Pick<ModulateClient, "submit" | "waitForJob" | "close">>;
+  /** The client that submits `--try`'s script, and the dashboard's. */
+  readonly openClient: OpenClient<DashboardSource & Pick<ModulateClient, "close">>;
+  /** Renders the dashboard until the user quits it (modes/ui.ts's, loaded with import()). */
+  readonly runDashboard: (props: AppProps) => Promise<void>;
   readonly clock: Clock;
 }
 
@@ -67,6 +77,8 @@ export const devCommand = defineCommand({
       startCluster: startLocalCluster,
       openClient: openModulateClient,
       clock: Date.now,
+      // Ink and React load only here, and only when the dashboard opens.
+      runDashboard: async (props) => (await import("../app.tsx")).runDashboard(props),
     }),
 });
 
@@ -126,6 +138,20 @@ export async function runDev(args: DevArgs, ctx: CliContext, deps: DevDeps): Pro
     ctx.stdout.write(
       `submit with: modulate submit SCRIPT --group ${firstGroup}${args.port === 8001 ? "" : ` --url ${cluster.url}`}\n`,
     );
+    if (args.ui && ctx.isInteractive) {
+      const client = await deps.openClient({ url: cluster.url });
+      try {
+        await deps.runDashboard({
+          source: client,
+          url: cluster.url,
+          refreshMs: 2_000,
+          stop: ctx.signal,
+        });
+      } finally {
+        await client.close();
+      }
+      return ExitCode.ok;
+    }
     await untilAborted(ctx.signal);
     return ExitCode.ok;
   } finally {

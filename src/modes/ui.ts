@@ -46,7 +46,7 @@ export async function runUi(args: UiArgs, ctx: CliContext, deps: UiDeps): Promis
   const refreshMs = parseDurationMs(args.refresh, "--refresh");
   const client = await deps.openClient(connection);
   try {
-    await deps.runDashboard({ source: client, url: connection.url, refreshMs });
+    await deps.runDashboard({ source: client, url: connection.url, refreshMs, stop: ctx.signal });
   } finally {
     await client.close();
   }

@@ -105,4 +105,35 @@ describe("the dashboard in a terminal", () => {
       expect(await dev.exited()).toBe(0);
     },
   );
+
+  it.skipIf(!hasTmux)(
+    "modulate dev on a terminal opens the dashboard on its own stack, and q stops both (needs tmux)",
+    async () => {
+      const session = `modulate-test-${randomUUID().slice(0, 8)}`;
+      sessions.push(session);
+      execFileSync("tmux", [
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-x",
+        "80",
+        "-y",
+        "24",
+        `${MODULATE} dev --in-memory --port 0 --groups cpu,gpu`,
+      ]);
+      await screenWith(
+        session,
+        "dev's two groups",
+        (t) => /cpu\s+1\s+0\/2/.test(t) && /gpu\s+1\s+0\/2/.test(t),
+      );
+      keys(session, "q");
+      // The dashboard closed, dev stopped its server, router and workers and exited: the
+      // session, whose only process it was, is gone.
+      await eventually(
+        () => (spawnSync("tmux", ["has-session", "-t", session]).status !== 0 ? true : undefined),
+        "dev to stop",
+      );
+    },
+  );
 });
