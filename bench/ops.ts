@@ -14,22 +14,15 @@
 // --ls-runs, --log-lines, --chatty-lines, --cancel-runs, --writes-jobs, --writes-workers,
 // --writes-slots, --writes-print-sec, --writes-lead-sec, --writes-sandbox, --sandbox,
 // --python, --out.
-import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { ModulateClient } from "../src/orchestration/client.ts";
 import { unmountEverythingUnder } from "../src/sandbox/disk-areas.ts";
-import {
-  MODULATE,
-  ROOT,
-  sandboxMode,
-  startRouter,
-  startServer,
-  startWorker,
-  type WorkerHandle,
-} from "./lib/e2e-cluster.ts";
+import { sandboxMode, type WorkerHandle } from "./lib/e2e-cluster.ts";
 import { killStartedOnInterrupt, stopStarted } from "./lib/e2e-processes.ts";
+import { privateCli, startRouterFrom, startServerFrom, startWorkerFrom } from "./lib/ops-cli.ts";
 import { measureCancel, type CancelReport } from "./lib/ops-cancel.ts";
 import { runLsPart, type LsPart } from "./lib/ops-ls-part.ts";
 import { measureLogLatency, type LogLatency } from "./lib/ops-logs.ts";
@@ -86,17 +79,20 @@ function workerArgs(sandbox: string | undefined): { sandbox?: string } {
 }
 
 /** Server, router and two workers of `GROUP` for parts 2 and 3. */
-async function logsAndCancel(root: string): Promise<{
+async function logsAndCancel(
+  modulate: string,
+  root: string,
+): Promise<{
   logs?: LogLatency[];
   cancel?: CancelReport;
   sandbox: string;
 }> {
-  const server = await startServer("durable", path.join(root, "lc-data"));
-  await startRouter(server.url);
+  const server = await startServerFrom(modulate, path.join(root, "lc-data"));
+  await startRouterFrom(modulate, server.url);
   const workers: WorkerHandle[] = [];
   for (const name of ["lc-worker-1", "lc-worker-2"]) {
     workers.push(
-      await startWorker({
+      await startWorkerFrom(modulate, {
         url: server.url,
         group: GROUP,
         workDir: path.join(root, name),
@@ -119,12 +115,12 @@ async function logsAndCancel(root: string): Promise<{
         { name: "chatty", linesPerSec: 1000, lines: num("chatty-lines") },
       ]) {
         log(`logs: ${pattern.lines} lines at ${pattern.linesPerSec}/s, followed from the CLI`);
-        logs.push(await measureLogLatency(MODULATE, server.url, client, GROUP, pattern));
+        logs.push(await measureLogLatency(modulate, server.url, client, GROUP, pattern));
       }
     }
     const cancel = runs("cancel")
       ? await measureCancel(
-          MODULATE,
+          modulate,
           server.url,
           client,
           GROUP,
@@ -141,15 +137,18 @@ async function logsAndCancel(root: string): Promise<{
 }
 
 /** Server, counting proxy, router and workers, all talking to the server through the proxy. */
-async function writesPart(root: string): Promise<{ writes: WritesReport; sandbox: string }> {
-  const server = await startServer("durable", path.join(root, "w-data"));
+async function writesPart(
+  modulate: string,
+  root: string,
+): Promise<{ writes: WritesReport; sandbox: string }> {
+  const server = await startServerFrom(modulate, path.join(root, "w-data"));
   const proxy = await startCountingProxy(server.url);
   const client = new ModulateClient({ url: proxy.url });
   try {
-    await startRouter(proxy.url);
+    await startRouterFrom(modulate, proxy.url);
     let sandbox = "unknown";
     for (let i = 1; i <= num("writes-workers"); i += 1) {
-      const worker = await startWorker({
+      const worker = await startWorkerFrom(modulate, {
         url: proxy.url,
         group: GROUP,
         workDir: path.join(root, `w-worker-${i}`),
@@ -191,14 +190,17 @@ async function main(): Promise<void> {
   killStartedOnInterrupt();
   for (const signal of ["SIGINT", "SIGTERM"] as const)
     process.prependOnceListener(signal, killFollowed);
-  const dist = path.join(ROOT, "dist", "modulate.mjs");
-  const distMtimeMs = (await stat(dist)).mtimeMs;
-  const distBuiltAt = new Date(distMtimeMs).toISOString();
   const loadAverageAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
   const root = await mkdtemp(path.join(tmpdir(), "modulate-bench-ops-"));
   // mkdtemp makes it 0700; a job user (--run-as) would have to pass through it.
   await chmod(root, 0o711);
-  const setup: Record<string, unknown> = { distBuiltAt, parts: [...only] };
+  // Every process runs this copy of bin/ and dist/: one build for the whole run.
+  const { modulate, distBuiltAt } = await privateCli(root);
+  const setup: Record<string, unknown> = {
+    distBuiltAt,
+    cli: "a copy of bin/modulate and dist/ made at the start, for every process of the run",
+    parts: [...only],
+  };
   const partial: Omit<OpsReport, "bars" | "date" | "machine" | "setup"> & {
     ls?: LsPart;
     logs?: readonly LogLatency[];
@@ -209,6 +211,7 @@ async function main(): Promise<void> {
     if (runs("ls")) {
       setup["ls"] = { loadAverage: loadavg().map((l) => Math.round(l * 100) / 100) };
       partial.ls = await runLsPart(
+        modulate,
         root,
         {
           outstanding: num("outstanding"),
@@ -221,7 +224,7 @@ async function main(): Promise<void> {
       );
     }
     if (runs("logs") || runs("cancel")) {
-      const measured = await logsAndCancel(root);
+      const measured = await logsAndCancel(modulate, root);
       setup["logsAndCancel"] = {
         workers: "2 x 2 slots",
         sandbox: measured.sandbox,
@@ -231,7 +234,7 @@ async function main(): Promise<void> {
       if (measured.cancel) partial.cancel = measured.cancel;
     }
     if (runs("writes")) {
-      const measured = await writesPart(root);
+      const measured = await writesPart(modulate, root);
       setup["writes"] = {
         workers: `${num("writes-workers")} x ${num("writes-slots")} slots`,
         sandbox: measured.sandbox,
@@ -240,12 +243,6 @@ async function main(): Promise<void> {
       };
       partial.writes = measured.writes;
     }
-    // Tests rebuild dist/ in their global set-up: CLI runs before and after such a rebuild ran
-    // different builds, and the figures mix them.
-    const distRebuilt = (await stat(dist)).mtimeMs !== distMtimeMs;
-    if (distRebuilt)
-      log("warning: dist/ was rebuilt during the run: the CLI figures mix two builds");
-    setup["distRebuilt"] = distRebuilt;
     const base = {
       date: new Date().toISOString(),
       machine: { cores: cpus().length, model: cpus()[0]?.model ?? "unknown", loadAverageAtStart },

@@ -2,8 +2,7 @@
 // --sync normal (fast; the data are the same), then a fresh `modulate server` with its
 // defaults (--sync full) on that data dir, and `ls` timed from the CLI against it.
 import { join } from "node:path";
-import { MODULATE, startServer } from "./e2e-cluster.ts";
-import { firstLine, startProcess } from "./e2e-processes.ts";
+import { startServerFrom } from "./ops-cli.ts";
 import { fillStore, type FillPlan, type FillResult } from "./ops-fill.ts";
 import { measureLs, type LsReport } from "./ops-ls.ts";
 
@@ -12,36 +11,28 @@ export interface LsPart extends LsReport {
 }
 
 export async function runLsPart(
+  modulate: string,
   root: string,
   plan: FillPlan,
   runs: number,
   log: (line: string) => void,
 ): Promise<LsPart> {
   const dataDir = join(root, "ls-data");
-  const filler = startProcess("fill-server", MODULATE, [
-    "server",
-    "--port",
-    "0",
-    "--data",
-    dataDir,
-    "--sync",
-    "normal",
-  ]);
-  const { match } = await firstLine([filler], /listening on (http:\/\/\S+)/, 30_000);
+  const filler = await startServerFrom(modulate, dataDir, ["--sync", "normal"]);
   log(
     `ls: writing ${plan.outstanding} outstanding and ${plan.finished} finished jobs through the protocol (${plan.concurrency} connections)`,
   );
   let fill: FillResult;
   try {
-    fill = await fillStore(match[1] ?? "", plan, log);
+    fill = await fillStore(filler.url, plan, log);
   } finally {
-    filler.kill("SIGTERM");
-    await filler.exited();
+    filler.process.kill("SIGTERM");
+    await filler.process.exited();
   }
   log(`ls: filled in ${fill.seconds} s (${fill.requestsPerSec} requests/s); restarting the server`);
-  const server = await startServer("durable", dataDir);
+  const server = await startServerFrom(modulate, dataDir);
   try {
-    const report = await measureLs(MODULATE, server.url, server.process.pid, runs, log);
+    const report = await measureLs(modulate, server.url, server.process.pid, runs, log);
     return {
       ...report,
       fill: {
