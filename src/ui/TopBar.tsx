@@ -12,6 +12,7 @@ export function TopBar({
   const filters = [
     state.groupFilter === undefined ? undefined : `group ${state.groupFilter}`,
     state.stateFilter === undefined ? undefined : `state ${state.stateFilter}`,
+    state.view === "jobs" && state.sort !== "newest" ? `by ${state.sort}` : undefined,
     state.textFilter === "" ? undefined : `/${state.textFilter}`,
     state.view === "jobs" && state.showFinished ? "with finished" : undefined,
     state.moreJobs > 0 ? `+${state.moreJobs} older not loaded` : undefined,

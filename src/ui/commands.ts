@@ -3,6 +3,7 @@ import type { ListedJob } from "../orchestration/client/list.ts";
 import { moveCursor, selectedKey, withCursors } from "./cursors.ts";
 import { detailCommand, openDetail } from "./detail-state.ts";
 import { Command } from "./keymap.ts";
+import { JOB_SORTS } from "./rows.ts";
 import { STATE_CYCLE, VIEWS, type DashboardState, type ViewName } from "./state.ts";
 
 /** The view with something to show: jobs if any are outstanding, else groups. */
@@ -106,6 +107,10 @@ export function applyCommand(state: DashboardState, command: Command): Dashboard
         stateFilter: next,
         showFinished: state.showFinished || finished,
       });
+    }
+    case Command.Sort: {
+      const next = JOB_SORTS[(JOB_SORTS.indexOf(state.sort) + 1) % JOB_SORTS.length] ?? "newest";
+      return withCursors({ ...state, sort: next });
     }
     case Command.Mark: {
       const key = selectedKey(state);

@@ -22,6 +22,7 @@ export const Command = {
   ViewWorkers: "view-workers",
   ToggleFinished: "toggle-finished",
   NextState: "next-state",
+  Sort: "sort",
   Mark: "mark",
   Cancel: "cancel",
   Follow: "follow",
@@ -198,6 +199,13 @@ export const KEYMAP: readonly KeymapEntry[] = [
     bindings: [{ input: "t" }],
     keys: "t",
     description: "filter by state (cycles)",
+  },
+  {
+    command: Command.Sort,
+    scope: "jobs",
+    bindings: [{ input: "o" }],
+    keys: "o",
+    description: "order: newest, oldest, state, group, script",
   },
   {
     command: Command.Mark,

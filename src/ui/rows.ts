@@ -48,7 +48,47 @@ function matchesState(job: ListedJob, choice: StateChoice): boolean {
 }
 
 /** The jobs view's rows: newest first (as listed), filtered by state, group and text. */
+/** Orders of the jobs view, which `o` cycles: as listed (newest first) first. */
+export const JOB_SORTS = ["newest", "oldest", "state", "group", "script"] as const;
+export type JobSort = (typeof JOB_SORTS)[number];
+
+/** The steps in the order a person scans them: what runs, what waits, how things ended. */
+const STAGE_ORDER: readonly ListedStage[] = [
+  "running",
+  "queued",
+  "routing",
+  "failed",
+  "timed_out",
+  "canceled",
+  "succeeded",
+];
+
+function compareBy(sort: JobSort): ((a: ListedJob, b: ListedJob) => number) | undefined {
+  const text = (f: (j: ListedJob) => string) => (a: ListedJob, b: ListedJob) =>
+    f(a) < f(b) ? -1 : f(a) > f(b) ? 1 : b.submittedAt - a.submittedAt;
+  switch (sort) {
+    case "newest":
+      return undefined; // as listed
+    case "oldest":
+      return (a, b) => a.submittedAt - b.submittedAt;
+    case "state":
+      return (a, b) =>
+        STAGE_ORDER.indexOf(a.stage) - STAGE_ORDER.indexOf(b.stage) ||
+        b.submittedAt - a.submittedAt;
+    case "group":
+      return text((j) => j.group);
+    case "script":
+      return text((j) => j.script);
+  }
+}
+
 export function jobRows(state: DashboardState): ListedJob[] {
+  const rows = filteredJobs(state);
+  const compare = compareBy(state.sort);
+  return compare ? rows.sort(compare) : rows;
+}
+
+function filteredJobs(state: DashboardState): ListedJob[] {
   const text = state.textFilter.toLowerCase();
   return state.jobs.filter(
     (job) =>

@@ -6,6 +6,7 @@ import type { WorkerView } from "../orchestration/presence.ts";
 import type { DetailAction, DetailState } from "./detail-state.ts";
 import type { FormAction, SubmitForm } from "./form-state.ts";
 import type { Command } from "./keymap.ts";
+import type { JobSort } from "./rows.ts";
 
 export type ViewName = "groups" | "jobs" | "workers";
 export const VIEWS: readonly ViewName[] = ["groups", "jobs", "workers"];
@@ -46,6 +47,8 @@ export interface DashboardState {
   pageRows: number;
   showFinished: boolean;
   stateFilter: StateChoice;
+  /** The jobs view's order (rows.ts). */
+  sort: JobSort;
   groupFilter: string | undefined;
   textFilter: string;
   /** The `:` command line or the `/` filter being typed. */
@@ -74,6 +77,7 @@ export const INITIAL_STATE: DashboardState = {
   pageRows: 10,
   showFinished: false,
   stateFilter: undefined,
+  sort: "newest",
   groupFilter: undefined,
   textFilter: "",
   input: undefined,

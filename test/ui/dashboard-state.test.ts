@@ -67,6 +67,21 @@ describe("the dashboard state", () => {
     expect(jobRows(opened).map((j) => j.id)).toEqual(["job-3"]);
   });
 
+  it("orders the jobs by o: newest (as listed), oldest, state, group, script", () => {
+    let state = run(INITIAL_STATE, loaded());
+    const order = () => jobRows(state).map((j) => j.id);
+    expect(order()).toEqual(["job-3", "job-2", "job-1"]);
+    state = run(state, key(Command.Sort));
+    expect(order()).toEqual(["job-1", "job-2", "job-3"]);
+    state = run(state, key(Command.Sort));
+    expect(state.sort).toBe("state");
+    expect(order()).toEqual(["job-1", "job-2", "job-3"]); // running, queued, routing
+    state = run(state, key(Command.Sort));
+    expect(order()[0]).toBe("job-3"); // a100 before gpu
+    state = run(state, key(Command.Sort), key(Command.Sort));
+    expect(state.sort).toBe("newest");
+  });
+
   it("moves the selection with the keys, keeps it on screen, and keeps it on its job across refreshes", () => {
     const many = Array.from({ length: 50 }, (_, i) => job(`job-${100 - i}`, "queued"));
     let state = run(INITIAL_STATE, { type: "resize", pageRows: 10 }, loaded(many));
