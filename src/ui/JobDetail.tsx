@@ -1,5 +1,5 @@
 import { Box, Text } from "ink";
-import type { DetailState } from "./detail-state.ts";
+import { visibleLines, type DetailState } from "./detail-state.ts";
 import { STAGE_COLOR, useTint, formatAge } from "./theme.ts";
 import type { ListedStage } from "../orchestration/client/list.ts";
 
@@ -71,8 +71,9 @@ export function JobDetail({
   const finished = view?.finished ?? false;
   const mode = finished ? "stored output" : detail.follow ? "following" : "paused (f follows)";
   const outputRows = Math.max(1, height - info.length - 1);
-  const end = detail.lines.length - detail.scrollBack;
-  const shown = detail.lines.slice(Math.max(0, end - outputRows), end);
+  const lines = visibleLines(detail);
+  const end = Math.max(0, lines.length - detail.scrollBack);
+  const shown = lines.slice(Math.max(0, end - outputRows), end);
   return (
     <Box flexDirection="column" flexGrow={1}>
       {info.map((i) => (
@@ -81,7 +82,7 @@ export function JobDetail({
       <Text
         wrap="truncate"
         dimColor
-      >{`── output: ${mode}, ${detail.lines.length} lines${detail.attempt ? `, attempt ${detail.attempt}` : ""} ──`}</Text>
+      >{`── output: ${mode}, ${detail.search ? `${lines.length} of ${detail.lines.length} lines with "${detail.search}"` : `${detail.lines.length} lines`}${detail.attempt ? `, attempt ${detail.attempt}` : ""} ──`}</Text>
       {shown.length === 0 ? (
         <Text dimColor>{finished ? "(no output)" : "(no output yet)"}</Text>
       ) : (

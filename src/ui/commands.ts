@@ -38,10 +38,13 @@ export function runCommandLine(state: DashboardState, text: string): DashboardSt
 function back(state: DashboardState): DashboardState {
   if (state.input?.kind === "filter")
     return withCursors({ ...state, input: undefined, textFilter: "" });
+  if (state.input?.kind === "search" && state.detail)
+    return { ...state, input: undefined, detail: { ...state.detail, search: "" } };
   if (state.input) return { ...state, input: undefined };
   if (state.form) return { ...state, form: undefined };
   if (state.overlay) return { ...state, overlay: undefined };
   if (state.confirm) return { ...state, confirm: undefined, flash: "nothing canceled" };
+  if (state.detail?.search) return { ...state, detail: { ...state.detail, search: "" } };
   if (state.detail) return { ...state, detail: undefined };
   if (state.marked.length > 0) return { ...state, marked: [] };
   if (state.textFilter !== "" || state.groupFilter !== undefined || state.stateFilter !== undefined)

@@ -36,6 +36,12 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
       if (!state.input) return state;
       const text =
         "append" in action ? state.input.text + action.append : state.input.text.slice(0, -1);
+      if (state.input.kind === "search" && state.detail)
+        return {
+          ...state,
+          input: { ...state.input, text },
+          detail: { ...state.detail, search: text, scrollBack: 0 },
+        };
       if (state.input.kind === "filter")
         return withCursors({
           ...state,

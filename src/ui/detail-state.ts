@@ -5,6 +5,13 @@ import type { OutputPart } from "../orchestration/output-chunk.ts";
 import { Command } from "./keymap.ts";
 import type { DashboardState } from "./state.ts";
 
+/** The lines a detail shows: all, or those `search` finds. */
+export function visibleLines(detail: DetailState): OutputLine[] {
+  if (detail.search === "") return detail.lines;
+  const text = detail.search.toLowerCase();
+  return detail.lines.filter((line) => line.text.toLowerCase().includes(text));
+}
+
 /** The most lines of output a detail keeps: older ones scroll away. */
 export const DETAIL_MAX_LINES = 5_000;
 
@@ -24,6 +31,8 @@ export interface DetailState {
   follow: boolean;
   /** Lines scrolled up from the bottom while not following. */
   scrollBack: number;
+  /** `/` in the detail: only the lines holding this text are shown (case aside). */
+  search: string;
 }
 export type DetailAction =
   | { type: "detail-loaded"; id: string; view: JobView }
@@ -42,6 +51,7 @@ export function openDetail(id: string): DetailState {
     attempt: undefined,
     follow: true,
     scrollBack: 0,
+    search: "",
   };
 }
 
@@ -65,7 +75,7 @@ export function detailCommand(
 ): DashboardState {
   const page = Math.max(1, state.pageRows - 4);
   const scroll = (by: number): DashboardState => {
-    const max = Math.max(0, detail.lines.length - 1);
+    const max = Math.max(0, visibleLines(detail).length - 1);
     const scrollBack = Math.max(0, Math.min(max, detail.scrollBack + by));
     return {
       ...state,
@@ -87,6 +97,8 @@ export function detailCommand(
       return scroll(detail.lines.length);
     case Command.Bottom:
       return { ...state, detail: { ...detail, scrollBack: 0 } };
+    case Command.Search:
+      return { ...state, input: { kind: "search", text: detail.search } };
     case Command.Cancel:
       return { ...state, confirm: { action: "cancel", ids: [detail.id] } };
     default:
@@ -104,10 +116,9 @@ export function detailReducer(detail: DetailState, action: DetailAction): Detail
     case "output": {
       const lines = appendLines(detail.lines, action.parts);
       // Scrolled up, the view stays on the same lines while new ones arrive below.
-      const scrollBack = detail.follow
-        ? 0
-        : detail.scrollBack + (lines.length - detail.lines.length);
-      return { ...detail, lines, scrollBack };
+      const next = { ...detail, lines };
+      const added = visibleLines(next).length - visibleLines(detail).length;
+      return { ...next, scrollBack: detail.follow ? 0 : detail.scrollBack + added };
     }
     case "output-reset":
       return { ...detail, lines: [], attempt: undefined, scrollBack: 0 };

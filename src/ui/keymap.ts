@@ -23,6 +23,7 @@ export const Command = {
   ToggleFinished: "toggle-finished",
   NextState: "next-state",
   Sort: "sort",
+  Search: "search",
   Mark: "mark",
   Cancel: "cancel",
   Follow: "follow",
@@ -229,6 +230,13 @@ export const KEYMAP: readonly KeymapEntry[] = [
     description: "cancel this job",
   },
   {
+    command: Command.Search,
+    scope: "detail",
+    bindings: [{ input: "/" }],
+    keys: "/",
+    description: "search the output (only lines with the text)",
+  },
+  {
     command: Command.Follow,
     scope: "detail",
     bindings: [{ input: "f" }],
@@ -349,7 +357,7 @@ export function helpSections(): { title: string; rows: { keys: string; descripti
 /** The short hint of the status line, by where the user is. */
 export function keyHint(where: Where): string {
   if (where === "form") return "Tab next/complete  ← → pick  Enter submit  Esc close";
-  if (where === "detail") return "Esc back  f follow  c cancel  ? help";
+  if (where === "detail") return "Esc back  f follow  / search  c cancel  ? help";
   if (where === "jobs")
     return "Enter open  s submit  c cancel  a finished  / filter  ? help  q quit";
   return "Enter open  s submit  : command  / filter  ? help  q quit";

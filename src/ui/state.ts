@@ -52,7 +52,7 @@ export interface DashboardState {
   groupFilter: string | undefined;
   textFilter: string;
   /** The `:` command line or the `/` filter being typed. */
-  input: { kind: "command" | "filter"; text: string } | undefined;
+  input: { kind: "command" | "filter" | "search"; text: string } | undefined;
   overlay: "help" | undefined;
   confirm: { action: "cancel"; ids: string[] } | undefined;
   marked: string[];

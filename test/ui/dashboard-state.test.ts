@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { dashboardReducer } from "../../src/ui/dashboard-state.ts";
-import { openDetail } from "../../src/ui/detail-state.ts";
+import { openDetail, visibleLines } from "../../src/ui/detail-state.ts";
 import { groupRows, jobRows } from "../../src/ui/rows.ts";
 import { INITIAL_STATE, type DashboardAction, type DashboardState } from "../../src/ui/state.ts";
 import { Command } from "../../src/ui/keymap.ts";
@@ -172,6 +172,25 @@ describe("the dashboard state", () => {
     expect(state.detail?.scrollBack).toBe(2);
     state = run(state, key(Command.Follow));
     expect(state.detail).toMatchObject({ follow: true, scrollBack: 0 });
+  });
+
+  it("searches a detail's output with /, and Esc clears the search before it closes the detail", () => {
+    let state: DashboardState = { ...run(INITIAL_STATE, loaded()), detail: openDetail("job-1") };
+    state = run(
+      state,
+      { type: "output", id: "job-1", parts: [["stdout", "epoch 1\nloss 0.5\nepoch 2\n"]] },
+      key(Command.Search),
+      { type: "input-edit", append: "EPOCH" },
+      { type: "input-submit" },
+    );
+    expect(state.detail?.search).toBe("EPOCH");
+    expect(visibleLines(state.detail ?? openDetail("x")).map((l) => l.text)).toEqual([
+      "epoch 1",
+      "epoch 2",
+    ]);
+    state = run(state, key(Command.Back));
+    expect(state.detail).toMatchObject({ id: "job-1", search: "" });
+    expect(run(state, key(Command.Back)).detail).toBeUndefined();
   });
 
   it("keeps the data when a load fails, and clears the error on the next success", () => {
