@@ -12,6 +12,7 @@ import { JobsView } from "./ui/JobsView.tsx";
 import { keyHint } from "./ui/keymap.ts";
 import { PromptLine } from "./ui/PromptLine.tsx";
 import { StatusLine } from "./ui/StatusLine.tsx";
+import { copyToClipboard } from "./ui/submit-job.ts";
 import { SubmitFormView } from "./ui/SubmitFormView.tsx";
 import { ColorContext, colorWanted } from "./ui/theme.ts";
 import { TopBar } from "./ui/TopBar.tsx";
@@ -31,6 +32,8 @@ export interface AppProps {
   color?: boolean;
   /** The terminal's size, where it is not the real one's (tests). */
   size?: { columns: number; rows: number };
+  /** Puts text on the clipboard (`y`); OSC 52 to the terminal by default. */
+  copy?: (text: string) => void;
   /** Closes the dashboard when it fires (SIGINT, SIGTERM), as a quit key would. */
   stop?: AbortSignal;
 }
@@ -38,7 +41,14 @@ export interface AppProps {
 /** Lines that are not list rows: tabs, the list's header, the prompt line, the status line. */
 const CHROME_ROWS = 4;
 
-export function App({ source, url, refreshMs, color = colorWanted(process.env), size }: AppProps) {
+export function App({
+  source,
+  url,
+  refreshMs,
+  color = colorWanted(process.env),
+  size,
+  copy,
+}: AppProps) {
   const [state, dispatch, latest] = useLatestReducer();
   const refresh = useDashboardData(source, refreshMs, state.showFinished, dispatch);
   useJobDetail(source, state.detail?.id, refreshMs, dispatch);
@@ -48,7 +58,7 @@ export function App({ source, url, refreshMs, color = colorWanted(process.env), 
   useEffect(() => dispatch({ type: "resize", pageRows }), [pageRows]);
   const now = useNow();
   const { exit } = useApp();
-  useDashboardKeys({ source, dispatch, latest, refresh, exit });
+  useDashboardKeys({ source, dispatch, latest, refresh, exit, copy: copy ?? copyToClipboard });
 
   const groups = groupRows(state);
   const jobs = jobRows(state);

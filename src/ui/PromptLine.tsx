@@ -14,7 +14,9 @@ export function PromptLine({ state }: { state: DashboardState }) {
     const what = ids.length === 1 ? `job ${ids[0]}` : `${ids.length} jobs`;
     return (
       <Text wrap="truncate" color={tint("yellow")} bold>
-        {`Cancel ${what}? y/N`}
+        {state.confirm.action === "cancel"
+          ? `Cancel ${what}? y/N`
+          : `Resubmit ${what} as a new job? y/N`}
       </Text>
     );
   }

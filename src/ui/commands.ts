@@ -34,6 +34,11 @@ export function runCommandLine(state: DashboardState, text: string): DashboardSt
   };
 }
 
+/** What a No leaves as it was. */
+export function declined(action: "cancel" | "resubmit"): string {
+  return action === "cancel" ? "nothing canceled" : "nothing resubmitted";
+}
+
 /** Esc: closes the innermost thing open; at the top it clears filters; it never quits. */
 function back(state: DashboardState): DashboardState {
   if (state.input?.kind === "filter")
@@ -43,7 +48,7 @@ function back(state: DashboardState): DashboardState {
   if (state.input) return { ...state, input: undefined };
   if (state.form) return { ...state, form: undefined };
   if (state.overlay) return { ...state, overlay: undefined };
-  if (state.confirm) return { ...state, confirm: undefined, flash: "nothing canceled" };
+  if (state.confirm) return { ...state, confirm: undefined, flash: declined(state.confirm.action) };
   if (state.detail?.search) return { ...state, detail: { ...state.detail, search: "" } };
   if (state.detail) return { ...state, detail: undefined };
   if (state.marked.length > 0) return { ...state, marked: [] };
@@ -114,6 +119,11 @@ export function applyCommand(state: DashboardState, command: Command): Dashboard
     case Command.Sort: {
       const next = JOB_SORTS[(JOB_SORTS.indexOf(state.sort) + 1) % JOB_SORTS.length] ?? "newest";
       return withCursors({ ...state, sort: next });
+    }
+    case Command.Resubmit: {
+      const key = selectedKey(state);
+      if (key === undefined || state.view !== "jobs") return state;
+      return { ...state, confirm: { action: "resubmit", ids: [key] } };
     }
     case Command.Mark: {
       const key = selectedKey(state);

@@ -1,6 +1,6 @@
 // The dashboard's reducer: the only way its state (state.ts) changes. Pure, so it is tested
 // without a terminal; key commands are in commands.ts, an open job's part in detail-state.ts.
-import { applyCommand, firstView, runCommandLine } from "./commands.ts";
+import { applyCommand, declined, firstView, runCommandLine } from "./commands.ts";
 import { withCursors } from "./cursors.ts";
 import { detailReducer, openDetail } from "./detail-state.ts";
 import { formReducer, openForm } from "./form-state.ts";
@@ -60,8 +60,8 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
       return {
         ...state,
         confirm: undefined,
-        marked: action.yes ? [] : state.marked,
-        flash: action.yes ? undefined : "nothing canceled",
+        marked: action.yes && state.confirm.action === "cancel" ? [] : state.marked,
+        flash: action.yes ? undefined : declined(state.confirm.action),
       };
     case "detail-loaded":
     case "detail-failed":

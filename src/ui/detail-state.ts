@@ -101,6 +101,8 @@ export function detailCommand(
       return { ...state, input: { kind: "search", text: detail.search } };
     case Command.Cancel:
       return { ...state, confirm: { action: "cancel", ids: [detail.id] } };
+    case Command.Resubmit:
+      return { ...state, confirm: { action: "resubmit", ids: [detail.id] } };
     default:
       return state;
   }

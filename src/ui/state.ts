@@ -54,7 +54,7 @@ export interface DashboardState {
   /** The `:` command line or the `/` filter being typed. */
   input: { kind: "command" | "filter" | "search"; text: string } | undefined;
   overlay: "help" | undefined;
-  confirm: { action: "cancel"; ids: string[] } | undefined;
+  confirm: { action: "cancel" | "resubmit"; ids: string[] } | undefined;
   marked: string[];
   detail: DetailState | undefined;
   /** The submit form, while it is open. */

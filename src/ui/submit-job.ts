@@ -82,3 +82,23 @@ export async function submitFromForm(
   await client.submit(spec, QUEUE_TIMEOUT_MS);
   return spec.id;
 }
+
+/** Submits job `id`'s spec again as a new job (a fresh id); resolves with that id. */
+export async function resubmitJob(
+  client: Pick<ModulateClient, "getJob" | "submit">,
+  id: string,
+  now: number,
+): Promise<string> {
+  const { spec } = await client.getJob(id);
+  const again: JobSpec = { ...spec, id: newJobId(now), submittedAt: now };
+  await client.submit(again, spec.queueTimeoutMs ?? QUEUE_TIMEOUT_MS);
+  return again.id;
+}
+
+/**
+ * Puts `text` on the clipboard of the terminal the dashboard runs in, wherever that is (over
+ * ssh, in tmux with set-clipboard on): OSC 52, which the terminal acts on and never shows.
+ */
+export function copyToClipboard(text: string, out: NodeJS.WritableStream = process.stdout): void {
+  out.write(`\u001B]52;c;${Buffer.from(text).toString("base64")}\u0007`);
+}

@@ -7,7 +7,8 @@ import { Command, keyPresses, matchCommand, type Where } from "./keymap.ts";
 import { groupRows } from "./rows.ts";
 import type { DashboardAction, DashboardState } from "./state.ts";
 import type { DashboardSource } from "./data-source.ts";
-import { completePath, submitFromForm } from "./submit-job.ts";
+import { selectedKey } from "./cursors.ts";
+import { completePath, resubmitJob, submitFromForm } from "./submit-job.ts";
 import { messageOf } from "./use-dashboard-data.ts";
 
 /** Where the user is, for the keymap. */
@@ -69,9 +70,11 @@ export interface KeyDeps {
   /** Reads the lists again now. */
   refresh: () => void;
   exit: () => void;
+  /** Puts text on the clipboard. */
+  copy: (text: string) => void;
 }
 
-export function useDashboardKeys({ source, dispatch, latest, refresh, exit }: KeyDeps): void {
+export function useDashboardKeys({ source, dispatch, latest, refresh, exit, copy }: KeyDeps): void {
   const runCancel = useCallback(
     (ids: readonly string[]) => {
       void cancelJobs(source, ids, dispatch).finally(refresh);
@@ -136,9 +139,21 @@ export function useDashboardKeys({ source, dispatch, latest, refresh, exit }: Ke
     if (state.confirm) {
       // Only y says yes: Enter, n, Esc and any other key keep the default, No.
       const yes = input === "y" || input === "Y";
-      const ids = state.confirm.ids;
+      const { ids, action } = state.confirm;
       dispatch({ type: "confirm", yes });
-      if (yes) runCancel(ids);
+      if (yes && action === "cancel") runCancel(ids);
+      if (yes && action === "resubmit" && ids[0] !== undefined) {
+        const id = ids[0];
+        resubmitJob(source, id, Date.now()).then(
+          (newId) => {
+            dispatch({ type: "open-detail", id: newId });
+            dispatch({ type: "flash", message: `resubmitted ${id} as ${newId}` });
+            refresh();
+          },
+          (error: unknown) =>
+            dispatch({ type: "flash", message: `${id} not resubmitted: ${messageOf(error)}` }),
+        );
+      }
       return undefined;
     }
     const where = whereIs(state);
@@ -151,6 +166,13 @@ export function useDashboardKeys({ source, dispatch, latest, refresh, exit }: Ke
       return undefined;
     }
     if (command === Command.Refresh) refresh();
+    if (command === Command.CopyId) {
+      const id = state.detail?.id ?? selectedKey(state);
+      if (id === undefined) return undefined;
+      copy(id);
+      dispatch({ type: "flash", message: `copied ${id} (where the terminal takes OSC 52)` });
+      return undefined;
+    }
     if (command === Command.Submit) {
       const live = liveGroups(state);
       const group = state.groupFilter ?? live[0] ?? "cpu";

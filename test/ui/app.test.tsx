@@ -14,9 +14,20 @@ afterEach(() => {
   for (const unmount of unmounts.splice(0)) unmount();
 });
 
-function dashboard(source: FakeSource = fakeSource(), size = { columns: 80, rows: 24 }) {
+function dashboard(
+  source: FakeSource = fakeSource(),
+  size = { columns: 80, rows: 24 },
+  copied: string[] = [],
+) {
   const app = render(
-    <App source={source} url="http://server:8001" refreshMs={60_000} color={false} size={size} />,
+    <App
+      source={source}
+      url="http://server:8001"
+      refreshMs={60_000}
+      color={false}
+      size={size}
+      copy={(text) => copied.push(text)}
+    />,
   );
   unmounts.push(app.unmount);
   /** Waits for the frame to satisfy `predicate`, with a deadline. */
@@ -164,6 +175,23 @@ describe("the dashboard", () => {
       "the refusal",
     );
     await ui.press(KEY.esc, (f) => f.includes("WORKER/REASON"), "the list again");
+  });
+
+  it("resubmits the selected job as a new one after a y/N, and copies an id with y", async () => {
+    const source = fakeSource();
+    const copied: string[] = [];
+    const ui = dashboard(source, { columns: 80, rows: 24 }, copied);
+    await ui.frameWhere((f) => f.includes("job-3"), "the jobs");
+    await ui.pressUntil("y", (f) => f.includes("copied job-3"), "the id copied");
+    expect(copied.at(-1)).toBe("job-3");
+    await ui.press("R", (f) => f.includes("Resubmit job job-3 as a new job? y/N"), "the question");
+    await ui.press("n", (f) => f.includes("nothing resubmitted"), "No");
+    expect(source.submitted).toEqual([]);
+    await ui.press("R", (f) => f.includes("y/N"), "the question again");
+    const detail = await ui.press("y", (f) => f.includes("resubmitted job-3 as"), "the new job");
+    expect(source.submitted).toHaveLength(1);
+    expect(source.submitted[0]?.id).not.toBe("job-3");
+    expect(detail).toContain(`job ${source.submitted[0]?.id}`);
   });
 
   it("lists every key of the keymap in the ? overlay", async () => {
