@@ -84,7 +84,13 @@ export function JobDetail({
         dimColor
       >{`── output: ${mode}, ${detail.search ? `${lines.length} of ${detail.lines.length} lines with "${detail.search}"` : `${detail.lines.length} lines`}${detail.attempt ? `, attempt ${detail.attempt}` : ""} ──`}</Text>
       {shown.length === 0 ? (
-        <Text dimColor>{finished ? "(no output)" : "(no output yet)"}</Text>
+        <Text dimColor>
+          {detail.search && detail.lines.length > 0
+            ? `(no line has "${detail.search}": Esc clears the search)`
+            : finished
+              ? "(no output)"
+              : "(no output yet)"}
+        </Text>
       ) : (
         shown.map((line, i) => (
           <Text

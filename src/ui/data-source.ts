@@ -7,5 +7,10 @@ export type DashboardSource = Pick<
   "list" | "workers" | "getJob" | "followOutput" | "waitForJob" | "cancel" | "submit"
 >;
 
-/** The most jobs one refresh asks for: the newest, as `modulate ls --limit` does. */
-export const LIST_LIMIT = 2_000;
+/**
+ * The most jobs one refresh asks for: the newest, as `modulate ls --limit` does; the top bar
+ * counts the rest. Bounded because `list` reads the attempt records of each running or queued
+ * job it returns, every refresh: a cheaper way to list many is work for the client (issue 16,
+ * item 5).
+ */
+export const LIST_LIMIT = 500;
