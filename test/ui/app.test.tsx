@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { App } from "../../src/app.tsx";
 import { colorWanted } from "../../src/ui/theme.ts";
 import { ROOT } from "../helpers/processes.ts";
-import { fakeSource, JOBS, type FakeSource } from "./fixture.ts";
+import { fakeSource, job, JOBS, NOW, type FakeSource } from "./fixture.ts";
 
 const FIXTURE_DIR = join(ROOT, "test", "fixtures", "jobs");
 const KEY = { enter: "\r", esc: "\u001B", down: "\u001B[B", up: "\u001B[A", ctrlC: "\u0003" };
@@ -117,6 +117,24 @@ describe("the dashboard", () => {
     expect(back).toContain("job-1");
     ui.stdin.write(KEY.esc);
     await ui.press("2", (f) => f.includes("WORKER/REASON"), "still the list after Esc");
+  });
+
+  it("shows an ended job's stored output, from its record", async () => {
+    const ended = job("job-9", "failed", {
+      stdout: "epoch 1\n",
+      stderr: "Traceback: boom\n",
+      exitCode: 1,
+      finishedAt: NOW - 1_000,
+    });
+    const ui = dashboard(fakeSource([ended]));
+    await ui.frameWhere((f) => f.includes("PENDING"), "the groups (nothing outstanding)");
+    await ui.pressUntil("2", (f) => f.includes("no jobs here"), "the jobs view");
+    await ui.press("a", (f) => f.includes("job-9"), "the ended job");
+    const detail = await ui.press(KEY.enter, (f) => f.includes("stored output"), "its detail");
+    expect(detail).toContain("job job-9  failed");
+    expect(detail).toContain("exit 1");
+    expect(detail).toContain("epoch 1");
+    expect(detail).toContain("Traceback: boom");
   });
 
   it("cancels the selected job after a confirmation that defaults to No", async () => {
