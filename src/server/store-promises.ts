@@ -73,21 +73,28 @@ export class SqlitePromises implements PromiseStore {
   }
 
   search(q: PageQuery & { state?: PromiseState; tags?: Record<string, string> }): StoredPromise[] {
-    const tags = q.tags ? JSON.stringify(q.tags) : null;
+    // Only the conditions a query has are written, so that SQLite walks the state index in id
+    // order where a state is asked for: with `? IS NULL OR state = ?` it scanned every promise
+    // (8x slower for a page of the pending among 440,000).
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.state !== undefined) {
+      where.push("state = ?");
+      args.push(q.state);
+    }
+    if (q.tags !== undefined) {
+      const tags = JSON.stringify(q.tags);
+      where.push(TAGS_MATCH("tags"));
+      args.push(tags, tags);
+    }
+    if (q.cursor !== undefined) {
+      where.push("id > ?");
+      args.push(q.cursor);
+    }
+    const condition = where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`;
     return this.#db
-      .stmt(
-        `SELECT * FROM promises WHERE (? IS NULL OR state = ?) AND ${TAGS_MATCH("tags")}
-       AND (? IS NULL OR id > ?) ORDER BY id LIMIT ?`,
-      )
-      .all(
-        q.state ?? null,
-        q.state ?? null,
-        tags,
-        tags,
-        q.cursor ?? null,
-        q.cursor ?? null,
-        q.limit,
-      )
+      .stmt(`SELECT * FROM promises ${condition} ORDER BY id LIMIT ?`)
+      .all(...args, q.limit)
       .map(toPromise);
   }
 }
