@@ -4,7 +4,15 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { join } from "node:path";
-import { eventually, JOB_FIXTURES, MODULATE, start, stopAll } from "../helpers/processes.ts";
+import {
+  eventually,
+  JOB_FIXTURES,
+  MODULATE,
+  start,
+  startServerProcess,
+  stopAll,
+  tempDir,
+} from "../helpers/processes.ts";
 
 const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
 const sessions: string[] = [];
@@ -134,6 +142,47 @@ describe("the dashboard in a terminal", () => {
         () => (spawnSync("tmux", ["has-session", "-t", session]).status !== 0 ? true : undefined),
         "dev to stop",
       );
+    },
+  );
+
+  it.skipIf(!hasTmux)(
+    "says reconnecting, with its data's age, while the server is away, and recovers by itself (needs tmux)",
+    async () => {
+      const data = tempDir();
+      const server = await startServerProcess(["--data", data]);
+      const port = new URL(server.url).port;
+      // No router: the job stays routing, listed until it is routed.
+      execFileSync(MODULATE, [
+        "submit",
+        "--url",
+        server.url,
+        "--detach",
+        join(JOB_FIXTURES, "quick.py"),
+      ]);
+      const session = `modulate-test-${randomUUID().slice(0, 8)}`;
+      sessions.push(session);
+      execFileSync("tmux", [
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-x",
+        "80",
+        "-y",
+        "24",
+        `${MODULATE} ui --url ${server.url} --refresh 300ms`,
+      ]);
+      await screenWith(session, "the routing job", (t) => /routing\s+job-/.test(t));
+      server.kill("SIGKILL");
+      await server.exited();
+      const away = await screenWith(session, "reconnecting", (t) =>
+        /reconnecting to \S+ \(data \d+(ms|s) old\)/.test(t),
+      );
+      expect(away).toMatch(/routing\s+job-/); // what it last saw stays on screen
+      await startServerProcess(["--data", data, "--port", port]);
+      const back = await screenWith(session, "recovered", (t) => !t.includes("reconnecting"));
+      expect(back).toMatch(/routing\s+job-/);
+      keys(session, "q");
     },
   );
 });
