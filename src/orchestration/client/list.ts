@@ -91,11 +91,13 @@ function finished(result: JobResult, spec: JobSpec): ListedJob {
 function jobFrom(
   root: PromiseRecord | undefined,
   execute: PromiseRecord | undefined,
+  executeSpec: JobSpec | undefined,
   holder: ReadonlyMap<string, string>,
   workers: readonly WorkerView[],
 ): ListedJob | undefined {
-  const rootSpec = root ? specOfKind(root, "job") : undefined;
-  const spec = (execute ? specOfKind(execute, "execute") : undefined) ?? rootSpec;
+  // The root's spec only where there is no execute promise to read it from: each is decoded
+  // once, and a page of them is most of what `ls` spends.
+  const spec = executeSpec ?? (root ? specOfKind(root, "job") : undefined);
   if (!spec) return undefined;
   // The record is in the root (a job run with wait, one that never ran, one canceled while it
   // waited for a router), else the execute's.
@@ -174,19 +176,21 @@ export async function listJobs(send: Send, filter: ListFilter, now: number): Pro
     searchKind(send, "job", filter.all),
   ]);
   const holder = new Map(acquired.flatMap((t) => (t.pid ? [[t.id, t.pid] as const] : [])));
-  const executeOf = new Map<string, PromiseRecord>();
+  const executeOf = new Map<string, { execute: PromiseRecord; spec: JobSpec | undefined }>();
   for (const execute of executes) {
-    const jobId = execute.tags[TAG.executeOf] ?? specOfKind(execute, "execute")?.id;
-    if (jobId !== undefined) executeOf.set(jobId, execute);
+    const spec = specOfKind(execute, "execute");
+    const jobId = execute.tags[TAG.executeOf] ?? spec?.id;
+    if (jobId !== undefined) executeOf.set(jobId, { execute, spec });
   }
   const rootOf = new Map(roots.map((root) => [root.id, root]));
   const ids = new Set([...executeOf.keys(), ...rootOf.keys()]);
   const jobs: Gathered[] = [];
   for (const id of ids) {
-    const execute = executeOf.get(id);
-    const job = jobFrom(rootOf.get(id), execute, holder, workers);
+    const found = executeOf.get(id);
+    const execute = found?.execute;
+    const job = jobFrom(rootOf.get(id), execute, found?.spec, holder, workers);
     if (!job) continue;
-    const queueTimeoutMs = execute ? specOfKind(execute, "execute")?.queueTimeoutMs : undefined;
+    const queueTimeoutMs = found?.spec?.queueTimeoutMs;
     jobs.push({
       ...job,
       ...(queueTimeoutMs === undefined ? {} : { queueTimeoutMs }),
