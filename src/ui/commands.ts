@@ -101,7 +101,9 @@ export function applyCommand(state: DashboardState, command: Command): Dashboard
       const key = selectedKey(state);
       if (key === undefined) return state;
       if (state.view === "groups") return openView(state, "jobs", key);
-      if (state.view === "workers") return state;
+      // A worker's jobs: the jobs view filtered by its pid.
+      if (state.view === "workers")
+        return withCursors({ ...openView(state, "jobs"), textFilter: key });
       return { ...state, detail: openDetail(key) };
     }
     case Command.ToggleFinished:

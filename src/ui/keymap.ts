@@ -152,7 +152,7 @@ export const KEYMAP: readonly KeymapEntry[] = [
     scope: "list",
     bindings: [{ key: "return" }],
     keys: "Enter",
-    description: "open: a job's detail, a group's jobs",
+    description: "open: a job's detail, a group's or a worker's jobs",
   },
   {
     command: Command.CommandLine,

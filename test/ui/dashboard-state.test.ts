@@ -61,6 +61,9 @@ describe("the dashboard state", () => {
     const running = run(cleared, key(Command.NextState), key(Command.NextState));
     expect(running.stateFilter).toBe("running");
     expect(jobRows(running).map((j) => j.id)).toEqual(["job-1"]);
+    const worker = run(INITIAL_STATE, loaded(), key(Command.ViewWorkers), key(Command.Down));
+    expect(worker.cursors.workers.key).toBe("gpu-a-1");
+    expect(jobRows(run(worker, key(Command.Open))).map((j) => j.id)).toEqual(["job-1"]);
     const group = run(INITIAL_STATE, loaded(), key(Command.ViewGroups));
     const opened = run(group, key(Command.Open)); // a100, the first group
     expect(opened.view).toBe("jobs");
