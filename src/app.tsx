@@ -5,6 +5,7 @@ import { Box, render, useApp, useWindowSize } from "ink";
 import { useEffect } from "react";
 import { groupRows, jobRows, workerRows } from "./ui/rows.ts";
 import type { DashboardSource } from "./ui/data-source.ts";
+import type { DashboardState, ViewName } from "./ui/state.ts";
 import { GroupsView } from "./ui/GroupsView.tsx";
 import { HelpOverlay } from "./ui/HelpOverlay.tsx";
 import { JobDetail } from "./ui/JobDetail.tsx";
@@ -36,6 +37,16 @@ export interface AppProps {
   copy?: (text: string) => void;
   /** Closes the dashboard when it fires (SIGINT, SIGTERM), as a quit key would. */
   stop?: AbortSignal;
+}
+
+/** "row 3 of 120" for the list on screen; nothing where no list is. */
+function positionIn(
+  state: DashboardState,
+  rows: Record<ViewName, readonly unknown[]>,
+): string | undefined {
+  if (state.detail || state.form || state.overlay) return undefined;
+  const count = rows[state.view].length;
+  return count === 0 ? undefined : `row ${state.cursors[state.view].index + 1} of ${count}`;
 }
 
 /** Lines that are not list rows: tabs, the list's header, the prompt line, the status line. */
@@ -101,7 +112,7 @@ export function App({
           counts={{ groups: groups.length, jobs: jobs.length, workers: workers.length }}
         />
         {body}
-        <PromptLine state={state} />
+        <PromptLine state={state} position={positionIn(state, { groups, jobs, workers })} />
         <StatusLine
           url={url}
           loadedAt={state.loadedAt}

@@ -3,7 +3,14 @@ import type { DashboardState } from "./state.ts";
 import { useTint } from "./theme.ts";
 
 /** The line above the status: the command or filter being typed, a confirmation, or a message. */
-export function PromptLine({ state }: { state: DashboardState }) {
+export function PromptLine({
+  state,
+  position,
+}: {
+  state: DashboardState;
+  /** Where the selection is in the list, where a list is shown: "row 3 of 120". */
+  position?: string | undefined;
+}) {
   const tint = useTint();
   if (state.input)
     return (
@@ -20,5 +27,10 @@ export function PromptLine({ state }: { state: DashboardState }) {
       </Text>
     );
   }
-  return <Text wrap="truncate">{state.flash ?? " "}</Text>;
+  if (state.flash) return <Text wrap="truncate">{state.flash}</Text>;
+  return (
+    <Text wrap="truncate" dimColor>
+      {position ?? " "}
+    </Text>
+  );
 }

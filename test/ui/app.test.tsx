@@ -78,6 +78,7 @@ describe("the dashboard", () => {
     // The running job's age is since it started, in words a person reads: 30s, not 30000ms.
     expect(lines.find((l) => l.includes("job-1"))).toMatch(/\b30s\b/);
     expect(frame).not.toContain("job-0"); // finished: hidden until toggled
+    expect(frame).toContain("row 1 of 3");
     expect(lines.length).toBeLessThanOrEqual(23);
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
   });
