@@ -130,9 +130,9 @@ describe("the live output's chunks", () => {
 
   it("slows down a job that has published a lot, doubling the interval up to its ceiling", () => {
     const mib = 1024 * 1024;
-    expect(chunkIntervalMs(DEFAULT_PACING, 0)).toBe(1_000);
-    expect(chunkIntervalMs(DEFAULT_PACING, 4 * mib)).toBe(2_000);
-    expect(chunkIntervalMs(DEFAULT_PACING, 12 * mib)).toBe(8_000);
+    expect(chunkIntervalMs(DEFAULT_PACING, 0)).toBe(800);
+    expect(chunkIntervalMs(DEFAULT_PACING, 4 * mib)).toBe(1_600);
+    expect(chunkIntervalMs(DEFAULT_PACING, 12 * mib)).toBe(6_400);
     expect(chunkIntervalMs(DEFAULT_PACING, 1024 * mib)).toBe(60_000);
   });
 
@@ -152,10 +152,10 @@ describe("the live output's chunks", () => {
     await time.advance(DEFAULT_PACING.gatherMs);
     expect(writes()).toBe(1);
     for (let i = 0; i < 1_000; i++) publisher.line(i % 2 ? "stderr" : "stdout", `line ${i}`);
-    await time.advance(500);
+    await time.advance(DEFAULT_PACING.intervalMs / 2);
     // Still within the interval: nothing more has gone.
     expect(writes()).toBe(1);
-    await time.advance(500);
+    await time.advance(DEFAULT_PACING.intervalMs / 2);
     expect(writes()).toBe(2);
     publisher.line("stdout", "last");
     await publisher.finish();

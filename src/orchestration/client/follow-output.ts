@@ -1,7 +1,7 @@
 // Reading a job's live output through any Resonate server: the chunks its workers publish
 // (output-publisher.ts), seq after seq, with `promise.get` of the next one. A chunk is born
 // settled, so no listener can wait for one that does not exist yet: the reader polls, every
-// `pollMs` (250 ms: at most a quarter second added to a line's way, four reads a second per
+// `pollMs` (100 ms: at most a tenth of a second added to a line's way, ten reads a second per
 // follower, no write). It learns of a re-dispatch from the next attempt's record and of the
 // end from the job's record, handed in as a promise (client/wait.ts, which costs no polling).
 import type { AttemptRecord } from "../attempts.ts";
@@ -18,7 +18,7 @@ import {
 } from "../wire/wire.ts";
 
 /** How often the next chunk is asked for while none is there. */
-export const FOLLOW_POLL_MS = 250;
+export const FOLLOW_POLL_MS = 100;
 /** How often a quiet attempt's successor is looked for: a re-dispatch is rare. */
 const NEXT_ATTEMPT_CHECK_MS = 1_000;
 
