@@ -96,6 +96,10 @@ describe("the server's front", () => {
     expect(
       slowestProbeMs,
       `slowest /health ${slowestProbeMs.toFixed(1)} ms against a typical 8 MB request of ${typicalRequestMs.toFixed(1)} ms`,
-    ).toBeLessThan(typicalRequestMs / 4);
+      // On one thread the slowest probe was 1.4x a request; with the engine on its own thread
+      // it stayed under a quarter on a quiet machine, and reached a third with the machine's
+      // two cores shared by five busy processes (the probe's time is wall time, scheduling
+      // included): half tells the two layouts apart on either.
+    ).toBeLessThan(typicalRequestMs / 2);
   }, 120_000);
 });
