@@ -125,9 +125,14 @@ export async function followOutput(
   const pollMs = options.pollMs ?? FOLLOW_POLL_MS;
   const report: FollowReport = { attempts: new Map() };
   let ended: JobResult | undefined;
+  // The job's end cuts a wait between two reads short: a waiting `submit` of a job that
+  // printed nothing would otherwise sit out the rest of a poll interval after its record came.
+  const endedNow = new AbortController();
+  const nap = AbortSignal.any([stop, endedNow.signal]);
   void options.ended?.then(
     (result) => {
       ended = result;
+      endedNow.abort();
     },
     () => undefined,
   );
@@ -185,7 +190,7 @@ export async function followOutput(
         // cancel) or nothing is to be waited for.
         if (ended) report.result = ended;
         if (!options.follow || ended) break;
-        await abortableSleep(pollMs, stop);
+        await abortableSleep(pollMs, nap);
         continue;
       }
       const reading = report.attempts.get(current.attempt)!;
@@ -230,7 +235,7 @@ export async function followOutput(
           continue;
         }
       }
-      await abortableSleep(pollMs, stop);
+      await abortableSleep(pollMs, nap);
     } catch (error) {
       // A server restarting: the chunks are durable there; keep asking until it is back, or
       // until the job has ended (a server that refuses these reads, to a token scoped away
@@ -240,7 +245,7 @@ export async function followOutput(
         report.result = ended;
         break;
       }
-      await abortableSleep(pollMs * 4, stop);
+      await abortableSleep(pollMs * 4, nap);
     }
   }
   return report;
