@@ -15,6 +15,8 @@ import { PollSource } from "./poll-source.ts";
 import { batchesByOrigin } from "./origins.ts";
 import type { ServerLimits } from "./server-limits.ts";
 import { createTransport, ServerUnavailable, type Transport } from "./transport.ts";
+import { encodeValue } from "./values.ts";
+import { request } from "./wire-request.ts";
 
 /**
  * Answers that say the request itself is at fault (malformed, or larger than the server takes):
@@ -96,6 +98,21 @@ export class SdkNetwork implements Network {
     return answers.find((answer) => answer.head.status !== 200) ?? first ?? this.#sendOne(req);
   }
 
+  /**
+   * Ends a task whose step the server refused as invalid: its promise is settled rejected with
+   * the server's words, so the task is done and handed to nobody again, and whoever reads the
+   * promise (a job's record) learns why. Best effort: the refusal goes up to the SDK as before.
+   */
+  async #endRefusedTask(req: Request, status: number, reason: string): Promise<void> {
+    if (!TASK_STEPS.has(req.kind)) return;
+    const id = (req.data as { id?: unknown }).id;
+    if (typeof id !== "string") return;
+    const why = `the server refused this task's ${req.kind} as invalid (HTTP ${status}: ${reason}): it would refuse it again, so the task ends here`;
+    await this.#transport
+      .send(request("promise.settle", { id, state: "rejected", value: encodeValue(why) }))
+      .catch(() => undefined);
+  }
+
   async #sendOne<K extends Request["kind"]>(
     req: Extract<Request, { kind: K }>,
   ): Promise<Extract<Response, { kind: K }>> {
@@ -104,7 +121,9 @@ export class SdkNetwork implements Network {
     } catch (error) {
       if (error instanceof ServerUnavailable) {
         if (error.status !== undefined && REFUSAL_STATUSES.has(error.status)) {
-          throw new RequestRefused(error.status, error.reason ?? error.message);
+          const reason = error.reason ?? error.message;
+          await this.#endRefusedTask(req, error.status, reason);
+          throw new RequestRefused(error.status, reason);
         }
         throw new ResonateTimeoutException(error.message);
       }
@@ -112,6 +131,14 @@ export class SdkNetwork implements Network {
     }
   }
 }
+
+/**
+ * The steps of a running task that the SDK takes itself. Refused as invalid, one can never
+ * succeed, and the SDK would give the task back for the server to hand out again, forever (a
+ * router spun 8,000 times in 24 s so). An answer (task.fulfill) is left to answer-delivery.ts,
+ * which replaces a refused answer with a failed one.
+ */
+const TASK_STEPS: ReadonlySet<string> = new Set(["task.fence", "task.suspend"]);
 
 function isHeartbeat(req: Request): req is Extract<Request, { kind: "task.heartbeat" }> {
   return req.kind === "task.heartbeat";
