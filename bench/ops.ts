@@ -20,9 +20,15 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { ModulateClient } from "../src/orchestration/client.ts";
 import { unmountEverythingUnder } from "../src/sandbox/disk-areas.ts";
-import { sandboxMode, type WorkerHandle } from "./lib/e2e-cluster.ts";
+import {
+  sandboxMode,
+  startRouter,
+  startServer,
+  startWorker,
+  type WorkerHandle,
+} from "./lib/e2e-cluster.ts";
 import { killStartedOnInterrupt, stopStarted } from "./lib/e2e-processes.ts";
-import { privateCli, startRouterFrom, startServerFrom, startWorkerFrom } from "./lib/ops-cli.ts";
+import { privateCli } from "./lib/ops-cli.ts";
 import { measureCancel, type CancelReport } from "./lib/ops-cancel.ts";
 import { runLsPart, type LsPart } from "./lib/ops-ls-part.ts";
 import { measureLogLatency, type LogLatency } from "./lib/ops-logs.ts";
@@ -87,12 +93,13 @@ async function logsAndCancel(
   cancel?: CancelReport;
   sandbox: string;
 }> {
-  const server = await startServerFrom(modulate, path.join(root, "lc-data"));
-  await startRouterFrom(modulate, server.url);
+  const server = await startServer("durable", path.join(root, "lc-data"), [], modulate);
+  await startRouter(server.url, modulate);
   const workers: WorkerHandle[] = [];
   for (const name of ["lc-worker-1", "lc-worker-2"]) {
     workers.push(
-      await startWorkerFrom(modulate, {
+      await startWorker({
+        modulate,
         url: server.url,
         group: GROUP,
         workDir: path.join(root, name),
@@ -141,14 +148,15 @@ async function writesPart(
   modulate: string,
   root: string,
 ): Promise<{ writes: WritesReport; sandbox: string }> {
-  const server = await startServerFrom(modulate, path.join(root, "w-data"));
+  const server = await startServer("durable", path.join(root, "w-data"), [], modulate);
   const proxy = await startCountingProxy(server.url);
   const client = new ModulateClient({ url: proxy.url });
   try {
-    await startRouterFrom(modulate, proxy.url);
+    await startRouter(proxy.url, modulate);
     let sandbox = "unknown";
     for (let i = 1; i <= num("writes-workers"); i += 1) {
-      const worker = await startWorkerFrom(modulate, {
+      const worker = await startWorker({
+        modulate,
         url: proxy.url,
         group: GROUP,
         workDir: path.join(root, `w-worker-${i}`),

@@ -32,16 +32,24 @@ export interface WorkerHandle {
   readonly notes: readonly string[];
 }
 
-/** `durable` keeps its SQLite store in `dataDir` with the default `--sync full`. */
-export async function startServer(storage: Storage, dataDir: string): Promise<ServerHandle> {
+/**
+ * `durable` keeps its SQLite store in `dataDir` with the default `--sync full`. `modulate`: the
+ * binary to start (bench:ops starts a copy of its own).
+ */
+export async function startServer(
+  storage: Storage,
+  dataDir: string,
+  extra: readonly string[] = [],
+  modulate: string = MODULATE,
+): Promise<ServerHandle> {
   const where = storage === "durable" ? ["--data", dataDir] : ["--in-memory"];
-  const p = startProcess("server", MODULATE, ["server", "--port", "0", ...where]);
+  const p = startProcess("server", modulate, ["server", "--port", "0", ...where, ...extra]);
   const { match } = await firstLine([p], /listening on (http:\/\/\S+)/, START_TIMEOUT_MS);
   return { process: p, url: match[1] ?? "", storage };
 }
 
-export async function startRouter(url: string): Promise<BenchProcess> {
-  const p = startProcess("router", MODULATE, ["router", "--url", url]);
+export async function startRouter(url: string, modulate: string = MODULATE): Promise<BenchProcess> {
+  const p = startProcess("router", modulate, ["router", "--url", url]);
   await firstLine([p], /modulate router \S+ ready/, START_TIMEOUT_MS);
   return p;
 }
@@ -55,10 +63,12 @@ export interface WorkerOptions {
   readonly name: string;
   /** `--sandbox`; left out, the worker's default (auto) decides, as users get it. */
   readonly sandbox?: string;
+  /** The binary to start; bin/modulate unless told. */
+  readonly modulate?: string;
 }
 
 export async function startWorker(options: WorkerOptions): Promise<WorkerHandle> {
-  const p = startProcess(options.name, MODULATE, [
+  const p = startProcess(options.name, options.modulate ?? MODULATE, [
     "worker",
     "--url",
     options.url,

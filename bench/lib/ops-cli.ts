@@ -2,14 +2,12 @@
 // every process of the bench (server, router, workers, every CLI run) started from the copy.
 // Other engineers' tests rebuild dist/ in their set-up, which would otherwise mix two builds
 // in one run's figures (and a process that loads a chunk late could load a deleted one).
-// Processes are started as e2e-cluster.ts starts them, from the copy's path.
+// Processes are started by e2e-cluster.ts's starters, given the copy's path.
 import { cp, mkdir, stat, symlink } from "node:fs/promises";
 import { join } from "node:path";
-import { firstLine, startProcess, type BenchProcess } from "./e2e-processes.ts";
-import { ROOT, type ServerHandle, type WorkerHandle } from "./e2e-cluster.ts";
+import { ROOT } from "./e2e-cluster.ts";
 import { timeCommand } from "./ops-spawn.ts";
 
-const START_TIMEOUT_MS = 30_000;
 const COPY_TRIES = 3;
 
 export interface PrivateCli {
@@ -37,58 +35,4 @@ export async function privateCli(root: string): Promise<PrivateCli> {
     }
   }
   throw new Error("dist/ kept changing while it was copied: run the bench again");
-}
-
-export async function startServerFrom(
-  modulate: string,
-  dataDir: string,
-  extra: readonly string[] = [],
-): Promise<ServerHandle> {
-  const p = startProcess("server", modulate, [
-    "server",
-    "--port",
-    "0",
-    "--data",
-    dataDir,
-    ...extra,
-  ]);
-  const { match } = await firstLine([p], /listening on (http:\/\/\S+)/, START_TIMEOUT_MS);
-  return { process: p, url: match[1] ?? "", storage: "durable" };
-}
-
-export async function startRouterFrom(modulate: string, url: string): Promise<BenchProcess> {
-  const p = startProcess("router", modulate, ["router", "--url", url]);
-  await firstLine([p], /modulate router \S+ ready/, START_TIMEOUT_MS);
-  return p;
-}
-
-export interface WorkerStart {
-  readonly url: string;
-  readonly group: string;
-  readonly workDir: string;
-  readonly python: string;
-  readonly slots: number;
-  readonly name: string;
-  readonly sandbox?: string;
-}
-
-export async function startWorkerFrom(modulate: string, o: WorkerStart): Promise<WorkerHandle> {
-  const p = startProcess(o.name, modulate, [
-    "worker",
-    "--url",
-    o.url,
-    "--group",
-    o.group,
-    "--work-dir",
-    o.workDir,
-    "--python",
-    o.python,
-    "--slots",
-    String(o.slots),
-    ...(o.sandbox === undefined ? [] : ["--sandbox", o.sandbox]),
-  ]);
-  const { match } = await firstLine([p], /modulate worker (\S+) ready/, START_TIMEOUT_MS);
-  const lines = p.lines();
-  const readyAt = lines.findIndex((line) => line.includes(" ready: "));
-  return { process: p, workerPid: match[1] ?? "", notes: lines.slice(0, readyAt) };
 }

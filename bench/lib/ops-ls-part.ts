@@ -2,7 +2,7 @@
 // --sync normal (fast; the data are the same), then a fresh `modulate server` with its
 // defaults (--sync full) on that data dir, and `ls` timed from the CLI against it.
 import { join } from "node:path";
-import { startServerFrom } from "./ops-cli.ts";
+import { startServer } from "./e2e-cluster.ts";
 import { fillStore, type FillPlan, type FillResult } from "./ops-fill.ts";
 import { measureLs, type LsReport } from "./ops-ls.ts";
 
@@ -18,7 +18,7 @@ export async function runLsPart(
   log: (line: string) => void,
 ): Promise<LsPart> {
   const dataDir = join(root, "ls-data");
-  const filler = await startServerFrom(modulate, dataDir, ["--sync", "normal"]);
+  const filler = await startServer("durable", dataDir, ["--sync", "normal"], modulate);
   log(
     `ls: writing ${plan.outstanding} outstanding and ${plan.finished} finished jobs through the protocol (${plan.concurrency} connections)`,
   );
@@ -30,7 +30,7 @@ export async function runLsPart(
     await filler.process.exited();
   }
   log(`ls: filled in ${fill.seconds} s (${fill.requestsPerSec} requests/s); restarting the server`);
-  const server = await startServerFrom(modulate, dataDir);
+  const server = await startServer("durable", dataDir, [], modulate);
   try {
     const report = await measureLs(modulate, server.url, server.process.pid, runs, log);
     return {
