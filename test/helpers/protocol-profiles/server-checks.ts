@@ -1,6 +1,9 @@
 // The real server's checks outside the validator structs, inline in server.rs: the protocol
 // version, the address a target or listener names, and a search's page size. The same lines
 // at v0.9.8 and c8d7c7b (server.rs is unchanged around them between the two).
+// The real server's address rule (transport::parse_address, src/transport/mod.rs:191-238 at
+// c8d7c7b) is the one modulate's server now applies too: one home for it.
+import { isRoutableAddress } from "../../../src/server/address.ts";
 import { PROTOCOL_VERSION, str, type Obj } from "./envelope.ts";
 import type { Rule } from "./rules.ts";
 
@@ -16,31 +19,8 @@ export const protocolVersion: Rule = {
   },
 };
 
-/**
- * `transport::parse_address` (src/transport/mod.rs:191-238 at c8d7c7b): http(s) anything,
- * `poll://uni|any@group[/id]`, `gcps://project/topic`, `bash://...`; nothing else. WHATWG URL
- * stands in for the url crate; both read these schemes' user and host alike.
- */
-export function isValidAddress(address: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(address);
-  } catch {
-    return false;
-  }
-  switch (url.protocol) {
-    case "http:":
-    case "https:":
-    case "bash:":
-      return true;
-    case "poll:":
-      return (url.username === "uni" || url.username === "any") && url.hostname !== "";
-    case "gcps:":
-      return url.hostname !== "" && url.pathname.length > 1;
-    default:
-      return false;
-  }
-}
+/** Whether the real server routes to `address`: src/server/address.ts's rule. */
+export const isValidAddress = isRoutableAddress;
 
 /** A promise's `resonate:target`, checked after `validate()` (server.rs:584-597, 1113-1126). */
 export const targetAddress: Rule = {
