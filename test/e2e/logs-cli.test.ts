@@ -1,13 +1,19 @@
 // `modulate logs` against real processes: a server, a router, workers that publish their
 // jobs' live output, and `logs` itself, killed with kill -9 where the test says so. Every
 // process runs from src/ (dist/ is rebuilt only by the lead), so all speak the same ids.
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ModulateClient } from "../../src/orchestration/client.ts";
 import type { JobSpec } from "../../src/orchestration/jobs/job.ts";
 import { newJobId } from "../../src/orchestration/jobs/names.ts";
-import { NODE, ROOT, start, stopAll, tempDir, type Spawned } from "../helpers/processes.ts";
+import { startRouterProcess } from "../helpers/cluster.ts";
+import {
+  MODULATE,
+  start,
+  startServerProcess,
+  stopAll,
+  tempDir,
+  type Spawned,
+} from "../helpers/processes.ts";
 
 const clients: ModulateClient[] = [];
 afterEach(async () => {
@@ -15,23 +21,16 @@ afterEach(async () => {
   await stopAll();
 });
 
-/** `modulate ARGS` from src/. */
+/** `modulate ARGS`, the built binary as a user runs it. */
 function modulate(args: string[]): Spawned {
-  const runner = join(tempDir(), "run.mjs");
-  writeFileSync(
-    runner,
-    `const { runProcess } = await import(${JSON.stringify(join(ROOT, "src", "main.ts"))});\nawait runProcess(process.argv.slice(2));\n`,
-  );
-  return start(NODE, [runner, ...args]);
+  return start(MODULATE, args);
 }
 
-/** A server and a router, from src/; the server's URL. */
+/** A server and a router; the server's URL. */
 async function serverAndRouter(): Promise<string> {
-  const server = modulate(["server", "--port", "0", "--in-memory"]);
-  const url = (await server.waitFor(/listening on (http:\/\/\S+)/, 60_000))[1] ?? "";
-  const router = modulate(["router", "--url", url, "--lease", "3s"]);
-  await router.waitFor(/modulate router \S+ ready/, 60_000);
-  return url;
+  const server = await startServerProcess();
+  await startRouterProcess(server.url);
+  return server.url;
 }
 
 async function startWorker(url: string): Promise<Spawned & { workerPid: string }> {
