@@ -3,6 +3,12 @@ import type { PromiseState, Value } from "./protocol.ts";
 import type { PageQuery, PromiseStore, StoredPromise } from "./store-api.ts";
 import type { SqliteDatabase } from "./store-db.ts";
 import { type Row, TAGS_MATCH, asText, json } from "./store-rows.ts";
+import { UNINDEXED_TAG_PREFIX } from "./store-schema.ts";
+
+/** The tags of `tags` that `promise_tags` holds. */
+export function indexedTags(tags: Record<string, string>): [string, string][] {
+  return Object.entries(tags).filter(([key]) => !key.startsWith(UNINDEXED_TAG_PREFIX));
+}
 
 export class SqlitePromises implements PromiseStore {
   readonly #db: SqliteDatabase;
@@ -60,6 +66,11 @@ export class SqlitePromises implements PromiseStore {
         p.settledAt,
         p.tags["resonate:branch"] ?? null,
       );
+    // An upsert of a promise already stored finds its tags there already.
+    const addTag = this.#db.stmt(
+      "INSERT OR IGNORE INTO promise_tags (key, value, id) VALUES (?, ?, ?)",
+    );
+    for (const [key, value] of indexedTags(p.tags)) addTag.run(key, String(value), p.id);
   }
 
   branch(branch: string, exceptId: string): StoredPromise[] {
@@ -78,22 +89,43 @@ export class SqlitePromises implements PromiseStore {
     // (8x slower for a page of the pending among 440,000).
     const where: string[] = [];
     const args: (string | number)[] = [];
+    const tags = q.tags ?? {};
+    const indexed = indexedTags(tags);
+    const unindexed = Object.fromEntries(
+      Object.entries(tags).filter(([key]) => key.startsWith(UNINDEXED_TAG_PREFIX)),
+    );
+    // Without a state, or with one of the settled states (most of a store), the first indexed
+    // tag leads: only the promises that carry it are read. Pending ones are few: their index
+    // leads, and each tag is a look-up in promise_tags (json_each on every row was 3x slower).
+    const tagLeads = indexed.length > 0 && q.state !== "pending";
+    const lead = tagLeads ? indexed[0] : undefined;
+    if (lead) args.push(lead[0], String(lead[1]));
     if (q.state !== undefined) {
-      where.push("state = ?");
+      where.push("p.state = ?");
       args.push(q.state);
     }
-    if (q.tags !== undefined) {
-      const tags = JSON.stringify(q.tags);
-      where.push(TAGS_MATCH("tags"));
-      args.push(tags, tags);
+    for (const [key, value] of tagLeads ? indexed.slice(1) : indexed) {
+      where.push(
+        "EXISTS (SELECT 1 FROM promise_tags o WHERE o.key = ? AND o.value = ? AND o.id = p.id)",
+      );
+      args.push(key, String(value));
+    }
+    if (Object.keys(unindexed).length > 0) {
+      const json = JSON.stringify(unindexed);
+      where.push(TAGS_MATCH("p.tags"));
+      args.push(json, json);
     }
     if (q.cursor !== undefined) {
-      where.push("id > ?");
+      where.push(lead ? "t.id > ?" : "p.id > ?");
       args.push(q.cursor);
     }
-    const condition = where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`;
+    const condition = where.length === 0 ? "" : ` ${lead ? "AND" : "WHERE"} ${where.join(" AND ")}`;
+    // CROSS JOIN keeps promise_tags the outer loop: its key orders the page by id.
+    const sql = lead
+      ? `SELECT p.* FROM promise_tags t CROSS JOIN promises p ON p.id = t.id WHERE t.key = ? AND t.value = ?${condition} ORDER BY t.id LIMIT ?`
+      : `SELECT p.* FROM promises p${condition} ORDER BY p.id LIMIT ?`;
     return this.#db
-      .stmt(`SELECT * FROM promises ${condition} ORDER BY id LIMIT ?`)
+      .stmt(sql)
       .all(...args, q.limit)
       .map(toPromise);
   }

@@ -6,8 +6,17 @@ export class IncompatibleStore extends Error {
   override readonly name = "IncompatibleStore";
 }
 
-/** Raised whenever the tables change shape; a store of another version is refused. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Raised whenever the tables change shape; a store of another version is refused, except one
+ * that `migrateSchema` brings up to this one. Version 2 added `promise_tags`.
+ */
+export const SCHEMA_VERSION = 2;
+
+/**
+ * Tags whose key starts with this are the protocol's own (routing, lineage): nobody searches
+ * by them, so they are not indexed, and a search naming only those reads every promise.
+ */
+export const UNINDEXED_TAG_PREFIX = "resonate:";
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS promises (
@@ -23,6 +32,14 @@ CREATE TABLE IF NOT EXISTS promises (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS promises_branch ON promises(branch) WHERE branch IS NOT NULL;
 CREATE INDEX IF NOT EXISTS promises_state ON promises(state, id);
+-- Every tag of a promise but the protocol's own, so that a tag search reads only the promises
+-- it finds, not the whole table: tags are set when a promise is created and never change.
+CREATE TABLE IF NOT EXISTS promise_tags (
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  id TEXT NOT NULL,
+  PRIMARY KEY (key, value, id)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS promises_settled_at ON promises(settled_at) WHERE settled_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS tasks (
   id TEXT PRIMARY KEY,
@@ -79,9 +96,31 @@ export function checkSchemaVersion(db: DatabaseSync, path: string): void {
   const hasTables =
     db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'promises'").get() !== undefined;
   if (version === SCHEMA_VERSION || (version === 0 && !hasTables)) return;
+  if (version === 1) {
+    migrateFrom1(db);
+    return;
+  }
   db.close();
   throw new IncompatibleStore(
     `the store ${path} has schema version ${version}, this modulate reads version ${SCHEMA_VERSION}: ` +
       "use a modulate of the same version, or move the store aside and start afresh",
   );
+}
+
+/** Version 1 to 2: the tag index, filled from the promises already stored, in one transaction. */
+function migrateFrom1(db: DatabaseSync): void {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    db.exec(SCHEMA);
+    db.prepare(
+      `INSERT OR IGNORE INTO promise_tags (key, value, id)
+       SELECT j.key, j.value, p.id FROM promises p, json_each(p.tags) j
+       WHERE substr(j.key, 1, ?) != ?`,
+    ).run(UNINDEXED_TAG_PREFIX.length, UNINDEXED_TAG_PREFIX);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    db.exec("COMMIT");
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
 }

@@ -4,8 +4,8 @@
 import type { StateStore } from "./store-api.ts";
 import { SqliteCallbacks, SqliteListeners } from "./store-awaiting.ts";
 import { SqliteDatabase, type StoreOptions } from "./store-db.ts";
-import { SqlitePromises } from "./store-promises.ts";
-import { asText } from "./store-rows.ts";
+import { SqlitePromises, indexedTags } from "./store-promises.ts";
+import { asText, json } from "./store-rows.ts";
 import { SqliteSchedules } from "./store-schedules.ts";
 import { SqliteTasks } from "./store-tasks.ts";
 import { SqliteTimeouts } from "./store-timeouts.ts";
@@ -102,12 +102,18 @@ export class SqliteStore implements StateStore {
     const db = this.#db;
     const ids = db
       .stmt(
-        "SELECT id FROM promises WHERE settled_at IS NOT NULL AND settled_at < ? ORDER BY settled_at LIMIT ?",
+        "SELECT id, tags FROM promises WHERE settled_at IS NOT NULL AND settled_at < ? ORDER BY settled_at LIMIT ?",
       )
       .all(cutoff, limit)
-      .map((row) => asText(row["id"]));
+      .map((row) => ({ id: asText(row["id"]), tags: json<Record<string, string>>(row["tags"]) }));
     this.promises.forget();
-    for (const id of ids) {
+    for (const { id, tags } of ids) {
+      for (const [key, value] of indexedTags(tags))
+        db.stmt("DELETE FROM promise_tags WHERE key = ? AND value = ? AND id = ?").run(
+          key,
+          String(value),
+          id,
+        );
       db.stmt("DELETE FROM promises WHERE id = ?").run(id);
       db.stmt("DELETE FROM tasks WHERE id = ?").run(id);
       db.stmt("DELETE FROM task_timeouts WHERE id = ?").run(id);
