@@ -15,6 +15,7 @@ import {
   SUBMIT_FUNCTION,
   TAG,
 } from "../../src/orchestration/jobs/names.ts";
+import { timeBucketTags } from "../../src/orchestration/jobs/time-buckets.ts";
 import { anycastAddress } from "../../src/orchestration/wire/poll-address.ts";
 import { encodeValue } from "../../src/orchestration/wire/values.ts";
 import { ProtocolClient } from "./protocol-client.ts";
@@ -88,6 +89,7 @@ function jobRequests(
         tags: {
           [TAG.kind]: "job",
           [TAG.group]: spec.group,
+          ...timeBucketTags(spec.submittedAt),
           "resonate:origin": spec.id,
           "resonate:branch": spec.id,
           "resonate:parent": spec.id,

@@ -145,7 +145,12 @@ export async function runLs(args: LsArgs, ctx: CliContext, deps: LsDeps): Promis
       ctx.stdout.write(
         found.jobs.length === 0 ? noJobsLine(filter) : jobsTable(found.jobs, now, filter.all),
       );
-    if (found.more > 0) {
+    if (found.olderMayMatch) {
+      // The newest were found without reading every job: how many older match is not known.
+      ctx.stderr.write(
+        `modulate: the newest ${found.jobs.length} shown; older jobs may match too: a larger --limit lists them\n`,
+      );
+    } else if (found.more > 0) {
       ctx.stderr.write(
         `modulate: ${found.more} more job${found.more === 1 ? "" : "s"} matched: --limit ${filter.limit + found.more} lists them all\n`,
       );

@@ -5,10 +5,17 @@
 import { listAttempts } from "../attempts.ts";
 import { isDetachedReceipt, type JobResult, type JobSpec } from "../jobs/job.ts";
 import { specOfKind } from "../jobs/job-param.ts";
-import { ENTRY_GROUP, isOlderExecuteId, TAG } from "../jobs/names.ts";
+import { ENTRY_GROUP, executeId, isOlderExecuteId, TAG } from "../jobs/names.ts";
 import { liveWorkersAmong, searchAcquiredTasks, whyWaiting, type WorkerView } from "../presence.ts";
 import { decodeValue, isOk, request, type Send } from "../wire/wire.ts";
-import { inProgress, recordIn, settledWithoutRecord, type PromiseRecord } from "./view.ts";
+import { walkRecentRoots } from "./list-recent.ts";
+import {
+  getPromise,
+  inProgress,
+  recordIn,
+  settledWithoutRecord,
+  type PromiseRecord,
+} from "./view.ts";
 
 /** Where a listed job stands: the three steps of an outstanding job, or how it ended. */
 export type ListedStage =
@@ -47,8 +54,13 @@ export interface ListFilter {
 export interface JobList {
   /** Newest first, at most `limit`. */
   jobs: ListedJob[];
-  /** How many more matched than `limit` let through. */
+  /** How many more matched than `limit` let through, of the jobs read. */
   more: number;
+  /**
+   * Set when the newest jobs were found through time buckets and the read stopped at
+   * `limit`: older jobs than those read may match too (`more` counts only those read).
+   */
+  olderMayMatch?: boolean;
 }
 
 /** The most a search answers at once on either server. */
@@ -168,35 +180,100 @@ function matches(job: ListedJob, filter: ListFilter, now: number): boolean {
   return job.stage === filter.state;
 }
 
-export async function listJobs(send: Send, filter: ListFilter, now: number): Promise<JobList> {
-  const acquired = await searchAcquiredTasks(send);
-  const [workers, executes, roots] = await Promise.all([
-    liveWorkersAmong(send, acquired),
-    searchKind(send, "execute", filter.all),
-    searchKind(send, "job", filter.all),
-  ]);
-  const holder = new Map(acquired.flatMap((t) => (t.pid ? [[t.id, t.pid] as const] : [])));
-  const executeOf = new Map<string, { execute: PromiseRecord; spec: JobSpec | undefined }>();
-  for (const execute of executes) {
-    const spec = specOfKind(execute, "execute");
-    const jobId = execute.tags[TAG.executeOf] ?? spec?.id;
-    if (jobId !== undefined) executeOf.set(jobId, { execute, spec });
-  }
-  const rootOf = new Map(roots.map((root) => [root.id, root]));
-  const ids = new Set([...executeOf.keys(), ...rootOf.keys()]);
+/** How far back `ls --all` walks the time buckets before it reads every job instead. */
+const BUCKET_HORIZON_MS = 31 * 24 * 60 * 60 * 1000;
+
+interface Found {
+  root?: PromiseRecord;
+  execute?: PromiseRecord;
+  spec?: JobSpec | undefined;
+}
+
+/** The jobs' lines, with what explaining and attempts need beside them. */
+function gather(
+  found: Iterable<Found>,
+  holder: ReadonlyMap<string, string>,
+  workers: readonly WorkerView[],
+): Gathered[] {
   const jobs: Gathered[] = [];
-  for (const id of ids) {
-    const found = executeOf.get(id);
-    const execute = found?.execute;
-    const job = jobFrom(rootOf.get(id), execute, found?.spec, holder, workers);
+  for (const { root, execute, spec } of found) {
+    const job = jobFrom(root, execute, spec, holder, workers);
     if (!job) continue;
-    const queueTimeoutMs = found?.spec?.queueTimeoutMs;
+    const queueTimeoutMs = spec?.queueTimeoutMs;
     jobs.push({
       ...job,
       ...(queueTimeoutMs === undefined ? {} : { queueTimeoutMs }),
       ...(execute && isOlderExecuteId(execute.id) ? { namedBefore: true } : {}),
     });
   }
+  return jobs;
+}
+
+/** Every job, read from every root and execute promise (pending ones only unless `all`). */
+async function gatherEverything(
+  send: Send,
+  all: boolean,
+  holder: ReadonlyMap<string, string>,
+  workers: readonly WorkerView[],
+): Promise<Gathered[]> {
+  const [executes, roots] = await Promise.all([
+    searchKind(send, "execute", all),
+    searchKind(send, "job", all),
+  ]);
+  const found = new Map<string, Found>();
+  for (const execute of executes) {
+    const spec = specOfKind(execute, "execute");
+    const jobId = execute.tags[TAG.executeOf] ?? spec?.id;
+    if (jobId !== undefined) found.set(jobId, { execute, spec });
+  }
+  for (const root of roots) found.set(root.id, { ...found.get(root.id), root });
+  return gather(found.values(), holder, workers);
+}
+
+/** The execute promise of each root that has one and holds no record of its own. */
+async function withExecutes(send: Send, roots: readonly PromiseRecord[]): Promise<Found[]> {
+  return Promise.all(
+    roots.map(async (root): Promise<Found> => {
+      if (recordIn(root)) return { root };
+      const value = root.state === "resolved" ? decodeValue(root.value) : undefined;
+      const id = isDetachedReceipt(value) ? value.executeId : executeId(root.id);
+      if (root.state !== "pending" && !isDetachedReceipt(value)) return { root };
+      const execute = await getPromise(send, id);
+      return execute ? { root, execute, spec: specOfKind(execute, "execute") } : { root };
+    }),
+  );
+}
+
+/**
+ * The newest jobs through their roots' time buckets, stopping once `limit` match; undefined
+ * when the walk ran out before that: jobs submitted by a modulate older than the tags carry
+ * none, and jobs before the horizon are not walked, so only reading everything finds them.
+ */
+async function gatherRecent(
+  send: Send,
+  filter: ListFilter,
+  now: number,
+  holder: ReadonlyMap<string, string>,
+  workers: readonly WorkerView[],
+): Promise<{ jobs: Gathered[]; stopped: true } | undefined> {
+  const jobs: Gathered[] = [];
+  let matched = 0;
+  const from = now - (filter.sinceMs ?? BUCKET_HORIZON_MS);
+  const stopped = await walkRecentRoots(send, from, now, async (roots) => {
+    const found = gather(await withExecutes(send, roots), holder, workers);
+    jobs.push(...found);
+    matched += found.filter((job) => matches(job, filter, now)).length;
+    return matched >= filter.limit;
+  });
+  return stopped ? { jobs, stopped } : undefined;
+}
+
+export async function listJobs(send: Send, filter: ListFilter, now: number): Promise<JobList> {
+  const acquired = await searchAcquiredTasks(send);
+  const workers = await liveWorkersAmong(send, acquired);
+  const holder = new Map(acquired.flatMap((t) => (t.pid ? [[t.id, t.pid] as const] : [])));
+  const recent = filter.all ? await gatherRecent(send, filter, now, holder, workers) : undefined;
+  const jobs = recent?.jobs ?? (await gatherEverything(send, filter.all, holder, workers));
   explainQueued(jobs, workers, now);
   const chosen = jobs
     .filter((job) => matches(job, filter, now))
@@ -205,7 +282,11 @@ export async function listJobs(send: Send, filter: ListFilter, now: number): Pro
   const namedBefore = new Set(picked.filter((job) => job.namedBefore).map((job) => job.id));
   const shown = picked.map(({ queueTimeoutMs: _, namedBefore: __, ...job }) => job);
   await addAttempts(send, shown, namedBefore);
-  return { jobs: shown, more: chosen.length - shown.length };
+  return {
+    jobs: shown,
+    more: chosen.length - shown.length,
+    ...(recent?.stopped ? { olderMayMatch: true } : {}),
+  };
 }
 
 /**

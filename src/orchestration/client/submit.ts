@@ -1,5 +1,6 @@
 // Submitting a job: its root promise, written exactly as the SDK writes a top-level call, and
 // the checks that refuse a submission before anything is sent.
+import { timeBucketTags } from "../jobs/time-buckets.ts";
 import { ExitCode, UserError } from "../../common/errors.ts";
 import { base64Bytes, maxValueJsonBytes, UNANNOUNCED_MAX_BODY_BYTES } from "../../common/limits.ts";
 import { formatBytes } from "../../common/units.ts";
@@ -41,6 +42,7 @@ export async function submitJob(
       tags: {
         [TAG.kind]: "job",
         [TAG.group]: spec.group,
+        ...timeBucketTags(spec.submittedAt),
         // A top-level call is its own lineage: origin, branch and parent are its id.
         "resonate:origin": spec.id,
         "resonate:branch": spec.id,
