@@ -183,6 +183,9 @@ function matches(job: ListedJob, filter: ListFilter, now: number): boolean {
 /** How far back `ls --all` walks the time buckets before it reads every job instead. */
 const BUCKET_HORIZON_MS = 31 * 24 * 60 * 60 * 1000;
 
+/** Roots whose executes are read at once while walking the buckets. */
+const RESOLVE_CHUNK = 32;
+
 interface Found {
   root?: PromiseRecord;
   execute?: PromiseRecord;
@@ -260,10 +263,20 @@ async function gatherRecent(
   let matched = 0;
   const from = now - (filter.sinceMs ?? BUCKET_HORIZON_MS);
   const stopped = await walkRecentRoots(send, from, now, async (roots) => {
-    const found = gather(await withExecutes(send, roots), holder, workers);
-    jobs.push(...found);
-    matched += found.filter((job) => matches(job, filter, now)).length;
-    return matched >= filter.limit;
+    // A second's bucket can hold a thousand jobs: their executes are read newest first, a
+    // few at a time, only until `limit` match.
+    const newestFirst = roots
+      .map((root) => ({ root, at: specOfKind(root, "job")?.submittedAt ?? 0 }))
+      .sort((a, b) => b.at - a.at)
+      .map(({ root }) => root);
+    for (let at = 0; at < newestFirst.length; at += RESOLVE_CHUNK) {
+      const chunk = newestFirst.slice(at, at + RESOLVE_CHUNK);
+      const found = gather(await withExecutes(send, chunk), holder, workers);
+      jobs.push(...found);
+      matched += found.filter((job) => matches(job, filter, now)).length;
+      if (matched >= filter.limit) return true;
+    }
+    return false;
   });
   return stopped ? { jobs, stopped } : undefined;
 }
