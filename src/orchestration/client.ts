@@ -7,7 +7,6 @@ import { hostname } from "node:os";
 import type { JobResult, JobSpec } from "./jobs/job.ts";
 import { ENTRY_GROUP, processPid } from "./jobs/names.ts";
 import { groupHasLiveWorker, listLiveWorkers, type WorkerView } from "./presence.ts";
-import { takeSnapshot, type ClusterSnapshot } from "./snapshot.ts";
 import { submitJob, type Submitted } from "./client/submit.ts";
 import { cancelJob, canceler, type CancelOutcome } from "./client/cancel.ts";
 import { listJobs, type JobList, type ListFilter } from "./client/list.ts";
@@ -109,11 +108,6 @@ export class ModulateClient {
   /** True when some worker of `group` is alive now. */
   groupHasLiveWorker(group: string): Promise<boolean> {
     return groupHasLiveWorker(this.#send, group);
-  }
-
-  /** Live workers and every unfinished job: what the dashboard shows. */
-  async snapshot(): Promise<ClusterSnapshot> {
-    return takeSnapshot(this.#send, Date.now());
   }
 
   async close(): Promise<void> {

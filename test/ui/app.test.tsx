@@ -190,7 +190,7 @@ describe("the dashboard", () => {
     await ui.frameWhere((f) => f.includes("script.py█"), "the typed path");
     await ui.press(
       KEY.enter,
-      (f) => f.includes("Script: cannot read /no/such/script.py (ENOENT)"),
+      (f) => f.includes("Script: cannot read script /no/such/script.py: no such file"),
       "the refusal",
     );
     await ui.press(KEY.esc, (f) => f.includes("WORKER/REASON"), "the list again");
