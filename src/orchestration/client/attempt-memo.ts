@@ -11,10 +11,17 @@
 // read as usual.
 import type { Response } from "@resonatehq/sdk";
 import { attemptId, TAG } from "../jobs/names.ts";
-import { isOk, type Send } from "../wire/wire.ts";
+import { decodeValue, isOk, type Send } from "../wire/wire.ts";
 
 /** Kept answers are read again after between this and twice this, spread so none come at once. */
 const KEEP_MS = 30_000;
+
+/**
+ * Attempt reads sent at once, at most: a listing asks for every listed job's at the same time,
+ * and 10,000 requests at once were refused by a loaded server (ECONNRESET; bench:ui), where a
+ * few dozen at a time keep it busy all the same.
+ */
+const READS_AT_ONCE = 32;
 
 interface Kept {
   /** Where the job stood when these were read: its execute promise's state and holder. */
@@ -40,6 +47,8 @@ export class AttemptMemo {
   readonly #clock: () => number;
   readonly #random: () => number;
   #listing = 0;
+  #reading = 0;
+  readonly #waiting: (() => void)[] = [];
   /** Answers given from what was kept, and read from the server, since this memo began. */
   readonly counts = { kept: 0, read: 0 };
 
@@ -48,13 +57,27 @@ export class AttemptMemo {
     this.#random = random;
   }
 
+  /** `send(req)`, once fewer than READS_AT_ONCE attempt reads are out. */
+  async #read(send: Send, req: Req): Promise<Response> {
+    while (this.#reading >= READS_AT_ONCE)
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#reading += 1;
+    try {
+      return await send(req);
+    } finally {
+      this.#reading -= 1;
+      this.#waiting.shift()?.();
+    }
+  }
+
   /** The `Send` for one listing over `send`: attempt reads of jobs that have not moved are kept. */
   sendFor(send: Send): Send {
     const listing = ++this.#listing;
     for (const [job, kept] of this.#kept) if (kept.seen < listing - 2) this.#kept.delete(job);
     const holder = new Map<string, string>();
     let tasksRead = false;
-    const marks = new Map<string, string>();
+    /** Per job: where it stands, and the process holding its task, if any. */
+    const marks = new Map<string, { mark: string; pid: string | undefined }>();
 
     const noteAnswer = (req: Req, res: Response): void => {
       if (!isOk(res)) return;
@@ -69,7 +92,8 @@ export class AttemptMemo {
       for (const execute of res.data.promises) {
         const job = execute.tags?.[TAG.executeOf];
         if (job === undefined) continue;
-        marks.set(job, `${execute.id} ${execute.state} ${holder.get(execute.id) ?? "-"}`);
+        const pid = holder.get(execute.id);
+        marks.set(job, { mark: `${execute.id} ${execute.state} ${pid ?? "-"}`, pid });
       }
     };
 
@@ -88,12 +112,14 @@ export class AttemptMemo {
 
     return (async (req: Req) => {
       const read = attemptRead(req);
-      const mark = read && marks.get(read.job);
-      if (!read || mark === undefined) {
+      if (!read) {
         const res = await send(req);
         noteAnswer(req, res);
         return res;
       }
+      const marked = marks.get(read.job);
+      if (marked === undefined) return this.#read(send, req);
+      const { mark, pid } = marked;
       const now = this.#clock();
       let kept = this.#kept.get(read.job);
       if (!kept || kept.mark !== mark || kept.until <= now) {
@@ -107,11 +133,44 @@ export class AttemptMemo {
         this.counts.kept += 1;
         return answer;
       }
-      const res = await send(req);
+      const res = await this.#read(send, req);
       this.counts.read += 1;
-      // Found or not found is the answer to keep; a failure is not.
-      if (isOk(res) || res.head.status === 404) kept.answers.set(read.key, res);
+      if (keepable(res, pid, kept.answers)) kept.answers.set(read.key, res);
       return res;
     }) as Send;
   }
+}
+
+/** The worker an attempt record's promise names. */
+function workerOf(promise: { param: { data?: string } }): string | undefined {
+  try {
+    const record = decodeValue(promise.param) as { worker?: { pid?: unknown } } | undefined;
+    return typeof record?.worker?.pid === "string" ? record.worker.pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether an attempt read's answer may be kept: found or not found (a failure is not kept);
+ * and where a process holds the job's task, "not found" only once its own attempt is among
+ * those read. A
+ * process that has just taken the task writes its attempt's record a moment later: "no
+ * attempt 2" read in that moment is not kept, or the job would show attempt 1 until it moved.
+ */
+function keepable(
+  res: Response,
+  pid: string | undefined,
+  answers: ReadonlyMap<string, Response>,
+): boolean {
+  if (!isOk(res) && res.head.status !== 404) return false;
+  // A record found stays found; what may be missing is the holder's, past the last one found.
+  if (pid === undefined || (isOk(res) && res.kind === "promise.get")) return true;
+  const named = (r: Response): boolean => {
+    if (!isOk(r)) return false;
+    if (r.kind === "promise.get") return workerOf(r.data.promise) === pid;
+    if (r.kind === "promise.search") return r.data.promises.some((p) => workerOf(p) === pid);
+    return false;
+  };
+  return named(res) || [...answers.values()].some(named);
 }
