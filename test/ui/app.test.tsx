@@ -233,6 +233,7 @@ describe("the dashboard", () => {
       "quit from anywhere",
       "back one level",
       "cancel the marked jobs",
+      "filter by group",
       "follow the output",
     ])
       expect(help).toContain(words);
