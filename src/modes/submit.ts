@@ -17,7 +17,7 @@ import { defineCommand, passThroughArgs, type CliContext, type ModeArgs } from "
 import { connectionOptions } from "./connection-options.ts";
 import { openModulateClient, type Clock, type OpenClient } from "./deps.ts";
 import { jobSummary } from "./job-format.ts";
-import { readScriptFile, readScriptStdin } from "./read-script.ts";
+import { readScriptFile, readScriptStdin } from "../common/read-script.ts";
 import { scriptKind } from "../sandbox/script-kind.ts";
 import { formatBytes } from "../common/units.ts";
 import { STOPPED, stoppedExitCode, unlessStopped } from "./stop-signal.ts";

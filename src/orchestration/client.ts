@@ -7,10 +7,10 @@ import { hostname } from "node:os";
 import type { JobResult, JobSpec } from "./jobs/job.ts";
 import { ENTRY_GROUP, processPid } from "./jobs/names.ts";
 import { groupHasLiveWorker, listLiveWorkers, type WorkerView } from "./presence.ts";
-import { takeSnapshot, type ClusterSnapshot } from "./snapshot.ts";
 import { submitJob, type Submitted } from "./client/submit.ts";
 import { cancelJob, canceler, type CancelOutcome } from "./client/cancel.ts";
 import { listJobs, type JobList, type ListFilter } from "./client/list.ts";
+import { AttemptMemo } from "./client/attempt-memo.ts";
 import { viewJob, type JobView } from "./client/view.ts";
 import { waitForJob } from "./client/wait.ts";
 import {
@@ -34,6 +34,8 @@ export class ModulateClient {
   readonly #limits = new ServerLimits();
   #listener: Promise<Listener> | undefined;
   #generation: Promise<Generation> | undefined;
+  /** Attempt records read by the last listings, for jobs that have not moved since. */
+  readonly #attempts = new AttemptMemo();
 
   constructor(connection: Connection) {
     this.#connection = connection;
@@ -93,9 +95,13 @@ export class ModulateClient {
     return cancelJob(this.#send, id, canceledBy, now);
   }
 
-  /** Outstanding jobs (and with `all` finished ones), newest first: what `modulate ls` lists. */
+  /**
+   * Outstanding jobs (and with `all` finished ones), newest first: what `modulate ls` lists.
+   * Listed again (the dashboard's refresh), the attempts of jobs that have not moved since the
+   * last listing are not read again (client/attempt-memo.ts).
+   */
   list(filter: ListFilter): Promise<JobList> {
-    return listJobs(this.#send, filter, Date.now());
+    return listJobs(this.#attempts.sendFor(this.#send), filter, Date.now());
   }
 
   /**
@@ -109,11 +115,6 @@ export class ModulateClient {
   /** True when some worker of `group` is alive now. */
   groupHasLiveWorker(group: string): Promise<boolean> {
     return groupHasLiveWorker(this.#send, group);
-  }
-
-  /** Live workers and every unfinished job: what the dashboard shows. */
-  async snapshot(): Promise<ClusterSnapshot> {
-    return takeSnapshot(this.#send, Date.now());
   }
 
   async close(): Promise<void> {

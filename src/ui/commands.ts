@@ -3,7 +3,7 @@ import type { ListedJob } from "../orchestration/client/list.ts";
 import { moveCursor, selectedKey, withCursors } from "./cursors.ts";
 import { detailCommand, openDetail } from "./detail-state.ts";
 import { Command } from "./keymap.ts";
-import { JOB_SORTS } from "./rows.ts";
+import { groupRows, JOB_SORTS } from "./rows.ts";
 import { STATE_CYCLE, VIEWS, type DashboardState, type ViewName } from "./state.ts";
 
 /** The view with something to show: jobs if any are outstanding, else groups. */
@@ -117,6 +117,14 @@ export function applyCommand(state: DashboardState, command: Command): Dashboard
         stateFilter: next,
         showFinished: state.showFinished || finished,
       });
+    }
+    case Command.NextGroup: {
+      // Every group, then each one known (live workers' and listed jobs'), by name.
+      const groups = [undefined, ...groupRows(state).map((g) => g.name)];
+      const at = groups.indexOf(state.groupFilter);
+      // A group named by `:jobs NAME` that is gone: the next is every group.
+      const next = at < 0 ? undefined : groups[(at + 1) % groups.length];
+      return withCursors({ ...state, groupFilter: next });
     }
     case Command.Sort: {
       const next = JOB_SORTS[(JOB_SORTS.indexOf(state.sort) + 1) % JOB_SORTS.length] ?? "newest";

@@ -22,8 +22,10 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
         loaded.viewChosen = true;
       }
       // Marks of jobs no longer listed go: a cancel must name only what the user sees.
-      const listed = new Set(action.jobs.map((j) => j.id));
-      loaded.marked = state.marked.filter((id) => listed.has(id));
+      if (state.marked.length > 0) {
+        const listed = new Set(action.jobs.map((j) => j.id));
+        loaded.marked = state.marked.filter((id) => listed.has(id));
+      }
       return withCursors(loaded);
     }
     case "load-failed":

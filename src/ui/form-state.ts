@@ -1,7 +1,15 @@
 // The submit form (`s`): its fields as typed, which one has the cursor, and why the last try
 // was refused. Pure; the data layer reads the script and submits (submit-job.ts).
 
-export const FORM_FIELDS = ["script", "group", "args", "timeout", "memory", "mode"] as const;
+export const FORM_FIELDS = [
+  "script",
+  "group",
+  "args",
+  "timeout",
+  "memory",
+  "gpus",
+  "mode",
+] as const;
 export type FormField = (typeof FORM_FIELDS)[number];
 
 export const FIELD_LABEL: Record<FormField, string> = {
@@ -10,6 +18,7 @@ export const FIELD_LABEL: Record<FormField, string> = {
   args: "Arguments",
   timeout: "Timeout",
   memory: "Memory",
+  gpus: "GPUs",
   mode: "Mode",
 };
 
@@ -20,6 +29,7 @@ export const FIELD_HINT: Record<FormField, string> = {
   args: "passed to the script, split on spaces",
   timeout: "longest one run may take, e.g. 10m, 2h",
   memory: "memory limit, e.g. 2G (empty: the worker's)",
+  gpus: "GPUs asked for: a count, or shared (a share of one); empty: none asked",
   mode: "← → detach or wait (the router treats both alike)",
 };
 
@@ -43,7 +53,7 @@ export type FormAction =
 
 export function openForm(group: string): SubmitForm {
   return {
-    values: { script: "", group, args: "", timeout: "10m", memory: "", mode: "detach" },
+    values: { script: "", group, args: "", timeout: "10m", memory: "", gpus: "", mode: "detach" },
     focus: "script",
     message: undefined,
     submitting: false,

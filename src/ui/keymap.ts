@@ -22,6 +22,7 @@ export const Command = {
   ViewWorkers: "view-workers",
   ToggleFinished: "toggle-finished",
   NextState: "next-state",
+  NextGroup: "next-group",
   Sort: "sort",
   Search: "search",
   Resubmit: "resubmit",
@@ -202,6 +203,13 @@ export const KEYMAP: readonly KeymapEntry[] = [
     bindings: [{ input: "t" }],
     keys: "t",
     description: "filter by state (cycles)",
+  },
+  {
+    command: Command.NextGroup,
+    scope: "jobs",
+    bindings: [{ input: "p" }],
+    keys: "p",
+    description: "filter by group (cycles: every group, then each)",
   },
   {
     command: Command.Sort,

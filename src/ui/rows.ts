@@ -15,8 +15,36 @@ export interface GroupRow {
 
 const PENDING: readonly ListedStage[] = ["routing", "queued"];
 
+/**
+ * `compute` remembered for its last inputs (compared by identity): the state is immutable, so
+ * a key press or a clock tick, which leave the jobs and the filters as they were, finds the
+ * rows of 10,000 jobs already filtered and ordered.
+ */
+function lastOf<I extends readonly unknown[], O>(
+  compute: (...inputs: I) => O,
+): (...inputs: I) => O {
+  let last: { inputs: I; output: O } | undefined;
+  return (...inputs: I): O => {
+    if (last && last.inputs.every((v, i) => Object.is(v, inputs[i]))) return last.output;
+    const output = compute(...inputs);
+    last = { inputs, output };
+    return output;
+  };
+}
+
 /** Per group: live workers, slots, GPUs, and its outstanding jobs by step. */
-export function groupRows(state: Pick<DashboardState, "jobs" | "workers">): GroupRow[] {
+export function groupRows(state: Pick<DashboardState, "jobs" | "workers">): readonly GroupRow[] {
+  return groupRowsOf(state.jobs, state.workers);
+}
+
+const groupRowsOf = lastOf((jobs: readonly ListedJob[], workers: readonly WorkerView[]) =>
+  countGroups({ jobs, workers }),
+);
+
+function countGroups(state: {
+  jobs: readonly ListedJob[];
+  workers: readonly WorkerView[];
+}): GroupRow[] {
   const rows = new Map<string, GroupRow>();
   const row = (name: string): GroupRow => {
     let found = rows.get(name);
@@ -82,13 +110,38 @@ function compareBy(sort: JobSort): ((a: ListedJob, b: ListedJob) => number) | un
   }
 }
 
-export function jobRows(state: DashboardState): ListedJob[] {
-  const rows = filteredJobs(state);
-  const compare = compareBy(state.sort);
-  return compare ? rows.sort(compare) : rows;
+type JobQuery = Pick<
+  DashboardState,
+  "jobs" | "showFinished" | "stateFilter" | "groupFilter" | "textFilter" | "sort"
+>;
+
+export function jobRows(state: JobQuery): readonly ListedJob[] {
+  return jobRowsOf(
+    state.jobs,
+    state.showFinished,
+    state.stateFilter,
+    state.groupFilter,
+    state.textFilter,
+    state.sort,
+  );
 }
 
-function filteredJobs(state: DashboardState): ListedJob[] {
+const jobRowsOf = lastOf(
+  (
+    jobs: ListedJob[],
+    showFinished: boolean,
+    stateFilter: StateChoice,
+    groupFilter: string | undefined,
+    textFilter: string,
+    sort: JobSort,
+  ): readonly ListedJob[] => {
+    const rows = filteredJobs({ jobs, showFinished, stateFilter, groupFilter, textFilter });
+    const compare = compareBy(sort);
+    return compare ? rows.sort(compare) : rows;
+  },
+);
+
+function filteredJobs(state: Omit<JobQuery, "sort">): ListedJob[] {
   const text = state.textFilter.toLowerCase();
   return state.jobs.filter(
     (job) =>
@@ -106,7 +159,20 @@ function filteredJobs(state: DashboardState): ListedJob[] {
   );
 }
 
-export function workerRows(state: DashboardState): WorkerView[] {
+export function workerRows(
+  state: Pick<DashboardState, "workers" | "groupFilter" | "textFilter">,
+): readonly WorkerView[] {
+  return workerRowsOf(state.workers, state.groupFilter, state.textFilter);
+}
+
+const workerRowsOf = lastOf(
+  (workers: WorkerView[], groupFilter: string | undefined, textFilter: string) =>
+    filteredWorkers({ workers, groupFilter, textFilter }),
+);
+
+function filteredWorkers(
+  state: Pick<DashboardState, "workers" | "groupFilter" | "textFilter">,
+): WorkerView[] {
   const text = state.textFilter.toLowerCase();
   return state.workers
     .filter(
@@ -120,9 +186,15 @@ export function workerRows(state: DashboardState): WorkerView[] {
     .sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : a.pid < b.pid ? -1 : 1));
 }
 
+const keysOf = {
+  groups: lastOf((rows: readonly GroupRow[]) => rows.map((g) => g.name)),
+  jobs: lastOf((rows: readonly ListedJob[]) => rows.map((j) => j.id)),
+  workers: lastOf((rows: readonly WorkerView[]) => rows.map((w) => w.pid)),
+};
+
 /** The keys of a view's rows, in order: what a cursor points at. */
-export function rowKeys(state: DashboardState, view: ViewName): string[] {
-  if (view === "groups") return groupRows(state).map((g) => g.name);
-  if (view === "jobs") return jobRows(state).map((j) => j.id);
-  return workerRows(state).map((w) => w.pid);
+export function rowKeys(state: DashboardState, view: ViewName): readonly string[] {
+  if (view === "groups") return keysOf.groups(groupRows(state));
+  if (view === "jobs") return keysOf.jobs(jobRows(state));
+  return keysOf.workers(workerRows(state));
 }

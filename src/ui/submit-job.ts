@@ -1,9 +1,10 @@
 // What the submit form does to the world: complete a path from the file system, read the
 // script, and submit it through the client as `modulate submit` does.
 import { readdirSync, statSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { basename, isAbsolute, join } from "node:path";
-import { parseBytes, parseDurationMs } from "../common/units.ts";
+import { DEFAULT_MAX_BODY_BYTES, maxValueJsonBytes } from "../common/limits.ts";
+import { readScriptFile } from "../common/read-script.ts";
+import { formatBytes, parseBytes, parseDurationMs } from "../common/units.ts";
 import type { JobSpec } from "../orchestration/jobs/job.ts";
 import { groupNameProblem, newJobId } from "../orchestration/jobs/names.ts";
 import type { ModulateClient } from "../orchestration/client.ts";
@@ -43,10 +44,7 @@ export function completePath(text: string, cwd: string = process.cwd()): string 
 }
 
 /** The spec the form describes; an error names the field to fix. */
-export async function specFromForm(
-  values: Readonly<Record<FormField, string>>,
-  now: number,
-): Promise<JobSpec> {
+export function specFromForm(values: Readonly<Record<FormField, string>>, now: number): JobSpec {
   const path = values.script.trim();
   if (path === "") throw new Error("Script: give the path of a script file");
   const group = values.group.trim();
@@ -54,10 +52,15 @@ export async function specFromForm(
   if (problem) throw new Error(`Group: ${problem}`);
   let content: string;
   try {
-    content = await readFile(path, "utf8");
+    // As `modulate submit` reads it: a regular file only (never a FIFO or a device, which
+    // could hang the dashboard), at most what one submission can carry.
+    const limitBytes = maxValueJsonBytes(DEFAULT_MAX_BODY_BYTES);
+    const why = `${formatBytes(DEFAULT_MAX_BODY_BYTES)}, modulate server --max-body`;
+    content = readScriptFile(path, limitBytes, why).toString("utf8");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new Error(`Script: cannot read ${path} (${code})`, { cause: error });
+    // The form stays open with what was typed: "nothing was submitted" goes without saying.
+    const why = messageOf(error).replace(/; nothing was submitted$/, "");
+    throw new Error(`Script: ${why}`, { cause: error });
   }
   const memory = values.memory.trim();
   return {
@@ -70,7 +73,23 @@ export async function specFromForm(
     mode: values.mode === "wait" ? "wait" : "detach",
     submittedAt: now,
     ...(memory === "" ? {} : { limits: { memoryBytes: parseBytes(memory, "Memory") } }),
+    ...gpusOf(values.gpus),
   };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The GPUs field as the spec carries it: a count, "shared", or (empty) not set. */
+function gpusOf(text: string): Pick<JobSpec, "gpus"> {
+  const value = text.trim();
+  if (value === "") return {};
+  if (value.toLowerCase() === "shared") return { gpus: "shared" };
+  if (/^\d+$/.test(value)) return { gpus: Number(value) };
+  throw new Error(
+    `GPUs: "${value}" is not a count of GPUs; give a whole number (0 for none), or shared for a share of one`,
+  );
 }
 
 /** Submits the form's job; resolves with its id once it is durable. */
@@ -78,7 +97,7 @@ export async function submitFromForm(
   client: Pick<ModulateClient, "submit">,
   values: Readonly<Record<FormField, string>>,
 ): Promise<string> {
-  const spec = await specFromForm(values, Date.now());
+  const spec = specFromForm(values, Date.now());
   await client.submit(spec, QUEUE_TIMEOUT_MS);
   return spec.id;
 }

@@ -1,9 +1,10 @@
-// Keeps the dashboard's jobs and workers fresh: loads now, then every `refreshMs`, never two
-// loads at once, and again at once when the question changes (finished jobs shown or not).
+// Keeps the dashboard's jobs and workers fresh: loads now (the newest few, to fill the screen
+// at once), then every `refreshMs` (all of them, up to the limit), never two loads at once, and
+// again at once when the question changes (finished jobs shown or not).
 // The effect returns its cleanup, so unmounting stops the timer.
 import { useCallback, useEffect, useRef, type Dispatch } from "react";
 import type { DashboardAction } from "./state.ts";
-import { LIST_LIMIT, type DashboardSource } from "./data-source.ts";
+import { FIRST_LIST_LIMIT, LIST_LIMIT, type DashboardSource } from "./data-source.ts";
 
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -16,6 +17,7 @@ export function useDashboardData(
   dispatch: Dispatch<DashboardAction>,
 ): () => void {
   const inFlight = useRef(false);
+  const loaded = useRef(false);
   const again = useRef(false);
   const refresh = useCallback(() => {
     if (inFlight.current) {
@@ -27,9 +29,10 @@ export function useDashboardData(
     const load = async (): Promise<void> => {
       try {
         const [list, workers] = await Promise.all([
-          source.list({ all: showFinished, limit: LIST_LIMIT }),
+          source.list({ all: showFinished, limit: loaded.current ? LIST_LIMIT : FIRST_LIST_LIMIT }),
           source.workers(),
         ]);
+        loaded.current = true;
         dispatch({
           type: "data-loaded",
           jobs: list.jobs,

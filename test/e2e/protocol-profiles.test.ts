@@ -228,8 +228,6 @@ describe.each(Object.keys(PROFILES) as ProfileName[])("under the %s profile", (p
     // What the dashboard reads, through the same client as the CLI.
     const client = new ModulateClient({ url: proxy.url });
     try {
-      const snapshot = await client.snapshot();
-      expect(JSON.stringify(snapshot)).toContain(id);
       const listed = await client.list({ all: true, limit: 100 });
       expect(listed.jobs.find((j) => j.id === id)?.stage).toBe("running");
       const workers = await client.workers();

@@ -158,6 +158,18 @@ describe("the dashboard", () => {
     await ui.press(":jobs\rjj\r", (f) => f.includes("job job-1"), "job-1's detail");
   });
 
+  it("fills the screen from the newest 500 jobs first, then lists up to 10,000 on the next refresh", async () => {
+    const many = Array.from({ length: 600 }, (_, i) =>
+      job(`job-${String(1000 - i)}`, "queued", { submittedAt: NOW - i * 1000 }),
+    );
+    const source = fakeSource(many);
+    const ui = dashboard(source);
+    await ui.frameWhere((f) => f.includes("+100 older not loaded"), "the first 500");
+    await ui.pressUntil("r", (f) => f.includes("jobs (600)"), "all 600 after a refresh");
+    expect(ui.lastFrame()).not.toContain("older not loaded");
+    expect(source.limits.slice(0, 2)).toEqual([500, 10_000]);
+  });
+
   it("submits a job from the form: the path completed by Tab, a live group picked, then its detail", async () => {
     const source = fakeSource();
     const ui = dashboard(source);
@@ -190,7 +202,7 @@ describe("the dashboard", () => {
     await ui.frameWhere((f) => f.includes("script.py█"), "the typed path");
     await ui.press(
       KEY.enter,
-      (f) => f.includes("Script: cannot read /no/such/script.py (ENOENT)"),
+      (f) => f.includes("Script: cannot read script /no/such/script.py: no such file"),
       "the refusal",
     );
     await ui.press(KEY.esc, (f) => f.includes("WORKER/REASON"), "the list again");
@@ -221,6 +233,7 @@ describe("the dashboard", () => {
       "quit from anywhere",
       "back one level",
       "cancel the marked jobs",
+      "filter by group",
       "follow the output",
     ])
       expect(help).toContain(words);

@@ -70,6 +70,29 @@ describe("the dashboard state", () => {
     expect(jobRows(opened).map((j) => j.id)).toEqual(["job-3"]);
   });
 
+  it("cycles the group filter with p: every group, then each by name, then every group again", () => {
+    let state = run(INITIAL_STATE, loaded());
+    const shown = () => jobRows(state).map((j) => j.id);
+    const seen: (string | undefined)[] = [];
+    for (let i = 0; i < 4; i++) {
+      state = run(state, key(Command.NextGroup));
+      seen.push(state.groupFilter);
+    }
+    expect(seen).toEqual(["a100", "cpu", "gpu", undefined]);
+    state = run(state, key(Command.NextGroup));
+    expect(shown()).toEqual(["job-3"]);
+    state = run(state, key(Command.NextGroup));
+    expect(shown()).toEqual([]);
+    state = run(state, key(Command.NextGroup));
+    expect(shown()).toEqual(["job-2", "job-1"]);
+    // Esc clears it with the other filters; a group opened by name that is gone goes to every.
+    expect(run(state, key(Command.Back)).groupFilter).toBeUndefined();
+    const gone = run(state, { type: "command", command: Command.CommandLine });
+    const named = run(gone, { type: "input-edit", append: "jobs h100" }, { type: "input-submit" });
+    expect(named.groupFilter).toBe("h100");
+    expect(run(named, key(Command.NextGroup)).groupFilter).toBeUndefined();
+  });
+
   it("orders the jobs by o: newest (as listed), oldest, state, group, script", () => {
     let state = run(INITIAL_STATE, loaded());
     const order = () => jobRows(state).map((j) => j.id);

@@ -59,6 +59,8 @@ export interface FakeSource extends DashboardSource {
   write(text: string): void;
   jobs: ListedJob[];
   failing: boolean;
+  /** The limit of each listing asked for, in order. */
+  limits: number[];
 }
 
 /** A client stand-in: lists `jobs` (finished ones only when asked), follows written output. */
@@ -70,13 +72,16 @@ export function fakeSource(jobs: ListedJob[] = JOBS, workers: WorkerView[] = WOR
     // Its own copies: a cancel changes a job's stage here, not in the shared fixture.
     jobs: jobs.map((j) => ({ ...j })),
     failing: false,
+    limits: [],
     write: (text) => events?.onOutput(["stdout", text]),
     list: (filter) => {
       if (source.failing) return Promise.reject(new Error("cannot reach the server"));
       const shown = source.jobs.filter(
         (j) => filter.all || j.stage === "routing" || j.stage === "queued" || j.stage === "running",
       );
-      return Promise.resolve({ jobs: shown.slice(0, filter.limit), more: 0 });
+      source.limits.push(filter.limit);
+      const jobs = shown.slice(0, filter.limit);
+      return Promise.resolve({ jobs, more: shown.length - jobs.length });
     },
     workers: () =>
       source.failing

@@ -30,6 +30,8 @@ export interface JobSpec {
   outputs?: string[];
   /** Whether the script needs the network; granted only where the worker allows it. */
   network?: boolean;
+  /** GPUs asked for: a count (0: none), or "shared" (a share of one). */
+  gpus?: number | "shared";
 }
 
 export interface JobLimitRequest {

@@ -2,11 +2,11 @@
 // is not a modulate job is a problem to report, where each reader cast it and some crashed.
 import type { Context } from "@resonatehq/sdk";
 import { describe, expect, it } from "vitest";
+import { listJobs } from "../../../src/orchestration/client/list.ts";
 import type { JobResult, JobSpec } from "../../../src/orchestration/jobs/job.ts";
 import { readJobSpec, specOfParam } from "../../../src/orchestration/jobs/job-param.ts";
 import { EXECUTE_FUNCTION, SUBMIT_FUNCTION } from "../../../src/orchestration/jobs/names.ts";
 import { submitOrchestration } from "../../../src/orchestration/router.ts";
-import { takeSnapshot } from "../../../src/orchestration/snapshot.ts";
 import { encodeValue } from "../../../src/orchestration/wire/values.ts";
 import type { Send } from "../../../src/orchestration/wire/wire.ts";
 
@@ -92,7 +92,7 @@ describe("readers of a job spec", () => {
     } satisfies Partial<JobResult>);
   });
 
-  it("the dashboard's snapshot lists a job beside a promise tagged as one that is not", async () => {
+  it("the dashboard's list shows a job beside a promise tagged as one that is not", async () => {
     const promise = (id: string, param: { headers: Record<string, string>; data: string }) => ({
       id,
       state: "pending",
@@ -115,10 +115,9 @@ describe("readers of a job spec", () => {
           : [];
       return Promise.resolve({ head: { status: 200 }, data: { promises } });
     }) as unknown as Send;
-    const snapshot = await takeSnapshot(send, 0);
-    expect(snapshot.jobs.map((j) => [j.id, j.group, j.script])).toEqual([
-      ["garbage", "?", "?"],
-      ["job-1", "cpu", "train.py"],
+    const listed = await listJobs(send, { all: false, limit: 100 }, 0);
+    expect(listed.jobs.map((j) => [j.id, j.group, j.script, j.stage])).toEqual([
+      ["job-1", "cpu", "train.py", "routing"],
     ]);
   });
 });

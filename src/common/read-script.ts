@@ -2,8 +2,8 @@
 // limit. Anything else (a FIFO, /dev/zero, a directory) is refused before a byte is read:
 // reading one could block the process for good or fill its memory.
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
-import { UserError } from "../common/errors.ts";
-import { formatBytes } from "../common/units.ts";
+import { UserError } from "./errors.ts";
+import { formatBytes } from "./units.ts";
 
 /** Why a path that opened is not a script to read; undefined for a regular file. */
 function notRegular(stats: Stats): string | undefined {
