@@ -22,6 +22,7 @@ import { scriptKind } from "../sandbox/script-kind.ts";
 import { formatBytes } from "../common/units.ts";
 import { STOPPED, stoppedExitCode, unlessStopped } from "./stop-signal.ts";
 import { writeOutputs } from "./write-outputs.ts";
+import { interpreterNameProblem, parseGpusAsked } from "../orchestration/jobs/resources.ts";
 
 const options = {
   ...connectionOptions,
@@ -67,6 +68,16 @@ const options = {
     type: "boolean",
     default: false,
     describe: "The script needs the network (granted where the worker allows it)",
+  },
+  gpus: {
+    type: "string",
+    describe:
+      "GPUs of one worker the job holds: a count (0: none, beside GPU jobs) or shared (a share of one, with worker --jobs-per-gpu) [default: one on a worker with GPUs]",
+  },
+  interpreter: {
+    type: "string",
+    describe:
+      "Run the script with the interpreter of this name the worker declares (worker --interpreter NAME=PATH)",
   },
   json: {
     type: "boolean",
@@ -187,6 +198,16 @@ export async function runSubmit(
   const env = parseEnv(args.env);
   const limits = limitsFrom(args);
   const queueTimeoutMs = parseDurationMs(args.queueTimeout, "--queue-timeout");
+  const gpus = args.gpus === undefined ? undefined : parseGpusAsked(args.gpus);
+  if (args.gpus !== undefined && gpus === undefined) {
+    throw new UserError(
+      `--gpus ${JSON.stringify(args.gpus)} is not valid: give a whole number of GPUs such as 2, 0 for none, or shared`,
+    );
+  }
+  if (args.interpreter !== undefined) {
+    const problem = interpreterNameProblem(args.interpreter);
+    if (problem) throw new UserError(`--interpreter: ${problem}`);
+  }
   const spec: JobSpec = {
     id: args.id ?? newJobId(now),
     group: args.group,
@@ -200,6 +221,8 @@ export async function runSubmit(
     ...(Object.keys(limits).length > 0 ? { limits } : {}),
     ...(args.output.length > 0 ? { outputs: args.output.map(String) } : {}),
     ...(args.network ? { network: true } : {}),
+    ...(gpus === undefined ? {} : { gpus }),
+    ...(args.interpreter === undefined ? {} : { interpreter: args.interpreter }),
   };
   const client = await deps.openClient(resolveConnection(args.url, args.token, ctx.env));
   try {

@@ -23,6 +23,8 @@ export interface WorkerAnnouncement {
   sandbox: string;
   /** The modulate version it runs. */
   version: string;
+  /** Names of the interpreters it declares (`--interpreter NAME=PATH`); absent in older records. */
+  interpreters?: string[];
 }
 
 /**

@@ -6,8 +6,24 @@
 import type { Message, Network, Request, Response } from "@resonatehq/sdk";
 import { NetworkLayer } from "./wire/network-layer.ts";
 
+/** What one offered task's job needs of this worker beyond a slot. */
+export interface ResourceClaim {
+  /** False when this worker could never serve it (more GPUs than it has, say). */
+  readonly servable: boolean;
+  /** Takes what the job needs if it is free now; false when it is not. */
+  tryTake(): boolean;
+  /** Gives back what `tryTake` took: the task is over on this worker. */
+  release(): void;
+}
+
+export interface TaskResources {
+  /** What the task's job needs; never rejects (a job it cannot read needs what a default job does). */
+  claim(taskId: string): Promise<ResourceClaim>;
+}
+
 export interface SlotGateOptions {
   slots: number;
+  resources?: TaskResources;
   /** Execute messages kept waiting at most; the oldest go first (the server re-sends them). */
   maxWaiting?: number;
   onChange?: (busy: number, waiting: number) => void;
@@ -19,7 +35,12 @@ export class SlotGate extends NetworkLayer {
   readonly #onChange: (busy: number, waiting: number) => void;
   /** Tasks this worker holds or is acquiring, with the version it acquired (0 until then). */
   readonly #busy = new Map<string, number>();
-  #waiting: Message[] = [];
+  #waiting: { message: Message & { kind: "execute" }; claim?: ResourceClaim }[] = [];
+  /** Claims of the tasks passed on, by task id, given back when the task frees. */
+  readonly #claims = new Map<string, ResourceClaim>();
+  /** Offers whose claim is being looked up: the latest offer of each. */
+  readonly #lookingUp = new Map<string, Message & { kind: "execute" }>();
+  readonly #resources: TaskResources | undefined;
   #deliver: (message: Message) => void = () => {};
 
   constructor(inner: Network, options: SlotGateOptions) {
@@ -27,6 +48,7 @@ export class SlotGate extends NetworkLayer {
     this.#slots = options.slots;
     this.#maxWaiting = options.maxWaiting ?? 10_000;
     this.#onChange = options.onChange ?? (() => {});
+    this.#resources = options.resources;
   }
 
   get busy(): number {
@@ -74,15 +96,57 @@ export class SlotGate extends NetworkLayer {
     }
     const taskId = message.data.task.id;
     if (this.#busy.has(taskId)) return; // already ours: a duplicate offer
-    if (this.#busy.size < this.#slots) {
-      this.#take(message);
+    const resources = this.#resources;
+    if (resources === undefined) {
+      this.#enqueue(message, undefined);
       return;
     }
-    // Newer offers of the same task replace older ones.
-    this.#waiting = this.#waiting.filter((m) => m.kind !== "execute" || m.data.task.id !== taskId);
-    this.#waiting.push(message);
+    if (this.#lookingUp.has(taskId)) {
+      this.#lookingUp.set(taskId, message);
+      return;
+    }
+    const known = this.#waiting.find((w) => w.message.data.task.id === taskId);
+    if (known) {
+      this.#enqueue(message, known.claim);
+      return;
+    }
+    this.#lookingUp.set(taskId, message);
+    void resources.claim(taskId).then((claim) => {
+      const latest = this.#lookingUp.get(taskId) ?? message;
+      this.#lookingUp.delete(taskId);
+      if (this.#busy.has(taskId)) return;
+      if (!claim.servable) {
+        this.#onChange(this.#busy.size, this.#waiting.length);
+        return;
+      }
+      this.#enqueue(latest, claim);
+    });
+  }
+
+  #enqueue(message: Message & { kind: "execute" }, claim: ResourceClaim | undefined): void {
+    const taskId = message.data.task.id;
+    // Newer offers of the same task replace older ones, in the older one's place in line.
+    const at = this.#waiting.findIndex((w) => w.message.data.task.id === taskId);
+    const entry = claim === undefined ? { message } : { message, claim };
+    if (at >= 0) this.#waiting[at] = entry;
+    else this.#waiting.push(entry);
     if (this.#waiting.length > this.#maxWaiting) this.#waiting.shift();
+    this.#pump();
     this.#onChange(this.#busy.size, this.#waiting.length);
+  }
+
+  /** Passes on, in order, every waiting offer whose slot and resources are free now. */
+  #pump(): void {
+    for (let i = 0; i < this.#waiting.length && this.#busy.size < this.#slots;) {
+      const { message, claim } = this.#waiting[i];
+      if (claim === undefined || claim.tryTake()) {
+        this.#waiting.splice(i, 1);
+        if (claim) this.#claims.set(message.data.task.id, claim);
+        this.#take(message);
+      } else {
+        i++;
+      }
+    }
   }
 
   /**
@@ -105,17 +169,15 @@ export class SlotGate extends NetworkLayer {
 
   #take(message: Message & { kind: "execute" }): void {
     this.#busy.set(message.data.task.id, 0);
-    this.#onChange(this.#busy.size, this.#waiting.length);
     this.#deliver(message);
   }
 
   #free(taskId: string): void {
     if (!this.#busy.delete(taskId)) return;
-    while (this.#busy.size < this.#slots) {
-      const next = this.#waiting.shift();
-      if (!next) break;
-      if (next.kind === "execute") this.#take(next);
-    }
+    const claim = this.#claims.get(taskId);
+    this.#claims.delete(taskId);
+    claim?.release();
+    this.#pump();
     this.#onChange(this.#busy.size, this.#waiting.length);
   }
 }
