@@ -22,7 +22,11 @@ import { scriptKind } from "../sandbox/script-kind.ts";
 import { formatBytes } from "../common/units.ts";
 import { STOPPED, stoppedExitCode, unlessStopped } from "./stop-signal.ts";
 import { writeOutputs } from "./write-outputs.ts";
-import { interpreterNameProblem, parseGpusAsked } from "../orchestration/jobs/resources.ts";
+import {
+  interpreterNameProblem,
+  interpreterRefusal,
+  parseGpusAsked,
+} from "../orchestration/jobs/resources.ts";
 
 const options = {
   ...connectionOptions,
@@ -112,7 +116,10 @@ export type SubmitArgs = ModeArgs<typeof options> & { script: string };
 /** What `submit` does to the world, handed in: tests give their own server, stdin or clock. */
 export interface SubmitDeps {
   readonly openClient: OpenClient<
-    Pick<ModulateClient, "submit" | "waitForJob" | "groupHasLiveWorker" | "followOutput" | "close">
+    Pick<
+      ModulateClient,
+      "submit" | "waitForJob" | "groupHasLiveWorker" | "followOutput" | "workers" | "close"
+    >
   >;
   /** Where `submit -` reads its script. */
   readonly stdin: ScriptInput;
@@ -177,6 +184,18 @@ function limitsFrom(args: ModeArgs<typeof options>): JobLimitRequest {
   };
 }
 
+/** The refusal of a named interpreter the group's live workers do not declare, if any. */
+async function interpreterCheck(
+  client: Pick<ModulateClient, "workers">,
+  group: string,
+  name: string,
+): Promise<string | undefined> {
+  const members = (await client.workers().catch(() => [])).filter((w) => w.group === group);
+  if (members.length === 0 || members.some((w) => w.interpreters?.includes(name))) return undefined;
+  const offered = [...new Set(members.flatMap((w) => w.interpreters ?? []))];
+  return `--interpreter: ${interpreterRefusal(name, group, offered)}`;
+}
+
 export async function runSubmit(
   args: SubmitArgs,
   ctx: CliContext,
@@ -226,6 +245,16 @@ export async function runSubmit(
   };
   const client = await deps.openClient(resolveConnection(args.url, args.token, ctx.env));
   try {
+    if (spec.interpreter !== undefined) {
+      // Refused by name where the group's live workers declare other interpreters only; a
+      // group with none alive now (or a machine type a router sends elsewhere) may get one.
+      const refusal = await unlessStopped(
+        interpreterCheck(client, spec.group, spec.interpreter),
+        ctx.signal,
+      );
+      if (refusal === STOPPED) return stoppedExitCode(ctx.signal);
+      if (refusal !== undefined) throw new UserError(refusal);
+    }
     // Asked beside the submission, so a group with workers waits for no extra round trip; a
     // failed ask says nothing (the submission's own answer speaks for the server).
     const staffed = client.groupHasLiveWorker(spec.group).catch(() => true);

@@ -6,7 +6,13 @@ import { listAttempts } from "../attempts.ts";
 import { isDetachedReceipt, type JobResult, type JobSpec } from "../jobs/job.ts";
 import { specOfKind } from "../jobs/job-param.ts";
 import { ENTRY_GROUP, isOlderExecuteId, TAG } from "../jobs/names.ts";
-import { liveWorkersAmong, searchAcquiredTasks, whyWaiting, type WorkerView } from "../presence.ts";
+import {
+  liveWorkersAmong,
+  searchAcquiredTasks,
+  whyWaiting,
+  type JobAsks,
+  type WorkerView,
+} from "../presence.ts";
 import { decodeValue, isOk, request, type Send } from "../wire/wire.ts";
 import { inProgress, recordIn, settledWithoutRecord, type PromiseRecord } from "./view.ts";
 
@@ -139,7 +145,12 @@ function jobFrom(
  * Why each queued job waits: nobody of its group alive, every slot busy, or earlier jobs of
  * its group ahead of it; and a job past its queue timeout waits only for that to end it.
  */
-type Gathered = ListedJob & { queueTimeoutMs?: number; namedBefore?: boolean };
+type Gathered = ListedJob & {
+  queueTimeoutMs?: number;
+  namedBefore?: boolean;
+  /** What the job asks of a worker beyond a slot: GPUs, an interpreter. */
+  asks?: JobAsks;
+};
 
 function explainQueued(jobs: Gathered[], workers: readonly WorkerView[], now: number): void {
   const queued = jobs
@@ -149,7 +160,7 @@ function explainQueued(jobs: Gathered[], workers: readonly WorkerView[], now: nu
   for (const job of queued) {
     const ahead = aheadInGroup.get(job.group) ?? 0;
     aheadInGroup.set(job.group, ahead + 1);
-    const why = whyWaiting(workers, job.group);
+    const why = whyWaiting(workers, job.group, job.asks);
     const behind = ahead > 0 ? `queued behind ${ahead}` : undefined;
     job.reason = [why, behind].filter((part) => part !== undefined).join("; ");
     if (job.reason === "") job.reason = `waiting for a worker of group ${job.group} to take it`;
@@ -191,8 +202,10 @@ export async function listJobs(send: Send, filter: ListFilter, now: number): Pro
     const job = jobFrom(rootOf.get(id), execute, found?.spec, holder, workers);
     if (!job) continue;
     const queueTimeoutMs = found?.spec?.queueTimeoutMs;
+    const spec = found?.spec;
     jobs.push({
       ...job,
+      ...(spec ? { asks: { gpus: spec.gpus, interpreter: spec.interpreter } } : {}),
       ...(queueTimeoutMs === undefined ? {} : { queueTimeoutMs }),
       ...(execute && isOlderExecuteId(execute.id) ? { namedBefore: true } : {}),
     });
@@ -203,7 +216,7 @@ export async function listJobs(send: Send, filter: ListFilter, now: number): Pro
     .sort((a, b) => b.submittedAt - a.submittedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   const picked = chosen.slice(0, filter.limit);
   const namedBefore = new Set(picked.filter((job) => job.namedBefore).map((job) => job.id));
-  const shown = picked.map(({ queueTimeoutMs: _, namedBefore: __, ...job }) => job);
+  const shown = picked.map(({ queueTimeoutMs: _, namedBefore: __, asks: ___, ...job }) => job);
   await addAttempts(send, shown, namedBefore);
   return { jobs: shown, more: chosen.length - shown.length };
 }
