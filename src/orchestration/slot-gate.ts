@@ -41,6 +41,8 @@ export class SlotGate extends NetworkLayer {
   /** Offers whose claim is being looked up: the latest offer of each. */
   readonly #lookingUp = new Map<string, Message & { kind: "execute" }>();
   readonly #resources: TaskResources | undefined;
+  /** Set by `releaseAll`: a stopping worker takes nothing more, looked up or not. */
+  #closed = false;
   #deliver: (message: Message) => void = () => {};
 
   constructor(inner: Network, options: SlotGateOptions) {
@@ -124,6 +126,7 @@ export class SlotGate extends NetworkLayer {
   }
 
   #enqueue(message: Message & { kind: "execute" }, claim: ResourceClaim | undefined): void {
+    if (this.#closed) return;
     const taskId = message.data.task.id;
     // Newer offers of the same task replace older ones, in the older one's place in line.
     const at = this.#waiting.findIndex((w) => w.message.data.task.id === taskId);
@@ -154,6 +157,7 @@ export class SlotGate extends NetworkLayer {
    * for a worker that is shutting down, faster than waiting for its leases to lapse.
    */
   async releaseAll(): Promise<void> {
+    this.#closed = true;
     this.#waiting = [];
     const held = [...this.#busy].filter(([, version]) => version > 0);
     await Promise.all(
