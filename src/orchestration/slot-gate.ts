@@ -17,9 +17,20 @@ export interface ResourceClaim {
 }
 
 export interface TaskResources {
+  /**
+   * Whether an offer's job must be read before the task is taken (a worker with GPUs: a job
+   * waits here for its set). Otherwise the job is read from the promise its acquire returns,
+   * at no extra round trip, and one this worker cannot serve is handed straight back.
+   */
+  readonly lookUpFirst: boolean;
   /** What the task's job needs; never rejects (a job it cannot read needs what a default job does). */
   claim(taskId: string): Promise<ResourceClaim>;
+  /** The same, from the task's promise as its acquire returned it. */
+  claimOfPromise(taskId: string, promise: unknown): ResourceClaim;
 }
+
+/** Tasks handed back as unservable here are remembered this many at most (oldest forgotten). */
+const MAX_REFUSED = 10_000;
 
 export interface SlotGateOptions {
   slots: number;
@@ -41,6 +52,8 @@ export class SlotGate extends NetworkLayer {
   /** Offers whose claim is being looked up: the latest offer of each. */
   readonly #lookingUp = new Map<string, Message & { kind: "execute" }>();
   readonly #resources: TaskResources | undefined;
+  /** Tasks this worker cannot serve, handed back: later offers of them are left to peers. */
+  readonly #refused = new Set<string>();
   /** Set by `releaseAll`: a stopping worker takes nothing more, looked up or not. */
   #closed = false;
   #deliver: (message: Message) => void = () => {};
@@ -77,7 +90,18 @@ export class SlotGate extends NetworkLayer {
       if (acquiring !== undefined) {
         const plainRes: Response = res;
         if (plainRes.kind === "task.acquire" && typeof plainRes.data !== "string") {
-          this.#busy.set(acquiring, plainRes.data.task.version);
+          const version = plainRes.data.task.version;
+          this.#busy.set(acquiring, version);
+          if (this.#resources && !this.#claims.has(acquiring)) {
+            const claim = this.#resources.claimOfPromise(acquiring, plainRes.data.promise);
+            if (!claim.servable || !claim.tryTake()) {
+              return (await this.#handBack(acquiring, version, plainRes)) as Extract<
+                Response,
+                { kind: K }
+              >;
+            }
+            this.#claims.set(acquiring, claim);
+          }
         } else {
           this.#free(acquiring);
         }
@@ -91,6 +115,37 @@ export class SlotGate extends NetworkLayer {
     }
   };
 
+  /**
+   * Gives back a task acquired for a job this worker cannot serve (found only once acquired,
+   * on a worker that does not look offers up first), and tells the SDK it was not taken.
+   * Its later offers are dropped here, so the group's other workers get it, not this one
+   * again and again.
+   */
+  async #handBack(
+    taskId: string,
+    version: number,
+    res: Extract<Response, { kind: "task.acquire" }>,
+  ): Promise<Response> {
+    this.#refused.add(taskId);
+    if (this.#refused.size > MAX_REFUSED) {
+      const oldest = this.#refused.values().next().value;
+      if (oldest !== undefined) this.#refused.delete(oldest);
+    }
+    await this.inner
+      .send({
+        kind: "task.release",
+        head: { corrId: `hand-back-${taskId}`, version: res.head.version },
+        data: { id: taskId, version },
+      })
+      .catch(() => undefined);
+    this.#free(taskId);
+    return {
+      kind: "task.acquire",
+      head: { ...res.head, status: 409 },
+      data: `${taskId} is not served by this worker: left to its group's other workers`,
+    } as unknown as Response;
+  }
+
   #onMessage(message: Message): void {
     if (message.kind !== "execute") {
       this.#deliver(message);
@@ -98,8 +153,9 @@ export class SlotGate extends NetworkLayer {
     }
     const taskId = message.data.task.id;
     if (this.#busy.has(taskId)) return; // already ours: a duplicate offer
+    if (this.#refused.has(taskId)) return; // not servable here: a peer's to take
     const resources = this.#resources;
-    if (resources === undefined) {
+    if (resources === undefined || !resources.lookUpFirst) {
       this.#enqueue(message, undefined);
       return;
     }

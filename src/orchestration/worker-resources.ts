@@ -30,6 +30,18 @@ export class WorkerResources implements TaskResources {
     this.#interpreters = new Set(options.interpreters ?? []);
   }
 
+  /** Only a worker with GPUs reads a job before taking it: its job may have to wait here. */
+  get lookUpFirst(): boolean {
+    return this.#gpus !== undefined;
+  }
+
+  claimOfPromise(taskId: string, promise: unknown): ResourceClaim {
+    const param = (promise as { param?: { headers?: Record<string, string>; data?: unknown } })
+      ?.param;
+    const reading = specOfParam(param, EXECUTE_FUNCTION);
+    return this.claimFor(taskId, reading.ok ? reading.spec : undefined);
+  }
+
   /** The GPU ids the task was given when it was let through; [] for none. */
   gpusOf(taskId: string): readonly string[] {
     return this.#leases.get(taskId)?.ids ?? [];

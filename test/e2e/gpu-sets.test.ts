@@ -48,6 +48,8 @@ beforeAll(async () => {
     ],
     { PATH: `${FAKE_GPUS}:${process.env["PATH"] ?? ""}` },
   );
+  // A worker without GPUs, which reads a job only from the task it acquired.
+  await startWorkerProcess(server.url, "plain", tempDir(), ["--sandbox", "none"]);
 });
 
 afterAll(stopAll);
@@ -59,8 +61,7 @@ async function submitHeld(...flags: string[]): Promise<{ id: string; release: ()
     server.url,
     "submit",
     HOLD,
-    "--group",
-    "gpu",
+    ...(flags.includes("--group") ? [] : ["--group", "gpu"]),
     "--detach",
     ...flags,
     "--",
@@ -155,6 +156,22 @@ describe("GPU sets", () => {
     }, "the 5-GPU job's reason");
     expect(job.reason).toMatch(/no live worker of group gpu has 5 GPUs \(the most one has: 4\)/);
     await runCli(server.url, "cancel", big.id);
+  });
+
+  it("has a worker without GPUs hand back a GPU job, and serve the next job", async () => {
+    const gpuJob = await submitHeld("--group", "plain", "--gpus", "1", "--queue-timeout", "30s");
+    const job = await eventually(async () => {
+      const found = await stageOf(gpuJob.id);
+      return found?.stage === "queued" && /has 1 GPU/.test(found.reason) ? found : undefined;
+    }, "the GPU job queued on the GPU-less group with its reason");
+    expect(job.reason).toMatch(/no live worker of group plain has 1 GPU \(the most one has: 0\)/);
+    const plain = await submitHeld("--group", "plain");
+    plain.release();
+    const result = await resultOf(plain.id);
+    expect(result.state).toBe("succeeded");
+    expect(result.stdout).toContain("CUDA None");
+    expect((await stageOf(gpuJob.id))?.stage).toBe("queued");
+    await runCli(server.url, "cancel", gpuJob.id);
   });
 
   it("refuses a --gpus that is neither a count nor shared, naming the fix", async () => {

@@ -110,9 +110,14 @@ describe("the slot gate", () => {
     const asks: Record<string, JobSpec["gpus"]> = { a: 2, b: 2, c: 2, d: 0, huge: 5 };
     const resources = new WorkerResources({ send: network.send, gpus });
     const claims: TaskResources = {
+      lookUpFirst: resources.lookUpFirst,
       claim: (id) =>
         Promise.resolve(resources.claimFor(id, { gpus: asks[id] } as unknown as JobSpec)),
+      claimOfPromise: () => {
+        throw new Error("a worker with GPUs looks its offers up first");
+      },
     };
+    expect(resources.lookUpFirst).toBe(true);
     const gate = new SlotGate(network, { slots: 4, resources: claims });
     const seen: string[] = [];
     gate.recv((m) => seen.push(m.kind === "execute" ? m.data.task.id : "unblock"));
@@ -138,21 +143,49 @@ describe("the slot gate", () => {
     expect(resources.gpusOf("b")).toEqual([]);
   });
 
-  it("leaves to a peer a job asking for an interpreter this worker does not declare", async () => {
+  it("hands back, without a look-up, a job asking for an interpreter it does not declare, and drops its later offers", async () => {
     const { network, offer } = fakeNetwork(() => 200);
+    const sent: string[] = [];
+    const recording: Network = {
+      ...network,
+      send: ((req: Request) => {
+        sent.push(`${req.kind} ${"id" in req.data ? String(req.data.id) : ""}`);
+        return network.send(req);
+      }) as Network["send"],
+    };
     const resources = new WorkerResources({ send: network.send, interpreters: ["torch"] });
+    expect(resources.lookUpFirst).toBe(false);
     const wants: Record<string, string> = { t: "torch", j: "jax" };
     const claims: TaskResources = {
-      claim: (id) =>
-        Promise.resolve(resources.claimFor(id, { interpreter: wants[id] } as unknown as JobSpec)),
+      lookUpFirst: false,
+      claim: () => Promise.reject(new Error("no look-up on a worker without GPUs")),
+      claimOfPromise: (id) =>
+        resources.claimFor(id, { interpreter: wants[id] } as unknown as JobSpec),
     };
-    const gate = new SlotGate(network, { slots: 2, resources: claims });
+    const gate = new SlotGate(recording, { slots: 1, resources: claims });
     const seen: string[] = [];
     gate.recv((m) => seen.push(m.kind === "execute" ? m.data.task.id : "unblock"));
     offer("j");
     offer("t");
-    await vi.waitFor(() => expect(seen).toEqual(["t"]));
+    expect(seen).toEqual(["j"]);
+    const refused = await gate.send({
+      kind: "task.acquire",
+      head,
+      data: { id: "j", version: 0, pid: "p", ttl: 1000 },
+    });
+    expect(refused.head.status).toBe(409);
+    expect(sent).toEqual(["task.acquire j", "task.release j"]);
+    // Its slot went to the next offer; the refused task's next offer is not taken here.
+    expect(seen).toEqual(["j", "t"]);
+    const taken = await gate.send({
+      kind: "task.acquire",
+      head,
+      data: { id: "t", version: 0, pid: "p", ttl: 1000 },
+    });
+    expect(taken.head.status).toBe(200);
+    offer("j");
     expect(gate.waiting).toBe(0);
+    expect(seen).toEqual(["j", "t"]);
   });
 
   it("treats a job that asks nothing as one GPU on a worker with GPUs, none on one without", () => {
