@@ -3,6 +3,14 @@
 // while a slot is free, and waits here (the task still pending on the server, unclaimed,
 // so a peer or a retry can take it) until one frees. A slot frees when its task is fulfilled
 // or released, or when acquiring it fails (someone else got there first).
+//
+// `resources` add what a job asks beyond a slot (GPU sets, a named interpreter). A worker that
+// looks offers up first (one with GPUs) reads each offered job's ask before passing it on, and
+// passes it on only once its slot and its GPUs are both free; one it could never serve is not
+// kept (the server offers a pending task to the group again every 30 s). Otherwise the job is
+// read from the promise its acquire returns, and one this worker cannot serve is released at
+// once, its later offers dropped here. Nothing spins: a waiting offer is looked at again only
+// when something this worker holds is let go.
 import type { Message, Network, Request, Response } from "@resonatehq/sdk";
 import { NetworkLayer } from "./wire/network-layer.ts";
 
