@@ -22,6 +22,11 @@ import { scriptKind } from "../sandbox/script-kind.ts";
 import { formatBytes } from "../common/units.ts";
 import { STOPPED, stoppedExitCode, unlessStopped } from "./stop-signal.ts";
 import { writeOutputs } from "./write-outputs.ts";
+import {
+  interpreterNameProblem,
+  interpreterRefusal,
+  parseGpusAsked,
+} from "../orchestration/jobs/resources.ts";
 
 const options = {
   ...connectionOptions,
@@ -68,6 +73,16 @@ const options = {
     default: false,
     describe: "The script needs the network (granted where the worker allows it)",
   },
+  gpus: {
+    type: "string",
+    describe:
+      "GPUs of one worker the job holds: a count (0: none, beside GPU jobs) or shared (a share of one, with worker --jobs-per-gpu) [default: one on a worker with GPUs]",
+  },
+  interpreter: {
+    type: "string",
+    describe:
+      "Run the script with the interpreter of this name the worker declares (worker --interpreter NAME=PATH)",
+  },
   json: {
     type: "boolean",
     default: false,
@@ -101,7 +116,10 @@ export type SubmitArgs = ModeArgs<typeof options> & { script: string };
 /** What `submit` does to the world, handed in: tests give their own server, stdin or clock. */
 export interface SubmitDeps {
   readonly openClient: OpenClient<
-    Pick<ModulateClient, "submit" | "waitForJob" | "groupHasLiveWorker" | "followOutput" | "close">
+    Pick<
+      ModulateClient,
+      "submit" | "waitForJob" | "groupHasLiveWorker" | "followOutput" | "workers" | "close"
+    >
   >;
   /** Where `submit -` reads its script. */
   readonly stdin: ScriptInput;
@@ -166,6 +184,18 @@ function limitsFrom(args: ModeArgs<typeof options>): JobLimitRequest {
   };
 }
 
+/** The refusal of a named interpreter the group's live workers do not declare, if any. */
+async function interpreterCheck(
+  client: Pick<ModulateClient, "workers">,
+  group: string,
+  name: string,
+): Promise<string | undefined> {
+  const members = (await client.workers().catch(() => [])).filter((w) => w.group === group);
+  if (members.length === 0 || members.some((w) => w.interpreters?.includes(name))) return undefined;
+  const offered = [...new Set(members.flatMap((w) => w.interpreters ?? []))];
+  return `--interpreter: ${interpreterRefusal(name, group, offered)}`;
+}
+
 export async function runSubmit(
   args: SubmitArgs,
   ctx: CliContext,
@@ -187,6 +217,16 @@ export async function runSubmit(
   const env = parseEnv(args.env);
   const limits = limitsFrom(args);
   const queueTimeoutMs = parseDurationMs(args.queueTimeout, "--queue-timeout");
+  const gpus = args.gpus === undefined ? undefined : parseGpusAsked(args.gpus);
+  if (args.gpus !== undefined && gpus === undefined) {
+    throw new UserError(
+      `--gpus ${JSON.stringify(args.gpus)} is not valid: give a whole number of GPUs such as 2, 0 for none, or shared`,
+    );
+  }
+  if (args.interpreter !== undefined) {
+    const problem = interpreterNameProblem(args.interpreter);
+    if (problem) throw new UserError(`--interpreter: ${problem}`);
+  }
   const spec: JobSpec = {
     id: args.id ?? newJobId(now),
     group: args.group,
@@ -200,9 +240,21 @@ export async function runSubmit(
     ...(Object.keys(limits).length > 0 ? { limits } : {}),
     ...(args.output.length > 0 ? { outputs: args.output.map(String) } : {}),
     ...(args.network ? { network: true } : {}),
+    ...(gpus === undefined ? {} : { gpus }),
+    ...(args.interpreter === undefined ? {} : { interpreter: args.interpreter }),
   };
   const client = await deps.openClient(resolveConnection(args.url, args.token, ctx.env));
   try {
+    if (spec.interpreter !== undefined) {
+      // Refused by name where the group's live workers declare other interpreters only; a
+      // group with none alive now (or a machine type a router sends elsewhere) may get one.
+      const refusal = await unlessStopped(
+        interpreterCheck(client, spec.group, spec.interpreter),
+        ctx.signal,
+      );
+      if (refusal === STOPPED) return stoppedExitCode(ctx.signal);
+      if (refusal !== undefined) throw new UserError(refusal);
+    }
     // Asked beside the submission, so a group with workers waits for no extra round trip; a
     // failed ask says nothing (the submission's own answer speaks for the server).
     const staffed = client.groupHasLiveWorker(spec.group).catch(() => true);

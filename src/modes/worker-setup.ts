@@ -24,8 +24,10 @@ export interface WorkerSandboxOptions {
   slots: number;
   /** `--max-disk`: each job's disk quota; 0: none; absent: from the free space. */
   maxDiskBytes?: number;
-  /** Whether the worker's jobs get GPUs (then every one does). */
+  /** Whether the worker has GPUs to hand out (its standby sandboxes are made with them). */
   gpus?: boolean;
+  /** Paths of its named interpreters (`--interpreter`), shown read-only under bwrap. */
+  namedInterpreterPaths?: readonly string[];
 }
 
 export interface WorkerSandbox {
@@ -114,7 +116,9 @@ export async function setUpWorkerSandbox(
     if (error instanceof SandboxSetupError) throw new UserError(error.message);
     throw error;
   }
-  const config = setup.config;
+  const named = options.namedInterpreterPaths ?? [];
+  const config =
+    named.length > 0 ? { ...setup.config, namedInterpreterPaths: [...named] } : setup.config;
   const notes = [...setup.notes];
   const cgroups = config.cgroup
     ? await CgroupSlots.make(config.cgroup, options.slots, config.defaultLimits, config.logDir)

@@ -1,4 +1,7 @@
+import { constants, existsSync } from "node:fs";
+import { access } from "node:fs/promises";
 import { hostname } from "node:os";
+import { dirname, isAbsolute, join } from "node:path";
 import { ExitCode, UserError } from "../common/errors.ts";
 import { groupNameProblem, processPid } from "../orchestration/jobs/names.ts";
 import type { RunningWorker, WorkerOptions } from "../orchestration/worker.ts";
@@ -36,7 +39,20 @@ const options = {
   gpus: {
     type: "string",
     describe:
-      "GPUs to hand out: auto (from nvidia-smi -L), a count, or a list such as 0,1; each slot gets its own",
+      "GPUs to hand out: auto (from nvidia-smi -L), a count, or a list such as 0,1; a job gets the set it asks for (submit --gpus), one by default",
+  },
+  "jobs-per-gpu": {
+    type: "number",
+    default: 1,
+    describe:
+      "Jobs asking for --gpus shared that may share one GPU; a job asking for whole GPUs never shares one",
+  },
+  interpreter: {
+    type: "string",
+    array: true,
+    default: [] as string[],
+    describe:
+      "NAME=PATH: an interpreter jobs may ask for with submit --interpreter NAME, e.g. torch=/opt/venvs/torch/bin/python (repeatable)",
   },
   python: {
     type: "string",
@@ -120,6 +136,43 @@ async function gpusFor(option: string): Promise<string[]> {
   }
 }
 
+/** `--interpreter NAME=PATH`s: by name, and the paths a sandbox must show for them. */
+async function namedInterpreters(
+  pairs: readonly string[],
+): Promise<{ byName: Record<string, string>; paths: string[] }> {
+  const { interpreterNameProblem } = await import("../orchestration/jobs/resources.ts");
+  const byName: Record<string, string> = {};
+  const paths: string[] = [];
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    const name = eq > 0 ? pair.slice(0, eq) : "";
+    const path = eq > 0 ? pair.slice(eq + 1) : "";
+    if (name === "" || !isAbsolute(path)) {
+      throw new UserError(
+        `--interpreter ${JSON.stringify(pair)} is not NAME=PATH: write it as e.g. torch=/opt/venvs/torch/bin/python`,
+      );
+    }
+    const problem = interpreterNameProblem(name);
+    if (problem) throw new UserError(`--interpreter: ${problem}`);
+    if (byName[name] !== undefined) {
+      throw new UserError(`--interpreter ${name} is given twice: give each name once`);
+    }
+    try {
+      await access(path, constants.X_OK);
+    } catch {
+      throw new UserError(
+        `--interpreter ${name}=${path}: no executable there; give the path of the interpreter's program`,
+      );
+    }
+    byName[name] = path;
+    paths.push(path);
+    // A venv's python (<venv>/bin/python) needs the venv's own tree too: its site-packages.
+    const venv = dirname(dirname(path));
+    if (existsSync(join(venv, "pyvenv.cfg"))) paths.push(venv);
+  }
+  return { byName, paths };
+}
+
 export async function runWorker(
   args: WorkerArgs,
   ctx: CliContext,
@@ -127,13 +180,23 @@ export async function runWorker(
 ): Promise<number> {
   const problem = groupNameProblem(args.group);
   if (problem) throw new UserError(`--group ${problem}`);
-  const { sandboxRunner, shareGpus } = await import("../orchestration/sandbox-runner.ts");
+  const jobsPerGpu = args.jobsPerGpu;
+  if (!Number.isInteger(jobsPerGpu) || jobsPerGpu < 1) {
+    throw new UserError(
+      `--jobs-per-gpu ${jobsPerGpu} is not a positive whole number: give e.g. 4, or leave it out for 1`,
+    );
+  }
+  const interpreters = await namedInterpreters(args.interpreter.map(String));
+  const { sandboxRunner } = await import("../orchestration/sandbox-runner.ts");
+  const { GpuSets, describeGpus } = await import("../sandbox/gpus.ts");
   const gpuIds = args.gpus === undefined ? [] : await gpusFor(args.gpus);
-  const slots = args.slots ?? Math.max(1, gpuIds.length);
+  const slots = args.slots ?? Math.max(1, gpuIds.length * jobsPerGpu);
   if (!Number.isInteger(slots) || slots < 1) {
     throw new UserError(`--slots ${slots} is not a positive whole number of jobs`);
   }
-  const gpus = shareGpus(gpuIds, slots);
+  const gpus = gpuIds.length > 0 ? new GpuSets(gpuIds, jobsPerGpu) : undefined;
+  // Names and memory for the result records; none where nvidia-smi does not answer.
+  const gpuDescriptions = gpus ? await describeGpus() : [];
   const connection = resolveConnection(args.url, args.token, ctx.env);
   const leaseMs = parseDurationMs(args.lease, "--lease");
   const maxDiskBytes = maxDiskFrom(args.maxDisk);
@@ -148,6 +211,7 @@ export async function runWorker(
       slots,
       ...(maxDiskBytes === undefined ? {} : { maxDiskBytes }),
       gpus: gpuIds.length > 0,
+      namedInterpreterPaths: interpreters.paths,
     },
     ctx.env,
   );
@@ -165,9 +229,17 @@ export async function runWorker(
         leaseMs,
         pid,
         serverLimits,
-        announcement: { gpus: gpuIds, sandbox: config.mode, version: MODULATE_VERSION },
+        announcement: {
+          gpus: gpuIds,
+          sandbox: config.mode,
+          version: MODULATE_VERSION,
+          interpreters: Object.keys(interpreters.byName),
+        },
+        ...(gpus ? { gpus } : {}),
+        interpreters: Object.keys(interpreters.byName),
         runner: sandboxRunner(config, {
-          gpus,
+          gpuDescriptions,
+          interpreters: interpreters.byName,
           disks: disk?.pool,
           cgroups,
           serverLimits,
@@ -186,10 +258,12 @@ export async function runWorker(
         throw joinError("worker", connection.url, error);
       });
     for (const note of notes) ctx.stdout.write(`${note}\n`);
+    for (const [name, path] of Object.entries(interpreters.byName))
+      ctx.stdout.write(`interpreter ${name}: ${path}\n`);
     if (args.gpus !== undefined) {
       ctx.stdout.write(
         gpus
-          ? `gpus: ${gpuIds.join(",")} (${gpus.perJob} per job)\n`
+          ? `gpus: ${gpuIds.join(",")} (a job holds what it asks, one by default; up to ${jobsPerGpu} share one with --gpus shared)\n`
           : "warning: --gpus found no GPU: jobs run without one\n",
       );
     }

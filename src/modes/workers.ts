@@ -21,10 +21,11 @@ const options = {
 
 export const workersCommand = defineCommand({
   command: "workers",
-  describe: "List each group's live workers: slots, GPUs, sandbox, version, the jobs they run",
+  describe:
+    "List each group's live workers: slots, GPUs, interpreters, sandbox, version, the jobs they run",
   options,
   epilogue:
-    "A worker shows while it holds its presence lease (its --lease): one that dies drops out within that time, and LAST-SEEN says that bound. GPUS, SANDBOX and VERSION read '-' for a worker too old to announce them.",
+    "A worker shows while it holds its presence lease (its --lease): one that dies drops out within that time, and LAST-SEEN says that bound. GPUS, INTERPRETERS (the names its --interpreter declares), SANDBOX and VERSION read '-' for a worker too old to announce them.",
   run: (args, ctx) => runWorkers(args, ctx, { openClient: openModulateClient }),
 });
 
@@ -44,6 +45,10 @@ const COLUMNS: readonly (readonly [string, (worker: WorkerView) => string])[] = 
   ["PID", (w) => w.pid],
   ["SLOTS", (w) => `${w.busy}/${w.slots}`],
   ["GPUS", (w) => (w.gpus === undefined ? UNKNOWN : w.gpus.join(",") || "none")],
+  [
+    "INTERPRETERS",
+    (w) => (w.interpreters === undefined ? UNKNOWN : w.interpreters.join(",") || "none"),
+  ],
   ["SANDBOX", (w) => w.sandbox ?? UNKNOWN],
   ["VERSION", (w) => w.version ?? UNKNOWN],
   ["JOBS", (w) => (w.jobs.length === 0 ? UNKNOWN : w.jobs.join(","))],

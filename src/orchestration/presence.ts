@@ -14,6 +14,7 @@ import {
   presenceIdPrefix,
   TAG,
 } from "./jobs/names.ts";
+import { describeGpuAsk, gpuAskOf, gpusNeeded, interpreterRefusal } from "./jobs/resources.ts";
 
 /** What a worker says of itself beyond its place in the cluster, for `modulate workers`. */
 export interface WorkerAnnouncement {
@@ -23,6 +24,8 @@ export interface WorkerAnnouncement {
   sandbox: string;
   /** The modulate version it runs. */
   version: string;
+  /** Names of the interpreters it declares (`--interpreter NAME=PATH`); absent in older records. */
+  interpreters?: string[];
 }
 
 /**
@@ -257,12 +260,45 @@ export async function listLiveWorkers(send: Send): Promise<WorkerView[]> {
   return liveWorkersAmong(send, await searchAcquiredTasks(send));
 }
 
-/** Why a job routed to `group` is still waiting, in words; undefined when a slot is free. */
-export function whyWaiting(workers: readonly WorkerView[], group: string): string | undefined {
+/** What a job asks of a worker beyond a slot (its spec's fields). */
+export interface JobAsks {
+  gpus?: number | "shared" | undefined;
+  interpreter?: string | undefined;
+}
+
+/**
+ * Why a job routed to `group` is still waiting, in words; undefined when a slot is free and
+ * nothing the job asks for keeps it out. A job asking for GPUs or an interpreter no live
+ * worker of the group has at all says so: it waits for such a worker to join.
+ */
+export function whyWaiting(
+  workers: readonly WorkerView[],
+  group: string,
+  asks: JobAsks = {},
+): string | undefined {
   const members = workers.filter((w) => w.group === group);
   if (members.length === 0) return `no live worker in group ${group}`;
+  const wanted = asks.interpreter;
+  if (wanted !== undefined && !members.some((w) => w.interpreters?.includes(wanted))) {
+    const offered = [...new Set(members.flatMap((w) => w.interpreters ?? []))];
+    return `${interpreterRefusal(wanted, group, offered)}: it waits for a worker that declares it`;
+  }
+  const gpusOf = (w: WorkerView): number => w.gpus?.length ?? 0;
+  const most = Math.max(...members.map(gpusOf));
+  const ask = gpuAskOf(asks.gpus, most);
+  const needed = gpusNeeded(ask);
+  if (needed > most) {
+    return `no live worker of group ${group} has ${describeGpuAsk(ask)} (the most one has: ${most}): it waits for one that does`;
+  }
   const slots = members.reduce((sum, w) => sum + w.slots, 0);
   const busy = members.reduce((sum, w) => sum + Math.min(w.busy, w.slots), 0);
   if (busy >= slots) return `all ${slots} slot${slots === 1 ? "" : "s"} of group ${group} busy`;
+  // Where every worker with enough GPUs runs something, those jobs may hold them. Without
+  // --gpus the job wants one GPU, which slots (one per GPU by default) already speak for.
+  const capable = members.filter((w) => gpusOf(w) >= needed);
+  if (asks.gpus !== undefined && needed > 0 && capable.every((w) => w.busy > 0)) {
+    const free = ask.kind === "shared" ? "a free GPU share" : `${describeGpuAsk(ask)} free`;
+    return `waiting for ${free} on one worker of group ${group}: the GPUs it asks for are held by other jobs`;
+  }
   return undefined;
 }

@@ -1,19 +1,20 @@
 // The worker's JobRunner over src/sandbox: a job spec becomes a sandbox request, and the
-// sandbox's outcome becomes the fields of the result record. GPUs and disk areas, where the
-// worker has them, are leased per job and given back only once every process of the job is
-// gone.
+// sandbox's outcome becomes the fields of the result record. Disk areas, where the worker has
+// them, are leased per job and given back only once every process of the job is gone; GPU
+// sets are lent by the worker's slot gate before the job is taken (worker-resources.ts).
 import { rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { maxValueJsonBytes } from "../common/limits.ts";
 import type { CgroupSlots } from "../sandbox/cgroup-slots.ts";
 import type { DiskAreaPool } from "../sandbox/disk-area-pool.ts";
-import { GpuPool } from "../sandbox/gpus.ts";
+import type { GpuDescription } from "../sandbox/gpus.ts";
 import { isCleanExit } from "../sandbox/outcome.ts";
 import { attemptLogFile, jobLogDir } from "../sandbox/paths.ts";
 import { runJob } from "../sandbox/run-job.ts";
 import { pruneAttemptLogs } from "../sandbox/attempt-log.ts";
 import type { DiskArea, JobOutcome, SandboxConfig } from "../sandbox/types.ts";
 import { fitResultOutput } from "./jobs/fit-result.ts";
+import { interpreterRefusal } from "./jobs/resources.ts";
 import { OutputPublisher } from "./output-publisher.ts";
 import type { ServerLimits } from "./wire/server-limits.ts";
 import { requestSender, type Connection, type Send } from "./wire/wire.ts";
@@ -34,7 +35,12 @@ export function outcomeToResult(
   spec: JobSpec,
   outcome: JobOutcome,
   budgetBytes: number = maxValueJsonBytes(),
+  described: readonly GpuDescription[] = [],
 ): RunOutcome {
+  const gpuInfo = outcome.gpuIds.flatMap((id) => {
+    const found = described.find((gpu) => gpu.index === id);
+    return found ? [{ index: found.index, name: found.name, memoryMiB: found.memoryMiB }] : [];
+  });
   // A clean exit needs no explanation; anything else the sandbox noticed stays.
   const reason = isCleanExit(outcome.ending, outcome.notes) ? "" : outcome.reason;
   const rest = {
@@ -43,6 +49,7 @@ export function outcomeToResult(
     exitCode: outcome.exitCode,
     durationMs: outcome.durationMs,
     ...(outcome.gpuIds.length > 0 ? { gpus: [...outcome.gpuIds] } : {}),
+    ...(gpuInfo.length > 0 ? { gpuInfo } : {}),
   };
   const fitted = fitResultOutput({
     stdout: outcome.stdout,
@@ -63,21 +70,12 @@ export function outcomeToResult(
   };
 }
 
-export interface GpuShare {
-  pool: GpuPool;
-  /** GPUs each job gets. */
-  perJob: number;
-}
-
-/** Splits a worker's GPUs evenly over its slots: each slot its own CUDA_VISIBLE_DEVICES. */
-export function shareGpus(ids: readonly string[], slots: number): GpuShare | undefined {
-  if (ids.length === 0) return undefined;
-  return { pool: new GpuPool(ids), perJob: Math.max(1, Math.floor(ids.length / slots)) };
-}
-
-/** What the worker lends each job for its run: GPUs, a disk area, its slot's cgroup. */
+/** What the worker lends each job for its run: a disk area, its slot's cgroup. */
 export interface JobResources {
-  gpus?: GpuShare | undefined;
+  /** What nvidia-smi said of the worker's GPUs: the result names the ones a job held. */
+  gpuDescriptions?: readonly GpuDescription[] | undefined;
+  /** The worker's named interpreters (`--interpreter NAME=PATH`), by name. */
+  interpreters?: Readonly<Record<string, string>> | undefined;
   disks?: DiskAreaPool | undefined;
   cgroups?: CgroupSlots | undefined;
   /** The server's request limit as the worker's network learnt it; the record fits in it. */
@@ -98,7 +96,15 @@ const LOG_SWEEP_EVERY_MS = 60 * 60 * 1000;
 
 export function sandboxRunner(
   config: SandboxConfig,
-  { gpus, disks, cgroups, serverLimits, connection, logRetentionMs }: JobResources = {},
+  {
+    gpuDescriptions,
+    interpreters,
+    disks,
+    cgroups,
+    serverLimits,
+    connection,
+    logRetentionMs,
+  }: JobResources = {},
 ): JobRunner {
   let lastSweepAt = Number.NEGATIVE_INFINITY;
   const sweepOldLogs = (): void => {
@@ -114,7 +120,15 @@ export function sandboxRunner(
   const publishTo: Send | undefined = connection ? requestSender(connection) : undefined;
   const host = hostname();
   return {
-    async run(spec, attempt, signal): Promise<RunOutcome> {
+    async run(spec, attempt, signal, grant): Promise<RunOutcome> {
+      const gpuIds = grant?.gpuIds ?? [];
+      const named = spec.interpreter === undefined ? undefined : interpreters?.[spec.interpreter];
+      if (spec.interpreter !== undefined && named === undefined) {
+        // The gate leaves such a job to a peer; one that got here anyway is refused by name.
+        throw new Error(
+          interpreterRefusal(spec.interpreter, spec.group, Object.keys(interpreters ?? {})),
+        );
+      }
       const output = publishTo
         ? new OutputPublisher({
             send: publishTo,
@@ -126,7 +140,6 @@ export function sandboxRunner(
             },
           })
         : undefined;
-      const lease = gpus ? await gpus.pool.acquire(gpus.perJob, signal) : undefined;
       let diskArea: DiskArea | undefined;
       const cgroup = cgroups?.take();
       const standby = cgroup ? await cgroups?.takeStandby(cgroup) : undefined;
@@ -145,7 +158,17 @@ export function sandboxRunner(
             limits: { ...spec.limits, timeoutMs: spec.timeoutMs },
             ...(spec.outputs ? { outputs: spec.outputs } : {}),
             networkWanted: spec.network ?? false,
-            ...(lease ? { gpuIds: lease.ids } : {}),
+            // On a worker with GPUs every job is told its set, an empty one included.
+            ...(grant?.gpusOnWorker ? { gpuIds } : {}),
+            ...(named === undefined
+              ? {}
+              : {
+                  interpreter: {
+                    path: named,
+                    prefixArgs: [],
+                    note: `${spec.interpreter}: ${named}`,
+                  },
+                }),
             ...(diskArea ? { diskArea } : {}),
             ...(cgroup ? { cgroup } : {}),
             ...(madeDir ? { workDir: madeDir } : {}),
@@ -167,7 +190,12 @@ export function sandboxRunner(
         // Before the answer: once the job's record is there, its live output is complete.
         await output?.finish();
         sweepOldLogs();
-        return outcomeToResult(spec, outcome, maxValueJsonBytes(serverLimits?.maxBodyBytes()));
+        return outcomeToResult(
+          spec,
+          outcome,
+          maxValueJsonBytes(serverLimits?.maxBodyBytes()),
+          gpuDescriptions,
+        );
       } catch (error) {
         output?.abandon();
         throw error;
@@ -180,7 +208,6 @@ export function sandboxRunner(
         if (cgroup) cgroups?.give(cgroup);
         // Emptying the area need not hold the result back: the next job to want it waits.
         if (diskArea) void disks?.release(diskArea);
-        if (lease) gpus?.pool.release(lease);
       }
     },
   };

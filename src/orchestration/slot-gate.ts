@@ -3,11 +3,46 @@
 // while a slot is free, and waits here (the task still pending on the server, unclaimed,
 // so a peer or a retry can take it) until one frees. A slot frees when its task is fulfilled
 // or released, or when acquiring it fails (someone else got there first).
+//
+// `resources` add what a job asks beyond a slot (GPU sets, a named interpreter). A worker that
+// looks offers up first (one with GPUs) reads each offered job's ask before passing it on, and
+// passes it on only once its slot and its GPUs are both free; one it could never serve is not
+// kept (the server offers a pending task to the group again every 30 s). Otherwise the job is
+// read from the promise its acquire returns, and one this worker cannot serve is released at
+// once, its later offers dropped here. Nothing spins: a waiting offer is looked at again only
+// when something this worker holds is let go.
 import type { Message, Network, Request, Response } from "@resonatehq/sdk";
 import { NetworkLayer } from "./wire/network-layer.ts";
 
+/** What one offered task's job needs of this worker beyond a slot. */
+export interface ResourceClaim {
+  /** False when this worker could never serve it (more GPUs than it has, say). */
+  readonly servable: boolean;
+  /** Takes what the job needs if it is free now; false when it is not. */
+  tryTake(): boolean;
+  /** Gives back what `tryTake` took: the task is over on this worker. */
+  release(): void;
+}
+
+export interface TaskResources {
+  /**
+   * Whether an offer's job must be read before the task is taken (a worker with GPUs: a job
+   * waits here for its set). Otherwise the job is read from the promise its acquire returns,
+   * at no extra round trip, and one this worker cannot serve is handed straight back.
+   */
+  readonly lookUpFirst: boolean;
+  /** What the task's job needs; never rejects (a job it cannot read needs what a default job does). */
+  claim(taskId: string): Promise<ResourceClaim>;
+  /** The same, from the task's promise as its acquire returned it. */
+  claimOfPromise(taskId: string, promise: unknown): ResourceClaim;
+}
+
+/** Tasks handed back as unservable here are remembered this many at most (oldest forgotten). */
+const MAX_REFUSED = 10_000;
+
 export interface SlotGateOptions {
   slots: number;
+  resources?: TaskResources;
   /** Execute messages kept waiting at most; the oldest go first (the server re-sends them). */
   maxWaiting?: number;
   onChange?: (busy: number, waiting: number) => void;
@@ -19,7 +54,16 @@ export class SlotGate extends NetworkLayer {
   readonly #onChange: (busy: number, waiting: number) => void;
   /** Tasks this worker holds or is acquiring, with the version it acquired (0 until then). */
   readonly #busy = new Map<string, number>();
-  #waiting: Message[] = [];
+  #waiting: { message: Message & { kind: "execute" }; claim?: ResourceClaim }[] = [];
+  /** Claims of the tasks passed on, by task id, given back when the task frees. */
+  readonly #claims = new Map<string, ResourceClaim>();
+  /** Offers whose claim is being looked up: the latest offer of each. */
+  readonly #lookingUp = new Map<string, Message & { kind: "execute" }>();
+  readonly #resources: TaskResources | undefined;
+  /** Tasks this worker cannot serve, handed back: later offers of them are left to peers. */
+  readonly #refused = new Set<string>();
+  /** Set by `releaseAll`: a stopping worker takes nothing more, looked up or not. */
+  #closed = false;
   #deliver: (message: Message) => void = () => {};
 
   constructor(inner: Network, options: SlotGateOptions) {
@@ -27,6 +71,7 @@ export class SlotGate extends NetworkLayer {
     this.#slots = options.slots;
     this.#maxWaiting = options.maxWaiting ?? 10_000;
     this.#onChange = options.onChange ?? (() => {});
+    this.#resources = options.resources;
   }
 
   get busy(): number {
@@ -53,7 +98,18 @@ export class SlotGate extends NetworkLayer {
       if (acquiring !== undefined) {
         const plainRes: Response = res;
         if (plainRes.kind === "task.acquire" && typeof plainRes.data !== "string") {
-          this.#busy.set(acquiring, plainRes.data.task.version);
+          const version = plainRes.data.task.version;
+          this.#busy.set(acquiring, version);
+          if (this.#resources && !this.#claims.has(acquiring)) {
+            const claim = this.#resources.claimOfPromise(acquiring, plainRes.data.promise);
+            if (!claim.servable || !claim.tryTake()) {
+              return (await this.#handBack(acquiring, version, plainRes)) as Extract<
+                Response,
+                { kind: K }
+              >;
+            }
+            this.#claims.set(acquiring, claim);
+          }
         } else {
           this.#free(acquiring);
         }
@@ -67,6 +123,37 @@ export class SlotGate extends NetworkLayer {
     }
   };
 
+  /**
+   * Gives back a task acquired for a job this worker cannot serve (found only once acquired,
+   * on a worker that does not look offers up first), and tells the SDK it was not taken.
+   * Its later offers are dropped here, so the group's other workers get it, not this one
+   * again and again.
+   */
+  async #handBack(
+    taskId: string,
+    version: number,
+    res: Extract<Response, { kind: "task.acquire" }>,
+  ): Promise<Response> {
+    this.#refused.add(taskId);
+    if (this.#refused.size > MAX_REFUSED) {
+      const oldest = this.#refused.values().next().value;
+      if (oldest !== undefined) this.#refused.delete(oldest);
+    }
+    await this.inner
+      .send({
+        kind: "task.release",
+        head: { corrId: `hand-back-${taskId}`, version: res.head.version },
+        data: { id: taskId, version },
+      })
+      .catch(() => undefined);
+    this.#free(taskId);
+    return {
+      kind: "task.acquire",
+      head: { ...res.head, status: 409 },
+      data: `${taskId} is not served by this worker: left to its group's other workers`,
+    } as unknown as Response;
+  }
+
   #onMessage(message: Message): void {
     if (message.kind !== "execute") {
       this.#deliver(message);
@@ -74,15 +161,59 @@ export class SlotGate extends NetworkLayer {
     }
     const taskId = message.data.task.id;
     if (this.#busy.has(taskId)) return; // already ours: a duplicate offer
-    if (this.#busy.size < this.#slots) {
-      this.#take(message);
+    if (this.#refused.has(taskId)) return; // not servable here: a peer's to take
+    const resources = this.#resources;
+    if (resources === undefined || !resources.lookUpFirst) {
+      this.#enqueue(message, undefined);
       return;
     }
-    // Newer offers of the same task replace older ones.
-    this.#waiting = this.#waiting.filter((m) => m.kind !== "execute" || m.data.task.id !== taskId);
-    this.#waiting.push(message);
+    if (this.#lookingUp.has(taskId)) {
+      this.#lookingUp.set(taskId, message);
+      return;
+    }
+    const known = this.#waiting.find((w) => w.message.data.task.id === taskId);
+    if (known) {
+      this.#enqueue(message, known.claim);
+      return;
+    }
+    this.#lookingUp.set(taskId, message);
+    void resources.claim(taskId).then((claim) => {
+      const latest = this.#lookingUp.get(taskId) ?? message;
+      this.#lookingUp.delete(taskId);
+      if (this.#busy.has(taskId)) return;
+      if (!claim.servable) {
+        this.#onChange(this.#busy.size, this.#waiting.length);
+        return;
+      }
+      this.#enqueue(latest, claim);
+    });
+  }
+
+  #enqueue(message: Message & { kind: "execute" }, claim: ResourceClaim | undefined): void {
+    if (this.#closed) return;
+    const taskId = message.data.task.id;
+    // Newer offers of the same task replace older ones, in the older one's place in line.
+    const at = this.#waiting.findIndex((w) => w.message.data.task.id === taskId);
+    const entry = claim === undefined ? { message } : { message, claim };
+    if (at >= 0) this.#waiting[at] = entry;
+    else this.#waiting.push(entry);
     if (this.#waiting.length > this.#maxWaiting) this.#waiting.shift();
+    this.#pump();
     this.#onChange(this.#busy.size, this.#waiting.length);
+  }
+
+  /** Passes on, in order, every waiting offer whose slot and resources are free now. */
+  #pump(): void {
+    for (let i = 0; i < this.#waiting.length && this.#busy.size < this.#slots;) {
+      const { message, claim } = this.#waiting[i];
+      if (claim === undefined || claim.tryTake()) {
+        this.#waiting.splice(i, 1);
+        if (claim) this.#claims.set(message.data.task.id, claim);
+        this.#take(message);
+      } else {
+        i++;
+      }
+    }
   }
 
   /**
@@ -90,6 +221,7 @@ export class SlotGate extends NetworkLayer {
    * for a worker that is shutting down, faster than waiting for its leases to lapse.
    */
   async releaseAll(): Promise<void> {
+    this.#closed = true;
     this.#waiting = [];
     const held = [...this.#busy].filter(([, version]) => version > 0);
     await Promise.all(
@@ -105,17 +237,15 @@ export class SlotGate extends NetworkLayer {
 
   #take(message: Message & { kind: "execute" }): void {
     this.#busy.set(message.data.task.id, 0);
-    this.#onChange(this.#busy.size, this.#waiting.length);
     this.#deliver(message);
   }
 
   #free(taskId: string): void {
     if (!this.#busy.delete(taskId)) return;
-    while (this.#busy.size < this.#slots) {
-      const next = this.#waiting.shift();
-      if (!next) break;
-      if (next.kind === "execute") this.#take(next);
-    }
+    const claim = this.#claims.get(taskId);
+    this.#claims.delete(taskId);
+    claim?.release();
+    this.#pump();
     this.#onChange(this.#busy.size, this.#waiting.length);
   }
 }

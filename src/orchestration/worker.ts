@@ -4,7 +4,16 @@ import { Resonate, type Context } from "@resonatehq/sdk";
 import { hostname } from "node:os";
 import { closeEarlierAttempts, finishAttempt, type AttemptRecord } from "./attempts.ts";
 import { cancelWatch } from "./client/cancel.ts";
-import type { JobOutputFile, JobResult, JobSpec, JobState, WorkerRef } from "./jobs/job.ts";
+import type {
+  GpuInfo,
+  JobOutputFile,
+  JobResult,
+  JobSpec,
+  JobState,
+  WorkerRef,
+} from "./jobs/job.ts";
+import type { GpuSets } from "../sandbox/gpus.ts";
+import { WorkerResources } from "./worker-resources.ts";
 import { EXECUTE_FUNCTION } from "./jobs/names.ts";
 import { PresenceLease, type WorkerAnnouncement } from "./presence.ts";
 import { queueTimedOutResult, takeAndClaim } from "./queue-deadline.ts";
@@ -26,7 +35,16 @@ export interface RunOutcome {
   stderr: string;
   durationMs: number;
   gpus?: string[];
+  gpuInfo?: GpuInfo[];
   outputs?: JobOutputFile[];
+}
+
+/** What the worker lent this attempt before it took the task: its GPU set. */
+export interface RunGrant {
+  /** The GPU ids it holds (CUDA_VISIBLE_DEVICES); [] for none. */
+  gpuIds: readonly string[];
+  /** GPUs the worker has at all: where it has some, a job holding none sees none. */
+  gpusOnWorker: number;
 }
 
 export interface JobRunner {
@@ -34,7 +52,12 @@ export interface JobRunner {
    * Runs one attempt. `attempt` may still be on its way from the server: the runner prepares
    * what does not depend on it meanwhile, and rejects if it rejects.
    */
-  run(spec: JobSpec, attempt: number | Promise<number>, signal: AbortSignal): Promise<RunOutcome>;
+  run(
+    spec: JobSpec,
+    attempt: number | Promise<number>,
+    signal: AbortSignal,
+    grant?: RunGrant,
+  ): Promise<RunOutcome>;
 }
 
 export interface WorkerEvents {
@@ -57,6 +80,13 @@ export interface WorkerOptions {
   events?: WorkerEvents;
   /** What `modulate workers` shows of it: GPUs, sandbox, version. */
   announcement?: WorkerAnnouncement;
+  /**
+   * The GPU sets it hands out: a job is taken only once the GPUs it asks for are free here,
+   * and one asking for more than this worker has is left to a peer.
+   */
+  gpus?: GpuSets;
+  /** Names of the interpreters it declares: a job asking for another is left to a peer. */
+  interpreters?: readonly string[];
   clock?: () => number;
 }
 
@@ -94,7 +124,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     replaceRefused: refusedAnswer,
     events: answerNotes(options.events),
   });
-  const gate = new SlotGate(answers, { slots: options.slots });
+  // Every offered job's needs are read before it is taken (one promise.get per offer).
+  const resources = new WorkerResources({
+    send: answers.send,
+    gpus: options.gpus,
+    interpreters: options.interpreters ?? [],
+  });
+  const gate = new SlotGate(answers, { slots: options.slots, resources });
   const send: Send = gate.send;
   const resonate = new Resonate({ network: gate, pid, ttl: options.leaseMs, logLevel: "error" });
   const worker: WorkerRef = { host: hostname(), pid, group };
@@ -117,7 +153,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     // Handled below through `claim`; the runner may look at it only after its own waits.
     attemptNumber.catch(() => undefined);
     const signal = AbortSignal.any([stopping.signal, cancel.signal]);
-    const running = options.runner.run(spec, attemptNumber, signal);
+    const running = options.runner.run(spec, attemptNumber, signal, {
+      gpuIds: resources.gpusOf(ctx.id),
+      gpusOnWorker: options.gpus?.size ?? 0,
+    });
     let claimed: AttemptRecord | undefined;
     try {
       claimed = await claim;

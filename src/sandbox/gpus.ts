@@ -1,10 +1,9 @@
-// GPUs: which ones a worker owns (`--gpus auto|N|LIST`) and which job holds which. A GPU goes
-// back to the pool only when the caller releases it, and the caller does so after `execute`
-// has resolved, which is after every process of the job is gone: a killed job's orphan can
-// no longer be holding GPU memory when the next job starts on that GPU.
+// GPUs: which ones a worker owns (`--gpus auto|N|LIST`) and which job holds which set. A GPU
+// goes back only when the caller releases it, and the caller does so after `execute` has
+// resolved, which is after every process of the job is gone: a killed job's orphan can no
+// longer be holding GPU memory when the next job starts on that GPU.
 import { execa } from "execa";
 import { SandboxSetupError } from "./errors.ts";
-import { waitInQueue } from "./queued-wait.ts";
 
 export type GpuSpec =
   | { readonly kind: "auto" }
@@ -68,57 +67,125 @@ export async function resolveGpus(
   return found.slice(0, spec.count);
 }
 
+/** What one job holds: whole GPUs (0: none), or a share of one GPU. */
+export type GpuDemand =
+  { readonly kind: "whole"; readonly count: number } | { readonly kind: "shared" };
+
 export interface GpuLease {
   readonly ids: readonly string[];
+  readonly shared: boolean;
 }
 
-/** Hands out GPUs in first-come order; `acquire` waits while too few are free. */
-export class GpuPool {
-  readonly #free: string[];
+/**
+ * Hands out GPU sets: a job asking for N whole GPUs gets N GPUs nobody else holds, not even a
+ * sharer; a job asking for a share gets one GPU that at most `jobsPerGpu` sharers hold at
+ * once and no whole-GPU job does. `take` never waits: the caller decides who waits and how.
+ */
+export class GpuSets {
+  readonly #ids: readonly string[];
+  readonly #jobsPerGpu: number;
+  /** Per GPU: "whole" while a whole-GPU job holds it, else how many sharers hold it. */
+  readonly #holders = new Map<string, "whole" | number>();
   readonly #held = new Set<GpuLease>();
-  readonly #waiting: { count: number; grant: (lease: GpuLease) => void }[] = [];
-  readonly size: number;
 
-  constructor(ids: readonly string[]) {
-    this.#free = [...ids];
-    this.size = ids.length;
-  }
-
-  get freeCount(): number {
-    return this.#free.length;
-  }
-
-  /** Resolves with `count` GPUs once they are free; rejects if `signal` aborts first. */
-  acquire(count: number, signal?: AbortSignal): Promise<GpuLease> {
-    if (!Number.isInteger(count) || count < 0 || count > this.size) {
-      return Promise.reject(
-        new RangeError(`cannot acquire ${count} GPU(s) from a pool of ${this.size}`),
-      );
+  constructor(ids: readonly string[], jobsPerGpu = 1) {
+    if (!Number.isInteger(jobsPerGpu) || jobsPerGpu < 1) {
+      throw new RangeError(`jobs per GPU must be a positive whole number, not ${jobsPerGpu}`);
     }
-    if (this.#waiting.length === 0 && this.#free.length >= count)
-      return Promise.resolve(this.#grant(count));
-    return waitInQueue(
-      this.#waiting,
-      (grant: (lease: GpuLease) => void) => ({ count, grant }),
-      signal,
-      "GPU wait",
-    );
+    this.#ids = [...ids];
+    this.#jobsPerGpu = jobsPerGpu;
+    for (const id of ids) this.#holders.set(id, 0);
+  }
+
+  get size(): number {
+    return this.#ids.length;
+  }
+
+  get ids(): readonly string[] {
+    return this.#ids;
+  }
+
+  /** GPUs no job holds now, whole or shared. */
+  get freeCount(): number {
+    return this.#ids.filter((id) => this.#holders.get(id) === 0).length;
+  }
+
+  /** Whether the demand could be met here once every job has let its GPUs go. */
+  canEverServe(demand: GpuDemand): boolean {
+    return demand.kind === "shared" ? this.size > 0 : demand.count <= this.size;
+  }
+
+  /** The GPUs for `demand` if they are free now, held until `release`; else undefined. */
+  take(demand: GpuDemand): GpuLease | undefined {
+    if (demand.kind === "shared") {
+      // Sharers pack onto a GPU already shared, keeping whole GPUs free for whole-GPU jobs.
+      let best: string | undefined;
+      let bestCount = -1;
+      for (const id of this.#ids) {
+        const holders = this.#holders.get(id);
+        if (typeof holders === "number" && holders < this.#jobsPerGpu && holders > bestCount) {
+          best = id;
+          bestCount = holders;
+        }
+      }
+      if (best === undefined) return undefined;
+      this.#holders.set(best, bestCount + 1);
+      return this.#lease([best], true);
+    }
+    const free = this.#ids.filter((id) => this.#holders.get(id) === 0);
+    if (free.length < demand.count) return undefined;
+    const ids = free.slice(0, demand.count);
+    for (const id of ids) this.#holders.set(id, "whole");
+    return this.#lease(ids, false);
   }
 
   /** Gives the lease's GPUs back: call only once the job's processes are all gone. */
   release(lease: GpuLease): void {
     if (!this.#held.delete(lease)) return;
-    this.#free.push(...lease.ids);
-    this.#free.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
-    while (this.#waiting.length > 0 && this.#free.length >= this.#waiting[0].count) {
-      const next = this.#waiting.shift()!;
-      next.grant(this.#grant(next.count));
+    for (const id of lease.ids) {
+      const holders = this.#holders.get(id);
+      this.#holders.set(id, lease.shared && typeof holders === "number" ? holders - 1 : 0);
     }
   }
 
-  #grant(count: number): GpuLease {
-    const lease: GpuLease = { ids: this.#free.splice(0, count) };
+  #lease(ids: string[], shared: boolean): GpuLease {
+    const lease: GpuLease = { ids, shared };
     this.#held.add(lease);
     return lease;
   }
+}
+
+/** One GPU as `nvidia-smi --query-gpu=index,name,memory.total` describes it. */
+export interface GpuDescription {
+  readonly index: string;
+  readonly name: string;
+  readonly memoryMiB: number;
+}
+
+/** Lines of `--format=csv,noheader,nounits`: "0, NVIDIA H100 80GB HBM3, 81559". */
+export function parseGpuQuery(output: string): GpuDescription[] {
+  const found: GpuDescription[] = [];
+  for (const line of output.split("\n")) {
+    const first = line.indexOf(",");
+    const last = line.lastIndexOf(",");
+    if (first < 0 || last <= first) continue;
+    const index = line.slice(0, first).trim();
+    const name = line.slice(first + 1, last).trim();
+    const memory = Number(line.slice(last + 1).trim());
+    if (!/^\d+$/.test(index) || !Number.isFinite(memory) || name === "") continue;
+    found.push({ index, name, memoryMiB: memory });
+  }
+  return found;
+}
+
+/** Names and memory of the machine's GPUs; none where nvidia-smi is missing or fails. */
+export async function describeGpus(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<GpuDescription[]> {
+  const result = await execa(
+    "nvidia-smi",
+    ["--query-gpu=index,name,memory.total", "--format=csv,noheader,nounits"],
+    { reject: false, timeout: 15_000, env, extendEnv: false },
+  );
+  return result.exitCode === 0 ? parseGpuQuery(result.stdout) : [];
 }

@@ -121,5 +121,8 @@ export function jobBwrapArgs(config: SandboxConfig, shape: SandboxShape): string
 
 function interpreterPaths(config: SandboxConfig): string[] {
   const { python, bash, node } = config.interpreters;
-  return [python, bash, node].flatMap((interpreter) => (interpreter ? [interpreter.path] : []));
+  return [
+    ...[python, bash, node].flatMap((interpreter) => (interpreter ? [interpreter.path] : [])),
+    ...(config.namedInterpreterPaths ?? []),
+  ];
 }

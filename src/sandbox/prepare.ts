@@ -6,7 +6,8 @@ import path from "node:path";
 import { buildJobEnv } from "./env.ts";
 import { SandboxInputError } from "./errors.ts";
 import { mergeLimits } from "./limits.ts";
-import { chooseInterpreter } from "./choose-interpreter.ts";
+import { chooseInterpreter, type ScriptCommand } from "./choose-interpreter.ts";
+import { scriptKind } from "./script-kind.ts";
 import {
   attemptLogFile,
   jobLogDir,
@@ -15,7 +16,13 @@ import {
   validateScriptName,
 } from "./paths.ts";
 import type { JobCgroup } from "./cgroup.ts";
-import type { DiskArea, JobLimits, JobRequest, SandboxConfig } from "./types.ts";
+import type {
+  DiskArea,
+  JobLimits,
+  JobRequest,
+  ResolvedInterpreter,
+  SandboxConfig,
+} from "./types.ts";
 
 /** What `prepare` reads of a request: all of it but the attempt number. */
 export type JobPlanRequest = Omit<JobRequest, "attempt">;
@@ -70,6 +77,22 @@ const RUN_ID = /^[A-Za-z0-9]{1,32}$/;
  * Where the attempt's directory goes: its disk area, which must lie under the work root so
  * that bwrap's hiding of the work root covers it (and the other jobs' areas) too.
  */
+/**
+ * The command of a script run by a named interpreter: that program, with the script's path
+ * as its first argument, whatever the script's extension or #! line says. Its runtime is the
+ * extension's where it has one; named interpreters are mostly pythons (a venv's), so python
+ * otherwise.
+ */
+function namedCommand(
+  scriptName: string,
+  script: string | Uint8Array,
+  interpreter: ResolvedInterpreter,
+): ScriptCommand {
+  const kind = scriptKind(scriptName, script);
+  const runtime = kind?.kind === "interpreter" ? kind.runtime : "python";
+  return { kind: "interpreter", runtime, interpreter };
+}
+
 function workParent(area: DiskArea | undefined, workRoot: string): string {
   if (!area) return workRoot;
   const relative = path.relative(workRoot, area.dir);
@@ -102,7 +125,9 @@ export function prepare(request: JobPlanRequest, config: SandboxConfig, runId: s
   if (path.dirname(workDir) !== parent)
     throw new Error(`work directory ${workDir} is not directly inside ${parent}`);
   const scriptPath = path.join(workDir, request.scriptName);
-  const command = chooseInterpreter(request.scriptName, request.script, config.interpreters);
+  const command = request.interpreter
+    ? namedCommand(request.scriptName, request.script, request.interpreter)
+    : chooseInterpreter(request.scriptName, request.script, config.interpreters);
   const gpuIds = [...(request.gpuIds ?? [])];
 
   const own: Record<string, string> = {
@@ -118,7 +143,8 @@ export function prepare(request: JobPlanRequest, config: SandboxConfig, runId: s
     own.USER = config.jobUser.name;
     own.LOGNAME = config.jobUser.name;
   }
-  if (gpuIds.length > 0) own.CUDA_VISIBLE_DEVICES = gpuIds.join(",");
+  // Given but empty: the job holds no GPU of a worker that has some, and CUDA sees none.
+  if (request.gpuIds !== undefined) own.CUDA_VISIBLE_DEVICES = gpuIds.join(",");
 
   return {
     jobId: request.jobId,

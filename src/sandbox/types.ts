@@ -42,8 +42,16 @@ export interface JobRequest {
   readonly outputs?: readonly string[];
   /** Whether the submission asks for network access; granted only if the worker allows it. */
   readonly networkWanted?: boolean;
-  /** GPU ids this attempt may use (from a `GpuPool` lease); empty or absent: none. */
+  /**
+   * GPU ids this attempt may use (from a `GpuSets` lease). Empty: none, and CUDA sees none
+   * (a job beside GPU jobs on a GPU worker); absent: none, and CUDA_VISIBLE_DEVICES unset.
+   */
   readonly gpuIds?: readonly string[];
+  /**
+   * A named interpreter the submission asked for (`worker --interpreter NAME=PATH`): it runs
+   * the script in place of the one the script's kind picks. Absent: the kind's.
+   */
+  readonly interpreter?: ResolvedInterpreter;
   /**
    * The disk area (from a `DiskAreaPool` lease) to make this attempt's directory in, so
    * that it can write no more than the area holds; absent: directly under `workRoot`.
@@ -116,6 +124,11 @@ export interface SandboxConfig {
   /** The worker's limits; a request may only lower them. */
   readonly defaultLimits: JobLimits;
   readonly interpreters: Interpreters;
+  /**
+   * Paths of the worker's named interpreters (and a venv's root), bound read-only under
+   * bwrap so that whichever one a job asks for is there.
+   */
+  readonly namedInterpreterPaths?: readonly string[];
   /** Whether a submission that asks for network may have it. Default false. */
   readonly networkAllowed: boolean;
   /** Directory under which each attempt gets a fresh working directory. */

@@ -36,7 +36,14 @@ beforeAll(async () => {
   await startRouterProcess(server.url, ["--routes", routes]);
   cpu = await startWorkerProcess(server.url, "cpu", tempDir(), ["--slots", "2"]);
   // A short lease, so that its death shows soon.
-  gpu = await startWorkerProcess(server.url, "gpu", tempDir(), ["--gpus", "0,1", "--lease", "2s"]);
+  gpu = await startWorkerProcess(server.url, "gpu", tempDir(), [
+    "--gpus",
+    "0,1",
+    "--lease",
+    "2s",
+    "--interpreter",
+    `torch=${process.execPath}`,
+  ]);
 });
 
 afterAll(stopAll);
@@ -73,6 +80,7 @@ describe("modulate workers", () => {
       busy: 1,
       jobs: [jobId],
       gpus: [],
+      interpreters: [],
       version,
       leaseMs: 8_000,
     });
@@ -82,6 +90,7 @@ describe("modulate workers", () => {
       busy: 0,
       jobs: [],
       gpus: ["0", "1"],
+      interpreters: ["torch"],
       version,
       leaseMs: 2_000,
     });
@@ -90,9 +99,13 @@ describe("modulate workers", () => {
     const table = await runCli(server.url, "workers");
     expect(table.code).toBe(0);
     const lines = table.out.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^GROUP +HOST +PID +SLOTS +GPUS +SANDBOX +VERSION +JOBS +LAST-SEEN$/);
-    expect(lines[1]).toMatch(new RegExp(`^cpu .*${cpu.workerPid} +1/2 +none .*${jobId} +<8s ago$`));
-    expect(lines[2]).toMatch(new RegExp(`^gpu .*${gpu.workerPid} +0/2 +0,1 .* - +<2s ago$`));
+    expect(lines[0]).toMatch(
+      /^GROUP +HOST +PID +SLOTS +GPUS +INTERPRETERS +SANDBOX +VERSION +JOBS +LAST-SEEN$/,
+    );
+    expect(lines[1]).toMatch(
+      new RegExp(`^cpu .*${cpu.workerPid} +1/2 +none +none .*${jobId} +<8s ago$`),
+    );
+    expect(lines[2]).toMatch(new RegExp(`^gpu .*${gpu.workerPid} +0/2 +0,1 +torch .* - +<2s ago$`));
 
     expect(await listWorkers("--group", "gpu")).toHaveLength(1);
   });

@@ -17,6 +17,7 @@ describe("workersTable", () => {
         busy: 2,
         jobs: ["job-a", "job-b"],
         gpus: ["0", "1"],
+        interpreters: ["jax", "torch"],
         sandbox: "bwrap",
         version: "0.1.0",
         leaseMs: 8_000,
@@ -28,6 +29,7 @@ describe("workersTable", () => {
         pid: "cpu-b-1",
         slots: 4,
         gpus: [],
+        interpreters: [],
         sandbox: "none",
         version: "0.1.0",
         leaseMs: 90_000,
@@ -37,10 +39,10 @@ describe("workersTable", () => {
     ];
     expect(workersTable(workers)).toBe(
       [
-        "GROUP  HOST    PID            SLOTS  GPUS  SANDBOX  VERSION  JOBS         LAST-SEEN",
-        "cpu    a       cpu-a-9        0/1    -     -        -        -            -",
-        "cpu    b       cpu-b-1        0/4    none  none     0.1.0    -            <1m30s ago",
-        "gpu    node-7  gpu-node-7-42  2/2    0,1   bwrap    0.1.0    job-a,job-b  <8s ago",
+        "GROUP  HOST    PID            SLOTS  GPUS  INTERPRETERS  SANDBOX  VERSION  JOBS         LAST-SEEN",
+        "cpu    a       cpu-a-9        0/1    -     -             -        -        -            -",
+        "cpu    b       cpu-b-1        0/4    none  none          none     0.1.0    -            <1m30s ago",
+        "gpu    node-7  gpu-node-7-42  2/2    0,1   jax,torch     bwrap    0.1.0    job-a,job-b  <8s ago",
         "",
       ].join("\n"),
     );

@@ -172,6 +172,35 @@ describe("why a job waits", () => {
   it("has nothing to say while a slot is free", () => {
     expect(whyWaiting([worker("gpu", 2, 1)], "gpu")).toBeUndefined();
   });
+  const gpuWorker = (gpus: number, busy: number, interpreters?: string[]): WorkerView => ({
+    ...worker("gpu", 4, busy),
+    gpus: Array.from({ length: gpus }, (_, i) => String(i)),
+    ...(interpreters ? { interpreters } : {}),
+  });
+  it("says a job waits for its GPU set while slots are free", () => {
+    expect(whyWaiting([gpuWorker(4, 2)], "gpu", { gpus: 2 })).toBe(
+      "waiting for 2 GPUs free on one worker of group gpu: the GPUs it asks for are held by other jobs",
+    );
+    expect(whyWaiting([gpuWorker(4, 2)], "gpu", { gpus: "shared" })).toMatch(
+      /^waiting for a free GPU share on one worker of group gpu/,
+    );
+    // A job asking for none waits for nothing but a slot.
+    expect(whyWaiting([gpuWorker(4, 2)], "gpu", { gpus: 0 })).toBeUndefined();
+  });
+  it("says when no live worker of the group has that many GPUs, or its interpreter", () => {
+    expect(whyWaiting([gpuWorker(4, 0), gpuWorker(2, 0)], "gpu", { gpus: 8 })).toBe(
+      "no live worker of group gpu has 8 GPUs (the most one has: 4): it waits for one that does",
+    );
+    expect(whyWaiting([worker("gpu", 2, 0)], "gpu", { gpus: "shared" })).toMatch(
+      /has a share of a GPU \(the most one has: 0\)/,
+    );
+    expect(whyWaiting([gpuWorker(4, 0, ["torch"])], "gpu", { interpreter: "jax" })).toMatch(
+      /^interpreter jax is not offered by group gpu \(it offers: torch\)/,
+    );
+    expect(whyWaiting([gpuWorker(4, 0, ["torch"])], "gpu", { interpreter: "torch" })).toBe(
+      undefined,
+    );
+  });
 });
 
 describe("units", () => {

@@ -1,6 +1,13 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { GpuPool, detectGpus, parseGpuOption, resolveGpus } from "../../src/sandbox/gpus.ts";
+import {
+  GpuSets,
+  describeGpus,
+  detectGpus,
+  parseGpuOption,
+  parseGpuQuery,
+  resolveGpus,
+} from "../../src/sandbox/gpus.ts";
 import { FIXTURES, makeSandbox, runFixture } from "./harness.ts";
 
 describe("--gpus", () => {
@@ -26,35 +33,62 @@ describe("--gpus", () => {
   });
 });
 
-describe("GpuPool", () => {
-  it("gives each job its own GPU and the next job one only after a release", async () => {
-    const pool = new GpuPool(["0", "1"]);
-    const first = await pool.acquire(1);
-    const second = await pool.acquire(1);
-    expect([first.ids, second.ids]).toEqual([["0"], ["1"]]);
-    let thirdIds: readonly string[] | undefined;
-    const third = pool.acquire(1).then((lease) => (thirdIds = lease.ids));
-    await Promise.resolve();
-    expect(thirdIds).toBeUndefined();
-    pool.release(first);
-    await third;
-    expect(thirdIds).toEqual(["0"]);
+describe("GpuSets", () => {
+  it("gives two 2-GPU jobs distinct pairs of four, and a third nothing until one lets go", () => {
+    const sets = new GpuSets(["0", "1", "2", "3"]);
+    const first = sets.take({ kind: "whole", count: 2 });
+    const second = sets.take({ kind: "whole", count: 2 });
+    expect(first?.ids).toEqual(["0", "1"]);
+    expect(second?.ids).toEqual(["2", "3"]);
+    expect(sets.take({ kind: "whole", count: 2 })).toBeUndefined();
+    expect(sets.take({ kind: "whole", count: 0 })?.ids).toEqual([]);
+    sets.release(first!);
+    sets.release(first!); // twice changes nothing
+    expect(sets.take({ kind: "whole", count: 2 })?.ids).toEqual(["0", "1"]);
+    expect(sets.freeCount).toBe(0);
   });
 
-  it("serves waiters first come, first served, and forgets an aborted one", async () => {
-    const pool = new GpuPool(["0"]);
-    const held = await pool.acquire(1);
-    const controller = new AbortController();
-    const aborted = pool.acquire(1, controller.signal);
-    const next = pool.acquire(1);
-    controller.abort(new Error("worker stopping"));
-    await expect(aborted).rejects.toThrow("worker stopping");
-    pool.release(held);
-    expect((await next).ids).toEqual(["0"]);
+  it("lets up to jobs-per-gpu sharers onto one GPU, never a whole-GPU job onto a shared one", () => {
+    const sets = new GpuSets(["0", "1"], 2);
+    const a = sets.take({ kind: "shared" });
+    const b = sets.take({ kind: "shared" });
+    // Sharers pack onto one GPU: the other stays whole for a whole-GPU job.
+    expect([a?.ids, b?.ids]).toEqual([["0"], ["0"]]);
+    expect(sets.take({ kind: "whole", count: 2 })).toBeUndefined();
+    const whole = sets.take({ kind: "whole", count: 1 });
+    expect(whole?.ids).toEqual(["1"]);
+    // Both GPUs are taken: GPU 0 by two sharers (its most), GPU 1 whole.
+    expect(sets.take({ kind: "shared" })).toBeUndefined();
+    sets.release(a!);
+    expect(sets.take({ kind: "shared" })?.ids).toEqual(["0"]);
+    expect(sets.take({ kind: "whole", count: 1 })).toBeUndefined();
   });
 
-  it("refuses to hand out more GPUs than it has", async () => {
-    await expect(new GpuPool(["0"]).acquire(2)).rejects.toThrow(RangeError);
+  it("knows what it could never serve", () => {
+    const sets = new GpuSets(["0", "1"]);
+    expect(sets.canEverServe({ kind: "whole", count: 2 })).toBe(true);
+    expect(sets.canEverServe({ kind: "whole", count: 3 })).toBe(false);
+    expect(new GpuSets([]).canEverServe({ kind: "shared" })).toBe(false);
+    expect(() => new GpuSets(["0"], 0)).toThrow(RangeError);
+  });
+});
+
+describe("nvidia-smi --query-gpu", () => {
+  it("reads index, name and memory, names with commas included", () => {
+    expect(
+      parseGpuQuery("0, NVIDIA H100 80GB HBM3, 81559\n1, Odd, Name, 1024\nbad line\n"),
+    ).toEqual([
+      { index: "0", name: "NVIDIA H100 80GB HBM3", memoryMiB: 81559 },
+      { index: "1", name: "Odd, Name", memoryMiB: 1024 },
+    ]);
+  });
+
+  it("asks a stand-in nvidia-smi on PATH, and finds nothing where it is missing", async () => {
+    expect(await describeGpus({ PATH: `${FIXTURES}:/usr/bin:/bin` })).toEqual([
+      { index: "0", name: "NVIDIA Fake", memoryMiB: 16384 },
+      { index: "1", name: "NVIDIA Fake", memoryMiB: 16384 },
+    ]);
+    expect(await describeGpus({ PATH: path.join(FIXTURES, "absent") })).toEqual([]);
   });
 });
 
@@ -65,6 +99,17 @@ describe("a job given a GPU", () => {
       const outcome = await runFixture(sandbox.config, "hello.py", { gpuIds: ["1"] });
       expect(outcome.stdout.head).toContain("CUDA 1");
       expect(outcome.gpuIds).toEqual(["1"]);
+    } finally {
+      await sandbox.cleanup();
+    }
+  });
+
+  it("sees no GPU when given an empty set (a --gpus 0 job on a GPU worker)", async () => {
+    const sandbox = await makeSandbox({ sandbox: "none", cgroups: false });
+    try {
+      const outcome = await runFixture(sandbox.config, "hello.py", { gpuIds: [] });
+      expect(outcome.stdout.head).toContain("CUDA \n");
+      expect(outcome.gpuIds).toEqual([]);
     } finally {
       await sandbox.cleanup();
     }

@@ -3,7 +3,7 @@
 import { isDetachedReceipt, type JobResult, type JobSpec } from "../jobs/job.ts";
 import { specOfKind } from "../jobs/job-param.ts";
 import { ENTRY_GROUP, isOlderExecuteId, TAG } from "../jobs/names.ts";
-import { whyWaiting, type WorkerView } from "../presence.ts";
+import { whyWaiting, type JobAsks, type WorkerView } from "../presence.ts";
 import { decodeValue } from "../wire/wire.ts";
 import { inProgress, recordIn, settledWithoutRecord, type PromiseRecord } from "./view.ts";
 
@@ -114,7 +114,12 @@ function jobFrom(
  * Why each queued job waits: nobody of its group alive, every slot busy, or earlier jobs of
  * its group ahead of it; and a job past its queue timeout waits only for that to end it.
  */
-export type Gathered = ListedJob & { queueTimeoutMs?: number; namedBefore?: boolean };
+export type Gathered = ListedJob & {
+  queueTimeoutMs?: number;
+  namedBefore?: boolean;
+  /** What the job asks of a worker beyond a slot: GPUs, an interpreter. */
+  asks?: JobAsks;
+};
 
 export function explainQueued(jobs: Gathered[], workers: readonly WorkerView[], now: number): void {
   const queued = jobs
@@ -124,7 +129,7 @@ export function explainQueued(jobs: Gathered[], workers: readonly WorkerView[], 
   for (const job of queued) {
     const ahead = aheadInGroup.get(job.group) ?? 0;
     aheadInGroup.set(job.group, ahead + 1);
-    const why = whyWaiting(workers, job.group);
+    const why = whyWaiting(workers, job.group, job.asks);
     const behind = ahead > 0 ? `queued behind ${ahead}` : undefined;
     job.reason = [why, behind].filter((part) => part !== undefined).join("; ");
     if (job.reason === "") job.reason = `waiting for a worker of group ${job.group} to take it`;
@@ -162,6 +167,7 @@ export function gather(
     const queueTimeoutMs = spec?.queueTimeoutMs;
     jobs.push({
       ...job,
+      ...(spec ? { asks: { gpus: spec.gpus, interpreter: spec.interpreter } } : {}),
       ...(queueTimeoutMs === undefined ? {} : { queueTimeoutMs }),
       ...(execute && isOlderExecuteId(execute.id) ? { namedBefore: true } : {}),
     });

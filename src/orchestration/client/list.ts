@@ -145,7 +145,7 @@ export async function listJobs(send: Send, filter: ListFilter, now: number): Pro
     .sort((a, b) => b.submittedAt - a.submittedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   const picked = chosen.slice(0, filter.limit);
   const namedBefore = new Set(picked.filter((job) => job.namedBefore).map((job) => job.id));
-  const shown = picked.map(({ queueTimeoutMs: _, namedBefore: __, ...job }) => job);
+  const shown = picked.map(({ queueTimeoutMs: _, namedBefore: __, asks: ___, ...job }) => job);
   await addAttempts(send, shown, namedBefore);
   return {
     jobs: shown,

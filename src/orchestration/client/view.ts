@@ -99,7 +99,8 @@ async function fromExecute(
     return { result: base, finished: false, spec, attempts };
   }
   base.reason =
-    (workers && whyWaiting(workers, group)) ?? `waiting for a worker of group ${group} to take it`;
+    (workers && whyWaiting(workers, group, spec)) ??
+    `waiting for a worker of group ${group} to take it`;
   return { result: base, finished: false, spec, attempts };
 }
 

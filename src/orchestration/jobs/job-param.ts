@@ -14,7 +14,7 @@ type EncodedParam = { headers?: Record<string, string>; data?: unknown };
 export type SpecReading = { ok: true; spec: JobSpec } | { ok: false; problem: string };
 
 /** What a field must be; optional fields may also be absent. */
-type Shape = "string" | "number" | "boolean" | "object" | "strings" | "mode";
+type Shape = "string" | "number" | "boolean" | "object" | "strings" | "mode" | "gpus";
 
 const REQUIRED: readonly (readonly [keyof JobSpec, Shape])[] = [
   ["id", "string"],
@@ -32,6 +32,8 @@ const OPTIONAL: readonly (readonly [keyof JobSpec, Shape])[] = [
   ["limits", "object"],
   ["outputs", "strings"],
   ["network", "boolean"],
+  ["gpus", "gpus"],
+  ["interpreter", "string"],
 ];
 
 function fits(value: unknown, shape: Shape): boolean {
@@ -46,6 +48,10 @@ function fits(value: unknown, shape: Shape): boolean {
       return Array.isArray(value) && value.every((item) => typeof item === "string");
     case "mode":
       return value === "wait" || value === "detach";
+    case "gpus":
+      return (
+        value === "shared" || (typeof value === "number" && Number.isInteger(value) && value >= 0)
+      );
   }
 }
 
@@ -56,6 +62,7 @@ const EXPECTED: Record<Shape, string> = {
   object: "an object",
   strings: "a list of strings",
   mode: '"wait" or "detach"',
+  gpus: 'a whole number of GPUs or "shared"',
 };
 
 function described(value: unknown): string {

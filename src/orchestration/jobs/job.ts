@@ -32,6 +32,8 @@ export interface JobSpec {
   network?: boolean;
   /** GPUs asked for: a count (0: none), or "shared" (a share of one). */
   gpus?: number | "shared";
+  /** A named interpreter the worker declares (`worker --interpreter NAME=PATH`) to run the script. */
+  interpreter?: string;
 }
 
 export interface JobLimitRequest {
@@ -48,6 +50,13 @@ export interface JobOutputFile {
   sizeBytes: number;
   truncated: boolean;
   contentBase64: string;
+}
+
+/** One GPU a job held, as `nvidia-smi --query-gpu=index,name,memory.total` names it. */
+export interface GpuInfo {
+  index: string;
+  name: string;
+  memoryMiB: number;
 }
 
 export interface WorkerRef {
@@ -74,6 +83,8 @@ export interface JobResult {
   finishedAt: number | null;
   /** GPUs the job was given (CUDA_VISIBLE_DEVICES), if the worker has any. */
   gpus?: string[];
+  /** What `nvidia-smi` said of those GPUs, where it answered on the worker. */
+  gpuInfo?: GpuInfo[];
   outputs?: JobOutputFile[];
   /** Set when the router refused the submission: nothing ran, nothing will. */
   rejected?: boolean;

@@ -4,6 +4,7 @@ import { DEFAULT_MAX_SCRIPT_BYTES } from "../../common/limits.ts";
 import { scriptKindProblem } from "../../sandbox/script-kind.ts";
 import type { JobSpec } from "./job.ts";
 import { groupNameProblem, jobIdProblem } from "./names.ts";
+import { gpusAskedProblem, interpreterNameProblem } from "./resources.ts";
 
 export interface SubmissionLimits {
   /** Largest script accepted. Default: what the server's default request limit carries (3.7 MiB). */
@@ -51,6 +52,12 @@ export function submissionProblem(
   if (kindProblem) return kindProblem;
   if (!Number.isFinite(spec.timeoutMs) || spec.timeoutMs <= 0) {
     return `timeout ${spec.timeoutMs} ms is not a positive duration`;
+  }
+  const gpusProblem = gpusAskedProblem(spec.gpus);
+  if (gpusProblem) return gpusProblem;
+  if (spec.interpreter !== undefined) {
+    const nameProblem = interpreterNameProblem(spec.interpreter);
+    if (nameProblem) return nameProblem;
   }
   return undefined;
 }
