@@ -10,7 +10,11 @@ import {
   type JobSpec,
 } from "../orchestration/jobs/job.ts";
 import { groupNameProblem, newJobId } from "../orchestration/jobs/names.ts";
-import { userJobIdProblem } from "../orchestration/jobs/validate-submission.ts";
+import {
+  dependenciesProblem,
+  retriesProblem,
+  userJobIdProblem,
+} from "../orchestration/jobs/validate-submission.ts";
 import { resolveConnection } from "../orchestration/wire/connection.ts";
 import { parseBytes, parseDurationMs } from "../common/units.ts";
 import { defineCommand, passThroughArgs, type CliContext, type ModeArgs } from "./command.ts";
@@ -67,6 +71,28 @@ const options = {
     type: "boolean",
     default: false,
     describe: "The script needs the network (granted where the worker allows it)",
+  },
+  after: {
+    type: "string",
+    array: true,
+    default: [] as string[],
+    describe:
+      "ID[,ID...]: start only once these jobs have succeeded; fail if one does not (repeatable)",
+  },
+  "after-any": {
+    type: "boolean",
+    default: false,
+    describe: "With --after: start once those jobs have ended, however they ended",
+  },
+  retries: {
+    type: "number",
+    default: 0,
+    describe: "Run the script again after it fails (non-zero exit), at most this many times",
+  },
+  "retry-timeouts": {
+    type: "boolean",
+    default: false,
+    describe: "With --retries: run again after a run that timed out too",
   },
   json: {
     type: "boolean",
@@ -166,6 +192,37 @@ function limitsFrom(args: ModeArgs<typeof options>): JobLimitRequest {
   };
 }
 
+/** The jobs `--after` names, each once, in the order given; and what the job does on failure. */
+function dependenciesAndRetries(
+  args: ModeArgs<typeof options>,
+  id: string,
+): Pick<JobSpec, "after" | "retries" | "retryTimedOut"> {
+  const ids = [
+    ...new Set(
+      args.after
+        .map(String)
+        .flatMap((list) => list.split(","))
+        .map((part) => part.trim())
+        .filter((part) => part !== ""),
+    ),
+  ];
+  if (args.afterAny && ids.length === 0) {
+    throw new UserError("--after-any needs --after ID[,ID...]: name the jobs to wait for");
+  }
+  if (args.retryTimeouts && args.retries === 0) {
+    throw new UserError("--retry-timeouts needs --retries N: say how many runs again at most");
+  }
+  const dependencyProblem = dependenciesProblem(id, ids);
+  if (dependencyProblem) throw new UserError(`--after: ${dependencyProblem}`);
+  const retryProblem = retriesProblem(args.retries);
+  if (retryProblem) throw new UserError(`--${retryProblem}`);
+  return {
+    ...(ids.length > 0 ? { after: { ids, any: args.afterAny } } : {}),
+    ...(args.retries > 0 ? { retries: args.retries } : {}),
+    ...(args.retryTimeouts ? { retryTimedOut: true } : {}),
+  };
+}
+
 export async function runSubmit(
   args: SubmitArgs,
   ctx: CliContext,
@@ -187,8 +244,9 @@ export async function runSubmit(
   const env = parseEnv(args.env);
   const limits = limitsFrom(args);
   const queueTimeoutMs = parseDurationMs(args.queueTimeout, "--queue-timeout");
+  const id = args.id ?? newJobId(now);
   const spec: JobSpec = {
-    id: args.id ?? newJobId(now),
+    id,
     group: args.group,
     script,
     args: passThroughArgs(args),
@@ -200,6 +258,7 @@ export async function runSubmit(
     ...(Object.keys(limits).length > 0 ? { limits } : {}),
     ...(args.output.length > 0 ? { outputs: args.output.map(String) } : {}),
     ...(args.network ? { network: true } : {}),
+    ...dependenciesAndRetries(args, id),
   };
   const client = await deps.openClient(resolveConnection(args.url, args.token, ctx.env));
   try {

@@ -2,7 +2,13 @@
 // `slots` at once, recording each attempt. Stopping hands running jobs back to the group.
 import { Resonate, type Context } from "@resonatehq/sdk";
 import { hostname } from "node:os";
-import { closeEarlierAttempts, finishAttempt, type AttemptRecord } from "./attempts.ts";
+import {
+  claimAttempt,
+  closeEarlierAttempts,
+  finishAttempt,
+  type AttemptRecord,
+} from "./attempts.ts";
+import { retriedReason, shouldRunAgain } from "./retries.ts";
 import { cancelWatch } from "./client/cancel.ts";
 import type { JobOutputFile, JobResult, JobSpec, JobState, WorkerRef } from "./jobs/job.ts";
 import { EXECUTE_FUNCTION } from "./jobs/names.ts";
@@ -40,6 +46,8 @@ export interface JobRunner {
 export interface WorkerEvents {
   onStart?(spec: JobSpec, attempt: number): void;
   onFinish?(spec: JobSpec, result: JobResult): void;
+  /** Attempt `attempt` failed, and the job runs again (`--retries`). */
+  onRetry?(spec: JobSpec, attempt: number, outcome: RunOutcome): void;
   /** How an answer fared on its way to the server, where it did not simply land. */
   onAnswerNote?(taskId: string, note: string): void;
 }
@@ -136,20 +144,43 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       options.events?.onFinish?.(spec, timedOut);
       return timedOut;
     }
-    const attempt = claimed;
-    if (!(await cancel.before)) options.events?.onStart?.(spec, attempt.attempt);
+    let attempt = claimed;
+    let runStartedAt = startedAt;
+    let pending = running;
     let outcome: RunOutcome;
     try {
-      outcome = await running;
-    } catch (error) {
-      outcome = {
-        state: "failed",
-        reason: `worker error: ${error instanceof Error ? error.message : String(error)}`,
-        exitCode: null,
-        stdout: "",
-        stderr: "",
-        durationMs: clock() - startedAt,
-      };
+      for (;;) {
+        if (attempt === claimed ? !(await cancel.before) : true)
+          options.events?.onStart?.(spec, attempt.attempt);
+        outcome = await pending.catch(
+          (error: unknown): RunOutcome => ({
+            state: "failed",
+            reason: `worker error: ${error instanceof Error ? error.message : String(error)}`,
+            exitCode: null,
+            stdout: "",
+            stderr: "",
+            durationMs: clock() - runStartedAt,
+          }),
+        );
+        if (cancel.record || signal.aborted) break;
+        if (!(await shouldRunAgain(send, spec, attempt.attempt, outcome.state))) break;
+        // The failed run is on record before the next is claimed: a crash from here on finds
+        // it there, and counts it (retries.ts).
+        await finishAttempt(send, attempt, {
+          state: outcome.state,
+          reason: retriedReason(outcome.reason, outcome.exitCode),
+        });
+        options.events?.onRetry?.(spec, attempt.attempt, outcome);
+        runStartedAt = clock();
+        attempt = await claimAttempt(
+          send,
+          spec.id,
+          worker,
+          runStartedAt,
+          spec.timeoutMs + ATTEMPT_KEEP_MS,
+        );
+        pending = options.runner.run(spec, attempt.attempt, signal);
+      }
     } finally {
       cancel.end();
     }
@@ -175,7 +206,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       worker,
       attempt: attempt.attempt,
       submittedAt: spec.submittedAt,
-      startedAt,
+      startedAt: runStartedAt,
       finishedAt: clock(),
     };
     // The attempt's record closes once the answer's fate is known: after the answer, so that

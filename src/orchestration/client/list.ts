@@ -8,6 +8,7 @@ import { specOfKind } from "../jobs/job-param.ts";
 import { ENTRY_GROUP, isOlderExecuteId, TAG } from "../jobs/names.ts";
 import { liveWorkersAmong, searchAcquiredTasks, whyWaiting, type WorkerView } from "../presence.ts";
 import { decodeValue, isOk, request, type Send } from "../wire/wire.ts";
+import { waitingForReason } from "../dependencies.ts";
 import { inProgress, recordIn, settledWithoutRecord, type PromiseRecord } from "./view.ts";
 
 /** Where a listed job stands: the three steps of an outstanding job, or how it ended. */
@@ -127,7 +128,9 @@ function jobFrom(
     const reason =
       routers === 0
         ? "no live router: start one with 'modulate router'"
-        : "waiting for a router to route it";
+        : spec.after && spec.after.ids.length > 0
+          ? waitingForReason(spec.after.ids)
+          : "waiting for a router to route it";
     return listed({ ...inProgress(spec, spec.group, []), reason }, spec, "routing");
   }
   // Routed and detached, but its execute promise was not found: nothing more is known.

@@ -14,7 +14,7 @@ type EncodedParam = { headers?: Record<string, string>; data?: unknown };
 export type SpecReading = { ok: true; spec: JobSpec } | { ok: false; problem: string };
 
 /** What a field must be; optional fields may also be absent. */
-type Shape = "string" | "number" | "boolean" | "object" | "strings" | "mode";
+type Shape = "string" | "number" | "boolean" | "object" | "strings" | "mode" | "after";
 
 const REQUIRED: readonly (readonly [keyof JobSpec, Shape])[] = [
   ["id", "string"],
@@ -32,6 +32,9 @@ const OPTIONAL: readonly (readonly [keyof JobSpec, Shape])[] = [
   ["limits", "object"],
   ["outputs", "strings"],
   ["network", "boolean"],
+  ["after", "after"],
+  ["retries", "number"],
+  ["retryTimedOut", "boolean"],
 ];
 
 function fits(value: unknown, shape: Shape): boolean {
@@ -46,6 +49,11 @@ function fits(value: unknown, shape: Shape): boolean {
       return Array.isArray(value) && value.every((item) => typeof item === "string");
     case "mode":
       return value === "wait" || value === "detach";
+    case "after": {
+      if (!fits(value, "object")) return false;
+      const { ids, any } = value as { ids?: unknown; any?: unknown };
+      return fits(ids, "strings") && typeof any === "boolean";
+    }
   }
 }
 
@@ -56,6 +64,7 @@ const EXPECTED: Record<Shape, string> = {
   object: "an object",
   strings: "a list of strings",
   mode: '"wait" or "detach"',
+  after: "{ids: a list of strings, any: true or false}",
 };
 
 function described(value: unknown): string {
