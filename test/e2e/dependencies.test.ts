@@ -1,0 +1,199 @@
+// Dependencies (`submit --after`) and retries (`submit --retries`), with real processes: a
+// dependant starts only once what it waits for has succeeded, fails with the reason of a
+// dependency that did not, waits through a router's kill -9; a failed script runs again as
+// a recorded attempt, never more often than asked.
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ModulateClient } from "../../src/orchestration/client.ts";
+import { runCli, startRouterProcess, startWorkerProcess } from "../helpers/cluster.ts";
+import {
+  eventually,
+  JOB_FIXTURES,
+  startServerProcess,
+  stopAll,
+  tempDir,
+} from "../helpers/processes.ts";
+
+const clients: ModulateClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await stopAll();
+});
+
+function clientFor(url: string): ModulateClient {
+  const client = new ModulateClient({ url });
+  clients.push(client);
+  return client;
+}
+
+const fixture = (name: string): string => join(JOB_FIXTURES, name);
+
+/** Submits detached and answers the job's id (stdout's last line). */
+async function submitDetached(url: string, script: string, ...args: string[]): Promise<string> {
+  const run = await runCli(url, "submit", fixture(script), "--group", "g", "--detach", ...args);
+  expect(run.code, run.out).toBe(0);
+  return run.out.trim().split("\n").pop() ?? "";
+}
+
+/** Where in the worker's log `line` first appears; -1 if nowhere. */
+function logIndex(output: string, line: string): number {
+  return output.indexOf(line);
+}
+
+describe("submit --after", () => {
+  it("waits for its dependency to succeed before it runs, saying so in get", async () => {
+    const server = await startServerProcess(["--data", tempDir()]);
+    await startRouterProcess(server.url);
+    const worker = await startWorkerProcess(server.url, "g", tempDir(), ["--slots", "2"]);
+    const first = await submitDetached(server.url, "sleepy.py", "--", "2");
+    const second = await submitDetached(server.url, "quick.py", "--after", first);
+
+    const waiting = await eventually(async () => {
+      const view = await clientFor(server.url).getJob(second);
+      return view.result.reason === `waiting for job ${first}` ? view : undefined;
+    }, "get to say what the dependant waits for");
+    expect(waiting.result.state).toBe("pending");
+
+    const get = await runCli(server.url, "get", second, "--wait", "--json");
+    expect(get.code).toBe(0);
+    expect(get.record).toMatchObject({ state: "succeeded", attempt: 1 });
+    const log = worker.output();
+    // Two slots: only the dependency held the second one back.
+    expect(logIndex(log, `done ${first} succeeded`)).toBeGreaterThanOrEqual(0);
+    expect(logIndex(log, `start ${second} attempt 1`)).toBeGreaterThan(
+      logIndex(log, `done ${first} succeeded`),
+    );
+  });
+
+  it("fails the dependant with its dependency's reason when the dependency fails, and never runs it", async () => {
+    const server = await startServerProcess(["--data", tempDir()]);
+    await startRouterProcess(server.url);
+    const worker = await startWorkerProcess(server.url, "g", tempDir());
+    const first = await submitDetached(server.url, "exit-7.py");
+    const submit = await runCli(
+      server.url,
+      "submit",
+      fixture("quick.py"),
+      "--group",
+      "g",
+      "--after",
+      first,
+      "--json",
+    );
+    expect(submit.code).toBe(1);
+    expect(submit.record.state).toBe("failed");
+    expect(submit.record.reason).toMatch(new RegExp(`^dependency ${first} failed`));
+    expect(submit.record.attempt).toBe(0);
+    expect(worker.output()).not.toContain(`start ${submit.record.id}`);
+  });
+
+  it("starts once its dependencies ended at all with --after-any", async () => {
+    const server = await startServerProcess(["--data", tempDir()]);
+    await startRouterProcess(server.url);
+    await startWorkerProcess(server.url, "g", tempDir());
+    const failing = await submitDetached(server.url, "exit-7.py");
+    const fine = await submitDetached(server.url, "quick.py");
+    const submit = await runCli(
+      server.url,
+      "submit",
+      fixture("quick.py"),
+      "--group",
+      "g",
+      "--after",
+      `${failing},${fine}`,
+      "--after-any",
+      "--json",
+    );
+    expect(submit.code).toBe(0);
+    expect(submit.record.state).toBe("succeeded");
+  });
+
+  it("keeps waiting through a router's kill -9, and runs the dependant once", async () => {
+    const server = await startServerProcess(["--data", tempDir()]);
+    const router = await startRouterProcess(server.url);
+    const worker = await startWorkerProcess(server.url, "g", tempDir(), ["--slots", "2"]);
+    const first = await submitDetached(server.url, "sleepy.py", "--", "4");
+    const second = await submitDetached(server.url, "quick.py", "--after", first);
+    await worker.waitFor(new RegExp(`start ${first} attempt 1`));
+    await eventually(async () => {
+      const view = await clientFor(server.url).getJob(second);
+      return view.result.reason === `waiting for job ${first}` || undefined;
+    }, "the dependant to wait");
+    router.kill("SIGKILL");
+    await router.exited();
+    await startRouterProcess(server.url);
+
+    const get = await runCli(server.url, "get", second, "--wait", "--json");
+    expect(get.code).toBe(0);
+    expect(get.record).toMatchObject({ state: "succeeded", attempt: 1 });
+    const log = worker.output();
+    expect(log.match(new RegExp(`start ${second}`, "g"))).toHaveLength(1);
+    expect(logIndex(log, `start ${second} attempt 1`)).toBeGreaterThan(
+      logIndex(log, `done ${first} succeeded`),
+    );
+  });
+
+  it("refuses a dependency on an unknown id at submit, in one line, exit 4", async () => {
+    const server = await startServerProcess(["--in-memory"]);
+    const submit = await runCli(
+      server.url,
+      "submit",
+      fixture("quick.py"),
+      "--after",
+      "job-nobody",
+      "--detach",
+    );
+    expect(submit.code).toBe(4);
+    expect(submit.out.trim()).toBe(
+      "modulate: --after job-nobody: no such job (check the id that submit printed, and --url); nothing was submitted",
+    );
+  });
+});
+
+describe("submit --retries", () => {
+  it("runs a script that fails twice then succeeds three times with --retries 2: attempt 3 succeeded", async () => {
+    const server = await startServerProcess(["--data", tempDir()]);
+    await startRouterProcess(server.url);
+    await startWorkerProcess(server.url, "g", tempDir());
+    const submit = await runCli(
+      server.url,
+      "submit",
+      fixture("fails-before-attempt.py"),
+      "--group",
+      "g",
+      "--retries",
+      "2",
+      "--json",
+      "--",
+      "3",
+    );
+    expect(submit.code).toBe(0);
+    expect(submit.record).toMatchObject({ state: "succeeded", attempt: 3 });
+    expect(submit.record.stdout).toContain("attempt 3 succeeds");
+    const { attempts } = await clientFor(server.url).getJob(submit.record.id ?? "");
+    expect(attempts.map((a) => [a.attempt, a.promiseState, a.outcome?.state])).toEqual([
+      [1, "resolved", "failed"],
+      [2, "resolved", "failed"],
+      [3, "resolved", "succeeded"],
+    ]);
+  });
+
+  it("stops after --retries more runs of a script that always fails", async () => {
+    const server = await startServerProcess(["--data", tempDir()]);
+    await startRouterProcess(server.url);
+    const worker = await startWorkerProcess(server.url, "g", tempDir());
+    const submit = await runCli(
+      server.url,
+      "submit",
+      fixture("exit-7.py"),
+      "--group",
+      "g",
+      "--retries",
+      "1",
+      "--json",
+    );
+    expect(submit.code).toBe(7);
+    expect(submit.record).toMatchObject({ state: "failed", attempt: 2, exitCode: 7 });
+    expect(worker.output().match(new RegExp(`start ${submit.record.id}`, "g"))).toHaveLength(2);
+  });
+});
