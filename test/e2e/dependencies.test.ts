@@ -196,4 +196,36 @@ describe("submit --retries", () => {
     expect(submit.record).toMatchObject({ state: "failed", attempt: 2, exitCode: 7 });
     expect(worker.output().match(new RegExp(`start ${submit.record.id}`, "g"))).toHaveLength(2);
   });
+
+  it("never gives a job more failed runs than --retries allows when its worker is killed mid-retry", async () => {
+    const server = await startServerProcess(["--data", tempDir()]);
+    await startRouterProcess(server.url);
+    const workers = await Promise.all([
+      startWorkerProcess(server.url, "g", tempDir()),
+      startWorkerProcess(server.url, "g", tempDir()),
+    ]);
+    const id = await submitDetached(server.url, "fails-slowly.py", "--retries", "1", "--", "1.5");
+    // The retry, attempt 2, runs where attempt 1 failed: that worker is killed in it.
+    const retried = new RegExp(`start ${id} attempt 2`);
+    const first = await Promise.race(
+      workers.map((w) => w.waitFor(retried, 30_000).then(() => w)),
+    );
+    first.kill("SIGKILL");
+    await first.exited();
+
+    const get = await runCli(server.url, "get", id, "--wait", "--json");
+    expect(get.code).toBe(7);
+    // Attempt 3 is the crash's re-run, not a retry: with attempt 1 it makes the two failed
+    // runs that --retries 1 allows, and nothing runs after it.
+    expect(get.record).toMatchObject({ state: "failed", attempt: 3, exitCode: 7 });
+    const attempts = await eventually(async () => {
+      const { attempts } = await clientFor(server.url).getJob(id);
+      return attempts.every((a) => a.promiseState !== "pending") ? attempts : undefined;
+    }, "every attempt record to be closed");
+    expect(attempts.map((a) => [a.attempt, a.promiseState, a.outcome?.state])).toEqual([
+      [1, "resolved", "failed"],
+      [2, "rejected", "abandoned"],
+      [3, "resolved", "failed"],
+    ]);
+  });
 });
