@@ -8,10 +8,7 @@ import type { JobSpec, JobState } from "./jobs/job.ts";
 import type { Send } from "./wire/wire.ts";
 
 /** True when a run that ended `state` is one `--retries` may answer with another run. */
-export function isRetriedEnding(
-  state: string,
-  spec: Pick<JobSpec, "retryTimedOut">,
-): boolean {
+export function isRetriedEnding(state: string, spec: Pick<JobSpec, "retryTimedOut">): boolean {
   return state === "failed" || (state === "timed_out" && spec.retryTimedOut === true);
 }
 

@@ -150,18 +150,18 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     let outcome: RunOutcome;
     try {
       for (;;) {
-        if (attempt === claimed ? !(await cancel.before) : true)
+        // A retry starts only while the job is not canceled (below); the first run, unless
+        // it was canceled before it got here.
+        if (attempt !== claimed || !(await cancel.before))
           options.events?.onStart?.(spec, attempt.attempt);
-        outcome = await pending.catch(
-          (error: unknown): RunOutcome => ({
-            state: "failed",
-            reason: `worker error: ${error instanceof Error ? error.message : String(error)}`,
-            exitCode: null,
-            stdout: "",
-            stderr: "",
-            durationMs: clock() - runStartedAt,
-          }),
-        );
+        outcome = await pending.catch((error: unknown): RunOutcome => ({
+          state: "failed",
+          reason: `worker error: ${error instanceof Error ? error.message : String(error)}`,
+          exitCode: null,
+          stdout: "",
+          stderr: "",
+          durationMs: clock() - runStartedAt,
+        }));
         if (cancel.record || signal.aborted) break;
         if (!(await shouldRunAgain(send, spec, attempt.attempt, outcome.state))) break;
         // The failed run is on record before the next is claimed: a crash from here on finds

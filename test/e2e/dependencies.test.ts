@@ -133,6 +133,28 @@ describe("submit --after", () => {
     );
   });
 
+  it("lists a waiting dependant with what it waits for, and cancel stops it for good", async () => {
+    const server = await startServerProcess(["--data", tempDir()]);
+    await startRouterProcess(server.url);
+    const worker = await startWorkerProcess(server.url, "g", tempDir(), ["--slots", "2"]);
+    const first = await submitDetached(server.url, "sleepy.py", "--", "3");
+    const second = await submitDetached(server.url, "quick.py", "--after", first);
+    const listed = await eventually(async () => {
+      const { jobs } = await clientFor(server.url).list({ all: false, limit: 10 });
+      const job = jobs.find((j) => j.id === second);
+      return job?.reason === `waiting for job ${first}` ? job : undefined;
+    }, "ls to say what the dependant waits for");
+    expect(listed.stage).toBe("routing");
+
+    expect((await runCli(server.url, "cancel", second)).code).toBe(0);
+    const get = await runCli(server.url, "get", second, "--wait", "--json");
+    expect(get.record.state).toBe("canceled");
+    await worker.waitFor(new RegExp(`done ${first} succeeded`));
+    // Its dependency has ended: a router that still routed it would have done so by now.
+    await runCli(server.url, "submit", fixture("quick.py"), "--group", "g");
+    expect(worker.output()).not.toContain(`start ${second}`);
+  });
+
   it("refuses a dependency on an unknown id at submit, in one line, exit 4", async () => {
     const server = await startServerProcess(["--in-memory"]);
     const submit = await runCli(
@@ -207,9 +229,7 @@ describe("submit --retries", () => {
     const id = await submitDetached(server.url, "fails-slowly.py", "--retries", "1", "--", "1.5");
     // The retry, attempt 2, runs where attempt 1 failed: that worker is killed in it.
     const retried = new RegExp(`start ${id} attempt 2`);
-    const first = await Promise.race(
-      workers.map((w) => w.waitFor(retried, 30_000).then(() => w)),
-    );
+    const first = await Promise.race(workers.map((w) => w.waitFor(retried, 30_000).then(() => w)));
     first.kill("SIGKILL");
     await first.exited();
 

@@ -28,7 +28,7 @@ describe("a job's dependencies", () => {
     expect(dependencyFailure({ ids: ["a", "b", "c"], any: false }, endings)).toBe(
       "dependency b failed: exit code 7",
     );
-    expect(dependencyFailure({ ids: ["c"], any: false }, [endings[2]!])).toBe(
+    expect(dependencyFailure({ ids: ["c"], any: false }, [endings[2]])).toBe(
       "dependency c was canceled: canceled by ann@host",
     );
     expect(dependencyFailure({ ids: ["t"], any: false }, [ending("t", "timed_out")])).toBe(
@@ -47,11 +47,7 @@ describe("a job's dependencies", () => {
       async (id) => {
         await new Promise((resolve) => setTimeout(resolve, id === "slow" ? 20 : 1));
         order.push(id);
-        return notRunResult(
-          { id, submittedAt: 0 },
-          { group: "g", state: "failed", reason: id },
-          0,
-        );
+        return notRunResult({ id, submittedAt: 0 }, { group: "g", state: "failed", reason: id }, 0);
       },
       ["slow", "fast"],
     );

@@ -20,9 +20,7 @@ describe("retries", () => {
     const spec = { retries: 1 };
     const records = [record(1, "abandoned"), record(2), record(3)];
     expect(mayRunAgain(spec, 3, "failed", records)).toBe(true);
-    expect(mayRunAgain(spec, 4, "failed", [record(1, "failed"), record(2), record(4)])).toBe(
-      false,
-    );
+    expect(mayRunAgain(spec, 4, "failed", [record(1, "failed"), record(2), record(4)])).toBe(false);
   });
 
   it("never answer a success, a cancel, or a timeout unless asked", () => {

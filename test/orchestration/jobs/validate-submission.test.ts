@@ -34,8 +34,11 @@ describe("a submission's dependencies and retries", () => {
     expect(dependenciesProblem("job-1", ["job-0", "a.b"])).toMatch(
       /^dependency "a.b" is not a valid job id: '.' separates/,
     );
-    expect(dependenciesProblem("job-1", Array.from({ length: 101 }, (_, i) => `j${i}`))).toBe(
-      "101 dependencies are more than the 100 a job may wait for",
-    );
+    expect(
+      dependenciesProblem(
+        "job-1",
+        Array.from({ length: 101 }, (_, i) => `j${i}`),
+      ),
+    ).toBe("101 dependencies are more than the 100 a job may wait for");
   });
 });
