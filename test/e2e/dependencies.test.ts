@@ -2,10 +2,12 @@
 // dependant starts only once what it waits for has succeeded, fails with the reason of a
 // dependency that did not, waits through a router's kill -9; a failed script runs again as
 // a recorded attempt, never more often than asked.
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ModulateClient } from "../../src/orchestration/client.ts";
 import { runCli, startRouterProcess, startWorkerProcess } from "../helpers/cluster.ts";
+import { ed25519KeyPair, signJwt } from "../server/jwt-helper.ts";
 import {
   eventually,
   JOB_FIXTURES,
@@ -41,12 +43,20 @@ function logIndex(output: string, line: string): number {
 }
 
 describe("submit --after", () => {
-  it("waits for its dependency to succeed before it runs, saying so in get", async () => {
+  it("waits for its dependency to succeed before it runs, saying so in get, its queue timeout not running meanwhile", async () => {
     const server = await startServerProcess(["--data", tempDir()]);
     await startRouterProcess(server.url);
     const worker = await startWorkerProcess(server.url, "g", tempDir(), ["--slots", "2"]);
     const first = await submitDetached(server.url, "sleepy.py", "--", "2");
-    const second = await submitDetached(server.url, "quick.py", "--after", first);
+    // Its queue timeout counts from when its dependency lets it go, not from the submission.
+    const second = await submitDetached(
+      server.url,
+      "quick.py",
+      "--after",
+      first,
+      "--queue-timeout",
+      "1s",
+    );
 
     const waiting = await eventually(async () => {
       const view = await clientFor(server.url).getJob(second);
@@ -168,6 +178,49 @@ describe("submit --after", () => {
     expect(submit.code).toBe(4);
     expect(submit.out.trim()).toBe(
       "modulate: --after job-nobody: no such job (check the id that submit printed, and --url); nothing was submitted",
+    );
+  });
+});
+
+describe("submit --after under a tenant's token", () => {
+  it("waits for the tenant's own job, and refuses one outside its prefix with exit 5", async () => {
+    const keys = ed25519KeyPair();
+    const token = (claims: Record<string, unknown>): string =>
+      signJwt(
+        { alg: "EdDSA", typ: "JWT" },
+        { exp: Math.floor(Date.now() / 1000) + 3600, ...claims },
+        keys.privateKey,
+      );
+    const keyFile = join(tempDir(), "auth.pub");
+    writeFileSync(keyFile, keys.publicKeyPem);
+    const server = await startServerProcess(["--data", tempDir(), "--auth-public-key", keyFile]);
+    const admin = token({ role: "admin" });
+    await startRouterProcess(server.url, ["--token", admin]);
+    await startWorkerProcess(server.url, "g", tempDir(), ["--token", admin]);
+    const t1 = token({ prefix: "t1-" });
+    const submit = (id: string, ...args: string[]) =>
+      runCli(
+        server.url,
+        "submit",
+        "--token",
+        t1,
+        fixture("quick.py"),
+        "--group",
+        "g",
+        "--id",
+        id,
+        ...args,
+      );
+
+    expect((await submit("t1-first", "--detach")).code).toBe(0);
+    const second = await submit("t1-second", "--after", "t1-first", "--json");
+    expect(second.code).toBe(0);
+    expect(second.record.state).toBe("succeeded");
+
+    const outside = await submit("t1-third", "--after", "t2-theirs", "--detach");
+    expect(outside.code).toBe(5);
+    expect(outside.out.trim()).toBe(
+      'modulate: --after t2-theirs is outside this token\'s prefix "t1-": a job may wait only for jobs whose ids start with it; nothing was submitted',
     );
   });
 });
