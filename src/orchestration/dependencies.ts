@@ -7,6 +7,7 @@
 // promise of another job's lineage on a server with lineage rules (README: server
 // generations), so the router's SDK cannot await them itself.
 import type { JobDependencies, JobResult, JobState } from "./jobs/job.ts";
+import { PromiseNotFound } from "./wire/listener.ts";
 
 /** How a dependency ended, as the dependant's wait records it. */
 export interface DependencyEnding {
@@ -23,12 +24,20 @@ export async function awaitDependencies(
   waitFor: WaitForJob,
   ids: readonly string[],
 ): Promise<DependencyEnding[]> {
-  const results = await Promise.all(ids.map((id) => waitFor(id)));
-  return results.map((result, i) => ({
-    id: ids[i] ?? result.id,
-    state: result.state,
-    reason: result.reason,
-  }));
+  return Promise.all(
+    ids.map(async (id): Promise<DependencyEnding> => {
+      try {
+        const { state, reason } = await waitFor(id);
+        return { id, state, reason };
+      } catch (error) {
+        // The client refuses an unknown id at submit; one written past it (straight through
+        // the protocol) would otherwise be waited for until the step's deadline. Anything
+        // else (the server away, the router stopping) is waited through: the step runs again.
+        if (error instanceof PromiseNotFound) return { id, state: "failed", reason: "no such job" };
+        throw error;
+      }
+    }),
+  );
 }
 
 const ENDED_AS: Record<JobState, string> = {

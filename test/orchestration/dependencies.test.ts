@@ -6,6 +6,7 @@ import {
   type DependencyEnding,
 } from "../../src/orchestration/dependencies.ts";
 import { notRunResult, type JobState } from "../../src/orchestration/jobs/job.ts";
+import { PromiseNotFound } from "../../src/orchestration/wire/listener.ts";
 
 const ending = (id: string, state: JobState, reason = ""): DependencyEnding => ({
   id,
@@ -53,6 +54,20 @@ describe("a job's dependencies", () => {
     );
     expect(order).toEqual(["fast", "slow"]);
     expect(endings.map((e) => e.id)).toEqual(["slow", "fast"]);
+  });
+
+  it("that do not exist end the wait as failed, not waited for", async () => {
+    const endings = await awaitDependencies(
+      (id) => Promise.reject(new PromiseNotFound(`promise ${id} does not exist`)),
+      ["job-gone"],
+    );
+    expect(endings).toEqual([{ id: "job-gone", state: "failed", reason: "no such job" }]);
+    expect(dependencyFailure({ ids: ["job-gone"], any: false }, endings)).toBe(
+      "dependency job-gone failed: no such job",
+    );
+    await expect(
+      awaitDependencies(() => Promise.reject(new Error("server away")), ["job-a"]),
+    ).rejects.toThrow("server away");
   });
 
   it("are named in the reason a waiting job gives", () => {
