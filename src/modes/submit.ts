@@ -279,7 +279,9 @@ export async function runSubmit(
       );
     } else if (!args.detach) {
       // As srun says its job id: another terminal can follow the job, or `get` it later.
-      ctx.stderr.write(`modulate: job ${spec.id} queued on ${spec.group}\n`);
+      // Said after the line others look for, so a job that waits reads the same way.
+      const after = spec.after ? `, after ${spec.after.ids.join(", ")}` : "";
+      ctx.stderr.write(`modulate: job ${spec.id} queued on ${spec.group}${after}\n`);
     }
     if ((await unlessStopped(staffed, ctx.signal)) === false) {
       // Accepted all the same: a worker may join later, and a router's --routes may send the
@@ -303,7 +305,7 @@ export async function runSubmit(
         ? undefined
         : client.followOutput(
             spec.id,
-            { follow: true, ended: waiting, stop: ctx.signal },
+            { follow: true, fromFirst: true, ended: waiting, stop: ctx.signal },
             {
               onOutput: ([stream, text]) =>
                 (stream === "stdout" ? ctx.stdout : ctx.stderr).write(text),

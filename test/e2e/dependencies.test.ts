@@ -253,6 +253,27 @@ describe("submit --retries", () => {
     ]);
   });
 
+  it("streams each run's output as it prints, marking each new attempt", async () => {
+    const server = await startServerProcess(["--data", tempDir()]);
+    await startRouterProcess(server.url);
+    await startWorkerProcess(server.url, "g", tempDir());
+    const submit = await runCli(
+      server.url,
+      "submit",
+      fixture("fails-before-attempt.py"),
+      "--group",
+      "g",
+      "--retries",
+      "1",
+      "--",
+      "2",
+    );
+    expect(submit.code).toBe(0);
+    expect(submit.out).toContain("attempt 1 fails");
+    expect(submit.out).toMatch(/--- attempt 2 on \S+ \(\S+\) ---\n/);
+    expect(submit.out).toContain("attempt 2 succeeds");
+  });
+
   it("stops after --retries more runs of a script that always fails", async () => {
     const server = await startServerProcess(["--data", tempDir()]);
     await startRouterProcess(server.url);
