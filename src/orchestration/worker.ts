@@ -171,6 +171,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           reason: retriedReason(outcome.reason, outcome.exitCode),
         });
         options.events?.onRetry?.(spec, attempt.attempt, outcome);
+        // Canceled or stopping meanwhile: no run starts (a stopping worker's peer counts this
+        // failed run from its record, as this one would have).
+        if (cancel.record || signal.aborted) break;
         runStartedAt = clock();
         attempt = await claimAttempt(
           send,
