@@ -47,7 +47,7 @@ export const lsCommand = defineCommand({
   describe: "List outstanding jobs, newest first, with why each waiting one waits (--all: history)",
   options,
   epilogue:
-    "STATE is routing (no router has taken it yet), queued (waiting for a worker of its group), running, or how it ended. REASON says why a job waits: no live worker in its group, all its slots busy, queued behind earlier jobs, or its queue timeout. --json prints the result records get --json prints, with the script and its STATE as stage.",
+    "STATE is routing (no router has taken it yet), queued (waiting for a worker of its group), running, or how it ended. REASON says why a job waits: the jobs it waits for (submit --after), no live worker in its group, all its slots busy, queued behind earlier jobs, or its queue timeout. --json prints the result records get --json prints, with the script and its STATE as stage.",
   run: (args, ctx) => runLs(args, ctx, { openClient: openModulateClient }),
 });
 

@@ -10,7 +10,11 @@ import {
   type JobSpec,
 } from "../orchestration/jobs/job.ts";
 import { groupNameProblem, newJobId } from "../orchestration/jobs/names.ts";
-import { userJobIdProblem } from "../orchestration/jobs/validate-submission.ts";
+import {
+  dependenciesProblem,
+  retriesProblem,
+  userJobIdProblem,
+} from "../orchestration/jobs/validate-submission.ts";
 import { resolveConnection } from "../orchestration/wire/connection.ts";
 import { parseBytes, parseDurationMs } from "../common/units.ts";
 import { defineCommand, passThroughArgs, type CliContext, type ModeArgs } from "./command.ts";
@@ -82,6 +86,28 @@ const options = {
     type: "string",
     describe:
       "Run the script with the interpreter of this name the worker declares (worker --interpreter NAME=PATH)",
+  },
+  after: {
+    type: "string",
+    array: true,
+    default: [] as string[],
+    describe:
+      "ID[,ID...]: start only once these jobs have succeeded; fail if one does not (repeatable)",
+  },
+  "after-any": {
+    type: "boolean",
+    default: false,
+    describe: "With --after: start once those jobs have ended, however they ended",
+  },
+  retries: {
+    type: "number",
+    default: 0,
+    describe: "Run the script again after it fails (non-zero exit), at most this many times",
+  },
+  "retry-timeouts": {
+    type: "boolean",
+    default: false,
+    describe: "With --retries: run again after a run that timed out too",
   },
   json: {
     type: "boolean",
@@ -196,6 +222,37 @@ async function interpreterCheck(
   return `--interpreter: ${interpreterRefusal(name, group, offered)}`;
 }
 
+/** The jobs `--after` names, each once, in the order given; and what the job does on failure. */
+function dependenciesAndRetries(
+  args: ModeArgs<typeof options>,
+  id: string,
+): Pick<JobSpec, "after" | "retries" | "retryTimedOut"> {
+  const ids = [
+    ...new Set(
+      args.after
+        .map(String)
+        .flatMap((list) => list.split(","))
+        .map((part) => part.trim())
+        .filter((part) => part !== ""),
+    ),
+  ];
+  if (args.afterAny && ids.length === 0) {
+    throw new UserError("--after-any needs --after ID[,ID...]: name the jobs to wait for");
+  }
+  if (args.retryTimeouts && args.retries === 0) {
+    throw new UserError("--retry-timeouts needs --retries N: say how many runs again at most");
+  }
+  const dependencyProblem = dependenciesProblem(id, ids);
+  if (dependencyProblem) throw new UserError(`--after: ${dependencyProblem}`);
+  const retryProblem = retriesProblem(args.retries);
+  if (retryProblem) throw new UserError(`--${retryProblem}`);
+  return {
+    ...(ids.length > 0 ? { after: { ids, any: args.afterAny } } : {}),
+    ...(args.retries > 0 ? { retries: args.retries } : {}),
+    ...(args.retryTimeouts ? { retryTimedOut: true } : {}),
+  };
+}
+
 export async function runSubmit(
   args: SubmitArgs,
   ctx: CliContext,
@@ -227,8 +284,9 @@ export async function runSubmit(
     const problem = interpreterNameProblem(args.interpreter);
     if (problem) throw new UserError(`--interpreter: ${problem}`);
   }
+  const id = args.id ?? newJobId(now);
   const spec: JobSpec = {
-    id: args.id ?? newJobId(now),
+    id,
     group: args.group,
     script,
     args: passThroughArgs(args),
@@ -242,6 +300,7 @@ export async function runSubmit(
     ...(args.network ? { network: true } : {}),
     ...(gpus === undefined ? {} : { gpus }),
     ...(args.interpreter === undefined ? {} : { interpreter: args.interpreter }),
+    ...dependenciesAndRetries(args, id),
   };
   const client = await deps.openClient(resolveConnection(args.url, args.token, ctx.env));
   try {
@@ -272,7 +331,9 @@ export async function runSubmit(
       );
     } else if (!args.detach) {
       // As srun says its job id: another terminal can follow the job, or `get` it later.
-      ctx.stderr.write(`modulate: job ${spec.id} queued on ${spec.group}\n`);
+      // Said after the line others look for, so a job that waits reads the same way.
+      const after = spec.after ? `, after ${spec.after.ids.join(", ")}` : "";
+      ctx.stderr.write(`modulate: job ${spec.id} queued on ${spec.group}${after}\n`);
     }
     if ((await unlessStopped(staffed, ctx.signal)) === false) {
       // Accepted all the same: a worker may join later, and a router's --routes may send the
@@ -296,7 +357,7 @@ export async function runSubmit(
         ? undefined
         : client.followOutput(
             spec.id,
-            { follow: true, ended: waiting, stop: ctx.signal },
+            { follow: true, fromFirst: true, ended: waiting, stop: ctx.signal },
             {
               onOutput: ([stream, text]) =>
                 (stream === "stdout" ? ctx.stdout : ctx.stderr).write(text),

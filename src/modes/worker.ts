@@ -251,6 +251,10 @@ export async function runWorker(
             ctx.stdout.write(
               `done ${spec.id} ${result.state}${result.reason ? `: ${result.reason}` : ""}\n`,
             ),
+          onRetry: (spec, attempt, outcome) =>
+            ctx.stdout.write(
+              `retry ${spec.id} attempt ${attempt} ${outcome.state}${outcome.reason ? `: ${outcome.reason}` : ""}\n`,
+            ),
           onAnswerNote: (taskId, note) => ctx.stdout.write(`answer ${taskId}: ${note}\n`),
         },
       })

@@ -49,7 +49,13 @@ export class ModulateClient {
    * so routers running the SDK execute it; modulate's own client needs no SDK to do it.
    */
   submit(spec: JobSpec, queueTimeoutMs: number): Promise<Submitted> {
-    return submitJob(this.#send, spec, queueTimeoutMs, () => this.#serverMaxBodyBytes());
+    return submitJob(
+      this.#send,
+      spec,
+      queueTimeoutMs,
+      () => this.#serverMaxBodyBytes(),
+      tokenPrefix(this.#connection.token),
+    );
   }
 
   /** The server's request limit, from its answers; asked with GET /health if none came yet. */

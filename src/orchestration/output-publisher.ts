@@ -35,6 +35,11 @@ export interface OutputPublisherOptions {
   pacing?: Partial<PublishPacing>;
   clock?: () => number;
   schedule?: Schedule;
+  /**
+   * Publish a final chunk even for output the job's record could hold whole: a job that may
+   * run again (`--retries`) keeps only its last run's output in its record. Default false.
+   */
+  publishShortOutput?: boolean;
 }
 
 /** A chunk and the number it goes under, kept until the server has it. */
@@ -94,7 +99,7 @@ export class OutputPublisher {
     // Nothing published yet and all of it in hand (a job of a few milliseconds): the record
     // holds it whole, and readers that find no chunk print the record's, so no write is made
     // and the answer waits for none.
-    if (this.#seq === 0 && !this.#buffer.hasSkipped) return;
+    if (this.#seq === 0 && !this.#buffer.hasSkipped && !this.#options.publishShortOutput) return;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs);

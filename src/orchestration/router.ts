@@ -6,8 +6,15 @@
 // call, which ends the job timed_out if no worker took it. A restarted router replays the
 // orchestration and re-attaches to the promises it already made.
 import { OptionsBuilder, Resonate, type Context } from "@resonatehq/sdk";
-import { rejectedResult, type DetachedReceipt, type JobResult, type JobSpec } from "./jobs/job.ts";
 import {
+  notRunResult,
+  rejectedResult,
+  type DetachedReceipt,
+  type JobResult,
+  type JobSpec,
+} from "./jobs/job.ts";
+import {
+  afterId,
   ENTRY_GROUP,
   EXECUTE_FUNCTION,
   executeId,
@@ -20,6 +27,14 @@ import {
   TAG,
 } from "./jobs/names.ts";
 import { readJobSpec } from "./jobs/job-param.ts";
+import { ModulateClient } from "./client.ts";
+import {
+  awaitDependencies,
+  dependencyFailure,
+  DEPENDENCY_WAIT_MS,
+  type DependencyEnding,
+  type WaitForJob,
+} from "./dependencies.ts";
 import { PresenceLease } from "./presence.ts";
 import {
   DEADLINE_ADDRESS,
@@ -64,12 +79,20 @@ export function submitOrchestration(
     /** The network's mapping of a group name to its address, as `ctx.options` uses. */
     match: (target: string) => string;
     clock?: () => number;
+    /** Follows a job to its end, for a job that waits for others (dependencies.ts). */
+    waitForJob?: WaitForJob;
   },
 ) {
   // ctx.options cannot name the call's promise; the SDK's own builder, on the same network,
   // can: a client then waits on the execute promise by its name (client.ts).
   const builder = new OptionsBuilder({ match: options.match });
   const clock = options.clock ?? Date.now;
+  const waitForJob: WaitForJob =
+    options.waitForJob ??
+    (() => Promise.reject(new Error("this router cannot wait for dependencies")));
+  // Named, since the SDK records the function's name in the step's promise.
+  const awaitJobDependencies = (_ctx: Context, ids: string[]): Promise<DependencyEnding[]> =>
+    awaitDependencies(waitForJob, ids);
   return function* submit(
     ctx: Context,
     submitted: unknown,
@@ -84,6 +107,21 @@ export function submitOrchestration(
     // Invalid now is invalid on every replay: answer with the reason instead of throwing,
     // so nothing retries it.
     if (problem) return rejectedResult(spec, group, problem, spec.submittedAt);
+    if (spec.after && spec.after.ids.length > 0) {
+      // Before anything of the job exists but this step: its queue timeout starts once the
+      // dependencies let it go (the deadline is made below, after the wait).
+      const endings = yield* ctx.run(
+        awaitJobDependencies,
+        spec.after.ids,
+        builder.build({
+          id: afterId(spec.id),
+          timeout: DEPENDENCY_WAIT_MS,
+          tags: jobChildTags(spec.id, afterId(spec.id)),
+        }),
+      );
+      const failure = dependencyFailure(spec.after, endings);
+      if (failure) return notRunResult(spec, { group, state: "failed", reason: failure }, clock());
+    }
     const queueTimeoutMs = effectiveQueueTimeoutMs(spec, options.queueTimeoutMs);
     const routed: JobSpec = { ...spec, group, queueTimeoutMs };
     const execute = yield* ctx.detached<JobResult>(
@@ -92,7 +130,7 @@ export function submitOrchestration(
       builder.build({
         id: executeId(spec.id),
         target: group,
-        timeout: queueTimeoutMs + spec.timeoutMs,
+        timeout: queueTimeoutMs + runsAllowedMs(spec),
         tags: {
           [TAG.executeOf]: spec.id,
           [TAG.kind]: "execute",
@@ -123,7 +161,7 @@ export function submitOrchestration(
       builder.build({
         id: queueTimeoutId(spec.id),
         target: ENTRY_GROUP,
-        timeout: queueTimeoutMs + spec.timeoutMs,
+        timeout: queueTimeoutMs + runsAllowedMs(spec),
         tags: {
           ...queueTimeoutTags(spec.id, deliverAt),
           ...jobChildTags(spec.id, queueTimeoutId(spec.id)),
@@ -133,6 +171,11 @@ export function submitOrchestration(
     // Waiting or detached, the record is in the execute promise; a waiting client watches it.
     return { detached: true, id: spec.id, group, executeId: execute.id };
   };
+}
+
+/** How long the job's runs may take in all: one, and one more for each retry it asks for. */
+export function runsAllowedMs(spec: Pick<JobSpec, "timeoutMs" | "retries">): number {
+  return spec.timeoutMs * (1 + (spec.retries ?? 0));
 }
 
 /**
@@ -168,11 +211,18 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     logLevel: "error",
   });
   const send = requestSender(connection);
+  const stopping = new AbortController();
+  // Follows the jobs that others wait for, as any client follows a job: one listener stream
+  // for every wait of this router.
+  const follower = new ModulateClient(connection);
   resonate.register(
     SUBMIT_FUNCTION,
-    submitOrchestration({ ...options, match: (target) => network.match(target) }),
+    submitOrchestration({
+      ...options,
+      match: (target) => network.match(target),
+      waitForJob: (id) => follower.waitForJob(id, "detach", stopping.signal),
+    }),
   );
-  const stopping = new AbortController();
   resonate.register(QUEUE_TIMEOUT_FUNCTION, queueTimeoutFunction(send, stopping.signal));
   const presence = new PresenceLease({
     send,
@@ -190,6 +240,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       stopping.abort();
       await presence.stop();
       await resonate.stop();
+      await follower.close();
     },
   };
 }

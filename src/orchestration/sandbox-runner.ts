@@ -134,6 +134,7 @@ export function sandboxRunner(
             send: publishTo,
             jobId: spec.id,
             attempt,
+            publishShortOutput: (spec.retries ?? 0) > 0,
             fullLog: {
               host,
               file: (n) => attemptLogFile(jobLogDir(config.logDir, spec.id), n),

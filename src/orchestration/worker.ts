@@ -2,7 +2,13 @@
 // `slots` at once, recording each attempt. Stopping hands running jobs back to the group.
 import { Resonate, type Context } from "@resonatehq/sdk";
 import { hostname } from "node:os";
-import { closeEarlierAttempts, finishAttempt, type AttemptRecord } from "./attempts.ts";
+import {
+  claimAttempt,
+  closeEarlierAttempts,
+  finishAttempt,
+  type AttemptRecord,
+} from "./attempts.ts";
+import { retriedReason, shouldRunAgain } from "./retries.ts";
 import { cancelWatch } from "./client/cancel.ts";
 import type {
   GpuInfo,
@@ -63,6 +69,8 @@ export interface JobRunner {
 export interface WorkerEvents {
   onStart?(spec: JobSpec, attempt: number): void;
   onFinish?(spec: JobSpec, result: JobResult): void;
+  /** Attempt `attempt` failed, and the job runs again (`--retries`). */
+  onRetry?(spec: JobSpec, attempt: number, outcome: RunOutcome): void;
   /** How an answer fared on its way to the server, where it did not simply land. */
   onAnswerNote?(taskId: string, note: string): void;
 }
@@ -175,20 +183,46 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       options.events?.onFinish?.(spec, timedOut);
       return timedOut;
     }
-    const attempt = claimed;
-    if (!(await cancel.before)) options.events?.onStart?.(spec, attempt.attempt);
+    let attempt = claimed;
+    let runStartedAt = startedAt;
+    let pending = running;
     let outcome: RunOutcome;
     try {
-      outcome = await running;
-    } catch (error) {
-      outcome = {
-        state: "failed",
-        reason: `worker error: ${error instanceof Error ? error.message : String(error)}`,
-        exitCode: null,
-        stdout: "",
-        stderr: "",
-        durationMs: clock() - startedAt,
-      };
+      for (;;) {
+        // A retry starts only while the job is not canceled (below); the first run, unless
+        // it was canceled before it got here.
+        if (attempt !== claimed || !(await cancel.before))
+          options.events?.onStart?.(spec, attempt.attempt);
+        outcome = await pending.catch((error: unknown): RunOutcome => ({
+          state: "failed",
+          reason: `worker error: ${error instanceof Error ? error.message : String(error)}`,
+          exitCode: null,
+          stdout: "",
+          stderr: "",
+          durationMs: clock() - runStartedAt,
+        }));
+        if (cancel.record || signal.aborted) break;
+        if (!(await shouldRunAgain(send, spec, attempt.attempt, outcome.state))) break;
+        // The failed run is on record before the next is claimed: a crash from here on finds
+        // it there, and counts it (retries.ts).
+        await finishAttempt(send, attempt, {
+          state: outcome.state,
+          reason: retriedReason(outcome.reason, outcome.exitCode),
+        });
+        options.events?.onRetry?.(spec, attempt.attempt, outcome);
+        // Canceled or stopping meanwhile: no run starts (a stopping worker's peer counts this
+        // failed run from its record, as this one would have).
+        if (cancel.record || signal.aborted) break;
+        runStartedAt = clock();
+        attempt = await claimAttempt(
+          send,
+          spec.id,
+          worker,
+          runStartedAt,
+          spec.timeoutMs + ATTEMPT_KEEP_MS,
+        );
+        pending = options.runner.run(spec, attempt.attempt, signal);
+      }
     } finally {
       cancel.end();
     }
@@ -214,7 +248,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       worker,
       attempt: attempt.attempt,
       submittedAt: spec.submittedAt,
-      startedAt,
+      startedAt: runStartedAt,
       finishedAt: clock(),
     };
     // The attempt's record closes once the answer's fate is known: after the answer, so that

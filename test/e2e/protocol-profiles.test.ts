@@ -176,6 +176,45 @@ describe.each(Object.keys(PROFILES) as ProfileName[])("under the %s profile", (p
     expect(unexpected(proxy)).toEqual([]);
   });
 
+  flow(
+    "a job --after a running one waits for it, then runs again once it fails, nothing refused",
+    async () => {
+      // The dependant's router waits in a step of the dependant's own lineage, and follows the
+      // dependency by listening, never by awaiting a promise of another lineage.
+      const { proxy, cli, worker } = await cluster(profile);
+      await worker(["--slots", "2"]);
+      const first = await cli(
+        "submit",
+        script("sleepy.py"),
+        "--group",
+        "g",
+        "--detach",
+        "--json",
+        "--",
+        "2",
+      );
+      const id = String(first.record.id);
+      const second = await cli(
+        "submit",
+        script("fails-before-attempt.py"),
+        "--group",
+        "g",
+        "--after",
+        id,
+        "--retries",
+        "1",
+        "--json",
+        "--",
+        "2",
+      );
+      expect(second.record).toMatchObject({ state: "succeeded", attempt: 2 });
+      expect(second.record.startedAt).toBeGreaterThan(
+        Number((await cli("get", id, "--json")).record.finishedAt),
+      );
+      expect(unexpected(proxy)).toEqual([]);
+    },
+  );
+
   flow("ls and logs read a finished job, nothing refused", async () => {
     const { proxy, cli, worker } = await cluster(profile);
     await worker();

@@ -2,7 +2,7 @@
 // interval, the first at once, the last bytes kept) on a clock the test moves, and the
 // chunks read back in order by the follower's reader.
 import { afterEach, describe, expect, it } from "vitest";
-import { followOutput } from "../../src/orchestration/client/follow-output.ts";
+import { followOutput, readChunk } from "../../src/orchestration/client/follow-output.ts";
 import {
   attemptId,
   jobChildTags,
@@ -245,6 +245,24 @@ describe("the live output's chunks", () => {
     await publisher.finish();
     await time.advance(2_000);
     expect(writes()).toBe(0);
+  });
+
+  it("publishes a short run's output as its final chunk when the job may run again (--retries)", async () => {
+    const { send, writes } = await serverSend();
+    const time = manualTime();
+    const publisher = new OutputPublisher({
+      send,
+      jobId: "job-pub-retried",
+      attempt: 1,
+      clock: time.clock,
+      schedule: time.schedule,
+      publishShortOutput: true,
+    });
+    publisher.line("stderr", "failed once");
+    await publisher.finish();
+    expect(writes()).toBe(1);
+    const chunk = await readChunk(send, "job-pub-retried", 1, 0);
+    expect(chunk).toMatchObject({ final: true, parts: [["stderr", "failed once\n"]] });
   });
 
   it("publishes nothing for an attempt whose claim failed", async () => {

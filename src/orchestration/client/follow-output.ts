@@ -25,6 +25,11 @@ const NEXT_ATTEMPT_CHECK_MS = 1_000;
 export interface FollowOptions {
   /** Read only this attempt; otherwise the latest, and each later one as it starts. */
   attempt?: number | undefined;
+  /**
+   * Begin at the first attempt rather than the latest: a reader there from the submission on
+   * (`submit`) prints every run of a job that runs again (`--retries`), however fast each was.
+   */
+  fromFirst?: boolean | undefined;
   /** Keep reading as the job writes, until it ends; otherwise what is there now. */
   follow: boolean;
   /** Only the last this many lines of what is there when reading starts. */
@@ -180,7 +185,9 @@ export async function followOutput(
       if (!current) {
         const found =
           pinned === undefined
-            ? await latestAttempt(send, jobId)
+            ? options.fromFirst
+              ? await readAttempt(send, jobId, 1)
+              : await latestAttempt(send, jobId)
             : await readAttempt(send, jobId, pinned);
         if (found) {
           begin(found);

@@ -3,6 +3,7 @@
 import { isDetachedReceipt, type JobResult, type JobSpec } from "../jobs/job.ts";
 import { specOfKind } from "../jobs/job-param.ts";
 import { ENTRY_GROUP, isOlderExecuteId, TAG } from "../jobs/names.ts";
+import { waitingForReason } from "../dependencies.ts";
 import { whyWaiting, type JobAsks, type WorkerView } from "../presence.ts";
 import { decodeValue } from "../wire/wire.ts";
 import { inProgress, recordIn, settledWithoutRecord, type PromiseRecord } from "./view.ts";
@@ -102,7 +103,9 @@ function jobFrom(
     const reason =
       routers === 0
         ? "no live router: start one with 'modulate router'"
-        : "waiting for a router to route it";
+        : spec.after && spec.after.ids.length > 0
+          ? waitingForReason(spec.after.ids)
+          : "waiting for a router to route it";
     return listed({ ...inProgress(spec, spec.group, []), reason }, spec, "routing");
   }
   // Routed and detached, but its execute promise was not found: nothing more is known.

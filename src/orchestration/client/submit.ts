@@ -7,6 +7,8 @@ import { formatBytes } from "../../common/units.ts";
 import { scriptKindProblem } from "../../sandbox/script-kind.ts";
 import type { JobSpec } from "../jobs/job.ts";
 import { specOfParam } from "../jobs/job-param.ts";
+import { refuseMissingDependencies } from "./dependencies.ts";
+import { DEPENDENCY_WAIT_MS } from "../dependencies.ts";
 import { ENTRY_GROUP, SUBMIT_FUNCTION, TAG } from "../jobs/names.ts";
 import { submissionDifferences } from "../jobs/same-submission.ts";
 import { anycastAddress } from "../wire/poll-address.ts";
@@ -30,14 +32,19 @@ export async function submitJob(
   spec: JobSpec,
   queueTimeoutMs: number,
   serverMaxBodyBytes: () => Promise<number>,
+  tokenPrefix = "",
 ): Promise<Submitted> {
   refuseUnrunnable(spec);
   const call = { func: SUBMIT_FUNCTION, args: [spec], version: 1 };
   await refuseOversized(spec, call, serverMaxBodyBytes);
+  await refuseMissingDependencies(send, spec, tokenPrefix);
+  // Time for its dependencies to end, and for each run its retries allow.
+  const waitMs = spec.after && spec.after.ids.length > 0 ? DEPENDENCY_WAIT_MS : 0;
+  const runsMs = spec.timeoutMs * (1 + (spec.retries ?? 0));
   const created = await send(
     request("promise.create", {
       id: spec.id,
-      timeoutAt: Date.now() + queueTimeoutMs + spec.timeoutMs + MARGIN_MS,
+      timeoutAt: Date.now() + waitMs + queueTimeoutMs + runsMs + MARGIN_MS,
       param: encodeValue(call),
       tags: {
         [TAG.kind]: "job",

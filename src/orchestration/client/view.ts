@@ -2,6 +2,8 @@
 // there, otherwise why it waits (no router, no worker of its group, a worker gone silent).
 import { ExitCode, UserError } from "../../common/errors.ts";
 import { listAttempts, type AttemptView } from "../attempts.ts";
+import { waitingForReason } from "../dependencies.ts";
+import { unfinishedDependencies } from "./dependencies.ts";
 import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "../jobs/job.ts";
 import { specOfParam } from "../jobs/job-param.ts";
 import { ENTRY_GROUP, isOlderExecuteId, SUBMIT_FUNCTION, TAG } from "../jobs/names.ts";
@@ -82,10 +84,13 @@ async function fromExecute(
   const base = inProgress(spec, group, attempts);
   if (!execute) {
     const routers = workers?.filter((w) => w.group === ENTRY_GROUP).length;
+    const waitingFor = routers === 0 ? [] : await unfinishedDependencies(send, spec);
     base.reason =
       routers === 0
         ? "no live router: start one with 'modulate router'"
-        : "waiting for a router to route it";
+        : waitingFor.length > 0
+          ? waitingForReason(waitingFor)
+          : "waiting for a router to route it";
     return { result: base, finished: false, spec, attempts };
   }
   if (last && last.promiseState === "pending") {

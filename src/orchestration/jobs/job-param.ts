@@ -14,7 +14,7 @@ type EncodedParam = { headers?: Record<string, string>; data?: unknown };
 export type SpecReading = { ok: true; spec: JobSpec } | { ok: false; problem: string };
 
 /** What a field must be; optional fields may also be absent. */
-type Shape = "string" | "number" | "boolean" | "object" | "strings" | "mode" | "gpus";
+type Shape = "string" | "number" | "boolean" | "object" | "strings" | "mode" | "gpus" | "after";
 
 const REQUIRED: readonly (readonly [keyof JobSpec, Shape])[] = [
   ["id", "string"],
@@ -34,6 +34,9 @@ const OPTIONAL: readonly (readonly [keyof JobSpec, Shape])[] = [
   ["network", "boolean"],
   ["gpus", "gpus"],
   ["interpreter", "string"],
+  ["after", "after"],
+  ["retries", "number"],
+  ["retryTimedOut", "boolean"],
 ];
 
 function fits(value: unknown, shape: Shape): boolean {
@@ -52,6 +55,11 @@ function fits(value: unknown, shape: Shape): boolean {
       return (
         value === "shared" || (typeof value === "number" && Number.isInteger(value) && value >= 0)
       );
+    case "after": {
+      if (!fits(value, "object")) return false;
+      const { ids, any } = value as { ids?: unknown; any?: unknown };
+      return fits(ids, "strings") && typeof any === "boolean";
+    }
   }
 }
 
@@ -63,6 +71,7 @@ const EXPECTED: Record<Shape, string> = {
   strings: "a list of strings",
   mode: '"wait" or "detach"',
   gpus: 'a whole number of GPUs or "shared"',
+  after: "{ids: a list of strings, any: true or false}",
 };
 
 function described(value: unknown): string {

@@ -34,6 +34,22 @@ export interface JobSpec {
   gpus?: number | "shared";
   /** A named interpreter the worker declares (`worker --interpreter NAME=PATH`) to run the script. */
   interpreter?: string;
+  /**
+   * Jobs this one waits for before it is routed (`submit --after`): it starts once each has
+   * succeeded, or with `any` once each has ended at all; a dependency that did not succeed
+   * fails it (without `any`). The router waits durably (dependencies.ts). Default: none.
+   */
+  after?: JobDependencies;
+  /** Runs again after a failed script (non-zero exit), at most this many times. Default 0. */
+  retries?: number;
+  /** Runs again after a run that timed out too, within `retries`. Default false. */
+  retryTimedOut?: boolean;
+}
+
+export interface JobDependencies {
+  ids: string[];
+  /** Start once each has ended, whatever its state (Slurm's afterany), not only succeeded. */
+  any: boolean;
 }
 
 export interface JobLimitRequest {

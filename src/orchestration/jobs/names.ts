@@ -126,6 +126,14 @@ export function queueTimeoutId(jobId: string): string {
   return childId(jobId, "queue-timeout");
 }
 
+/**
+ * The router's durable wait for the jobs a job waits for (`submit --after`): settled with
+ * how each ended (dependencies.ts).
+ */
+export function afterId(jobId: string): string {
+  return childId(jobId, "after");
+}
+
 /** The durable record of attempt `n` of a job. */
 export function attemptId(jobId: string, n: number): string {
   return childId(jobId, `attempt-${n}`);

@@ -23,6 +23,8 @@ const FIELDS: readonly [string, (spec: Partial<JobSpec>) => unknown][] = [
   ["timeout", (s) => s.timeoutMs],
   ["outputs", (s) => s.outputs ?? []],
   ["network", (s) => s.network ?? false],
+  ["dependencies", (s) => s.after ?? null],
+  ["retries", (s) => [s.retries ?? 0, s.retryTimedOut ?? false]],
 ];
 
 /**

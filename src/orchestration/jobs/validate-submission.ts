@@ -59,5 +59,31 @@ export function submissionProblem(
     const nameProblem = interpreterNameProblem(spec.interpreter);
     if (nameProblem) return nameProblem;
   }
+  return retriesProblem(spec.retries) ?? dependenciesProblem(spec.id, spec.after?.ids ?? []);
+}
+
+/** The most re-runs a job may ask for: each is a recorded attempt, and attempts are capped. */
+export const MAX_RETRIES = 10;
+
+/** The most jobs one job may wait for. */
+export const MAX_DEPENDENCIES = 100;
+
+/** What is wrong with a number of retries, if anything. */
+export function retriesProblem(retries: number | undefined): string | undefined {
+  if (retries === undefined) return undefined;
+  if (Number.isInteger(retries) && retries >= 0 && retries <= MAX_RETRIES) return undefined;
+  return `retries ${retries} is not a whole number from 0 to ${MAX_RETRIES}`;
+}
+
+/** What is wrong with the jobs job `id` is to wait for, if anything. */
+export function dependenciesProblem(id: string, after: readonly string[]): string | undefined {
+  if (after.length > MAX_DEPENDENCIES) {
+    return `${after.length} dependencies are more than the ${MAX_DEPENDENCIES} a job may wait for`;
+  }
+  for (const dependency of after) {
+    const shape = jobIdProblem(dependency);
+    if (shape) return `dependency ${shape}`;
+    if (dependency === id) return `job ${id} cannot wait for itself`;
+  }
   return undefined;
 }

@@ -71,6 +71,13 @@ describe("specOfParam", () => {
     expect(problem({ ...SPEC, env: ["A=1"] })).toBe(`the job spec's env is ["A=1"], not an object`);
     expect(problem([SPEC])).toMatch(/^the job spec is \[.*, not an object$/);
     expect(problem({ ...SPEC, outputs: undefined })).toBe("read as a job");
+    expect(problem({ ...SPEC, after: { ids: ["job-0"], any: false }, retries: 2 })).toBe(
+      "read as a job",
+    );
+    expect(problem({ ...SPEC, after: ["job-0"] })).toBe(
+      `the job spec's after is ["job-0"], not {ids: a list of strings, any: true or false}`,
+    );
+    expect(problem({ ...SPEC, retries: "2" })).toBe(`the job spec's retries is "2", not a number`);
   });
 });
 
