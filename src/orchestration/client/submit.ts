@@ -7,6 +7,8 @@ import { scriptKindProblem } from "../../sandbox/script-kind.ts";
 import type { JobSpec } from "../jobs/job.ts";
 import { specOfParam } from "../jobs/job-param.ts";
 import { ENTRY_GROUP, SUBMIT_FUNCTION, TAG } from "../jobs/names.ts";
+import { rootLineageTags, type Generation } from "../jobs/lineage.ts";
+import { SWEEP_TAG } from "../jobs/sweep.ts";
 import { submissionDifferences } from "../jobs/same-submission.ts";
 import { anycastAddress } from "../wire/poll-address.ts";
 import { encodeValue, isOk, request, type Send } from "../wire/wire.ts";
@@ -29,6 +31,7 @@ export async function submitJob(
   spec: JobSpec,
   queueTimeoutMs: number,
   serverMaxBodyBytes: () => Promise<number>,
+  generation: Generation = "none",
 ): Promise<Submitted> {
   refuseUnrunnable(spec);
   const call = { func: SUBMIT_FUNCTION, args: [spec], version: 1 };
@@ -41,10 +44,10 @@ export async function submitJob(
       tags: {
         [TAG.kind]: "job",
         [TAG.group]: spec.group,
-        // A top-level call is its own lineage: origin, branch and parent are its id.
-        "resonate:origin": spec.id,
-        "resonate:branch": spec.id,
-        "resonate:parent": spec.id,
+        ...(spec.sweep ? { [SWEEP_TAG.of]: spec.sweep.id } : {}),
+        // A top-level call is its own lineage: origin, branch and parent are its id (a sweep's
+        // job declares its sweep as its origin where the server reads origins so).
+        ...rootLineageTags(generation, spec.id),
         "resonate:scope": "global",
         "resonate:target": anycastAddress(ENTRY_GROUP),
       },

@@ -32,6 +32,7 @@ const OPTIONAL: readonly (readonly [keyof JobSpec, Shape])[] = [
   ["limits", "object"],
   ["outputs", "strings"],
   ["network", "boolean"],
+  ["sweep", "object"],
 ];
 
 function fits(value: unknown, shape: Shape): boolean {

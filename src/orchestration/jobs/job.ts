@@ -1,6 +1,7 @@
 // A job as it travels: the submission (spec) and the result record, in the promise and in
 // `--json`. Plain data only: they cross the wire as JSON.
 import { ExitCode } from "../../common/errors.ts";
+import type { SweepMember } from "./sweep.ts";
 
 export type JobState = "pending" | "running" | "succeeded" | "failed" | "timed_out" | "canceled";
 
@@ -30,6 +31,8 @@ export interface JobSpec {
   outputs?: string[];
   /** Whether the script needs the network; granted only where the worker allows it. */
   network?: boolean;
+  /** The job's place in its sweep (jobs/sweep.ts), for a job submitted as one of many. */
+  sweep?: SweepMember;
 }
 
 export interface JobLimitRequest {
