@@ -6,7 +6,7 @@ import { ExitCode, UserError } from "../../common/errors.ts";
 import type { JobSpec, JobState } from "../jobs/job.ts";
 import { specOfKind } from "../jobs/job-param.ts";
 import { rootLineageTags, type Generation } from "../jobs/lineage.ts";
-import { TAG } from "../jobs/names.ts";
+import { executeId, jobOfExecuteId, TAG } from "../jobs/names.ts";
 import {
   isHeldInLane,
   isSweepRecord,
@@ -164,7 +164,17 @@ export async function viewSweep(
     held ?? heldTasks(send),
   ]);
   if (!record) return undefined;
-  return sweepViewOf(record, promises, holding);
+  // A job canceled before its router routed it has an execute promise the cancel made, which
+  // carries no sweep tag: read by its name, for the jobs whose execute the search did not find.
+  const found = new Set(promises.map((p) => p.id));
+  const unrouted = promises.filter(
+    (p) => p.tags[TAG.kind] === "job" && !found.has(executeId(p.id)),
+  );
+  const extra = await inPool(unrouted, IN_FLIGHT, (p) => getPromise(send, executeId(p.id)));
+  const executes = extra
+    .filter((p): p is PromiseRecord => p !== undefined)
+    .map((p) => ({ ...p, tags: { ...p.tags, [TAG.kind]: "execute", [TAG.executeOf]: jobOfExecute(p.id) } }));
+  return sweepViewOf(record, [...promises, ...executes], holding);
 }
 
 /** Pure: the sweep's jobs from its promises (roots and executes) and the tasks held now. */
@@ -284,4 +294,8 @@ export function retrySpec(spec: JobSpec, lastRetry: number, now: number): JobSpe
   const base = /^(.*)-r(\d+)$/.exec(spec.id);
   const plain = base && parseSweepJobId(spec.id) === undefined ? (base[1] ?? spec.id) : spec.id;
   return { ...spec, id: `${plain}-r${next}`, mode: "detach", submittedAt: now };
+}
+
+function jobOfExecute(id: string): string {
+  return jobOfExecuteId(id) ?? id;
 }
