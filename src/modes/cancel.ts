@@ -54,9 +54,7 @@ export type CancelArgs = ModeArgs<typeof options> & { ids: readonly string[] };
 
 /** What `cancel` does to the world, handed in: tests give a client of their own server. */
 export interface CancelDeps {
-  readonly openClient: OpenClient<
-    Pick<ModulateClient, "cancel" | "list" | "getSweep" | "close">
-  >;
+  readonly openClient: OpenClient<Pick<ModulateClient, "cancel" | "list" | "getSweep" | "close">>;
   /** Asks the user on the terminal; resolves with the answer. Rejects when `signal` fires. */
   readonly ask: (question: string, signal: AbortSignal) => Promise<string>;
   readonly clock?: Clock;

@@ -193,7 +193,9 @@ async function listSweepsOnly(
   if (json) ctx.stdout.write(`${JSON.stringify(sweeps)}\n`);
   else if (sweeps.length === 0)
     ctx.stdout.write(
-      filter.all ? "no sweeps\n" : "no outstanding sweeps (modulate ls --sweeps --all lists finished ones too)\n",
+      filter.all
+        ? "no sweeps\n"
+        : "no outstanding sweeps (modulate ls --sweeps --all lists finished ones too)\n",
     );
   else ctx.stdout.write(sweepsTable(sweeps, now));
   return ExitCode.ok;

@@ -60,7 +60,8 @@ async function chosen(
         `${id} is a sweep: 'modulate retry ${id} --failed' reruns its failed jobs (or name the jobs: modulate retry ${id}.3)`,
       );
     const jobs = sweep.jobs.filter((job) => hasEnded(job.stage) && job.stage !== "succeeded");
-    if (jobs.length === 0) ctx.stderr.write(`modulate: no job of sweep ${id} failed: nothing to retry\n`);
+    if (jobs.length === 0)
+      ctx.stderr.write(`modulate: no job of sweep ${id} failed: nothing to retry\n`);
     return Promise.all(
       jobs.map(async (job) => ({ spec: (await client.getJob(job.id)).spec, lastRetry: job.retry })),
     );

@@ -20,10 +20,7 @@ afterEach(stopAll);
 async function cluster(slots: number): Promise<{ url: string; worker: WorkerProcess }> {
   const server = await startServerProcess();
   await startRouterProcess(server.url);
-  const worker = await startWorkerProcess(server.url, "cpu", tempDir(), [
-    "--slots",
-    String(slots),
-  ]);
+  const worker = await startWorkerProcess(server.url, "cpu", tempDir(), ["--slots", String(slots)]);
   return { url: server.url, worker };
 }
 
@@ -62,7 +59,11 @@ describe("modulate sweeps", () => {
     const scripts = Array.from({ length: 20 }, (_, at) => {
       const n = at + 1;
       return failing.has(n)
-        ? write(dir, `s${n}.py`, `import sys\nprint("broken ${n}", file=sys.stderr)\nsys.exit(${n})\n`)
+        ? write(
+            dir,
+            `s${n}.py`,
+            `import sys\nprint("broken ${n}", file=sys.stderr)\nsys.exit(${n})\n`,
+          )
         : write(dir, `s${n}.py`, `print("ok ${n}")\n`);
     });
     const submitted = await runCli(url, "submit", ...scripts, "--group", "cpu", "--id", "sw20");

@@ -10,7 +10,6 @@ import { executeId, jobOfExecuteId, TAG } from "../jobs/names.ts";
 import {
   isHeldInLane,
   isSweepRecord,
-  parseSweepJobId,
   SWEEP_KIND,
   SWEEP_TAG,
   sweepJobId,
@@ -35,7 +34,7 @@ export async function inPool<T, R>(
   const lane = async (): Promise<void> => {
     while (next < items.length) {
       const at = next++;
-      results[at] = await task(items[at] as T, at);
+      results[at] = await task(items[at], at);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
@@ -173,7 +172,10 @@ export async function viewSweep(
   const extra = await inPool(unrouted, IN_FLIGHT, (p) => getPromise(send, executeId(p.id)));
   const executes = extra
     .filter((p): p is PromiseRecord => p !== undefined)
-    .map((p) => ({ ...p, tags: { ...p.tags, [TAG.kind]: "execute", [TAG.executeOf]: jobOfExecute(p.id) } }));
+    .map((p) => ({
+      ...p,
+      tags: { ...p.tags, [TAG.kind]: "execute", [TAG.executeOf]: jobOfExecute(p.id) },
+    }));
   return sweepViewOf(record, [...promises, ...executes], holding);
 }
 
@@ -245,10 +247,12 @@ function sweepJobOf(
     const result = settledWithoutRecord(spec, spec.group, root);
     return ended(result.state, result.reason, null);
   }
-  if (execute && held.has(execute.id)) return { ...base, stage: "running", reason: "running", exitCode: null };
-  const reason = !execute && isHeldInLane(member)
-    ? `held until job ${(member?.index ?? 0) - (member?.maxRunning ?? 0)} of the sweep ends (max-running ${member?.maxRunning})`
-    : "waiting for a worker";
+  if (execute && held.has(execute.id))
+    return { ...base, stage: "running", reason: "running", exitCode: null };
+  const reason =
+    !execute && isHeldInLane(member)
+      ? `held until job ${(member?.index ?? 0) - (member?.maxRunning ?? 0)} of the sweep ends (max-running ${member?.maxRunning})`
+      : "waiting for a worker";
   return { ...base, stage: "queued", reason, exitCode: null };
 }
 
@@ -282,17 +286,24 @@ export function retrySpec(spec: JobSpec, lastRetry: number, now: number): JobSpe
   const next = lastRetry + 1;
   const { sweep } = spec;
   if (sweep) {
-    const { maxRunning: _, ...member } = sweep;
+    // A retry runs when asked: no lane of the cap holds it (router.ts).
+    const member = {
+      id: sweep.id,
+      index: sweep.index,
+      count: sweep.count,
+      retry: next,
+      ...(sweep.arrayIndex === undefined ? {} : { arrayIndex: sweep.arrayIndex }),
+    };
     return {
       ...spec,
       id: sweepJobId(sweep.id, sweep.index, next),
-      sweep: { ...member, retry: next },
+      sweep: member,
       mode: "detach",
       submittedAt: now,
     };
   }
-  const base = /^(.*)-r(\d+)$/.exec(spec.id);
-  const plain = base && parseSweepJobId(spec.id) === undefined ? (base[1] ?? spec.id) : spec.id;
+  // `X-r2` is retried as `X-r3`, not `X-r2-r3`.
+  const plain = /^(.*)-r\d+$/.exec(spec.id)?.[1] ?? spec.id;
   return { ...spec, id: `${plain}-r${next}`, mode: "detach", submittedAt: now };
 }
 

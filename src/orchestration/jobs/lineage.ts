@@ -34,8 +34,13 @@ export function childLineageTags(
   jobId: string,
   id: string,
 ): Record<string, string> {
-  if (generation !== "dot") return { "resonate:origin": id, "resonate:parent": id, "resonate:branch": id };
-  return { "resonate:origin": originOf("dot", jobId), "resonate:parent": jobId, "resonate:branch": id };
+  if (generation !== "dot")
+    return { "resonate:origin": id, "resonate:parent": id, "resonate:branch": id };
+  return {
+    "resonate:origin": originOf("dot", jobId),
+    "resonate:parent": jobId,
+    "resonate:branch": id,
+  };
 }
 
 /**

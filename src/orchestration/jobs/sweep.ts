@@ -90,7 +90,9 @@ export function laneAfter(member: SweepMember): number[] {
 /** True when the router holds this job until an earlier one of its lane ends. */
 export function isHeldInLane(member: SweepMember | undefined): boolean {
   return (
-    member?.maxRunning !== undefined && member.retry === undefined && member.index > member.maxRunning
+    member?.maxRunning !== undefined &&
+    member.retry === undefined &&
+    member.index > member.maxRunning
   );
 }
 
