@@ -13,7 +13,8 @@ import {
 import { abortableSleep } from "../orchestration/wire/wire.ts";
 import type { CliContext } from "./command.ts";
 import { STOPPED, stoppedExitCode, unlessStopped } from "./stop-signal.ts";
-import { progressLine, sweepDetails } from "./sweep-format.ts";
+import { progressLine } from "../orchestration/client/sweep-progress.ts";
+import { sweepDetails } from "./sweep-format.ts";
 
 /** What a sweep is asked to be, from the command line. */
 export interface SweepRequest {

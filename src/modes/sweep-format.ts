@@ -1,25 +1,9 @@
 // How a sweep reads on a terminal: its progress line, `get`'s summary with each failure and its
 // reason, and `ls`'s rows of sweeps.
 import { formatDuration } from "../common/units.ts";
-import type { SweepProgress, SweepView } from "../orchestration/client/sweep.ts";
+import type { SweepView } from "../orchestration/client/sweep.ts";
+import { progressBar, progressLine } from "../orchestration/client/sweep-progress.ts";
 import { alignedTable } from "./aligned-table.ts";
-
-/** `12/50 done, 3 failed, 8 running, 27 queued`. */
-export function progressLine(view: Pick<SweepView, "progress" | "record">): string {
-  const p: SweepProgress = view.progress;
-  return `${p.done}/${view.record.count} done, ${p.failed} failed, ${p.running} running, ${p.queued} queued`;
-}
-
-/** A bar of `width` cells: done `#`, failed `!`, running `>`, queued `.`. */
-export function progressBar(view: Pick<SweepView, "progress" | "record">, width = 20): string {
-  const { done, failed, running } = view.progress;
-  const total = Math.max(1, view.record.count);
-  const cells = (n: number): number => Math.round((n / total) * width);
-  const d = cells(done);
-  const f = Math.min(width - d, cells(failed));
-  const r = Math.min(width - d - f, cells(running));
-  return `[${"#".repeat(d)}${"!".repeat(f)}${">".repeat(r)}${".".repeat(width - d - f - r)}]`;
-}
 
 /** `get SWEEP`: what it is, where it stands, and each job that did not succeed, with why. */
 export function sweepDetails(view: SweepView): string {

@@ -26,15 +26,18 @@ export function useDashboardData(
     inFlight.current = true;
     const load = async (): Promise<void> => {
       try {
-        const [list, workers] = await Promise.all([
+        const [list, workers, sweeps] = await Promise.all([
           source.list({ all: showFinished, limit: LIST_LIMIT }),
           source.workers(),
+          // Outstanding sweeps, for the top bar; their failure costs only that line.
+          source.listSweeps?.(false).catch(() => []) ?? [],
         ]);
         dispatch({
           type: "data-loaded",
           jobs: list.jobs,
           moreJobs: list.more,
           workers,
+          sweeps,
           at: Date.now(),
         });
       } catch (error) {
