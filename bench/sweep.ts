@@ -5,9 +5,10 @@
 //   - completion rate: jobs per second from the submit's start to the last job's end, beside
 //     the machine's limit for fresh sandboxed processes (cores / CPU time of one python start
 //     plus one sandbox start, both measured here as bench:e2e measures them). Bar: >= 60%.
-// Writes bench/results/sweep.json. Options: --jobs N, --in-memory, --python PATH, --out.
+// Writes bench/results/sweep.json. Options: --jobs N, --in-memory, --python PATH, --out,
+// --no-wait (measure without waiting for others' tests to end; the report says so).
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { ModulateClient } from "../src/orchestration/client.ts";
@@ -32,8 +33,13 @@ const { values: options } = parseArgs({
     "in-memory": { type: "boolean", default: false },
     python: { type: "string", default: "/usr/bin/python3" },
     out: { type: "string", default: "bench/results/sweep.json" },
+    /** Measure at once, without waiting for others' tests and benches to end (noisier). */
+    "no-wait": { type: "boolean", default: false },
   },
 });
+const quiet = async (phase: string): Promise<void> => {
+  if (!options["no-wait"]) await waitForQuiet(phase, log);
+};
 const JOBS = Number(options.jobs);
 const GROUP = "g";
 const BWRAP = "/usr/bin/bwrap";
@@ -53,7 +59,7 @@ async function main(): Promise<void> {
   await chmod(root, 0o711);
   let client: ModulateClient | undefined;
   try {
-    await waitForQuiet("start-up", log);
+    await quiet("start-up");
     const cluster = await startCluster(storage, root, {
       group: GROUP,
       python: options.python,
@@ -82,7 +88,8 @@ async function main(): Promise<void> {
     );
 
     log(`a sweep of ${JOBS} jobs, submitted by one CLI run`);
-    await waitForQuiet("sweep", log);
+    await quiet("sweep");
+    const loadBefore = loadavg()[0];
     const started = performance.now();
     const startedAt = Date.now();
     // Checked to print the sweep's id alone; timed around it, spawn to exit.
@@ -116,6 +123,9 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       machine: { cores, model: cpus()[0]?.model ?? "unknown" },
       setup: { server: storage, workers: "2 x 1 slot", sandboxMode: mode, python, jobs: JOBS },
+      /** The machine's 1-minute load average before and after the sweep: others' work too. */
+      load: { before: round1(loadBefore ?? 0), after: round1(loadavg()[0] ?? 0), cores },
+      waitedForQuiet: !options["no-wait"],
       submit: {
         cliMs: submitMs,
         nodeAloneMedianMs: nodeAlone.medianMs,
