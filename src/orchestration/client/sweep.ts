@@ -16,7 +16,7 @@ import {
   type SweepRecord,
 } from "../jobs/sweep.ts";
 import { searchAcquiredTasks } from "../presence.ts";
-import { decodeValue, encodeValue, isOk, request, type Send } from "../wire/wire.ts";
+import { decodeValue, encodeValue, isOk, isRefused, request, type Send } from "../wire/wire.ts";
 import type { Submitted } from "./submit.ts";
 import { getPromise, recordIn, settledWithoutRecord, type PromiseRecord } from "./view.ts";
 
@@ -157,12 +157,15 @@ export async function viewSweep(
   id: string,
   held?: ReadonlySet<string>,
 ): Promise<SweepView | undefined> {
-  const [record, promises, holding] = await Promise.all([
+  // A token scoped to a prefix may make no search: then the jobs are read by their names, and
+  // who holds them is not known (a running job reads as queued).
+  const [record, searched, holding] = await Promise.all([
     readSweepRecord(send, id),
-    searchAll(send, { [SWEEP_TAG.of]: id }),
-    held ?? heldTasks(send),
+    searchAll(send, { [SWEEP_TAG.of]: id }).catch(unlessRefused(undefined)),
+    held ?? heldTasks(send).catch(unlessRefused(new Set<string>())),
   ]);
   if (!record) return undefined;
+  const promises = searched ?? (await jobsByName(send, record));
   // A job canceled before its router routed it has an execute promise the cancel made, which
   // carries no sweep tag: read by its name, for the jobs whose execute the search did not find.
   const found = new Set(promises.map((p) => p.id));
@@ -309,4 +312,26 @@ export function retrySpec(spec: JobSpec, lastRetry: number, now: number): JobSpe
 
 function jobOfExecute(id: string): string {
   return jobOfExecuteId(id) ?? id;
+}
+
+/** A catch that answers `fallback` for a refusal (403: a token's prefix), and rethrows others. */
+function unlessRefused<T>(fallback: T): (error: unknown) => T {
+  return (error) => {
+    if (isRefused(error)) return fallback;
+    throw error;
+  };
+}
+
+/** The sweep's jobs' root promises by their names: each index, then its retries while found. */
+async function jobsByName(send: Send, record: SweepRecord): Promise<PromiseRecord[]> {
+  const indices = Array.from({ length: record.count }, (_, at) => at + 1);
+  const perIndex = await inPool(indices, IN_FLIGHT, async (index) => {
+    const found: PromiseRecord[] = [];
+    for (let retry = 1; ; retry++) {
+      const root = await getPromise(send, sweepJobId(record.id, index, retry));
+      if (!root) return found;
+      found.push(root);
+    }
+  });
+  return perIndex.flat();
 }
