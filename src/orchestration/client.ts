@@ -51,7 +51,7 @@ export class ModulateClient {
   async submit(spec: JobSpec, queueTimeoutMs: number): Promise<Submitted> {
     // A sweep's job (a retry) names its origin as the server reads it; a plain job's id is its
     // own origin under every generation.
-    const generation = spec.sweep ? await this.#learnGeneration() : "none";
+    const generation = spec.sweep ? await this.#generationOrNone() : "none";
     return submitJob(
       this.#send,
       spec,
@@ -70,10 +70,18 @@ export class ModulateClient {
     specs: readonly JobSpec[],
     queueTimeoutMs: number,
   ): Promise<Submitted[]> {
-    const generation = await this.#learnGeneration();
+    const generation = await this.#generationOrNone();
     return submitSweep(this.#send, record, specs, generation, (spec) =>
       submitJob(this.#send, spec, queueTimeoutMs, () => this.#serverMaxBodyBytes(), generation),
     );
+  }
+
+  /**
+   * The server's generation where it can be learnt; a token scoped to a prefix may not make the
+   * probe's writes, and then the ids of a server without lineage rules are used.
+   */
+  #generationOrNone(): Promise<Generation> {
+    return this.#learnGeneration().catch((): Generation => "none");
   }
 
   /** Where sweep `id` stands; undefined where `id` names no sweep. */
