@@ -165,21 +165,17 @@ export async function viewSweep(
     held ?? heldTasks(send).catch(unlessRefused(new Set<string>())),
   ]);
   if (!record) return undefined;
-  const promises = searched ?? (await jobsByName(send, record));
-  // A job canceled before its router routed it has an execute promise the cancel made, which
-  // carries no sweep tag: read by its name, for the jobs whose execute the search did not find.
-  const found = new Set(promises.map((p) => p.id));
-  const unrouted = promises.filter(
-    (p) => p.tags[TAG.kind] === "job" && !found.has(executeId(p.id)),
-  );
-  const extra = await inPool(unrouted, IN_FLIGHT, (p) => getPromise(send, executeId(p.id)));
-  const executes = extra
+  if (searched) return sweepViewOf(record, searched, holding);
+  // Read by name, each job's execute promise too.
+  const roots = await jobsByName(send, record);
+  const found = await inPool(roots, IN_FLIGHT, (p) => getPromise(send, executeId(p.id)));
+  const executes = found
     .filter((p): p is PromiseRecord => p !== undefined)
     .map((p) => ({
       ...p,
       tags: { ...p.tags, [TAG.kind]: "execute", [TAG.executeOf]: jobOfExecute(p.id) },
     }));
-  return sweepViewOf(record, [...promises, ...executes], holding);
+  return sweepViewOf(record, [...roots, ...executes], holding);
 }
 
 /** Pure: the sweep's jobs from its promises (roots and executes) and the tasks held now. */
