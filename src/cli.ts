@@ -6,6 +6,7 @@ import { getCommand } from "./modes/get.ts";
 import { lsCommand } from "./modes/ls.ts";
 import { logsCommand } from "./modes/logs.ts";
 import { cancelCommand } from "./modes/cancel.ts";
+import { retryCommand } from "./modes/retry.ts";
 import { routerCommand } from "./modes/router.ts";
 import { hostScriptIfAsked } from "./modes/script-host.ts";
 import { serverCommand } from "./modes/server.ts";
@@ -34,7 +35,9 @@ function register<O extends Record<string, Options>, P extends string>(
   const positional = mode.positional;
   if (positional) positionals.set(mode.command, positional.name);
   return parser.command(
-    positional ? `${mode.command} <${positional.name}>` : mode.command,
+    positional
+      ? `${mode.command} <${positional.name}>${positional.more ? ` [${positional.more}..]` : ""}`
+      : mode.command,
     mode.describe,
     (sub) => {
       // Described here, so that the command's --help says what the positional takes. Not typed
@@ -68,6 +71,7 @@ function registerCommands(
   p = register(p, lsCommand, ctx, done, positionals, words);
   p = register(p, logsCommand, ctx, done, positionals, words);
   p = register(p, cancelCommand, ctx, done, positionals, words);
+  p = register(p, retryCommand, ctx, done, positionals, words);
   p = register(p, devCommand, ctx, done, positionals, words);
   p = register(p, serverCommand, ctx, done, positionals, words);
   p = register(p, routerCommand, ctx, done, positionals, words);
@@ -86,6 +90,7 @@ const KNOWN_COMMANDS: ReadonlySet<string> = new Set(
     lsCommand,
     logsCommand,
     cancelCommand,
+    retryCommand,
     devCommand,
     serverCommand,
     routerCommand,

@@ -7,6 +7,8 @@ import type { ModulateClient } from "../orchestration/client.ts";
 import type { CancelOutcome } from "../orchestration/client/cancel.ts";
 import type { ListFilter } from "../orchestration/client/list.ts";
 import { groupNameProblem, jobIdProblem } from "../orchestration/jobs/names.ts";
+import { parseSweepJobId } from "../orchestration/jobs/sweep.ts";
+import { hasEnded } from "../orchestration/client/sweep.ts";
 import { resolveConnection } from "../orchestration/wire/connection.ts";
 import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
@@ -52,7 +54,7 @@ export type CancelArgs = ModeArgs<typeof options> & { ids: readonly string[] };
 
 /** What `cancel` does to the world, handed in: tests give a client of their own server. */
 export interface CancelDeps {
-  readonly openClient: OpenClient<Pick<ModulateClient, "cancel" | "list" | "close">>;
+  readonly openClient: OpenClient<Pick<ModulateClient, "cancel" | "list" | "getSweep" | "close">>;
   /** Asks the user on the terminal; resolves with the answer. Rejects when `signal` fires. */
   readonly ask: (question: string, signal: AbortSignal) => Promise<string>;
   readonly clock?: Clock;
@@ -150,7 +152,8 @@ export async function runCancel(
   deps: CancelDeps,
 ): Promise<number> {
   for (const id of args.ids) {
-    const problem = jobIdProblem(id);
+    // A sweep's job (`S.3`, `S.3-r2`) holds a '.', which no other job id does.
+    const problem = parseSweepJobId(id) ? undefined : jobIdProblem(id);
     if (problem) throw new UserError(problem);
   }
   const filter = cancelFilter(args);
@@ -162,7 +165,9 @@ export async function runCancel(
   }
   const client = await deps.openClient(resolveConnection(args.url, args.token, ctx.env));
   try {
-    let ids = args.ids;
+    const expanded = await unlessStopped(sweepsExpanded(client, args.ids, ctx), ctx.signal);
+    if (expanded === STOPPED) return stoppedExitCode(ctx.signal);
+    let ids = expanded;
     if (filter) {
       const found = await unlessStopped(client.list(filter), ctx.signal);
       if (found === STOPPED) return stoppedExitCode(ctx.signal);
@@ -215,4 +220,28 @@ export async function runCancel(
   } finally {
     await client.close();
   }
+}
+
+/**
+ * The ids with each sweep's id replaced by its jobs that have not ended (`cancel SWEEP`); a
+ * sweep with none left is said on stderr. A sweep's job holds a '.' and costs no request.
+ */
+async function sweepsExpanded(
+  client: Pick<ModulateClient, "getSweep">,
+  ids: readonly string[],
+  ctx: CliContext,
+): Promise<string[]> {
+  const out: string[] = [];
+  for (const id of ids) {
+    const sweep = id.includes(".") ? undefined : await client.getSweep(id).catch(() => undefined);
+    if (!sweep) {
+      out.push(id);
+      continue;
+    }
+    const open = sweep.jobs.filter((job) => !hasEnded(job.stage)).map((job) => job.id);
+    if (open.length === 0)
+      ctx.stderr.write(`modulate: every job of sweep ${id} has ended: nothing to cancel\n`);
+    out.push(...open);
+  }
+  return out;
 }

@@ -27,7 +27,12 @@ export interface ModeCommand<O extends Record<string, Options>, P extends string
   readonly command: string;
   readonly describe: string;
   /** One required string positional argument, e.g. the script of `submit` or the id of `get`. */
-  readonly positional?: { readonly name: P; readonly describe: string };
+  readonly positional?: {
+    readonly name: P;
+    readonly describe: string;
+    /** The name under which further positionals come, if the command takes more (`[more..]`). */
+    readonly more?: string;
+  };
   readonly options: O;
   readonly epilogue?: string;
   run(args: ModeArgs<O> & Record<P, string>, ctx: CliContext): Promise<number>;

@@ -17,6 +17,8 @@ import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 import { openModulateClient, type OpenClient } from "./deps.ts";
 import { STOPPED, stoppedExitCode, unlessStopped } from "./stop-signal.ts";
+import type { SweepView } from "../orchestration/client/sweep.ts";
+import { sweepsTable } from "./sweep-format.ts";
 
 /** Shown when --limit is not given: a screenful; --limit asks for more. */
 export const DEFAULT_LIST_LIMIT = 100;
@@ -40,6 +42,11 @@ const options = {
     describe: "At most this many jobs, the newest",
   },
   json: { type: "boolean", default: false, describe: "Print the jobs as one JSON array" },
+  sweeps: {
+    type: "boolean",
+    default: false,
+    describe: "Only sweeps, each with its progress (with --json, as one JSON array)",
+  },
 } as const;
 
 export const lsCommand = defineCommand({
@@ -55,7 +62,7 @@ export type LsArgs = ModeArgs<typeof options>;
 
 /** What `ls` does to the world, handed in: tests give a client of their own server. */
 export interface LsDeps {
-  readonly openClient: OpenClient<Pick<ModulateClient, "list" | "close">>;
+  readonly openClient: OpenClient<Pick<ModulateClient, "list" | "listSweeps" | "close">>;
   readonly clock?: () => number;
 }
 
@@ -137,9 +144,14 @@ export async function runLs(args: LsArgs, ctx: CliContext, deps: LsDeps): Promis
   const connection = resolveConnection(args.url, args.token, ctx.env);
   const client = await deps.openClient(connection);
   try {
+    const now = (deps.clock ?? Date.now)();
+    if (args.sweeps) return await listSweepsOnly(client, filter, args.json, now, ctx);
+    // Sweeps are shown above the jobs, beside which they are read; never in --json's array.
+    const sweeps = args.json ? Promise.resolve([]) : sweepsOf(client, filter);
     const found = await unlessStopped(client.list(filter), ctx.signal);
     if (found === STOPPED) return stoppedExitCode(ctx.signal);
-    const now = (deps.clock ?? Date.now)();
+    const shownSweeps = await sweeps;
+    if (shownSweeps.length > 0) ctx.stdout.write(`${sweepsTable(shownSweeps, now)}\n`);
     if (args.json) ctx.stdout.write(`${JSON.stringify(found.jobs)}\n`);
     else
       ctx.stdout.write(
@@ -159,4 +171,37 @@ export async function runLs(args: LsArgs, ctx: CliContext, deps: LsDeps): Promis
   } finally {
     await client.close();
   }
+}
+
+/** The sweeps `filter` lets through (its group, and finished ones only with --all). */
+async function sweepsOf(
+  client: Pick<ModulateClient, "listSweeps">,
+  filter: ListFilter,
+): Promise<SweepView[]> {
+  // A server that refuses the search (a token's prefix) still lists its jobs.
+  const sweeps = await client.listSweeps(filter.all).catch(() => []);
+  return sweeps.filter((view) => filter.group === undefined || view.record.group === filter.group);
+}
+
+async function listSweepsOnly(
+  client: Pick<ModulateClient, "listSweeps">,
+  filter: ListFilter,
+  json: boolean,
+  now: number,
+  ctx: CliContext,
+): Promise<number> {
+  const found = await unlessStopped(client.listSweeps(filter.all), ctx.signal);
+  if (found === STOPPED) return stoppedExitCode(ctx.signal);
+  const sweeps = found.filter(
+    (view) => filter.group === undefined || view.record.group === filter.group,
+  );
+  if (json) ctx.stdout.write(`${JSON.stringify(sweeps)}\n`);
+  else if (sweeps.length === 0)
+    ctx.stdout.write(
+      filter.all
+        ? "no sweeps\n"
+        : "no outstanding sweeps (modulate ls --sweeps --all lists finished ones too)\n",
+    );
+  else ctx.stdout.write(sweepsTable(sweeps, now));
+  return ExitCode.ok;
 }

@@ -9,7 +9,8 @@ import {
   type JobResult,
   type JobSpec,
 } from "../orchestration/jobs/job.ts";
-import { groupNameProblem, newJobId } from "../orchestration/jobs/names.ts";
+import { groupNameProblem, newJobId, newSweepId } from "../orchestration/jobs/names.ts";
+import { runSubmitSweep } from "./submit-sweep.ts";
 import {
   dependenciesProblem,
   retriesProblem,
@@ -37,7 +38,23 @@ const options = {
   group: { type: "string", default: "cpu", describe: "Worker group or machine type to run on" },
   id: {
     type: "string",
-    describe: "Job id; the same id twice is the same job [default: a fresh one]",
+    describe:
+      "Job id (a sweep's id, for many scripts or --array); the same id twice is the same job [default: a fresh one]",
+  },
+  array: {
+    type: "string",
+    describe:
+      "Run the script once per index, as Slurm's --array: 0-49, 1,3,5, 0-20:2; %8 at the end runs at most 8 at once. Each gets MODULATE_ARRAY_INDEX and SLURM_ARRAY_TASK_ID",
+  },
+  "max-running": {
+    type: "number",
+    describe: "For a sweep: at most this many of its jobs run at once [default: no cap]",
+  },
+  wait: {
+    type: "boolean",
+    default: false,
+    describe:
+      "For a sweep (detached by default): wait for every job, showing progress; exits 1 if any failed",
   },
   detach: {
     type: "boolean",
@@ -128,23 +145,44 @@ export const submitCommand = defineCommand({
   positional: {
     name: "script",
     describe:
-      "The script to run (.py, .sh, .bash, .js, .mjs, .cjs, or another name with a #! line); - reads it from stdin",
+      "The script to run (.py, .sh, .bash, .js, .mjs, .cjs, or another name with a #! line); - reads it from stdin. Several scripts make a sweep: one id, a job each",
+    more: "more",
   },
   options,
   epilogue:
     "Arguments after -- go to the script: modulate submit train.py --group gpu -- --epochs 3",
   run: (args, ctx) =>
-    runSubmit(args, ctx, { openClient: openModulateClient, stdin: process.stdin, clock: Date.now }),
+    runSubmit({ ...args, more: wordsOf(args["more"]) }, ctx, {
+      openClient: openModulateClient,
+      stdin: process.stdin,
+      clock: Date.now,
+    }),
 });
 
-export type SubmitArgs = ModeArgs<typeof options> & { script: string };
+function wordsOf(value: unknown): string[] {
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+export type SubmitArgs = ModeArgs<typeof options> & {
+  script: string;
+  /** Scripts after the first: with it, a sweep. */
+  more?: readonly string[];
+};
 
 /** What `submit` does to the world, handed in: tests give their own server, stdin or clock. */
 export interface SubmitDeps {
   readonly openClient: OpenClient<
     Pick<
       ModulateClient,
-      "submit" | "waitForJob" | "groupHasLiveWorker" | "followOutput" | "workers" | "close"
+      | "submit"
+      | "waitForJob"
+      | "groupHasLiveWorker"
+      | "followOutput"
+      | "workers"
+      | "close"
+      | "submitSweep"
+      | "getSweep"
     >
   >;
   /** Where `submit -` reads its script. */
@@ -264,6 +302,9 @@ export async function runSubmit(
     const idProblem = userJobIdProblem(args.id);
     if (idProblem) throw new UserError(`--id ${idProblem}`);
   }
+  const paths = [args.script, ...(args.more ?? [])];
+  if (paths.length > 1 || args.array !== undefined || args.maxRunning !== undefined)
+    return submitSweep(args, paths, ctx, deps);
   const script = await unlessStopped(readScript(args.script, deps.stdin), ctx.signal);
   if (script === STOPPED) {
     // A read of stdin still pending would keep the process alive.
@@ -389,6 +430,58 @@ export async function runSubmit(
       if (result.state !== "succeeded") ctx.stderr.write(`modulate: ${jobSummary(result)}\n`);
     }
     return exitCodeFor(result);
+  } finally {
+    await client.close();
+  }
+}
+
+/** Many scripts, or one with --array: a sweep (submit-sweep.ts). */
+async function submitSweep(
+  args: SubmitArgs,
+  paths: readonly string[],
+  ctx: CliContext,
+  deps: SubmitDeps,
+): Promise<number> {
+  if (paths.includes("-"))
+    throw new UserError(
+      "a sweep cannot read a script from stdin (-): name each script as a file; nothing was submitted",
+    );
+  const limitBytes = maxValueJsonBytes(DEFAULT_MAX_BODY_BYTES);
+  const why = `${formatBytes(DEFAULT_MAX_BODY_BYTES)}, modulate server --max-body`;
+  const scripts = paths.map((path) => ({
+    name: basename(path),
+    content: readScriptFile(path, limitBytes, why).toString("utf8"),
+  }));
+  const now = deps.clock();
+  const env = parseEnv(args.env);
+  const limits = limitsFrom(args);
+  const queueTimeoutMs = parseDurationMs(args.queueTimeout, "--queue-timeout");
+  const client = await deps.openClient(resolveConnection(args.url, args.token, ctx.env));
+  try {
+    return await runSubmitSweep(
+      {
+        id: args.id ?? newSweepId(now),
+        group: args.group,
+        scripts,
+        array: args.array,
+        maxRunning: args.maxRunning,
+        wait: args.wait && !args.detach,
+        json: args.json,
+        queueTimeoutMs,
+        submittedAt: now,
+        base: {
+          args: passThroughArgs(args),
+          timeoutMs: parseDurationMs(args.timeout, "--timeout"),
+          queueTimeoutMs,
+          ...(Object.keys(env).length > 0 ? { env } : {}),
+          ...(Object.keys(limits).length > 0 ? { limits } : {}),
+          ...(args.output.length > 0 ? { outputs: args.output.map(String) } : {}),
+          ...(args.network ? { network: true } : {}),
+        },
+      },
+      client,
+      ctx,
+    );
   } finally {
     await client.close();
   }

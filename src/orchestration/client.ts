@@ -12,6 +12,8 @@ import { cancelJob, canceler, type CancelOutcome } from "./client/cancel.ts";
 import { listJobs, type JobList, type ListFilter } from "./client/list.ts";
 import { AttemptMemo } from "./client/attempt-memo.ts";
 import { viewJob, type JobView } from "./client/view.ts";
+import { listSweeps, submitSweep, viewSweep, type SweepView } from "./client/sweep.ts";
+import type { SweepRecord } from "./jobs/sweep.ts";
 import { waitForJob } from "./client/wait.ts";
 import {
   followOutput,
@@ -48,14 +50,58 @@ export class ModulateClient {
    * job's root promise is written exactly as the SDK writes a top-level call (`beginRpc`),
    * so routers running the SDK execute it; modulate's own client needs no SDK to do it.
    */
-  submit(spec: JobSpec, queueTimeoutMs: number): Promise<Submitted> {
+  async submit(spec: JobSpec, queueTimeoutMs: number): Promise<Submitted> {
+    // A sweep's job (a retry) names its origin as the server reads it; a plain job's id is its
+    // own origin under every generation.
+    const generation = spec.sweep ? await this.#generationOrNone() : "none";
     return submitJob(
       this.#send,
       spec,
       queueTimeoutMs,
       () => this.#serverMaxBodyBytes(),
       tokenPrefix(this.#connection.token),
+      generation,
     );
+  }
+
+  /**
+   * Submits a sweep: its record, then every job, many at once (client/sweep.ts). The jobs'
+   * ids follow the server's lineage, which is asked first.
+   */
+  async submitSweep(
+    record: SweepRecord,
+    specs: readonly JobSpec[],
+    queueTimeoutMs: number,
+  ): Promise<Submitted[]> {
+    const generation = await this.#generationOrNone();
+    return submitSweep(this.#send, record, specs, generation, (spec) =>
+      submitJob(
+        this.#send,
+        spec,
+        queueTimeoutMs,
+        () => this.#serverMaxBodyBytes(),
+        tokenPrefix(this.#connection.token),
+        generation,
+      ),
+    );
+  }
+
+  /**
+   * The server's generation where it can be learnt; a token scoped to a prefix may not make the
+   * probe's writes, and then the ids of a server without lineage rules are used.
+   */
+  #generationOrNone(): Promise<Generation> {
+    return this.#learnGeneration().catch((): Generation => "none");
+  }
+
+  /** Where sweep `id` stands; undefined where `id` names no sweep. */
+  getSweep(id: string): Promise<SweepView | undefined> {
+    return viewSweep(this.#send, id);
+  }
+
+  /** Sweeps with their progress, newest first (outstanding ones only unless `all`). */
+  listSweeps(all: boolean): Promise<SweepView[]> {
+    return listSweeps(this.#send, all);
   }
 
   /** The server's request limit, from its answers; asked with GET /health if none came yet. */

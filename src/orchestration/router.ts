@@ -35,6 +35,9 @@ import {
   type DependencyEnding,
   type WaitForJob,
 } from "./dependencies.ts";
+import { childId } from "./jobs/lineage.ts";
+import { isHeldInLane, laneAfter, SWEEP_TAG, sweepJobId } from "./jobs/sweep.ts";
+import { readHeldSpec } from "./sweep-lane.ts";
 import { PresenceLease } from "./presence.ts";
 import {
   DEADLINE_ADDRESS,
@@ -81,6 +84,13 @@ export function submitOrchestration(
     clock?: () => number;
     /** Follows a job to its end, for a job that waits for others (dependencies.ts). */
     waitForJob?: WaitForJob;
+    /**
+     * The spec of a sweep's job that no router has routed yet (its root's), for the job whose
+     * lane holds it (sweep-lane.ts); undefined where there is none or it was routed already.
+     */
+    readHeldSpec?: (id: string) => Promise<JobSpec | undefined>;
+    /** The server's generation: a sweep's cap needs awaits that a ':' server refuses. */
+    generation?: Generation;
   },
 ) {
   // ctx.options cannot name the call's promise; the SDK's own builder, on the same network,
@@ -93,35 +103,10 @@ export function submitOrchestration(
   // Named, since the SDK records the function's name in the step's promise.
   const awaitJobDependencies = (_ctx: Context, ids: string[]): Promise<DependencyEnding[]> =>
     awaitDependencies(waitForJob, ids);
-  return function* submit(
-    ctx: Context,
-    submitted: unknown,
-  ): Generator<unknown, JobResult | DetachedReceipt, unknown> {
-    const reading = readJobSpec(submitted);
-    // A root promise written by something other than modulate's client: refused as any invalid
-    // submission is (below), where reading its fields threw and failed the orchestration.
-    if (!reading.ok) return rejectedResult({ id: ctx.id, submittedAt: 0 }, "?", reading.problem, 0);
-    const spec = reading.spec;
-    const group = resolveGroup(options.routes, spec.group);
-    const problem = submissionProblem(spec, group, options.limits);
-    // Invalid now is invalid on every replay: answer with the reason instead of throwing,
-    // so nothing retries it.
-    if (problem) return rejectedResult(spec, group, problem, spec.submittedAt);
-    if (spec.after && spec.after.ids.length > 0) {
-      // Before anything of the job exists but this step: its queue timeout starts once the
-      // dependencies let it go (the deadline is made below, after the wait).
-      const endings = yield* ctx.run(
-        awaitJobDependencies,
-        spec.after.ids,
-        builder.build({
-          id: afterId(spec.id),
-          timeout: DEPENDENCY_WAIT_MS,
-          tags: jobChildTags(spec.id, afterId(spec.id)),
-        }),
-      );
-      const failure = dependencyFailure(spec.after, endings);
-      if (failure) return notRunResult(spec, { group, state: "failed", reason: failure }, clock());
-    }
+  const readHeldSpec = options.readHeldSpec ?? (() => Promise.resolve(undefined));
+
+  /** Starts `execute` for a valid spec with its queue deadline and timeout call beside it. */
+  function* route(ctx: Context, spec: JobSpec, group: string) {
     const queueTimeoutMs = effectiveQueueTimeoutMs(spec, options.queueTimeoutMs);
     const routed: JobSpec = { ...spec, group, queueTimeoutMs };
     const execute = yield* ctx.detached<JobResult>(
@@ -135,6 +120,7 @@ export function submitOrchestration(
           [TAG.executeOf]: spec.id,
           [TAG.kind]: "execute",
           [TAG.group]: group,
+          ...(spec.sweep ? { [SWEEP_TAG.of]: spec.sweep.id } : {}),
           ...jobChildTags(spec.id, executeId(spec.id)),
         },
       }),
@@ -168,14 +154,93 @@ export function submitOrchestration(
         },
       }),
     );
+    return execute;
+  }
+
+  return function* submit(
+    ctx: Context,
+    submitted: unknown,
+  ): Generator<unknown, JobResult | DetachedReceipt, unknown> {
+    const reading = readJobSpec(submitted);
+    // A root promise written by something other than modulate's client: refused as any invalid
+    // submission is (below), where reading its fields threw and failed the orchestration.
+    if (!reading.ok) return rejectedResult({ id: ctx.id, submittedAt: 0 }, "?", reading.problem, 0);
+    const spec = reading.spec;
+    const group = resolveGroup(options.routes, spec.group);
+    const problem =
+      submissionProblem(spec, group, options.limits) ??
+      (spec.sweep?.maxRunning !== undefined && options.generation === "colon"
+        ? "a sweep's --max-running needs a Resonate server with '.' lineage or none (this one reads origins up to ':'): submit without the cap"
+        : undefined);
+    // Invalid now is invalid on every replay: answer with the reason instead of throwing,
+    // so nothing retries it.
+    if (problem) return rejectedResult(spec, group, problem, spec.submittedAt);
+    if (spec.after && spec.after.ids.length > 0) {
+      // Before anything of the job exists but this step: its queue timeout starts once the
+      // dependencies let it go (the deadline is made below, after the wait).
+      const endings = yield* ctx.run(
+        awaitJobDependencies,
+        spec.after.ids,
+        builder.build({
+          id: afterId(spec.id),
+          timeout: DEPENDENCY_WAIT_MS,
+          tags: jobChildTags(spec.id, afterId(spec.id)),
+        }),
+      );
+      const failure = dependencyFailure(spec.after, endings);
+      if (failure) return notRunResult(spec, { group, state: "failed", reason: failure }, clock());
+    }
+    const receipt: DetachedReceipt = {
+      detached: true,
+      id: spec.id,
+      group,
+      executeId: executeId(spec.id),
+    };
+    // A capped sweep's later job waits for the head of its lane to route it (below).
+    if (isHeldInLane(spec.sweep)) return receipt;
+    const execute = yield* route(ctx, spec, group);
+    // The head of a capped sweep's lane (jobs k, k+m, k+2m, ...) routes each next job of its
+    // lane once the one before has ended, so at most m of the sweep run at once, durably: a
+    // restarted router replays this and goes on where it was.
+    const member = spec.sweep;
+    let running: typeof execute | undefined = execute;
+    for (const next of member ? laneAfter(member) : []) {
+      if (running) yield* endOf(running);
+      running = undefined;
+      if (!member) break;
+      const nextId = sweepJobId(member.id, next);
+      const held = yield* ctx.run(
+        (_ctx: Context, id: string) => readHeldSpec(id),
+        nextId,
+        builder.build({
+          id: childId(spec.id, `lane-${next}`),
+          tags: jobChildTags(spec.id, childId(spec.id, `lane-${next}`)),
+        }),
+      );
+      // Canceled or routed already, or never written: the lane goes on with the one after.
+      if (!held || held.sweep?.id !== member.id) continue;
+      const heldGroup = resolveGroup(options.routes, held.group);
+      if (submissionProblem(held, heldGroup, options.limits)) continue;
+      running = yield* route(ctx, held, heldGroup);
+    }
+    if (running && running !== execute) yield* endOf(running);
     // Waiting or detached, the record is in the execute promise; a waiting client watches it.
-    return { detached: true, id: spec.id, group, executeId: execute.id };
+    return { ...receipt, executeId: execute.id };
   };
 }
 
 /** How long the job's runs may take in all: one, and one more for each retry it asks for. */
 export function runsAllowedMs(spec: Pick<JobSpec, "timeoutMs" | "retries">): number {
   return spec.timeoutMs * (1 + (spec.retries ?? 0));
+}
+
+/** Waits for a job's execute promise to end, however it ends. */
+function* endOf(execute: Iterable<unknown, unknown, unknown>): Generator<unknown, void, unknown> {
+  try {
+    yield* execute;
+  } catch {
+    // Failed, timed out or canceled: ended all the same.
+  }
 }
 
 /**
@@ -221,6 +286,8 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       ...options,
       match: (target) => network.match(target),
       waitForJob: (id) => follower.waitForJob(id, "detach", stopping.signal),
+      readHeldSpec: (id) => readHeldSpec(send, id),
+      generation,
     }),
   );
   resonate.register(QUEUE_TIMEOUT_FUNCTION, queueTimeoutFunction(send, stopping.signal));

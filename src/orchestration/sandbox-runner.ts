@@ -156,6 +156,7 @@ export function sandboxRunner(
             script: spec.script.content,
             args: spec.args,
             ...(spec.env ? { env: spec.env } : {}),
+            ...(spec.sweep?.arrayIndex === undefined ? {} : { arrayIndex: spec.sweep.arrayIndex }),
             limits: { ...spec.limits, timeoutMs: spec.timeoutMs },
             ...(spec.outputs ? { outputs: spec.outputs } : {}),
             networkWanted: spec.network ?? false,

@@ -138,6 +138,12 @@ export function prepare(request: JobPlanRequest, config: SandboxConfig, runId: s
     // Python buffers stdout in 8 KiB blocks when it is a pipe: lines would reach the log late.
     PYTHONUNBUFFERED: "1",
     MODULATE_JOB_ID: request.jobId,
+    ...(request.arrayIndex === undefined
+      ? {}
+      : {
+          MODULATE_ARRAY_INDEX: String(request.arrayIndex),
+          SLURM_ARRAY_TASK_ID: String(request.arrayIndex),
+        }),
   };
   if (config.jobUser) {
     own.USER = config.jobUser.name;

@@ -36,6 +36,11 @@ export interface JobRequest {
   readonly args?: readonly string[];
   /** `--env K=V` of the submission, already split. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * For one job of an array (`submit --array`): its index, set as MODULATE_ARRAY_INDEX and
+   * SLURM_ARRAY_TASK_ID (so a Slurm array script runs unchanged).
+   */
+  readonly arrayIndex?: number;
   /** Limits the submission asks for: each may only lower the worker's default. */
   readonly limits?: Partial<JobLimits>;
   /** Files (relative to the job's directory) to return with the result: `--output FILE`. */

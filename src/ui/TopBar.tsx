@@ -1,5 +1,14 @@
 import { Text } from "ink";
+import { progressBar } from "../orchestration/client/sweep-progress.ts";
+import type { SweepView } from "../orchestration/client/sweep.ts";
 import { VIEWS, type DashboardState, type ViewName } from "./state.ts";
+
+/** A sweep in the top bar: its id, a bar, and how many of its jobs are done. */
+export function sweepBadge(sweep: SweepView): string {
+  const { done, failed } = sweep.progress;
+  const failures = failed > 0 ? ` ${failed} failed` : "";
+  return `${sweep.record.id} ${progressBar(sweep, 10)} ${done}/${sweep.record.count}${failures}`;
+}
 
 /** The views as tabs (their number keys), and the filters in force. */
 export function TopBar({
@@ -27,6 +36,9 @@ export function TopBar({
       ))}
       {state.detail ? <Text inverse>{" detail "}</Text> : null}
       {filters.length > 0 ? <Text dimColor>{`  ${filters.join(", ")}`}</Text> : null}
+      {state.sweeps.map((sweep) => (
+        <Text key={sweep.record.id}>{`  ${sweepBadge(sweep)}`}</Text>
+      ))}
     </Text>
   );
 }

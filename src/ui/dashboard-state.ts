@@ -14,6 +14,7 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
         jobs: action.jobs,
         moreJobs: action.moreJobs,
         workers: action.workers,
+        sweeps: action.sweeps ?? [],
         loadedAt: action.at,
         error: undefined,
       };

@@ -5,7 +5,9 @@ import type { ModulateClient } from "../orchestration/client.ts";
 export type DashboardSource = Pick<
   ModulateClient,
   "list" | "workers" | "getJob" | "followOutput" | "waitForJob" | "cancel" | "submit"
->;
+> &
+  // Optional: a source without sweeps shows none.
+  Partial<Pick<ModulateClient, "listSweeps">>;
 
 /**
  * The most jobs one refresh asks for: the newest, as `modulate ls --limit` does; the top bar

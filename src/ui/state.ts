@@ -3,6 +3,7 @@
 // an open detail, overlay, command line, confirmation). The reducer is dashboard-state.ts.
 import type { ListedJob } from "../orchestration/client/list.ts";
 import type { WorkerView } from "../orchestration/presence.ts";
+import type { SweepView } from "../orchestration/client/sweep.ts";
 import type { DetailAction, DetailState } from "./detail-state.ts";
 import type { FormAction, SubmitForm } from "./form-state.ts";
 import type { Command } from "./keymap.ts";
@@ -35,6 +36,8 @@ export interface DashboardState {
   /** How many more jobs matched than the list's limit let through. */
   moreJobs: number;
   workers: WorkerView[];
+  /** Outstanding sweeps, newest first: the top bar shows each with its progress bar. */
+  sweeps: SweepView[];
   /** When data last came in; undefined before the first load. */
   loadedAt: number | undefined;
   /** The last load's failure, shown (with the data's age) until a load succeeds. */
@@ -69,6 +72,7 @@ export const INITIAL_STATE: DashboardState = {
   jobs: [],
   moreJobs: 0,
   workers: [],
+  sweeps: [],
   loadedAt: undefined,
   error: undefined,
   view: "groups",
@@ -90,7 +94,15 @@ export const INITIAL_STATE: DashboardState = {
 };
 
 export type DashboardAction =
-  | { type: "data-loaded"; jobs: ListedJob[]; moreJobs: number; workers: WorkerView[]; at: number }
+  | {
+      type: "data-loaded";
+      jobs: ListedJob[];
+      moreJobs: number;
+      workers: WorkerView[];
+      /** Outstanding sweeps, newest first; absent where the source reads none. */
+      sweeps?: SweepView[];
+      at: number;
+    }
   | { type: "load-failed"; message: string }
   | { type: "resize"; pageRows: number }
   | { type: "command"; command: Command }

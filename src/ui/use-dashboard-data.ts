@@ -28,9 +28,11 @@ export function useDashboardData(
     inFlight.current = true;
     const load = async (): Promise<void> => {
       try {
-        const [list, workers] = await Promise.all([
+        const [list, workers, sweeps] = await Promise.all([
           source.list({ all: showFinished, limit: loaded.current ? LIST_LIMIT : FIRST_LIST_LIMIT }),
           source.workers(),
+          // Outstanding sweeps, for the top bar; their failure costs only that line.
+          source.listSweeps?.(false).catch(() => []) ?? [],
         ]);
         loaded.current = true;
         dispatch({
@@ -38,6 +40,7 @@ export function useDashboardData(
           jobs: list.jobs,
           moreJobs: list.more,
           workers,
+          sweeps,
           at: Date.now(),
         });
       } catch (error) {

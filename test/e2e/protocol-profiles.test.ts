@@ -249,6 +249,35 @@ describe.each(Object.keys(PROFILES) as ProfileName[])("under the %s profile", (p
     expect(unexpected(proxy)).toEqual([]);
   });
 
+  flow(
+    "a sweep runs every job, capped where the server allows awaits, nothing refused",
+    async () => {
+      // Issue 17: a sweep's job `S.2` holds a '.', so it declares the sweep as its origin on the
+      // '.' generation; the cap's lanes await their jobs, which a ':' server refuses across
+      // origins, so there the sweep goes uncapped.
+      const { proxy, cli, worker } = await cluster(profile);
+      await worker(["--slots", "2"]);
+      const cap = profile === "colon" ? [] : ["--max-running", "2"];
+      const run = await cli(
+        "submit",
+        script("quick.py"),
+        script("quick.py"),
+        script("quick.py"),
+        "--group",
+        "g",
+        "--id",
+        "sw",
+        "--wait",
+        ...cap,
+      );
+      expect(run.out).toContain("3/3 done, 0 failed");
+      expect(run.code).toBe(0);
+      expect((await cli("retry", "sw.2")).code).toBe(0);
+      expect((await cli("get", "sw.2-r2", "--wait", "--json")).record.state).toBe("succeeded");
+      expect(unexpected(proxy)).toEqual([]);
+    },
+  );
+
   flow("the dashboard's reads find a running job and its worker, nothing refused", async () => {
     const { proxy, cli, worker } = await cluster(profile);
     const running = await worker();

@@ -11,6 +11,7 @@ import { ExitCode, UserError } from "../../common/errors.ts";
 import { finishAttempt } from "../attempts.ts";
 import { isDetachedReceipt, type JobResult, type WorkerRef } from "../jobs/job.ts";
 import { executeId, jobChildTags, queueTimeoutId, TAG } from "../jobs/names.ts";
+import { SWEEP_TAG } from "../jobs/sweep.ts";
 import { PollSource } from "../wire/poll-source.ts";
 import { createTransport } from "../wire/transport.ts";
 import {
@@ -125,6 +126,8 @@ async function createCanceled(
   id: string,
   record: CanceledRecord,
   timeoutAt: number,
+  /** More tags, as the router's would carry: a sweep's job's, its sweep's. */
+  extraTags: Record<string, string> = {},
 ): Promise<PromiseRecord> {
   const made = await send(
     request("promise.create", {
@@ -135,6 +138,7 @@ async function createCanceled(
         [TAG.executeOf]: record.id,
         [TAG.kind]: "execute",
         [TAG.group]: record.group,
+        ...extraTags,
         ...jobChildTags(record.id, id),
       },
     }),
@@ -208,7 +212,14 @@ export async function cancelJob(
   }
   const execute =
     (await settleCanceled(send, callId, record)) ??
-    (await createCanceled(send, callId, record, timeoutAt));
+    (await createCanceled(
+      send,
+      callId,
+      record,
+      timeoutAt,
+      // So that the sweep's one search finds it (client/sweep.ts).
+      view.spec.sweep ? { [SWEEP_TAG.of]: view.spec.sweep.id } : {},
+    ));
   if (!ours(execute, record)) {
     // It ended (or was canceled by someone else) between the look and the settling.
     const held = recordIn(execute) ?? settledWithoutRecord(view.spec, record.group, execute);

@@ -10,6 +10,8 @@ import { specOfParam } from "../jobs/job-param.ts";
 import { refuseMissingDependencies } from "./dependencies.ts";
 import { DEPENDENCY_WAIT_MS } from "../dependencies.ts";
 import { ENTRY_GROUP, SUBMIT_FUNCTION, TAG } from "../jobs/names.ts";
+import { rootLineageTags, type Generation } from "../jobs/lineage.ts";
+import { SWEEP_TAG } from "../jobs/sweep.ts";
 import { submissionDifferences } from "../jobs/same-submission.ts";
 import { anycastAddress } from "../wire/poll-address.ts";
 import { encodeValue, isOk, request, type Send } from "../wire/wire.ts";
@@ -33,6 +35,7 @@ export async function submitJob(
   queueTimeoutMs: number,
   serverMaxBodyBytes: () => Promise<number>,
   tokenPrefix = "",
+  generation: Generation = "none",
 ): Promise<Submitted> {
   refuseUnrunnable(spec);
   const call = { func: SUBMIT_FUNCTION, args: [spec], version: 1 };
@@ -50,10 +53,10 @@ export async function submitJob(
         [TAG.kind]: "job",
         [TAG.group]: spec.group,
         ...timeBucketTags(spec.submittedAt),
-        // A top-level call is its own lineage: origin, branch and parent are its id.
-        "resonate:origin": spec.id,
-        "resonate:branch": spec.id,
-        "resonate:parent": spec.id,
+        ...(spec.sweep ? { [SWEEP_TAG.of]: spec.sweep.id } : {}),
+        // A top-level call is its own lineage: origin, branch and parent are its id (a sweep's
+        // job declares its sweep as its origin where the server reads origins so).
+        ...rootLineageTags(generation, spec.id),
         "resonate:scope": "global",
         "resonate:target": anycastAddress(ENTRY_GROUP),
       },

@@ -37,6 +37,7 @@ const OPTIONAL: readonly (readonly [keyof JobSpec, Shape])[] = [
   ["after", "after"],
   ["retries", "number"],
   ["retryTimedOut", "boolean"],
+  ["sweep", "object"],
 ];
 
 function fits(value: unknown, shape: Shape): boolean {

@@ -1,6 +1,7 @@
 // A job as it travels: the submission (spec) and the result record, in the promise and in
 // `--json`. Plain data only: they cross the wire as JSON.
 import { ExitCode } from "../../common/errors.ts";
+import type { SweepMember } from "./sweep.ts";
 
 export type JobState = "pending" | "running" | "succeeded" | "failed" | "timed_out" | "canceled";
 
@@ -44,6 +45,8 @@ export interface JobSpec {
   retries?: number;
   /** Runs again after a run that timed out too, within `retries`. Default false. */
   retryTimedOut?: boolean;
+  /** The job's place in its sweep (jobs/sweep.ts), for a job submitted as one of many. */
+  sweep?: SweepMember;
 }
 
 export interface JobDependencies {

@@ -66,6 +66,11 @@ export function newJobId(now: number): string {
   return `job-${now.toString(36)}-${randomBytes(4).toString("hex")}`;
 }
 
+/** A fresh sweep id, as `newJobId` makes a job's. */
+export function newSweepId(now: number): string {
+  return `sweep-${now.toString(36)}-${randomBytes(4).toString("hex")}`;
+}
+
 /**
  * The generation of the server this process talks to, learnt at start-up
  * (server-generation.ts); every process of a cluster learns the same from the same server.

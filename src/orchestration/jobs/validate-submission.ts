@@ -5,6 +5,7 @@ import { scriptKindProblem } from "../../sandbox/script-kind.ts";
 import type { JobSpec } from "./job.ts";
 import { groupNameProblem, jobIdProblem } from "./names.ts";
 import { gpusAskedProblem, interpreterNameProblem } from "./resources.ts";
+import { sweepMemberProblem } from "./sweep.ts";
 
 export interface SubmissionLimits {
   /** Largest script accepted. Default: what the server's default request limit carries (3.7 MiB). */
@@ -39,7 +40,9 @@ export function submissionProblem(
   group: string,
   limits: SubmissionLimits,
 ): string | undefined {
-  const idProblem = userJobIdProblem(spec.id);
+  const idProblem = spec.sweep
+    ? sweepMemberProblem(spec.id, spec.sweep)
+    : userJobIdProblem(spec.id);
   if (idProblem) return idProblem;
   const groupProblem = groupNameProblem(group);
   if (groupProblem) return groupProblem;
