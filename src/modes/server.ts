@@ -45,6 +45,11 @@ const options = {
     default: "10M",
     describe: "Largest request body accepted; larger gets 413",
   },
+  "metrics-public": {
+    type: "boolean",
+    default: false,
+    describe: "Serve GET /metrics without a token even when --token or --auth-public-key is set",
+  },
   sync: {
     choices: ["full", "normal"] as const,
     default: "full" as const,
@@ -105,6 +110,7 @@ export function serverOptionsFrom(
     retainMs: parseDurationMs(args.retain, "--retain"),
     maxBodyBytes: parseBytes(args.maxBody, "--max-body"),
     sync: args.sync,
+    ...(args.metricsPublic ? { metricsPublic: true } : {}),
   };
 }
 
