@@ -10,6 +10,7 @@ import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 import { awaitResonateServer, type AwaitServer } from "./deps.ts";
 import { untilAborted } from "./lifecycle.ts";
+import { serveMetrics, type MetricsEndpoint } from "./metrics-endpoint.ts";
 import { joinError } from "./start-errors.ts";
 import {
   defaultJobLimits,
@@ -68,6 +69,16 @@ const options = {
   "work-dir": {
     type: "string",
     describe: "Where jobs' directories and logs go [default: ~/.modulate/worker]",
+  },
+  "metrics-port": {
+    type: "number",
+    describe:
+      "Serve GET /metrics (Prometheus text) on this port (0 picks a free one) [default: off]",
+  },
+  "metrics-host": {
+    type: "string",
+    default: "127.0.0.1",
+    describe: "Address --metrics-port binds",
   },
 } as const;
 
@@ -134,6 +145,28 @@ export async function runWorker(
     throw new UserError(`--slots ${slots} is not a positive whole number of jobs`);
   }
   const gpus = shareGpus(gpuIds, slots);
+  const metricsPort = args.metricsPort;
+  if (
+    metricsPort !== undefined &&
+    (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)
+  ) {
+    throw new UserError(
+      `--metrics-port ${metricsPort} is not a port: use a whole number from 0 to 65535`,
+    );
+  }
+  let running: RunningWorker | undefined;
+  const metrics =
+    metricsPort === undefined
+      ? undefined
+      : new (await import("../orchestration/worker-metrics.ts")).WorkerMetrics({
+          group: args.group,
+          slots,
+          busySlots: () => running?.busy ?? 0,
+          gpus: () =>
+            gpus
+              ? { total: gpus.pool.size, busy: gpus.pool.size - gpus.pool.freeCount }
+              : { total: 0, busy: 0 },
+        });
   const connection = resolveConnection(args.url, args.token, ctx.env);
   const leaseMs = parseDurationMs(args.lease, "--lease");
   const maxDiskBytes = maxDiskFrom(args.maxDisk);
@@ -151,7 +184,16 @@ export async function runWorker(
     },
     ctx.env,
   );
+  let endpoint: MetricsEndpoint | undefined;
   try {
+    // Before joining: a port that is taken stops the worker before it takes any job.
+    endpoint = metrics
+      ? await serveMetrics({
+          host: args.metricsHost,
+          port: metricsPort ?? 0,
+          exposition: () => metrics.exposition(),
+        })
+      : undefined;
     const pid = processPid(args.group, hostname(), process.pid);
     const serverLimits = new ServerLimits();
     await deps.awaitServer(connection, ctx.signal, (why) =>
@@ -172,20 +214,28 @@ export async function runWorker(
           cgroups,
           serverLimits,
           connection,
+          observer: metrics,
         }),
         events: {
-          onStart: (spec, attempt) => ctx.stdout.write(`start ${spec.id} attempt ${attempt}\n`),
-          onFinish: (spec, result) =>
+          onStart: (spec, attempt) => {
+            metrics?.started(spec, attempt);
+            ctx.stdout.write(`start ${spec.id} attempt ${attempt}\n`);
+          },
+          onFinish: (spec, result) => {
+            metrics?.finished(result);
             ctx.stdout.write(
               `done ${spec.id} ${result.state}${result.reason ? `: ${result.reason}` : ""}\n`,
-            ),
+            );
+          },
           onAnswerNote: (taskId, note) => ctx.stdout.write(`answer ${taskId}: ${note}\n`),
         },
       })
       .catch((error: unknown) => {
         throw joinError("worker", connection.url, error);
       });
+    running = worker;
     for (const note of notes) ctx.stdout.write(`${note}\n`);
+    if (endpoint) ctx.stdout.write(`metrics: ${endpoint.url}\n`);
     if (args.gpus !== undefined) {
       ctx.stdout.write(
         gpus
@@ -200,6 +250,7 @@ export async function runWorker(
     await worker.stop();
     return ExitCode.ok;
   } finally {
+    await endpoint?.close();
     // After `stop`. The cgroups first: their idle slots' standbys hold disk areas too. The
     // areas are unmounted once the jobs it cut short and the standbys have let them go.
     await cgroups?.close();

@@ -1,0 +1,106 @@
+// `GET /metrics` as Prometheus scrapes it, from real server, router and worker processes: the
+// server counts requests, commits, fsyncs and poll streams; the worker (--metrics-port) counts
+// jobs by outcome with their queue wait, run time and sandbox start (issue 18, item 5).
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { parseExposition, type Sample } from "../../src/common/metrics.ts";
+import { runCli, startRouterProcess, startWorkerProcess } from "../helpers/cluster.ts";
+import { JOB_FIXTURES, startServerProcess, stopAll, tempDir } from "../helpers/processes.ts";
+
+afterEach(stopAll);
+
+async function scrape(url: string, token?: string): Promise<{ status: number; samples: Sample[] }> {
+  const res = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  const text = await res.text();
+  if (res.status !== 200) return { status: res.status, samples: [] };
+  expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+  return { status: 200, samples: parseExposition(text) };
+}
+
+function sum(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  return samples
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((total, s) => total + s.value, 0);
+}
+
+describe("metrics", () => {
+  it("the server and a worker count a finished job", async () => {
+    const server = await startServerProcess(["--data", tempDir()]);
+    await startRouterProcess(server.url);
+    const worker = await startWorkerProcess(server.url, "cpu", tempDir(), ["--metrics-port", "0"]);
+    const workerMetrics = /metrics: (http:\/\/\S+)/.exec(worker.output())?.[1];
+    expect(workerMetrics).toBeDefined();
+
+    const ok = await runCli(
+      server.url,
+      "submit",
+      join(JOB_FIXTURES, "quick.py"),
+      "--group",
+      "cpu",
+      "--json",
+    );
+    expect(ok.record.state).toBe("succeeded");
+    const failed = await runCli(
+      server.url,
+      "submit",
+      join(JOB_FIXTURES, "exit-7.py"),
+      "--group",
+      "cpu",
+      "--json",
+    );
+    expect(failed.record.state).toBe("failed");
+
+    const fromServer = await scrape(`${server.url}/metrics`);
+    expect(fromServer.status).toBe(200);
+    const s = fromServer.samples;
+    expect(
+      sum(s, "modulate_server_requests_total", { kind: "promise.create", status: "200" }),
+    ).toBeGreaterThan(0);
+    expect(
+      sum(s, "modulate_server_request_duration_seconds_count", { kind: "promise.create" }),
+    ).toBeGreaterThan(0);
+    expect(sum(s, "modulate_server_store_commits_total")).toBeGreaterThan(0);
+    expect(sum(s, "modulate_server_store_fsyncs_total")).toBeGreaterThan(0);
+    expect(sum(s, "modulate_server_poll_connections", { group: "cpu" })).toBeGreaterThanOrEqual(1);
+    expect(sum(s, "modulate_server_store_size_bytes", { file: "db" })).toBeGreaterThan(0);
+    expect(sum(s, "modulate_server_store_up")).toBe(1);
+    expect(s.some((x) => x.name === "modulate_server_pending_promises")).toBe(true);
+
+    const fromWorker = await scrape(workerMetrics ?? "");
+    const w = fromWorker.samples;
+    expect(sum(w, "modulate_worker_jobs_total", { group: "cpu", outcome: "succeeded" })).toBe(1);
+    expect(sum(w, "modulate_worker_jobs_total", { group: "cpu", outcome: "failed" })).toBe(1);
+    expect(sum(w, "modulate_worker_queue_wait_seconds_count", { group: "cpu" })).toBe(2);
+    expect(sum(w, "modulate_worker_job_duration_seconds_count", { outcome: "succeeded" })).toBe(1);
+    expect(sum(w, "modulate_worker_sandbox_start_seconds_count")).toBe(2);
+    expect(sum(w, "modulate_worker_slots", { state: "free" })).toBe(1);
+    expect(sum(w, "modulate_worker_redispatches_total")).toBe(0);
+  });
+
+  it("the server's /metrics asks for the token when auth is on, unless --metrics-public", async () => {
+    const guarded = await startServerProcess(["--in-memory", "--token", "s3cret"]);
+    expect((await scrape(`${guarded.url}/metrics`)).status).toBe(401);
+    expect((await scrape(`${guarded.url}/metrics`, "wrong")).status).toBe(401);
+    expect((await scrape(`${guarded.url}/metrics`, "s3cret")).status).toBe(200);
+    const open = await startServerProcess(["--in-memory", "--token", "s3cret", "--metrics-public"]);
+    expect((await scrape(`${open.url}/metrics`)).status).toBe(200);
+  });
+
+  it("a worker whose --metrics-port is taken says so in one line and exits 2", async () => {
+    const server = await startServerProcess();
+    const first = await startWorkerProcess(server.url, "cpu", tempDir(), ["--metrics-port", "0"]);
+    const port = /metrics: http:\/\/127\.0\.0\.1:(\d+)/.exec(first.output())?.[1] ?? "";
+    const second = await runCli(
+      server.url,
+      "worker",
+      "--group",
+      "cpu",
+      "--work-dir",
+      tempDir(),
+      "--metrics-port",
+      port,
+    );
+    expect(second.code).toBe(2);
+    expect(second.out).toContain(`--metrics-port ${port} on 127.0.0.1 is in use`);
+  });
+});
