@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { ExitCode, UserError } from "../common/errors.ts";
-import { groupNameProblem, processPid } from "../orchestration/jobs/names.ts";
+import { groupNameProblem, jobOfExecuteId, processPid } from "../orchestration/jobs/names.ts";
 import type { RunningWorker, WorkerOptions } from "../orchestration/worker.ts";
 import { SandboxSetupError } from "../sandbox/errors.ts";
 import { resolveConnection } from "../orchestration/wire/connection.ts";
@@ -10,6 +10,7 @@ import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 import { awaitResonateServer, type AwaitServer } from "./deps.ts";
 import { untilAborted } from "./lifecycle.ts";
+import { logFormatOptions, loggerFor } from "./log-format.ts";
 import { serveMetrics, type MetricsEndpoint } from "./metrics-endpoint.ts";
 import { joinError } from "./start-errors.ts";
 import {
@@ -24,6 +25,7 @@ import { GENERATION_NAMES } from "../orchestration/wire/origins.ts";
 
 const options = {
   ...connectionOptions,
+  ...logFormatOptions,
   ...workerSandboxOptions,
   group: {
     type: "string",
@@ -145,6 +147,7 @@ export async function runWorker(
     throw new UserError(`--slots ${slots} is not a positive whole number of jobs`);
   }
   const gpus = shareGpus(gpuIds, slots);
+  const log = loggerFor(args.logFormat, "worker", ctx);
   const metricsPort = args.metricsPort;
   if (
     metricsPort !== undefined &&
@@ -197,7 +200,7 @@ export async function runWorker(
     const pid = processPid(args.group, hostname(), process.pid);
     const serverLimits = new ServerLimits();
     await deps.awaitServer(connection, ctx.signal, (why) =>
-      ctx.stderr.write(`modulate worker: waiting for the server (${why})\n`),
+      log.warn("server.waiting", `modulate worker: waiting for the server (${why})`, { why }),
     );
     const worker = await deps
       .startWorker({
@@ -219,35 +222,56 @@ export async function runWorker(
         events: {
           onStart: (spec, attempt) => {
             metrics?.started(spec, attempt);
-            ctx.stdout.write(`start ${spec.id} attempt ${attempt}\n`);
+            log.info("job.start", `start ${spec.id} attempt ${attempt}`, {
+              jobId: spec.id,
+              attempt,
+            });
           },
           onFinish: (spec, result) => {
             metrics?.finished(result);
-            ctx.stdout.write(
-              `done ${spec.id} ${result.state}${result.reason ? `: ${result.reason}` : ""}\n`,
+            log.info(
+              "job.done",
+              `done ${spec.id} ${result.state}${result.reason ? `: ${result.reason}` : ""}`,
+              {
+                jobId: spec.id,
+                state: result.state,
+                attempt: result.attempt,
+                exitCode: result.exitCode,
+                durationMs: result.durationMs,
+                ...(result.reason ? { reason: result.reason } : {}),
+              },
             );
           },
-          onAnswerNote: (taskId, note) => ctx.stdout.write(`answer ${taskId}: ${note}\n`),
+          onAnswerNote: (taskId, note) =>
+            log.info("job.answer", `answer ${taskId}: ${note}`, {
+              jobId: jobOfExecuteId(taskId),
+              taskId,
+              note,
+            }),
         },
       })
       .catch((error: unknown) => {
         throw joinError("worker", connection.url, error);
       });
     running = worker;
-    for (const note of notes) ctx.stdout.write(`${note}\n`);
-    if (endpoint) ctx.stdout.write(`metrics: ${endpoint.url}\n`);
+    for (const note of notes) log.info("worker.sandbox", note);
+    if (endpoint) log.info("worker.metrics", `metrics: ${endpoint.url}`, { url: endpoint.url });
     if (args.gpus !== undefined) {
-      ctx.stdout.write(
-        gpus
-          ? `gpus: ${gpuIds.join(",")} (${gpus.perJob} per job)\n`
-          : "warning: --gpus found no GPU: jobs run without one\n",
-      );
+      if (gpus)
+        log.info("worker.gpus", `gpus: ${gpuIds.join(",")} (${gpus.perJob} per job)`, {
+          gpus: gpuIds.join(","),
+          perJob: gpus.perJob,
+        });
+      else log.info("worker.gpus", "warning: --gpus found no GPU: jobs run without one");
     }
-    ctx.stdout.write(
-      `modulate worker ${pid} ready: group ${args.group}, ${slots} slot${slots === 1 ? "" : "s"}, server ${connection.url}, ${GENERATION_NAMES[worker.generation]}\n`,
+    log.info(
+      "worker.ready",
+      `modulate worker ${pid} ready: group ${args.group}, ${slots} slot${slots === 1 ? "" : "s"}, server ${connection.url}, ${GENERATION_NAMES[worker.generation]}`,
+      { pid, group: args.group, slots, url: connection.url },
     );
     await untilAborted(ctx.signal);
     await worker.stop();
+    log.info("worker.stopped", `modulate worker ${pid} stopped`, { pid });
     return ExitCode.ok;
   } finally {
     await endpoint?.close();

@@ -50,6 +50,16 @@ export interface RouterOptions {
   /** A router silent this long loses its submissions to a peer. */
   leaseMs: number;
   pid: string;
+  /** Told of each job routed or refused, and of each queue timeout run (the process log). */
+  events?: RouterEvents;
+}
+
+/** What the router tells its process log; a replayed orchestration may tell a job twice. */
+export interface RouterEvents {
+  onRouted?(jobId: string, group: string): void;
+  onRejected?(jobId: string, reason: string): void;
+  /** `outcome`: "taken" (a worker had taken the job) or "timed_out" (it ended it). */
+  onQueueTimeout?(jobId: string, outcome: "taken" | "timed_out"): void;
 }
 
 export interface RunningRouter {
@@ -60,7 +70,7 @@ export interface RunningRouter {
 
 /** The orchestration itself, apart from the process around it. */
 export function submitOrchestration(
-  options: Pick<RouterOptions, "routes" | "limits" | "queueTimeoutMs"> & {
+  options: Pick<RouterOptions, "routes" | "limits" | "queueTimeoutMs" | "events"> & {
     /** The network's mapping of a group name to its address, as `ctx.options` uses. */
     match: (target: string) => string;
     clock?: () => number;
@@ -77,13 +87,19 @@ export function submitOrchestration(
     const reading = readJobSpec(submitted);
     // A root promise written by something other than modulate's client: refused as any invalid
     // submission is (below), where reading its fields threw and failed the orchestration.
-    if (!reading.ok) return rejectedResult({ id: ctx.id, submittedAt: 0 }, "?", reading.problem, 0);
+    if (!reading.ok) {
+      options.events?.onRejected?.(ctx.id, reading.problem);
+      return rejectedResult({ id: ctx.id, submittedAt: 0 }, "?", reading.problem, 0);
+    }
     const spec = reading.spec;
     const group = resolveGroup(options.routes, spec.group);
     const problem = submissionProblem(spec, group, options.limits);
     // Invalid now is invalid on every replay: answer with the reason instead of throwing,
     // so nothing retries it.
-    if (problem) return rejectedResult(spec, group, problem, spec.submittedAt);
+    if (problem) {
+      options.events?.onRejected?.(spec.id, problem);
+      return rejectedResult(spec, group, problem, spec.submittedAt);
+    }
     const queueTimeoutMs = effectiveQueueTimeoutMs(spec, options.queueTimeoutMs);
     const routed: JobSpec = { ...spec, group, queueTimeoutMs };
     const execute = yield* ctx.detached<JobResult>(
@@ -130,6 +146,7 @@ export function submitOrchestration(
         },
       }),
     );
+    options.events?.onRouted?.(spec.id, group);
     // Waiting or detached, the record is in the execute promise; a waiting client watches it.
     return { detached: true, id: spec.id, group, executeId: execute.id };
   };
@@ -145,6 +162,7 @@ export function queueTimeoutFunction(
   send: Send,
   stop: AbortSignal,
   clock: () => number = Date.now,
+  events?: RouterEvents,
 ) {
   return async function queueTimeout(
     _ctx: Context,
@@ -153,7 +171,9 @@ export function queueTimeoutFunction(
     const early = call.deliverAt - clock();
     if (early > 0) await abortableSleep(early, stop);
     if (stop.aborted) throw new Error(`stopping: the queue timeout of ${call.id} goes to a peer`);
-    return endAtQueueTimeout(send, call, clock());
+    const outcome = await endAtQueueTimeout(send, call, clock());
+    events?.onQueueTimeout?.(call.id, outcome.taken ? "taken" : "timed_out");
+    return outcome;
   };
 }
 
@@ -173,7 +193,10 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     submitOrchestration({ ...options, match: (target) => network.match(target) }),
   );
   const stopping = new AbortController();
-  resonate.register(QUEUE_TIMEOUT_FUNCTION, queueTimeoutFunction(send, stopping.signal));
+  resonate.register(
+    QUEUE_TIMEOUT_FUNCTION,
+    queueTimeoutFunction(send, stopping.signal, Date.now, options.events),
+  );
   const presence = new PresenceLease({
     send,
     group: ENTRY_GROUP,
