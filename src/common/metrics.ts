@@ -58,7 +58,7 @@ class Scalar implements Metric {
     this.type = type;
   }
 
-  private entry(labels: Labels): Series<number> {
+  entry(labels: Labels): Series<number> {
     const key = labelKey(labels);
     let found = this.series.get(key);
     if (!found) {
@@ -95,6 +95,15 @@ export class Counter {
   setTotal(labels: Labels, total: number): void {
     this.scalar.set(labels, total);
   }
+  /** The series of `labels`, found once: for hot paths that count the same labels again. */
+  labels(labels: Labels): { inc(by?: number): void } {
+    const series = this.scalar.entry(labels);
+    return {
+      inc(by = 1) {
+        series.value += by;
+      },
+    };
+  }
 }
 
 export class Gauge {
@@ -129,6 +138,16 @@ export class Histogram implements Metric {
   }
 
   observe(labels: Labels, value: number): void {
+    this.#record(this.#entry(labels).value, value);
+  }
+
+  /** The series of `labels`, found once: for hot paths that observe the same labels again. */
+  labels(labels: Labels): { observe(value: number): void } {
+    const series = this.#entry(labels).value;
+    return { observe: (value) => this.#record(series, value) };
+  }
+
+  #entry(labels: Labels): Series<HistogramValue> {
     const key = labelKey(labels);
     let found = this.series.get(key);
     if (!found) {
@@ -138,7 +157,10 @@ export class Histogram implements Metric {
       };
       this.series.set(key, found);
     }
-    const v = found.value;
+    return found;
+  }
+
+  #record(v: HistogramValue, value: number): void {
     // Cumulative counts are made when written; each observation lands in its first bucket.
     const index = this.buckets.findIndex((bound) => value <= bound);
     if (index >= 0) v.counts[index] = (v.counts[index] ?? 0) + 1;

@@ -13,12 +13,19 @@ export interface ServerMetricsSources {
   databasePath: string;
 }
 
+interface AnsweredSeries {
+  count: { inc(): void };
+  latency: { observe(seconds: number): void };
+}
+
 export class ServerMetrics {
   readonly registry = new MetricsRegistry();
   readonly #requests: Counter;
   readonly #latency: Histogram;
   readonly #polls: Gauge;
   readonly #pollCounts = new Map<string, number>();
+  /** Each kind and status's series, found once: counting a request is then two additions. */
+  readonly #answeredSeries = new Map<string, Map<number, AnsweredSeries>>();
 
   constructor(sources: ServerMetricsSources) {
     const r = this.registry;
@@ -80,8 +87,21 @@ export class ServerMetrics {
 
   /** One `POST /` answered: its kind, HTTP status, and seconds since it arrived. */
   answered(kind: string, status: number, seconds: number): void {
-    this.#requests.inc({ kind, status: String(status) });
-    this.#latency.observe({ kind }, seconds);
+    let ofKind = this.#answeredSeries.get(kind);
+    if (!ofKind) {
+      ofKind = new Map();
+      this.#answeredSeries.set(kind, ofKind);
+    }
+    let series = ofKind.get(status);
+    if (!series) {
+      series = {
+        count: this.#requests.labels({ kind, status: String(status) }),
+        latency: this.#latency.labels({ kind }),
+      };
+      ofKind.set(status, series);
+    }
+    series.count.inc();
+    series.latency.observe(seconds);
   }
 
   pollOpened(group: string): void {
