@@ -5,7 +5,14 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseExposition, type Sample } from "../../src/common/metrics.ts";
 import { runCli, startRouterProcess, startWorkerProcess } from "../helpers/cluster.ts";
-import { JOB_FIXTURES, startServerProcess, stopAll, tempDir } from "../helpers/processes.ts";
+import {
+  eventually,
+  JOB_FIXTURES,
+  ROOT,
+  startServerProcess,
+  stopAll,
+  tempDir,
+} from "../helpers/processes.ts";
 
 afterEach(stopAll);
 
@@ -75,6 +82,57 @@ describe("metrics", () => {
     expect(sum(w, "modulate_worker_sandbox_start_seconds_count")).toBe(2);
     expect(sum(w, "modulate_worker_slots", { state: "free" })).toBe(1);
     expect(sum(w, "modulate_worker_redispatches_total")).toBe(0);
+  });
+
+  it("a GPU worker counts GPUs and slots busy while a job runs, and an OOM kill", async () => {
+    const server = await startServerProcess();
+    await startRouterProcess(server.url);
+    const fakeGpus = `${join(ROOT, "test", "fixtures", "sandbox")}:${process.env["PATH"] ?? ""}`;
+    const worker = await startWorkerProcess(
+      server.url,
+      "gpu",
+      tempDir(),
+      ["--gpus", "auto", "--metrics-port", "0"],
+      { PATH: fakeGpus },
+    );
+    const url = /metrics: (http:\/\/\S+)/.exec(worker.output())?.[1] ?? "";
+    const idle = (await scrape(url)).samples;
+    expect(sum(idle, "modulate_worker_gpus", { state: "free" })).toBe(2);
+    expect(sum(idle, "modulate_worker_gpus", { state: "busy" })).toBe(0);
+
+    const sleeping = await runCli(
+      server.url,
+      "submit",
+      join(JOB_FIXTURES, "sleepy.py"),
+      "--group",
+      "gpu",
+      "--detach",
+      "--",
+      "60",
+    );
+    expect(sleeping.code).toBe(0);
+    await eventually(async () => {
+      const s = (await scrape(url)).samples;
+      return sum(s, "modulate_worker_gpus", { state: "busy" }) === 1 &&
+        sum(s, "modulate_worker_slots", { state: "busy" }) === 1
+        ? true
+        : undefined;
+    }, "one GPU and one slot busy");
+
+    const hog = await runCli(
+      server.url,
+      "submit",
+      join(JOB_FIXTURES, "memory-hog.py"),
+      "--group",
+      "gpu",
+      "--memory",
+      "64M",
+      "--json",
+    );
+    expect(hog.record.reason).toMatch(/memory limit 64 MiB/);
+    const after = (await scrape(url)).samples;
+    expect(sum(after, "modulate_worker_oom_kills_total", { group: "gpu" })).toBe(1);
+    expect(sum(after, "modulate_worker_jobs_total", { outcome: "failed" })).toBe(1);
   });
 
   it("the server's /metrics asks for the token when auth is on, unless --metrics-public", async () => {
