@@ -135,6 +135,39 @@ describe("metrics", () => {
     expect(sum(after, "modulate_worker_jobs_total", { outcome: "failed" })).toBe(1);
   });
 
+  it("the peer that runs a job again after its worker is killed counts a re-dispatch", async () => {
+    const server = await startServerProcess(["--data", tempDir()]);
+    await startRouterProcess(server.url);
+    const workDir = tempDir();
+    const workers = await Promise.all([
+      startWorkerProcess(server.url, "g", workDir, ["--metrics-port", "0", "--lease", "3s"]),
+      startWorkerProcess(server.url, "g", workDir, ["--metrics-port", "0", "--lease", "3s"]),
+    ]);
+    const submitted = await runCli(
+      server.url,
+      "submit",
+      join(JOB_FIXTURES, "sleepy.py"),
+      "--group",
+      "g",
+      "--detach",
+      "--",
+      "2",
+    );
+    const jobId = submitted.out.trim().split("\n").pop() ?? "";
+    const started = new RegExp(`start ${jobId} attempt 1`);
+    const first = await Promise.race(workers.map((w) => w.waitFor(started).then(() => w)));
+    const peer = workers.find((w) => w !== first);
+    first.kill("SIGKILL");
+    await first.exited();
+    await peer?.waitFor(new RegExp(`done ${jobId} succeeded`), 60_000);
+    const url = /metrics: (http:\/\/\S+)/.exec(peer?.output() ?? "")?.[1] ?? "";
+    const s = (await scrape(url)).samples;
+    expect(sum(s, "modulate_worker_redispatches_total", { group: "g" })).toBe(1);
+    expect(sum(s, "modulate_worker_jobs_total", { outcome: "succeeded" })).toBe(1);
+    // The queue wait is the first attempt's; a re-dispatch is not counted as waiting again.
+    expect(sum(s, "modulate_worker_queue_wait_seconds_count")).toBe(0);
+  });
+
   it("the server's /metrics asks for the token when auth is on, unless --metrics-public", async () => {
     const guarded = await startServerProcess(["--in-memory", "--token", "s3cret"]);
     expect((await scrape(`${guarded.url}/metrics`)).status).toBe(401);
