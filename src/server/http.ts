@@ -1,5 +1,6 @@
 // The server's HTTP face: `POST /` protocol envelopes, `GET /poll/:group/:pid` server-sent
-// events, `GET /health`, `GET /ready` and `GET /metrics` (Prometheus text). The HTTP status always equals `head.status`.
+// events, `GET /health`, `GET /ready` and `GET /metrics` (Prometheus text). The HTTP status
+// always equals `head.status`.
 // Nothing a request carries may end the process: routing runs inside one guard, and every
 // way a request can be malformed (its target, its bytes, its size, its pace) gets a 4xx.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -127,6 +128,7 @@ export function createHttpServer(options: HttpOptions): Server {
     });
     if (outcome.kind === "aborted") return;
     if (outcome.kind === "timed-out") {
+      metrics?.answered("unknown", 408, (performance.now() - arrivedAt) / 1000);
       sendErrorAndClose(res, {
         status: 408,
         data: `request body did not arrive within ${Math.round(outcome.allowedMs / 100) / 10} s of its headers (${bodyTimeoutMs / 1000} s, and the time its length takes at ${MIN_BODY_BYTES_PER_S / 1024} KiB/s): send the body at that rate or faster`,
@@ -134,6 +136,7 @@ export function createHttpServer(options: HttpOptions): Server {
       return;
     }
     if (outcome.kind === "too-large") {
+      metrics?.answered("unknown", 413, (performance.now() - arrivedAt) / 1000);
       // Read to its end, the sender has finished writing and takes the answer; otherwise
       // (past the discard bound) there is no answering without closing under it.
       if (outcome.drained) sendError(res, "unknown", UNKNOWN_CORR_ID, tooLarge);

@@ -173,8 +173,20 @@ describe("metrics", () => {
     expect((await scrape(`${guarded.url}/metrics`)).status).toBe(401);
     expect((await scrape(`${guarded.url}/metrics`, "wrong")).status).toBe(401);
     expect((await scrape(`${guarded.url}/metrics`, "s3cret")).status).toBe(200);
-    const open = await startServerProcess(["--in-memory", "--token", "s3cret", "--metrics-public"]);
-    expect((await scrape(`${open.url}/metrics`)).status).toBe(200);
+    const open = await startServerProcess([
+      "--in-memory",
+      "--token",
+      "s3cret",
+      "--metrics-public",
+      "--max-body",
+      "1K",
+    ]);
+    // Refused before it reached the engine, a request is still counted, by its status.
+    const tooLarge = await fetch(`${open.url}/`, { method: "POST", body: "x".repeat(2048) });
+    expect(tooLarge.status).toBe(413);
+    const scraped = await scrape(`${open.url}/metrics`);
+    expect(scraped.status).toBe(200);
+    expect(sum(scraped.samples, "modulate_server_requests_total", { status: "413" })).toBe(1);
   });
 
   it("a worker whose --metrics-port is taken says so in one line and exits 2", async () => {
