@@ -59,6 +59,13 @@ export class WorkerMetrics implements RunObserver {
       "modulate_worker_sandbox_start_seconds",
       "Time from a job's arrival at the runner to its script's launch (directory, cgroup, sandbox).",
     );
+    // Every series this worker will have starts at 0, so that rate() and increase() see its
+    // first job and a dashboard shows 0 rather than "no data".
+    const group = { group: this.#group };
+    for (const counter of [this.#started, this.#redispatched, this.#oomKills])
+      counter.inc(group, 0);
+    for (const outcome of ["succeeded", "failed", "timed_out", "canceled"])
+      this.#jobs.inc({ ...group, outcome }, 0);
     const slots = r.gauge("modulate_worker_slots", "Job slots of this worker, by state.");
     const gpus = r.gauge("modulate_worker_gpus", "GPUs of this worker, by state.");
     r.onCollect(() => {
