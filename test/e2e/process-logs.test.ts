@@ -77,6 +77,23 @@ describe("process logs", () => {
     expect(routed).toMatchObject({ component: "router", jobId, group: "cpu" });
     const listening = lines(server.output()).find((l) => l.event === "server.listening");
     expect(listening).toMatchObject({ component: "server", url: server.url });
+    // A job nobody takes ends at its queue timeout, and the router that ends it says so.
+    const stranded = await runCli(
+      server.url,
+      "submit",
+      join(JOB_FIXTURES, "quick.py"),
+      "--group",
+      "nobody",
+      "--queue-timeout",
+      "1s",
+      "--detach",
+    );
+    const strandedId = stranded.out.trim().split("\n").pop() ?? "";
+    const timedOut = await eventually(
+      () => lines(router.output()).find((l) => l.event === "job.queue_timeout"),
+      "the router's job.queue_timeout line",
+    );
+    expect(timedOut).toMatchObject({ jobId: strandedId, outcome: "timed_out" });
   });
 
   it("refuses an unknown --log-format with one line and exit 2", async () => {
