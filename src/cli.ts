@@ -10,6 +10,7 @@ import { retryCommand } from "./modes/retry.ts";
 import { routerCommand } from "./modes/router.ts";
 import { hostScriptIfAsked } from "./modes/script-host.ts";
 import { serverCommand } from "./modes/server.ts";
+import { statsCommand } from "./modes/stats.ts";
 import { submitCommand } from "./modes/submit.ts";
 import { tokenCommand } from "./modes/token.ts";
 import { uiCommand } from "./modes/ui.ts";
@@ -77,6 +78,7 @@ function registerCommands(
   p = register(p, routerCommand, ctx, done, positionals, words);
   p = register(p, workerCommand, ctx, done, positionals, words);
   p = register(p, workersCommand, ctx, done, positionals, words);
+  p = register(p, statsCommand, ctx, done, positionals, words);
   p = register(p, tokenCommand, ctx, done, positionals, words);
   p = register(p, uiCommand, ctx, done, positionals, words);
   return p;
@@ -96,6 +98,7 @@ const KNOWN_COMMANDS: ReadonlySet<string> = new Set(
     routerCommand,
     workerCommand,
     workersCommand,
+    statsCommand,
     tokenCommand,
     uiCommand,
   ].map((mode) => mode.command.split(" ")[0] ?? mode.command),

@@ -12,10 +12,12 @@ import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 import { awaitResonateServer, type AwaitServer } from "./deps.ts";
 import { untilAborted } from "./lifecycle.ts";
+import { logFormatOptions, loggerFor } from "./log-format.ts";
 import { joinError } from "./start-errors.ts";
 
 const options = {
   ...connectionOptions,
+  ...logFormatOptions,
   routes: {
     type: "string",
     describe: "File mapping machine types to groups, lines of 'a100 -> gpu-a100' (or JSON)",
@@ -90,11 +92,30 @@ export async function runRouter(
   const queueTimeoutMs = parseDurationMs(args.queueTimeout, "--queue-timeout");
   const leaseMs = parseDurationMs(args.lease, "--lease");
   const pid = processPid("router", hostname(), process.pid);
+  const log = loggerFor(args.logFormat, "router", ctx);
   await deps.awaitServer(connection, ctx.signal, (why) =>
-    ctx.stderr.write(`modulate router: waiting for the server (${why})\n`),
+    log.warn("server.waiting", `modulate router: waiting for the server (${why})`, { why }),
   );
   const router = await deps
-    .startRouter({ connection, routes, limits, queueTimeoutMs, leaseMs, pid })
+    .startRouter({
+      connection,
+      routes,
+      limits,
+      queueTimeoutMs,
+      leaseMs,
+      pid,
+      events: {
+        onRouted: (jobId, group) =>
+          log.info("job.routed", `routed ${jobId} to ${group}`, { jobId, group }),
+        onRejected: (jobId, reason) =>
+          log.info("job.rejected", `rejected ${jobId}: ${reason}`, { jobId, reason }),
+        onQueueTimeout: (jobId, outcome) =>
+          log.info("job.queue_timeout", `queue timeout of ${jobId}: ${outcome}`, {
+            jobId,
+            outcome,
+          }),
+      },
+    })
     .catch((error: unknown) => {
       throw joinError("router", connection.url, error);
     });
@@ -102,10 +123,13 @@ export async function runRouter(
     routes.size === 0
       ? "each group name routes to itself"
       : [...routes].map(([from, to]) => `${from} -> ${to}`).join(", ");
-  ctx.stdout.write(
-    `modulate router ${pid} ready on ${connection.url} (${routeText}; on ${GENERATION_NAMES[router.generation]})\n`,
+  log.info(
+    "router.ready",
+    `modulate router ${pid} ready on ${connection.url} (${routeText}; on ${GENERATION_NAMES[router.generation]})`,
+    { pid, url: connection.url },
   );
   await untilAborted(ctx.signal);
   await router.stop();
+  log.info("router.stopped", `modulate router ${pid} stopped`, { pid });
   return ExitCode.ok;
 }

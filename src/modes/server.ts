@@ -9,9 +9,11 @@ import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import type { Clock } from "./deps.ts";
 import { startEmbeddedServer, type StartServer } from "./embedded-server.ts";
 import { untilAborted } from "./lifecycle.ts";
+import { logFormatOptions, loggerFor } from "./log-format.ts";
 import { ENTRY_GROUP } from "../orchestration/jobs/names.ts";
 
 const options = {
+  ...logFormatOptions,
   host: {
     type: "string",
     default: "127.0.0.1",
@@ -44,6 +46,11 @@ const options = {
     type: "string",
     default: "10M",
     describe: "Largest request body accepted; larger gets 413",
+  },
+  "metrics-public": {
+    type: "boolean",
+    default: false,
+    describe: "Serve GET /metrics without a token even when --token or --auth-public-key is set",
   },
   sync: {
     choices: ["full", "normal"] as const,
@@ -105,6 +112,7 @@ export function serverOptionsFrom(
     retainMs: parseDurationMs(args.retain, "--retain"),
     maxBodyBytes: parseBytes(args.maxBody, "--max-body"),
     sync: args.sync,
+    ...(args.metricsPublic ? { metricsPublic: true } : {}),
   };
 }
 
@@ -114,17 +122,21 @@ export async function runServer(
   deps: ServerDeps,
 ): Promise<number> {
   const serverOptions = serverOptionsFrom(args, ctx.env, deps.clock);
+  const log = loggerFor(args.logFormat, "server", ctx);
   const server = await deps.startServer({
     ...serverOptions,
-    onError: (error) =>
-      ctx.stderr.write(
-        `modulate server: ${error instanceof Error ? error.message : String(error)}\n`,
-      ),
+    onError: (error) => {
+      const message = error instanceof Error ? error.message : String(error);
+      log.error("server.error", `modulate server: ${message}`, { error: message });
+    },
   });
   const where = server.databasePath === ":memory:" ? "in memory only" : server.databasePath;
-  ctx.stdout.write(`modulate server listening on ${server.url} (store: ${where})\n`);
+  log.info("server.listening", `modulate server listening on ${server.url} (store: ${where})`, {
+    url: server.url,
+    store: server.databasePath,
+  });
   await untilAborted(ctx.signal);
   await server.close();
-  ctx.stdout.write("modulate server stopped\n");
+  log.info("server.stopped", "modulate server stopped");
   return ExitCode.ok;
 }

@@ -3,7 +3,7 @@ import { access } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import { ExitCode, UserError } from "../common/errors.ts";
-import { groupNameProblem, processPid } from "../orchestration/jobs/names.ts";
+import { groupNameProblem, jobOfExecuteId, processPid } from "../orchestration/jobs/names.ts";
 import type { RunningWorker, WorkerOptions } from "../orchestration/worker.ts";
 import { SandboxSetupError } from "../sandbox/errors.ts";
 import { resolveConnection } from "../orchestration/wire/connection.ts";
@@ -13,6 +13,8 @@ import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 import { awaitResonateServer, type AwaitServer } from "./deps.ts";
 import { untilAborted } from "./lifecycle.ts";
+import { logFormatOptions, loggerFor } from "./log-format.ts";
+import { serveMetrics, type MetricsEndpoint } from "./metrics-endpoint.ts";
 import { joinError } from "./start-errors.ts";
 import {
   defaultJobLimits,
@@ -26,6 +28,7 @@ import { GENERATION_NAMES } from "../orchestration/wire/origins.ts";
 
 const options = {
   ...connectionOptions,
+  ...logFormatOptions,
   ...workerSandboxOptions,
   group: {
     type: "string",
@@ -84,6 +87,16 @@ const options = {
   "work-dir": {
     type: "string",
     describe: "Where jobs' directories and logs go [default: ~/.modulate/worker]",
+  },
+  "metrics-port": {
+    type: "number",
+    describe:
+      "Serve GET /metrics (Prometheus text) on this port (0 picks a free one) [default: off]",
+  },
+  "metrics-host": {
+    type: "string",
+    default: "127.0.0.1",
+    describe: "Address --metrics-port binds",
   },
 } as const;
 
@@ -197,6 +210,27 @@ export async function runWorker(
   const gpus = gpuIds.length > 0 ? new GpuSets(gpuIds, jobsPerGpu) : undefined;
   // Names and memory for the result records; none where nvidia-smi does not answer.
   const gpuDescriptions = gpus ? await describeGpus() : [];
+  const log = loggerFor(args.logFormat, "worker", ctx);
+  const metricsPort = args.metricsPort;
+  if (
+    metricsPort !== undefined &&
+    (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)
+  ) {
+    throw new UserError(
+      `--metrics-port ${metricsPort} is not a port: use a whole number from 0 to 65535`,
+    );
+  }
+  let running: RunningWorker | undefined;
+  const metrics =
+    metricsPort === undefined
+      ? undefined
+      : new (await import("../orchestration/worker-metrics.ts")).WorkerMetrics({
+          group: args.group,
+          slots,
+          busySlots: () => running?.busy ?? 0,
+          gpus: () =>
+            gpus ? { total: gpus.size, busy: gpus.size - gpus.freeCount } : { total: 0, busy: 0 },
+        });
   const connection = resolveConnection(args.url, args.token, ctx.env);
   const leaseMs = parseDurationMs(args.lease, "--lease");
   const maxDiskBytes = maxDiskFrom(args.maxDisk);
@@ -215,11 +249,20 @@ export async function runWorker(
     },
     ctx.env,
   );
+  let endpoint: MetricsEndpoint | undefined;
   try {
+    // Before joining: a port that is taken stops the worker before it takes any job.
+    endpoint = metrics
+      ? await serveMetrics({
+          host: args.metricsHost,
+          port: metricsPort ?? 0,
+          exposition: () => metrics.exposition(),
+        })
+      : undefined;
     const pid = processPid(args.group, hostname(), process.pid);
     const serverLimits = new ServerLimits();
     await deps.awaitServer(connection, ctx.signal, (why) =>
-      ctx.stderr.write(`modulate worker: waiting for the server (${why})\n`),
+      log.warn("server.waiting", `modulate worker: waiting for the server (${why})`, { why }),
     );
     const worker = await deps
       .startWorker({
@@ -244,40 +287,73 @@ export async function runWorker(
           cgroups,
           serverLimits,
           connection,
+          observer: metrics,
         }),
         events: {
-          onStart: (spec, attempt) => ctx.stdout.write(`start ${spec.id} attempt ${attempt}\n`),
-          onFinish: (spec, result) =>
-            ctx.stdout.write(
-              `done ${spec.id} ${result.state}${result.reason ? `: ${result.reason}` : ""}\n`,
-            ),
+          onStart: (spec, attempt) => {
+            metrics?.started(spec, attempt);
+            log.info("job.start", `start ${spec.id} attempt ${attempt}`, {
+              jobId: spec.id,
+              attempt,
+            });
+          },
+          onFinish: (spec, result) => {
+            metrics?.finished(result);
+            log.info(
+              "job.done",
+              `done ${spec.id} ${result.state}${result.reason ? `: ${result.reason}` : ""}`,
+              {
+                jobId: spec.id,
+                state: result.state,
+                attempt: result.attempt,
+                exitCode: result.exitCode,
+                durationMs: result.durationMs,
+                ...(result.reason ? { reason: result.reason } : {}),
+              },
+            );
+          },
           onRetry: (spec, attempt, outcome) =>
-            ctx.stdout.write(
-              `retry ${spec.id} attempt ${attempt} ${outcome.state}${outcome.reason ? `: ${outcome.reason}` : ""}\n`,
+            log.info(
+              "job.retry",
+              `retry ${spec.id} attempt ${attempt} ${outcome.state}${outcome.reason ? `: ${outcome.reason}` : ""}`,
+              { jobId: spec.id, attempt, state: outcome.state },
             ),
-          onAnswerNote: (taskId, note) => ctx.stdout.write(`answer ${taskId}: ${note}\n`),
+          onAnswerNote: (taskId, note) =>
+            log.info("job.answer", `answer ${taskId}: ${note}`, {
+              jobId: jobOfExecuteId(taskId),
+              taskId,
+              note,
+            }),
         },
       })
       .catch((error: unknown) => {
         throw joinError("worker", connection.url, error);
       });
-    for (const note of notes) ctx.stdout.write(`${note}\n`);
+    running = worker;
+    for (const note of notes) log.info("worker.sandbox", note);
     for (const [name, path] of Object.entries(interpreters.byName))
-      ctx.stdout.write(`interpreter ${name}: ${path}\n`);
+      log.info("worker.interpreter", `interpreter ${name}: ${path}`, { name, path });
+    if (endpoint) log.info("worker.metrics", `metrics: ${endpoint.url}`, { url: endpoint.url });
     if (args.gpus !== undefined) {
-      ctx.stdout.write(
-        gpus
-          ? `gpus: ${gpuIds.join(",")} (a job holds what it asks, one by default; up to ${jobsPerGpu} share one with --gpus shared)\n`
-          : "warning: --gpus found no GPU: jobs run without one\n",
-      );
+      if (gpus)
+        log.info(
+          "worker.gpus",
+          `gpus: ${gpuIds.join(",")} (a job holds what it asks, one by default; up to ${jobsPerGpu} share one with --gpus shared)`,
+          { gpus: gpuIds.join(","), jobsPerGpu },
+        );
+      else log.info("worker.gpus", "warning: --gpus found no GPU: jobs run without one");
     }
-    ctx.stdout.write(
-      `modulate worker ${pid} ready: group ${args.group}, ${slots} slot${slots === 1 ? "" : "s"}, server ${connection.url}, ${GENERATION_NAMES[worker.generation]}\n`,
+    log.info(
+      "worker.ready",
+      `modulate worker ${pid} ready: group ${args.group}, ${slots} slot${slots === 1 ? "" : "s"}, server ${connection.url}, ${GENERATION_NAMES[worker.generation]}`,
+      { pid, group: args.group, slots, url: connection.url },
     );
     await untilAborted(ctx.signal);
     await worker.stop();
+    log.info("worker.stopped", `modulate worker ${pid} stopped`, { pid });
     return ExitCode.ok;
   } finally {
+    await endpoint?.close();
     // After `stop`. The cgroups first: their idle slots' standbys hold disk areas too. The
     // areas are unmounted once the jobs it cut short and the standbys have let them go.
     await cgroups?.close();

@@ -68,6 +68,16 @@ export interface RouterOptions {
   /** A router silent this long loses its submissions to a peer. */
   leaseMs: number;
   pid: string;
+  /** Told of each job routed or refused, and of each queue timeout run (the process log). */
+  events?: RouterEvents;
+}
+
+/** What the router tells its process log; a replayed orchestration may tell a job twice. */
+export interface RouterEvents {
+  onRouted?(jobId: string, group: string): void;
+  onRejected?(jobId: string, reason: string): void;
+  /** `outcome`: "taken" (a worker had taken the job) or "timed_out" (it ended it). */
+  onQueueTimeout?(jobId: string, outcome: "taken" | "timed_out"): void;
 }
 
 export interface RunningRouter {
@@ -78,7 +88,7 @@ export interface RunningRouter {
 
 /** The orchestration itself, apart from the process around it. */
 export function submitOrchestration(
-  options: Pick<RouterOptions, "routes" | "limits" | "queueTimeoutMs"> & {
+  options: Pick<RouterOptions, "routes" | "limits" | "queueTimeoutMs" | "events"> & {
     /** The network's mapping of a group name to its address, as `ctx.options` uses. */
     match: (target: string) => string;
     clock?: () => number;
@@ -164,7 +174,10 @@ export function submitOrchestration(
     const reading = readJobSpec(submitted);
     // A root promise written by something other than modulate's client: refused as any invalid
     // submission is (below), where reading its fields threw and failed the orchestration.
-    if (!reading.ok) return rejectedResult({ id: ctx.id, submittedAt: 0 }, "?", reading.problem, 0);
+    if (!reading.ok) {
+      options.events?.onRejected?.(ctx.id, reading.problem);
+      return rejectedResult({ id: ctx.id, submittedAt: 0 }, "?", reading.problem, 0);
+    }
     const spec = reading.spec;
     const group = resolveGroup(options.routes, spec.group);
     const problem =
@@ -174,7 +187,10 @@ export function submitOrchestration(
         : undefined);
     // Invalid now is invalid on every replay: answer with the reason instead of throwing,
     // so nothing retries it.
-    if (problem) return rejectedResult(spec, group, problem, spec.submittedAt);
+    if (problem) {
+      options.events?.onRejected?.(spec.id, problem);
+      return rejectedResult(spec, group, problem, spec.submittedAt);
+    }
     if (spec.after && spec.after.ids.length > 0) {
       // Before anything of the job exists but this step: its queue timeout starts once the
       // dependencies let it go (the deadline is made below, after the wait).
@@ -199,6 +215,7 @@ export function submitOrchestration(
     // A capped sweep's later job waits for the head of its lane to route it (below).
     if (isHeldInLane(spec.sweep)) return receipt;
     const execute = yield* route(ctx, spec, group);
+    options.events?.onRouted?.(spec.id, group);
     // The head of a capped sweep's lane (jobs k, k+m, k+2m, ...) routes each next job of its
     // lane once the one before has ended, so at most m of the sweep run at once, durably: a
     // restarted router replays this and goes on where it was.
@@ -253,6 +270,7 @@ export function queueTimeoutFunction(
   send: Send,
   stop: AbortSignal,
   clock: () => number = Date.now,
+  events?: RouterEvents,
 ) {
   return async function queueTimeout(
     _ctx: Context,
@@ -261,7 +279,9 @@ export function queueTimeoutFunction(
     const early = call.deliverAt - clock();
     if (early > 0) await abortableSleep(early, stop);
     if (stop.aborted) throw new Error(`stopping: the queue timeout of ${call.id} goes to a peer`);
-    return endAtQueueTimeout(send, call, clock());
+    const outcome = await endAtQueueTimeout(send, call, clock());
+    events?.onQueueTimeout?.(call.id, outcome.taken ? "taken" : "timed_out");
+    return outcome;
   };
 }
 
@@ -290,7 +310,10 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       generation,
     }),
   );
-  resonate.register(QUEUE_TIMEOUT_FUNCTION, queueTimeoutFunction(send, stopping.signal));
+  resonate.register(
+    QUEUE_TIMEOUT_FUNCTION,
+    queueTimeoutFunction(send, stopping.signal, Date.now, options.events),
+  );
   const presence = new PresenceLease({
     send,
     group: ENTRY_GROUP,

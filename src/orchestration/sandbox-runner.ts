@@ -87,6 +87,16 @@ export interface JobResources {
   connection?: Connection | undefined;
   /** How long a job's attempt logs stay on the worker's disk after their last line. Default 7 days. */
   logRetentionMs?: number | undefined;
+  /** Told how each run's sandbox started and how it ended (the worker's metrics). */
+  observer?: RunObserver | undefined;
+}
+
+/** What the worker's metrics learn from the sandbox, beyond the result record. */
+export interface RunObserver {
+  /** The script is being launched, `seconds` after the job reached the runner. */
+  launched(spec: JobSpec, seconds: number): void;
+  /** The run ended; `oomKilled` when the memory limit killed it. */
+  ended(spec: JobSpec, ending: { oomKilled: boolean }): void;
 }
 
 /** Attempt logs are kept a week after their last line (README: where output lives). */
@@ -104,6 +114,7 @@ export function sandboxRunner(
     serverLimits,
     connection,
     logRetentionMs,
+    observer,
   }: JobResources = {},
 ): JobRunner {
   let lastSweepAt = Number.NEGATIVE_INFINITY;
@@ -129,6 +140,7 @@ export function sandboxRunner(
           interpreterRefusal(spec.interpreter, spec.group, Object.keys(interpreters ?? {})),
         );
       }
+      const arrivedAt = performance.now();
       const output = publishTo
         ? new OutputPublisher({
             send: publishTo,
@@ -179,6 +191,9 @@ export function sandboxRunner(
           {
             signal,
             ...(standby ? { standby } : {}),
+            ...(observer
+              ? { onLaunch: () => observer.launched(spec, (performance.now() - arrivedAt) / 1000) }
+              : {}),
             ...(output
               ? {
                   onLine: (record) => {
@@ -189,6 +204,9 @@ export function sandboxRunner(
               : {}),
           },
         );
+        observer?.ended(spec, {
+          oomKilled: outcome.ending.kind === "limit_exceeded" && outcome.ending.limit === "memory",
+        });
         // Before the answer: once the job's record is there, its live output is complete.
         await output?.finish();
         sweepOldLogs();

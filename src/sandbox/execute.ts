@@ -37,6 +37,8 @@ export interface ExecuteOptions {
   readonly onLine?: (record: LogRecord) => void;
   /** A shell already in `job.cgroup`, waiting to become this job (standby.ts). */
   readonly standby?: StandbyShell;
+  /** Called once the sandbox is ready and the script is about to be launched (for metrics). */
+  readonly onLaunch?: () => void;
 }
 
 /** How long the final sweep may take to empty a cgroup or process group. */
@@ -114,6 +116,7 @@ export async function execute(
     if (!handover) options.standby?.discard();
     const launch =
       bare && handover ? bare : buildLaunchCommand(job, config, cgroup?.procsFiles ?? []);
+    options.onLaunch?.();
     const observed = await runLaunched(launch, job, env, config, cgroup, {
       stdout,
       stderr,

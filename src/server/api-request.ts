@@ -13,6 +13,8 @@ import { parseRequest } from "./validate.ts";
 /** An answer ready to write: the HTTP status equals `head.status` of the encoded envelope. */
 export interface ApiAnswer {
   status: number;
+  /** The request's kind (`promise.create`, ...), or "unknown": for `/metrics`. */
+  kind: string;
   body: Uint8Array;
 }
 
@@ -29,6 +31,7 @@ export function encodeAnswer(kind: string, corrId: string, reply: Reply): ApiAns
   // Encoded once: measuring the text and then writing it would encode a large value twice.
   return {
     status: reply.status,
+    kind,
     body: Buffer.from(JSON.stringify(envelope(kind, corrId, reply)), "utf8"),
   };
 }

@@ -37,6 +37,11 @@ export type Authenticator = {
    * JWT's prefix must cover the group and the pid.
    */
   checkPoll(authorizationHeader: string | undefined, group: string, pid: string): AuthDecision;
+  /**
+   * GET /metrics : a bearer token as for a poll stream. The figures are the whole cluster's,
+   * so a JWT must carry role 'admin': a tenant's prefix does not cover them.
+   */
+  checkMetrics(authorizationHeader: string | undefined): AuthDecision;
 };
 
 type Rejection = Extract<AuthDecision, { ok: false }>;
@@ -95,7 +100,12 @@ export function loadAuthConfig(opts: {
 export function createAuthenticator(config: AuthConfig, clock: () => number): Authenticator {
   switch (config.kind) {
     case "none":
-      return { config, checkRequest: () => ALLOWED, checkPoll: () => ALLOWED };
+      return {
+        config,
+        checkRequest: () => ALLOWED,
+        checkPoll: () => ALLOWED,
+        checkMetrics: () => ALLOWED,
+      };
     case "token": {
       const expected = sha256(config.token);
       const check = (given: string): AuthDecision => {
@@ -110,6 +120,7 @@ export function createAuthenticator(config: AuthConfig, clock: () => number): Au
         config,
         checkRequest: (envelope) => check(stringOr(envelope.head.auth)),
         checkPoll: (header) => withBearer(header, check),
+        checkMetrics: (header) => withBearer(header, check),
       };
     }
     case "jwt": {
@@ -136,6 +147,16 @@ export function createAuthenticator(config: AuthConfig, clock: () => number): Au
             const result = verifyToken(token);
             if ("reason" in result) return result;
             return authorize(result.claims, "/poll", pollReach(group, pid));
+          }),
+        checkMetrics: (header) =>
+          withBearer(header, (token) => {
+            const result = verifyToken(token);
+            if ("reason" in result) return result;
+            return result.claims.role === ADMIN_ROLE
+              ? ALLOWED
+              : forbidden(
+                  "/metrics shows every tenant's figures: use a token with role 'admin', or start the server with --metrics-public",
+                );
           }),
       };
     }

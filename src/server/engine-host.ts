@@ -42,7 +42,7 @@ export function hostEngine(port: MessagePort, config: EngineThreadConfig): void 
         answerApiBody(message.body, engine, auth).then(
           (answer) => {
             const body = ownedBytes(answer.body);
-            post({ op: "answer", id: message.id, status: answer.status, body }, [
+            post({ op: "answer", id: message.id, status: answer.status, kind: answer.kind, body }, [
               body.buffer as ArrayBuffer,
             ]);
           },
@@ -52,7 +52,7 @@ export function hostEngine(port: MessagePort, config: EngineThreadConfig): void 
               status: 500,
               data: "internal error",
             });
-            post({ op: "answer", id: message.id, status: 500, body });
+            post({ op: "answer", id: message.id, status: 500, kind: "unknown", body });
           },
         );
         return;
@@ -65,6 +65,9 @@ export function hostEngine(port: MessagePort, config: EngineThreadConfig): void 
           id: message.id,
           tasks: engine.pendingTasksOfGroup(message.group, message.limit),
         });
+        return;
+      case "stats":
+        post({ op: "stats", id: message.id, stats: store.stats() });
         return;
       case "stop":
         engine.stop();

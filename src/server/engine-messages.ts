@@ -2,6 +2,7 @@
 // Bodies travel as transferred bytes: neither side copies or parses the other's large values.
 import type { AuthConfig } from "./auth.ts";
 import type { Outgoing } from "./protocol.ts";
+import type { StoreStats } from "./store.ts";
 
 export interface EngineThreadConfig {
   databasePath: string;
@@ -20,6 +21,7 @@ export type ToEngine =
   | { op: "answer"; id: number; body: Uint8Array }
   | { op: "ready"; id: number }
   | { op: "pending"; id: number; group: string; limit: number }
+  | { op: "stats"; id: number }
   | { op: "stop"; id: number };
 
 export interface ErrorFacts {
@@ -32,9 +34,10 @@ export interface ErrorFacts {
 export type FromEngine =
   | { op: "started" }
   | { op: "failed"; error: ErrorFacts }
-  | { op: "answer"; id: number; status: number; body: Uint8Array }
+  | { op: "answer"; id: number; status: number; kind: string; body: Uint8Array }
   | { op: "ready"; id: number; ready: boolean }
   | { op: "pending"; id: number; tasks: PendingTask[] }
+  | { op: "stats"; id: number; stats: StoreStats }
   | { op: "stopped"; id: number }
   | { op: "messages"; messages: Outgoing[] }
   | { op: "error"; error: ErrorFacts };

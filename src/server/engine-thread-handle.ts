@@ -14,6 +14,7 @@ import {
   type ToEngine,
 } from "./engine-messages.ts";
 import { type Outgoing, UNKNOWN_CORR_ID } from "./protocol.ts";
+import type { StoreStats } from "./store.ts";
 
 /** The engine thread's source, inlined by release/bundle.ts; undefined when run from source. */
 declare const MODULATE_ENGINE_THREAD_SOURCE: string | undefined;
@@ -85,7 +86,9 @@ export class EngineThread implements ApiHandler {
     return this.#ask<ApiAnswer>(
       { op: "answer", id: 0, body: bytes },
       (message) =>
-        message.op === "answer" ? { status: message.status, body: message.body } : undefined,
+        message.op === "answer"
+          ? { status: message.status, kind: message.kind, body: message.body }
+          : undefined,
       () =>
         encodeAnswer("unknown", UNKNOWN_CORR_ID, { status: 500, data: "server is shutting down" }),
       [bytes.buffer as ArrayBuffer],
@@ -106,6 +109,15 @@ export class EngineThread implements ApiHandler {
       { op: "pending", id: 0, group, limit },
       (message) => (message.op === "pending" ? message.tasks : undefined),
       () => [],
+    );
+  }
+
+  /** The store's counts and totals for `/metrics`; undefined once the thread is gone. */
+  storeStats(): Promise<StoreStats | undefined> {
+    return this.#ask<StoreStats | undefined>(
+      { op: "stats", id: 0 },
+      (message) => (message.op === "stats" ? message.stats : undefined),
+      () => undefined,
     );
   }
 
@@ -147,6 +159,7 @@ export class EngineThread implements ApiHandler {
       case "answer":
       case "ready":
       case "pending":
+      case "stats":
       case "stopped": {
         const waiter = this.#waiters.get(message.id);
         this.#waiters.delete(message.id);

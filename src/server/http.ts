@@ -1,5 +1,6 @@
 // The server's HTTP face: `POST /` protocol envelopes, `GET /poll/:group/:pid` server-sent
-// events, `GET /health` and `GET /ready`. The HTTP status always equals `head.status`.
+// events, `GET /health`, `GET /ready` and `GET /metrics` (Prometheus text). The HTTP status
+// always equals `head.status`.
 // Nothing a request carries may end the process: routing runs inside one guard, and every
 // way a request can be malformed (its target, its bytes, its size, its pace) gets a 4xx.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -16,6 +17,8 @@ import type { PollConnection, PollRegistry } from "./poll-registry.ts";
 import { type Message, type Reply, UNKNOWN_CORR_ID } from "./protocol.ts";
 import { readBody } from "./request-body.ts";
 import { MAX_BODY_HEADER } from "../common/limits.ts";
+import { METRICS_CONTENT_TYPE } from "../common/metrics.ts";
+import type { ServerMetrics } from "./metrics.ts";
 
 export interface HttpOptions {
   /** Answers `POST /` bodies and `/ready`; on the engine's own thread in the server. */
@@ -31,12 +34,16 @@ export interface HttpOptions {
   maxPollBacklogBytes?: number;
   /** Comment lines on idle poll streams, so that proxies and NATs keep them open. Default 15 s. */
   keepAliveMs?: number;
+  /** Counts requests and poll streams, and answers `GET /metrics`; without it, 404. */
+  metrics?: ServerMetrics;
+  /** `GET /metrics` without a token even when `auth` is on. Default false. */
+  metricsPublic?: boolean;
   /** Told of a request that failed inside the server (answered 500). */
   onError?: (error: unknown) => void;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  sendAnswer(res, { status, body: Buffer.from(JSON.stringify(body), "utf8") });
+  sendAnswer(res, { status, kind: "http", body: Buffer.from(JSON.stringify(body), "utf8") });
 }
 
 /**
@@ -110,7 +117,10 @@ export function createHttpServer(options: HttpOptions): Server {
     data: `request body is larger than the server's limit of ${mebibytes(maxBodyBytes)} (modulate server --max-body)`,
   };
 
+  const metrics = options.metrics;
+
   async function handleApi(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrivedAt = performance.now();
     const outcome = await readBody(req, {
       maxBytes: maxBodyBytes,
       maxDiscardedBytes: Math.max(maxBodyBytes, MAX_DISCARDED_BODY_BYTES),
@@ -118,6 +128,7 @@ export function createHttpServer(options: HttpOptions): Server {
     });
     if (outcome.kind === "aborted") return;
     if (outcome.kind === "timed-out") {
+      metrics?.answered("unknown", 408, (performance.now() - arrivedAt) / 1000);
       sendErrorAndClose(res, {
         status: 408,
         data: `request body did not arrive within ${Math.round(outcome.allowedMs / 100) / 10} s of its headers (${bodyTimeoutMs / 1000} s, and the time its length takes at ${MIN_BODY_BYTES_PER_S / 1024} KiB/s): send the body at that rate or faster`,
@@ -125,13 +136,37 @@ export function createHttpServer(options: HttpOptions): Server {
       return;
     }
     if (outcome.kind === "too-large") {
+      metrics?.answered("unknown", 413, (performance.now() - arrivedAt) / 1000);
       // Read to its end, the sender has finished writing and takes the answer; otherwise
       // (past the discard bound) there is no answering without closing under it.
       if (outcome.drained) sendError(res, "unknown", UNKNOWN_CORR_ID, tooLarge);
       else sendErrorAndClose(res, tooLarge);
       return;
     }
-    sendAnswer(res, await options.api.answer(outcome.bytes));
+    const answer = await options.api.answer(outcome.bytes);
+    metrics?.answered(answer.kind, answer.status, (performance.now() - arrivedAt) / 1000);
+    sendAnswer(res, answer);
+  }
+
+  function handleMetrics(req: IncomingMessage, res: ServerResponse, metrics: ServerMetrics): void {
+    if (options.auth && !options.metricsPublic) {
+      const decision = options.auth.checkMetrics(req.headers.authorization);
+      if (!decision.ok) {
+        sendJson(res, decision.status, { error: decision.reason });
+        return;
+      }
+    }
+    metrics.exposition().then(
+      (text) => {
+        const body = Buffer.from(text, "utf8");
+        res.writeHead(200, {
+          "content-type": METRICS_CONTENT_TYPE,
+          "content-length": body.byteLength,
+        });
+        res.end(body);
+      },
+      (error: unknown) => answerFailure(res, error),
+    );
   }
 
   function handlePoll(req: IncomingMessage, res: ServerResponse, group: string, pid: string): void {
@@ -159,11 +194,13 @@ export function createHttpServer(options: HttpOptions): Server {
       },
     };
     const disconnect = options.registry.connect(connection);
+    metrics?.pollOpened(group);
     const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), keepAliveMs);
     keepAlive.unref();
     res.on("close", () => {
       clearInterval(keepAlive);
       disconnect();
+      metrics?.pollClosed(group);
     });
   }
 
@@ -203,8 +240,12 @@ export function createHttpServer(options: HttpOptions): Server {
       );
       return;
     }
+    if (path === "/metrics" && req.method === "GET" && metrics) {
+      handleMetrics(req, res, metrics);
+      return;
+    }
     sendJson(res, 404, {
-      error: `no route for ${req.method ?? "?"} ${path}: use POST /, GET /poll/:group/:pid, GET /health or GET /ready`,
+      error: `no route for ${req.method ?? "?"} ${path}: use POST /, GET /poll/:group/:pid, GET /health, GET /ready or GET /metrics`,
     });
   }
 

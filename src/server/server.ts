@@ -11,7 +11,8 @@ import { EngineThread } from "./engine-thread-handle.ts";
 import { createHttpServer } from "./http.ts";
 import { PollRegistry } from "./poll-registry.ts";
 import type { Outgoing } from "./protocol.ts";
-import { SqliteStore } from "./store.ts";
+import { ServerMetrics } from "./metrics.ts";
+import { SqliteStore, type StoreStats } from "./store.ts";
 
 export { IncompatibleStore } from "./store.ts";
 
@@ -32,6 +33,8 @@ export interface ServerOptions {
    * thread, so with one the engine runs on this thread, as it did before it had its own.
    */
   clock?: () => number;
+  /** `GET /metrics` without a token even when `auth` is on. Default false. */
+  metricsPublic?: boolean;
   onError?: (error: unknown) => void;
 }
 
@@ -49,6 +52,7 @@ const REOFFER_LIMIT = 1_000;
 interface EngineCore {
   api: ApiHandler;
   pendingTasksOfGroup(group: string, limit: number): Promise<PendingTask[]>;
+  storeStats(): Promise<StoreStats | undefined>;
   close(): Promise<void>;
 }
 
@@ -74,6 +78,7 @@ async function engineOnItsThread({
   return {
     api: thread,
     pendingTasksOfGroup: (group, limit) => thread.pendingTasksOfGroup(group, limit),
+    storeStats: () => thread.storeStats(),
     close: () => thread.stop(),
   };
 }
@@ -98,6 +103,7 @@ function engineOnThisThread(
     api: inThreadApi(engine, options.auth),
     pendingTasksOfGroup: (group, limit) =>
       Promise.resolve(engine.pendingTasksOfGroup(group, limit)),
+    storeStats: () => Promise.resolve(store.stats()),
     async close() {
       engine.stop();
       await store.close();
@@ -138,9 +144,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     options.clock === undefined
       ? await engineOnItsThread(coreOptions)
       : engineOnThisThread(coreOptions, options.clock);
+  const metrics = new ServerMetrics({ storeStats: () => core.storeStats(), databasePath });
   const http = createHttpServer({
     api: core.api,
     registry,
+    metrics,
+    ...(options.metricsPublic ? { metricsPublic: true } : {}),
     ...(options.auth ? { auth: options.auth } : {}),
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
     ...(options.bodyTimeoutMs === undefined ? {} : { bodyTimeoutMs: options.bodyTimeoutMs }),

@@ -26,6 +26,8 @@ export class SqliteDatabase {
   #changesAtBegin = 0;
   readonly #checkpointer: Checkpointer | undefined;
   readonly #walSync: WalSync | undefined;
+  /** Commits that wrote something, since the connection opened (for `/metrics`). */
+  #commits = 0;
 
   constructor(options: StoreOptions) {
     this.#db = new DatabaseSync(options.path);
@@ -90,7 +92,10 @@ export class SqliteDatabase {
   commit(): boolean {
     const wrote = this.#totalChanges() !== this.#changesAtBegin;
     this.#db.exec("COMMIT");
-    if (wrote) this.#checkpointer?.noteCommit();
+    if (wrote) {
+      this.#commits += 1;
+      this.#checkpointer?.noteCommit();
+    }
     return wrote;
   }
   /**
@@ -102,6 +107,15 @@ export class SqliteDatabase {
     else if (wrote) this.#walSync.afterCommit(done);
     else this.#walSync.afterRead(done);
   }
+  /** Writing commits, and the log's fsyncs and their seconds, since the connection opened. */
+  durability(): { commits: number; fsyncs: number; fsyncSeconds: number } {
+    return {
+      commits: this.#commits,
+      fsyncs: this.#walSync?.fsyncs ?? 0,
+      fsyncSeconds: this.#walSync?.fsyncSeconds ?? 0,
+    };
+  }
+
   /** Makes every commit durable now, on this thread, answering what waits (at shutdown). */
   syncNow(): void {
     this.#walSync?.syncNow();

@@ -14,6 +14,17 @@ import type { DurableCallback } from "./wal-sync.ts";
 export { IncompatibleStore } from "./store-schema.ts";
 export type { StoreOptions } from "./store-db.ts";
 
+export interface StoreStats {
+  pendingPromises: number;
+  pendingTasks: number;
+  acquiredTasks: number;
+  /** Commits that wrote something. */
+  commits: number;
+  /** fsyncs of the write-ahead log (none with --sync normal or in memory). */
+  fsyncs: number;
+  fsyncSeconds: number;
+}
+
 export class SqliteStore implements StateStore {
   readonly #db: SqliteDatabase;
   readonly promises: SqlitePromises;
@@ -121,6 +132,11 @@ export class SqliteStore implements StateStore {
       db.stmt("DELETE FROM listeners WHERE awaited = ?").run(id);
     }
     return ids.length;
+  }
+
+  /** What `/metrics` shows of the store: pending work, commits and the log's fsyncs. */
+  stats(): StoreStats {
+    return { ...this.counts(), ...this.#db.durability() };
   }
 
   /** How much is pending of each kind: the benchmark checks its preload with it. */

@@ -20,6 +20,9 @@ export class WalSync {
   /** Callbacks of commits made since it started: they need one more fsync. */
   #waiting: DurableCallback[] = [];
   #closed = false;
+  /** fsyncs of the log done, and the seconds they took (for `/metrics`). */
+  fsyncs = 0;
+  fsyncSeconds = 0;
 
   /** `walPath` is the database's `-wal` file; it exists once the database is in WAL mode. */
   constructor(walPath: string) {
@@ -50,11 +53,13 @@ export class WalSync {
     this.#waiting = [];
     if (callbacks.length === 0 || this.#closed) return;
     let failure: Error | undefined;
+    const began = performance.now();
     try {
       fsyncSync(this.#fd);
     } catch (error) {
       failure = error as Error;
     }
+    this.#count(began);
     for (const done of callbacks) done(failure);
   }
 
@@ -65,11 +70,18 @@ export class WalSync {
     closeSync(this.#fd);
   }
 
+  #count(began: number): void {
+    this.fsyncs += 1;
+    this.fsyncSeconds += (performance.now() - began) / 1000;
+  }
+
   #start(): void {
     this.#syncing = this.#waiting;
     this.#waiting = [];
     this.#inFlight = true;
+    const began = performance.now();
     fsync(this.#fd, (error) => {
+      this.#count(began);
       const callbacks = this.#syncing;
       this.#syncing = [];
       this.#inFlight = false;
