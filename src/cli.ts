@@ -12,7 +12,7 @@ import { serverCommand } from "./modes/server.ts";
 import { submitCommand } from "./modes/submit.ts";
 import { tokenCommand } from "./modes/token.ts";
 import { uiCommand } from "./modes/ui.ts";
-import { MODULATE_VERSION } from "./modes/version.ts";
+import { MODULATE_VERSION, versionText } from "./modes/version.ts";
 import { workerCommand } from "./modes/worker.ts";
 import { workersCommand } from "./modes/workers.ts";
 
@@ -213,7 +213,7 @@ export async function main(
   const positionals: Positionals = new Map();
   let parser = yargs([...argv])
     .scriptName("modulate")
-    .version(VERSION)
+    .version(versionText())
     .strict()
     .demandCommand(1, "name a command: modulate <command> --help shows each one")
     .recommendCommands()
