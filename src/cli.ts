@@ -7,6 +7,7 @@ import { lsCommand } from "./modes/ls.ts";
 import { logsCommand } from "./modes/logs.ts";
 import { cancelCommand } from "./modes/cancel.ts";
 import { routerCommand } from "./modes/router.ts";
+import { installServiceCommand } from "./modes/install-service.ts";
 import { hostScriptIfAsked } from "./modes/script-host.ts";
 import { serverCommand } from "./modes/server.ts";
 import { submitCommand } from "./modes/submit.ts";
@@ -42,7 +43,9 @@ function register<O extends Record<string, Options>, P extends string>(
       const withPositional = positional
         ? sub.positional(positional.name, { describe: positional.describe })
         : sub;
-      const withOptions = withPositional.options(mode.options);
+      const withOptions = (
+        mode.passUnknownOptions ? withPositional.strict(false) : withPositional
+      ).options(mode.options);
       return mode.epilogue ? withOptions.epilogue(mode.epilogue) : withOptions;
     },
     async (argv) => {
@@ -75,6 +78,7 @@ function registerCommands(
   p = register(p, workersCommand, ctx, done, positionals, words);
   p = register(p, tokenCommand, ctx, done, positionals, words);
   p = register(p, uiCommand, ctx, done, positionals, words);
+  p = register(p, installServiceCommand, ctx, done, positionals, words);
   return p;
 }
 
@@ -93,6 +97,7 @@ const KNOWN_COMMANDS: ReadonlySet<string> = new Set(
     workersCommand,
     tokenCommand,
     uiCommand,
+    installServiceCommand,
   ].map((mode) => mode.command.split(" ")[0] ?? mode.command),
 );
 

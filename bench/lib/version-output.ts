@@ -6,7 +6,9 @@ import packageJson from "../../package.json" with { type: "json" };
 export function versionOutput(file: string): string {
   const out = execFileSync(file, ["--version"]).toString();
   if (out.split("\n")[0] !== packageJson.version) {
-    throw new Error(`${file} --version printed ${JSON.stringify(out)}: its first line is not ${packageJson.version}`);
+    throw new Error(
+      `${file} --version printed ${JSON.stringify(out)}: its first line is not ${packageJson.version}`,
+    );
   }
   return out;
 }
