@@ -93,6 +93,8 @@ export function bundleOptions(kind: BundleKind): BuildOptions {
     outfile: "release/build/modulate.mjs",
     minifyWhitespace: true,
     minifySyntax: true,
+    minifyIdentifiers: true,
+    keepNames: true,
     define: { "process.env.NODE_ENV": '"production"' },
   };
 }
