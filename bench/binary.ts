@@ -6,7 +6,7 @@
 //      worker under 80 MB);
 //   4. the worker's resident memory while it runs --jobs trivial jobs, read at each tenth
 //      (bar: from the first tenth to the end, no growth beyond noise: under 8 MiB).
-// Options: --jobs (default 10,000; a shared two-core machine takes minutes for that, so runs
+// Options: --worker-node-options (V8 options for the worker alone), --jobs (default 10,000; a shared two-core machine takes minutes for that, so runs
 // there use fewer, and say so), --runs (start-up samples of each), --slots, --python, --out.
 // Prints the figures and the bars, writes bench/results/binary.json.
 import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
@@ -25,7 +25,7 @@ import {
 } from "./lib/e2e-cluster.ts";
 import { measureSpawns, QUEUE_TIMEOUT_MS } from "./lib/e2e-latency.ts";
 import { killStartedOnInterrupt, stopStarted } from "./lib/e2e-processes.ts";
-import { round1 } from "./lib/e2e-stats.ts";
+import { round1, summarize } from "./lib/e2e-stats.ts";
 import { versionOutput } from "./lib/version-output.ts";
 
 const { values: options } = parseArgs({
@@ -35,6 +35,9 @@ const { values: options } = parseArgs({
     slots: { type: "string", default: "2" },
     python: { type: "string", default: "/usr/bin/python3" },
     out: { type: "string", default: "bench/results/binary.json" },
+    // V8 options for the worker alone (NODE_OPTIONS), e.g. --max-semi-space-size=1, to tell a
+    // leak from a heap that grows until the collector's sizes are reached.
+    "worker-node-options": { type: "string" },
   },
 });
 
@@ -56,6 +59,14 @@ async function rssBytes(pid: number): Promise<number> {
   const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
   if (kb === undefined) throw new Error(`no VmRSS for ${pid}`);
   return Number(kb) * 1024;
+}
+
+/** VmRSS split: RssAnon (heaps, private) and RssFile (the executable's pages, shared). */
+async function rssParts(pid: number): Promise<{ anonBytes: number; fileBytes: number }> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const kb = (key: string): number =>
+    Number(new RegExp(`^${key}:\\s+(\\d+) kB$`, "m").exec(status)?.[1] ?? NaN) * 1024;
+  return { anonBytes: kb("RssAnon"), fileBytes: kb("RssFile") };
 }
 
 /** The process and every descendant: a worker's standby sandboxes are its too. */
@@ -89,19 +100,27 @@ async function main(): Promise<void> {
     const size = { bytes: built.size, mib: mib(built.size) };
     log(`file: ${size.mib} MiB`);
 
-    // 2. Start-up, alternating so that drift hits both alike.
+    // 2. Start-up, one of each in turn, so that the machine's drift hits both alike.
     const versionText = versionOutput(installed);
     const runs = Number(options.runs);
-    const node = await measureSpawns(NODE, ["-e", "0"], 3, runs, "");
-    const file = await measureSpawns(installed, ["--version"], 3, runs, versionText);
-    const node2 = await measureSpawns(NODE, ["-e", "0"], 0, runs, "");
-    const nodeMedian = Math.min(node.medianMs, node2.medianMs);
-    const startRatio = round1((file.medianMs / nodeMedian) * 10) / 10;
-    log(`--version ${file.medianMs} ms, node -e 0 ${nodeMedian} ms: x${startRatio}`);
+    await measureSpawns(NODE, ["-e", "0"], 3, 1, "");
+    await measureSpawns(installed, ["--version"], 3, 1, versionText);
+    const nodeSamples: number[] = [];
+    const fileSamples: number[] = [];
+    for (let i = 0; i < runs; i += 1) {
+      nodeSamples.push((await measureSpawns(NODE, ["-e", "0"], 0, 1, "")).medianMs);
+      fileSamples.push((await measureSpawns(installed, ["--version"], 0, 1, versionText)).medianMs);
+    }
+    const node = summarize(nodeSamples);
+    const file = summarize(fileSamples);
+    const startRatio = Math.round((file.medianMs / node.medianMs) * 100) / 100;
+    log(`--version ${file.medianMs} ms, node -e 0 ${node.medianMs} ms: x${startRatio}`);
 
     // 3. Idle server and worker, started from the file.
     const server = await startServer("durable", path.join(work, "data"), [], installed);
     await startRouter(server.url, installed);
+    const workerNodeOptions = options["worker-node-options"];
+    if (workerNodeOptions !== undefined) process.env["NODE_OPTIONS"] = workerNodeOptions;
     const worker = await startWorker({
       url: server.url,
       group: "bench",
@@ -111,8 +130,11 @@ async function main(): Promise<void> {
       name: "worker",
       modulate: installed,
     });
+    delete process.env["NODE_OPTIONS"];
     await new Promise((r) => setTimeout(r, IDLE_MS));
     const idle = {
+      workerParts: await rssParts(worker.process.pid),
+      serverParts: await rssParts(server.process.pid),
       serverBytes: await rssBytes(server.process.pid),
       workerBytes: await rssBytes(worker.process.pid),
       workerTreeBytes: await treeRssBytes(worker.process.pid),
@@ -123,7 +145,8 @@ async function main(): Promise<void> {
 
     // 4. The worker's memory over `jobs` trivial jobs, read at each tenth.
     const client = new ModulateClient({ url: server.url });
-    const samples: { jobs: number; workerBytes: number }[] = [];
+    const samples: { jobs: number; workerBytes: number; anonBytes: number; fileBytes: number }[] =
+      [];
     const step = Math.max(1, Math.floor(jobs / 10));
     let done = 0;
     let next = 0;
@@ -141,7 +164,8 @@ async function main(): Promise<void> {
         if (done % step === 0) {
           const at = done;
           sampling = sampling.then(async () => {
-            samples.push({ jobs: at, workerBytes: await rssBytes(worker.process.pid) });
+            const pid = worker.process.pid;
+            samples.push({ jobs: at, workerBytes: await rssBytes(pid), ...(await rssParts(pid)) });
           });
         }
       }
@@ -187,19 +211,29 @@ async function main(): Promise<void> {
       machine: { cores: cpus().length, loadavg: loadavg().map(round1) },
       file: RELEASE,
       size,
-      startup: { version: file, nodeE0: node, nodeE0Again: node2, ratio: startRatio },
+      startup: { version: file, nodeE0: node, ratio: startRatio },
       idle: {
         serverMB: mb(idle.serverBytes),
         workerMB: mb(idle.workerBytes),
         workerWithChildrenMB: mb(idle.workerTreeBytes),
+        workerAnonMB: mb(idle.workerParts.anonBytes),
+        workerFileMB: mb(idle.workerParts.fileBytes),
+        serverAnonMB: mb(idle.serverParts.anonBytes),
+        serverFileMB: mb(idle.serverParts.fileBytes),
         settleMs: IDLE_MS,
       },
       jobs: {
         count: jobs,
+        workerNodeOptions: workerNodeOptions ?? null,
         slots: Number(options.slots),
         wallS: round1(wallMs / 1000),
         jobsPerSec: round1((jobs / wallMs) * 1000),
-        workerMiBAtEachTenth: samples.map((s) => ({ jobs: s.jobs, mib: mib(s.workerBytes) })),
+        workerMiBAtEachTenth: samples.map((s) => ({
+          jobs: s.jobs,
+          mib: mib(s.workerBytes),
+          anonMiB: mib(s.anonBytes),
+          fileMiB: mib(s.fileBytes),
+        })),
         workerMiBIdleAfter: mib(afterIdle),
         growthMiB: mib(growthBytes),
       },
