@@ -307,16 +307,22 @@ describe("upgrades without losing jobs", () => {
       ]);
       ids.push(out.out.trim().split("\n").pop() ?? "");
     }
-    await first.waitFor(/^start /m);
+    const cutId = (await first.waitFor(/^start (\S+) attempt 1$/m))[1] ?? "";
     // The upgrade: the new file renamed over the installed one (the running file is busy),
     // then the worker stopped as systemd stops it, and started again from the new file.
     const staged = `${installed}.new`;
     copyFileSync(nextFile, staged);
     renameSync(staged, installed);
+    const stoppedAt = Date.now();
     first.kill("SIGTERM");
     expect(await first.exited()).toBe(0);
     const restarted = await startWorker(url, "up", installed);
     expect(restarted.output()).not.toContain("error");
+    // The job cut short is handed on at once, not after the server's pending retry (30 s),
+    // which it waited for when the server offered it back to the stopping worker.
+    const cut = await run(["get", cutId, "--wait", "--json", "--url", url]);
+    expect(JSON.parse(cut.out)).toMatchObject({ state: "succeeded", attempt: 2 });
+    expect(Date.now() - stoppedAt).toBeLessThan(20_000);
     for (const id of ids) {
       const got = await run(["get", id, "--wait", "--url", url]);
       expect(got.out).toMatch(/succeeded/);
