@@ -95,7 +95,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     replaceRefused: refusedAnswer,
     events: answerNotes(options.events),
   });
-  const gate = new SlotGate(answers, { slots: options.slots });
+  const gate = new SlotGate(answers, {
+    slots: options.slots,
+    handOn: { pid, ttl: options.leaseMs },
+  });
   const send: Send = gate.send;
   const resonate = new Resonate({ network: gate, pid, ttl: options.leaseMs, logLevel: "error" });
   const worker: WorkerRef = { host: hostname(), pid, group };

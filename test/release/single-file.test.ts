@@ -329,6 +329,9 @@ describe("upgrades without losing jobs", () => {
       expect(got.code).toBe(0);
     }
     expect(peer.output() + restarted.output()).toMatch(/^done /m);
+    // So are the offers that waited for the stopping worker's slot: taken and given back,
+    // they are offered to the group again at once, not at the server's pending retry.
+    expect(Date.now() - stoppedAt).toBeLessThan(25_000);
   }, 180_000);
 
   it("a server restarted on a newer file keeps every job, finished and waiting", async () => {
