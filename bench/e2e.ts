@@ -14,7 +14,7 @@ import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/pro
 import { cpus, tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import packageJson from "../package.json" with { type: "json" };
+import { versionOutput } from "./lib/version-output.ts";
 import { ModulateClient } from "../src/orchestration/client.ts";
 import { unmountEverythingUnder } from "../src/sandbox/disk-areas.ts";
 import {
@@ -167,7 +167,7 @@ async function main(): Promise<void> {
     const cliArgs = ["submit", TRIVIAL, "--group", GROUP, "--url", server.url];
     const cli = await phase("CLI", () => measureSpawns(MODULATE, cliArgs, 2, CLI_RUNS, "1\n"));
     const cliStart = await phase("CLI start", () =>
-      measureSpawns(MODULATE, ["--version"], 2, CLI_START_RUNS, `${packageJson.version}\n`),
+      measureSpawns(MODULATE, ["--version"], 2, CLI_START_RUNS, versionOutput(MODULATE)),
     );
     const singleFile = await singleFileBuild();
     const cliSingleFile = singleFile

@@ -3,6 +3,7 @@
 // executable. Both inline the packages, and both are ESM because Ink's dependencies use
 // top-level await.
 import { build, type BuildOptions, type Plugin } from "esbuild";
+import { execFileSync } from "node:child_process";
 import { builtinModules } from "node:module";
 import { fileURLToPath } from "node:url";
 
@@ -92,6 +93,8 @@ export function bundleOptions(kind: BundleKind): BuildOptions {
     outfile: "release/build/modulate.mjs",
     minifyWhitespace: true,
     minifySyntax: true,
+    minifyIdentifiers: true,
+    keepNames: true,
     define: { "process.env.NODE_ENV": '"production"' },
   };
 }
@@ -120,12 +123,36 @@ async function engineThreadSource(kind: BundleKind): Promise<string> {
   return output.text;
 }
 
+/**
+ * The commit the build is made of, for `modulate --version`: MODULATE_COMMIT when set (a build
+ * from a source archive), else git's HEAD, with "-dirty" where tracked files differ from it;
+ * "unknown" outside a git checkout.
+ */
+export function buildCommit(): string {
+  const given = process.env["MODULATE_COMMIT"];
+  if (given !== undefined && given !== "") return given;
+  const git = (args: string[]): string =>
+    execFileSync("git", args, { cwd: root, stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .trim();
+  try {
+    const head = git(["rev-parse", "--short=12", "HEAD"]);
+    return git(["status", "--porcelain", "--untracked-files=no"]) === "" ? head : `${head}-dirty`;
+  } catch {
+    return "unknown";
+  }
+}
+
 export async function bundle(kind: BundleKind): Promise<void> {
   const options = bundleOptions(kind);
   const engineThread = JSON.stringify(await engineThreadSource(kind));
   await build({
     ...options,
-    define: { ...options.define, MODULATE_ENGINE_THREAD_SOURCE: engineThread },
+    define: {
+      ...options.define,
+      MODULATE_ENGINE_THREAD_SOURCE: engineThread,
+      MODULATE_COMMIT: JSON.stringify(buildCommit()),
+    },
   });
 }
 

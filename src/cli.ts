@@ -8,13 +8,14 @@ import { logsCommand } from "./modes/logs.ts";
 import { cancelCommand } from "./modes/cancel.ts";
 import { retryCommand } from "./modes/retry.ts";
 import { routerCommand } from "./modes/router.ts";
+import { installServiceCommand } from "./modes/install-service.ts";
 import { hostScriptIfAsked } from "./modes/script-host.ts";
 import { serverCommand } from "./modes/server.ts";
 import { statsCommand } from "./modes/stats.ts";
 import { submitCommand } from "./modes/submit.ts";
 import { tokenCommand } from "./modes/token.ts";
 import { uiCommand } from "./modes/ui.ts";
-import { MODULATE_VERSION } from "./modes/version.ts";
+import { MODULATE_VERSION, versionText } from "./modes/version.ts";
 import { workerCommand } from "./modes/worker.ts";
 import { workersCommand } from "./modes/workers.ts";
 
@@ -46,7 +47,9 @@ function register<O extends Record<string, Options>, P extends string>(
       const withPositional = positional
         ? sub.positional(positional.name, { describe: positional.describe })
         : sub;
-      const withOptions = withPositional.options(mode.options);
+      const withOptions = (
+        mode.passUnknownOptions ? withPositional.strict(false) : withPositional
+      ).options(mode.options);
       return mode.epilogue ? withOptions.epilogue(mode.epilogue) : withOptions;
     },
     async (argv) => {
@@ -81,6 +84,7 @@ function registerCommands(
   p = register(p, statsCommand, ctx, done, positionals, words);
   p = register(p, tokenCommand, ctx, done, positionals, words);
   p = register(p, uiCommand, ctx, done, positionals, words);
+  p = register(p, installServiceCommand, ctx, done, positionals, words);
   return p;
 }
 
@@ -101,6 +105,7 @@ const KNOWN_COMMANDS: ReadonlySet<string> = new Set(
     statsCommand,
     tokenCommand,
     uiCommand,
+    installServiceCommand,
   ].map((mode) => mode.command.split(" ")[0] ?? mode.command),
 );
 
@@ -221,7 +226,7 @@ export async function main(
   const positionals: Positionals = new Map();
   let parser = yargs([...argv])
     .scriptName("modulate")
-    .version(VERSION)
+    .version(versionText())
     .strict()
     .demandCommand(1, "name a command: modulate <command> --help shows each one")
     .recommendCommands()

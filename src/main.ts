@@ -1,19 +1,28 @@
 // Entry of every build. bin/modulate imports `runProcess` from the dev bundle; the single
 // executable has no shim, so there this module runs it itself.
 import { isSea } from "node:sea";
-import { main } from "./cli.ts";
-
-export { main };
+import { versionText } from "./modes/version.ts";
 
 /** How long a finished command waits for its last output to drain before it exits anyway. */
 const EXIT_GRACE_MS = 1_000;
+
+/** The command line's parser and every command, loaded only when a command runs. */
+export async function main(argv: readonly string[]): Promise<number> {
+  return (await import("./cli.ts")).main(argv);
+}
 
 /**
  * Runs the command line as this process and ends the process with its exit code. Once main
  * has returned, the command is over: a library's stray timer or reconnect loop (the SDK's
  * poller, after its server went away) must not keep a stopped router or worker alive.
+ * `modulate --version` alone is answered here, without loading the parser and the commands
+ * (half its start-up in the single executable); it prints what the parser would.
  */
 export async function runProcess(argv: readonly string[]): Promise<void> {
+  if (argv.length === 1 && argv[0] === "--version") {
+    process.stdout.write(`${versionText()}\n`);
+    return;
+  }
   const code = await main(argv);
   process.exitCode = code;
   setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();

@@ -20,10 +20,14 @@ function captureContext(): CliContext & { out: () => string; err: () => string }
 }
 
 describe("the command line", () => {
-  it("prints the package version for --version", async () => {
+  it("prints the package version for --version, then the commit and the protocol it speaks", async () => {
     const ctx = captureContext();
     expect(await main(["--version"], ctx)).toBe(0);
-    expect(ctx.out().trim()).toBe(packageJson.version);
+    const [first, ...rest] = ctx.out().trim().split("\n");
+    expect(first).toBe(packageJson.version);
+    expect(rest.join("\n")).toMatch(/^commit: \S+$/m);
+    expect(rest.join("\n")).toMatch(/^protocol: \d{4}-\d{2}-\d{2}$/m);
+    expect(rest.join("\n")).toMatch(/^server generations: dot, colon, none$/m);
   });
 
   it("lists the exit codes in --help", async () => {

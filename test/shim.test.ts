@@ -18,7 +18,8 @@ async function versionWith(env: NodeJS.ProcessEnv): Promise<string> {
   delete base["NODE_COMPILE_CACHE"];
   delete base["XDG_CACHE_HOME"];
   const { stdout } = await run(MODULATE, ["--version"], { env: { ...base, ...env } });
-  return stdout.trim();
+  // The first line is the version; the rest says the commit and the protocol.
+  return stdout.split("\n")[0] ?? "";
 }
 
 /** The entries Node wrote in a compile cache directory (one per Node version and arch). */

@@ -35,6 +35,11 @@ export interface ModeCommand<O extends Record<string, Options>, P extends string
   };
   readonly options: O;
   readonly epilogue?: string;
+  /**
+   * Options the command does not declare are let through to `run` instead of refused:
+   * install-service takes the flags of the mode it installs and checks them itself.
+   */
+  readonly passUnknownOptions?: boolean;
   run(args: ModeArgs<O> & Record<P, string>, ctx: CliContext): Promise<number>;
 }
 

@@ -46,12 +46,18 @@ export interface SlotGateOptions {
   /** Execute messages kept waiting at most; the oldest go first (the server re-sends them). */
   maxWaiting?: number;
   onChange?: (busy: number, waiting: number) => void;
+  /**
+   * This worker's pid and lease: with them, `releaseAll` hands on the offers still waiting
+   * here too (acquired and released at once, so the server offers them to the group again).
+   */
+  handOn?: { readonly pid: string; readonly ttl: number };
 }
 
 export class SlotGate extends NetworkLayer {
   readonly #slots: number;
   readonly #maxWaiting: number;
   readonly #onChange: (busy: number, waiting: number) => void;
+  readonly #handOn: { readonly pid: string; readonly ttl: number } | undefined;
   /** Tasks this worker holds or is acquiring, with the version it acquired (0 until then). */
   readonly #busy = new Map<string, number>();
   #waiting: { message: Message & { kind: "execute" }; claim?: ResourceClaim }[] = [];
@@ -72,6 +78,7 @@ export class SlotGate extends NetworkLayer {
     this.#maxWaiting = options.maxWaiting ?? 10_000;
     this.#onChange = options.onChange ?? (() => {});
     this.#resources = options.resources;
+    this.#handOn = options.handOn;
   }
 
   get busy(): number {
@@ -222,17 +229,47 @@ export class SlotGate extends NetworkLayer {
    */
   async releaseAll(): Promise<void> {
     this.#closed = true;
+    const offered = this.#waiting.map((entry) => entry.message);
     this.#waiting = [];
     const held = [...this.#busy].filter(([, version]) => version > 0);
-    await Promise.all(
-      held.map(([id, version]) =>
-        this.send({
+    await Promise.all([
+      ...held.map(([id, version]) => this.#release(id, version)),
+      ...offered.map((message) => this.#handOnOffer(message)),
+    ]);
+  }
+
+  #release(id: string, version: number): Promise<unknown> {
+    return this.send({
+      kind: "task.release",
+      head: { corrId: `release-${id}`, version: "2026-04-01" },
+      data: { id, version },
+    }).catch(() => undefined);
+  }
+
+  /**
+   * An offer left waiting for a slot is still pending on the server, which would offer it
+   * again only after its pending retry (30 s); taken and given back, it is offered at once.
+   */
+  async #handOnOffer(message: Message): Promise<void> {
+    if (message.kind !== "execute" || this.#handOn === undefined) return;
+    const { id, version } = message.data.task;
+    const { pid, ttl } = this.#handOn;
+    try {
+      const res: Response = await this.inner.send({
+        kind: "task.acquire",
+        head: { corrId: `hand-on-${id}`, version: "2026-04-01" },
+        data: { id, version, pid, ttl },
+      });
+      if (res.kind === "task.acquire" && typeof res.data !== "string") {
+        await this.inner.send({
           kind: "task.release",
           head: { corrId: `release-${id}`, version: "2026-04-01" },
-          data: { id, version },
-        }).catch(() => undefined),
-      ),
-    );
+          data: { id, version: res.data.task.version },
+        });
+      }
+    } catch {
+      // Taken by a peer meanwhile, or the server is away: its own retry offers it again.
+    }
   }
 
   #take(message: Message & { kind: "execute" }): void {

@@ -126,7 +126,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const { connection, group, pid, clock = Date.now } = options;
   const generation = await learnServerGeneration(connection);
   // The answer's layer sits under the gate: a task's slot stays taken until its answer lands.
-  const answers = new AnswerDelivery(new SdkNetwork(connection, group, pid, options.serverLimits), {
+  const network = new SdkNetwork(connection, group, pid, options.serverLimits);
+  const answers = new AnswerDelivery(network, {
     pid,
     leaseMs: options.leaseMs,
     replaceRefused: refusedAnswer,
@@ -138,7 +139,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     gpus: options.gpus,
     interpreters: options.interpreters ?? [],
   });
-  const gate = new SlotGate(answers, { slots: options.slots, resources });
+  const gate = new SlotGate(answers, {
+    slots: options.slots,
+    resources,
+    handOn: { pid, ttl: options.leaseMs },
+  });
   const send: Send = gate.send;
   const resonate = new Resonate({ network: gate, pid, ttl: options.leaseMs, logLevel: "error" });
   const worker: WorkerRef = { host: hostname(), pid, group };
@@ -287,6 +292,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       stopping.abort();
       // Answers still on their way get a moment to land before their tasks are handed back.
       await answers.settle(ANSWER_SETTLE_MS);
+      // Off the group's poll first: the server offers a released task to a member of the
+      // group at once, and offered to this one it would wait for the server's pending retry.
+      await network.stopReceiving();
       await gate.releaseAll();
       await presence.stop();
       watch.close();

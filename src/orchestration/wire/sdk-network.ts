@@ -66,6 +66,10 @@ export class SdkNetwork implements Network {
     await this.#poll.stop();
     this.#transport.close();
   }
+  /** Closes the poll stream alone: no more messages come, and requests still go out. */
+  stopReceiving(): Promise<void> {
+    return this.#poll.stop();
+  }
   recv(callback: (message: Message) => void): void {
     this.#poll.onReceive(callback);
   }
