@@ -2,11 +2,28 @@
 // Our own small writer: prom-client is not among the project's dependencies, and a helper
 // could not add one (the lead may swap this for prom-client@15.1.3, whose Registry has the
 // same shape). Recording is a map lookup and an add: cheap enough for every request.
+import type { ServerResponse } from "node:http";
 
 export type Labels = Readonly<Record<string, string>>;
 
 /** The content type of the text format, for the `/metrics` answer. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/**
+ * Answers a scrape with the exposition `text` promises, or hands its failure to `onFailure`:
+ * the server's `/metrics` and a worker's `--metrics-port` answer alike.
+ */
+export function answerScrape(
+  res: ServerResponse,
+  text: Promise<string>,
+  onFailure: (error: unknown) => void,
+): void {
+  text.then((exposition) => {
+    const body = Buffer.from(exposition, "utf8");
+    res.writeHead(200, { "content-type": METRICS_CONTENT_TYPE, "content-length": body.byteLength });
+    res.end(body);
+  }, onFailure);
+}
 
 /** Seconds: from a millisecond up to an hour, for request latencies, queue waits and runs. */
 export const SECONDS_BUCKETS: readonly number[] = [

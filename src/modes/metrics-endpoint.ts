@@ -3,7 +3,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { UserError } from "../common/errors.ts";
-import { METRICS_CONTENT_TYPE } from "../common/metrics.ts";
+import { answerScrape } from "../common/metrics.ts";
 
 export interface MetricsEndpoint {
   readonly url: string;
@@ -24,21 +24,11 @@ export async function serveMetrics(options: {
       res.end("only GET /metrics is served here\n");
       return;
     }
-    options.exposition().then(
-      (text) => {
-        const body = Buffer.from(text, "utf8");
-        res.writeHead(200, {
-          "content-type": METRICS_CONTENT_TYPE,
-          "content-length": body.byteLength,
-        });
-        res.end(body);
-      },
-      (error: unknown) => {
-        options.onError?.(error);
-        res.writeHead(500, { "content-type": "text/plain" });
-        res.end("metrics failed\n");
-      },
-    );
+    answerScrape(res, options.exposition(), (error) => {
+      options.onError?.(error);
+      res.writeHead(500, { "content-type": "text/plain" });
+      res.end("metrics failed\n");
+    });
   });
   try {
     await new Promise<void>((resolve, reject) => {

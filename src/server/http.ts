@@ -17,7 +17,7 @@ import type { PollConnection, PollRegistry } from "./poll-registry.ts";
 import { type Message, type Reply, UNKNOWN_CORR_ID } from "./protocol.ts";
 import { readBody } from "./request-body.ts";
 import { MAX_BODY_HEADER } from "../common/limits.ts";
-import { METRICS_CONTENT_TYPE } from "../common/metrics.ts";
+import { answerScrape } from "../common/metrics.ts";
 import type { ServerMetrics } from "./metrics.ts";
 
 export interface HttpOptions {
@@ -156,17 +156,7 @@ export function createHttpServer(options: HttpOptions): Server {
         return;
       }
     }
-    metrics.exposition().then(
-      (text) => {
-        const body = Buffer.from(text, "utf8");
-        res.writeHead(200, {
-          "content-type": METRICS_CONTENT_TYPE,
-          "content-length": body.byteLength,
-        });
-        res.end(body);
-      },
-      (error: unknown) => answerFailure(res, error),
-    );
+    answerScrape(res, metrics.exposition(), (error) => answerFailure(res, error));
   }
 
   function handlePoll(req: IncomingMessage, res: ServerResponse, group: string, pid: string): void {
