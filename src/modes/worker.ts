@@ -13,6 +13,7 @@ import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { connectionOptions } from "./connection-options.ts";
 import { awaitResonateServer, type AwaitServer } from "./deps.ts";
 import { untilAborted } from "./lifecycle.ts";
+import { releaseStartupMemory, useLeanV8 } from "./lean-v8.ts";
 import { logFormatOptions, loggerFor } from "./log-format.ts";
 import { serveMetrics, type MetricsEndpoint } from "./metrics-endpoint.ts";
 import { joinError } from "./start-errors.ts";
@@ -104,13 +105,17 @@ export const workerCommand = defineCommand({
   command: "worker",
   describe: "Run submitted scripts for one group, in a sandbox",
   options,
-  run: (args, ctx) =>
-    runWorker(args, ctx, {
+  run: (args, ctx) => {
+    // Here, not in runWorker: tests run that in their own process.
+    useLeanV8();
+    return runWorker(args, ctx, {
       awaitServer: awaitResonateServer,
       setUpSandbox: setUpWorkerSandbox,
       startWorker: async (workerOptions) =>
         (await import("../orchestration/worker.ts")).startWorker(workerOptions),
-    }),
+      onReady: releaseStartupMemory,
+    });
+  },
 });
 
 export type WorkerArgs = ModeArgs<typeof options>;
@@ -121,6 +126,8 @@ export interface WorkerDeps {
   /** Decides the sandbox and makes the jobs' disk areas and cgroups (worker-setup.ts). */
   readonly setUpSandbox: typeof setUpWorkerSandbox;
   readonly startWorker: (options: WorkerOptions) => Promise<RunningWorker>;
+  /** Called once the worker has said it is ready, before it waits (lean-v8.ts). */
+  readonly onReady?: () => void;
 }
 
 function limitsFrom(args: WorkerArgs): JobLimits {
@@ -348,6 +355,7 @@ export async function runWorker(
       `modulate worker ${pid} ready: group ${args.group}, ${slots} slot${slots === 1 ? "" : "s"}, server ${connection.url}, ${GENERATION_NAMES[worker.generation]}`,
       { pid, group: args.group, slots, url: connection.url },
     );
+    deps.onReady?.();
     await untilAborted(ctx.signal);
     await worker.stop();
     log.info("worker.stopped", `modulate worker ${pid} stopped`, { pid });
