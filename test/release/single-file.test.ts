@@ -189,7 +189,7 @@ describe("the single executable", () => {
     expect(await caller.rpc("square-1", "square", 12, caller.options({ target: "b" }))).toBe(144);
   });
 
-  it("runs a cluster: server, router, two workers in two groups; submit, get, ls, logs --follow, cancel, workers, the dashboard", async () => {
+  it("runs a cluster: server, router, two workers in two groups; submit, get, ls, logs --follow, cancel, a sweep and an array, workers, the dashboard", async () => {
     const { url } = await startServer(join(tempDir(), "data"));
     await startRouter(url);
     await startWorker(url, "py");
@@ -254,8 +254,43 @@ describe("the single executable", () => {
     const after = await run(["get", sleepyId, "--wait", "--url", url]);
     expect(after.out).toMatch(/canceled/);
 
-    // TODO(sweep): `modulate submit a.py b.py` (a sweep) is built on another branch; once
-    // merged, submit a two-script sweep here and check both results come back.
+    // A sweep of two scripts and an array of four: submit prints each one's id once every
+    // job is durable; `get SWEEP --wait` follows it to the end, exiting 0 only when every
+    // job succeeded, and `get SWEEP --json` then counts them and names each job's script.
+    const a = script("a.py", "print('sweep a')\n");
+    const b = script("b.py", "print('sweep b')\n");
+    const indexed = script(
+      "indexed.py",
+      "import os\nprint('index', os.environ['MODULATE_ARRAY_INDEX'])\n",
+    );
+    const sweeps = [
+      { args: [a, b], scripts: ["a.py", "b.py"], lastSays: "sweep b" },
+      // An array's job is told its index, as Slurm tells an array task.
+      {
+        args: [indexed, "--array", "0-3"],
+        scripts: Array<string>(4).fill("indexed.py"),
+        lastSays: "index 3",
+      },
+    ];
+    for (const { args, scripts, lastSays } of sweeps) {
+      const submitted = await run(["submit", ...args, "--group", "py", "--url", url]);
+      expect(submitted.code).toBe(0);
+      const sweepId = submitted.out.trim().split("\n").pop() ?? "";
+      expect((await run(["get", sweepId, "--wait", "--url", url])).code).toBe(0);
+      const view = await run(["get", sweepId, "--json", "--url", url]);
+      expect(view.code).toBe(0);
+      expect(JSON.parse(view.out)).toMatchObject({
+        finished: true,
+        progress: { done: scripts.length, failed: 0, running: 0, queued: 0 },
+        jobs: scripts.map((name, i) => ({
+          id: `${sweepId}.${i + 1}`,
+          script: name,
+          stage: "succeeded",
+        })),
+      });
+      const lastJob = `${sweepId}.${scripts.length}`;
+      expect((await run(["logs", lastJob, "--url", url])).out).toContain(lastSays);
+    }
 
     // The dashboard, opened in a real terminal, shows both groups; q quits it.
     const session = `modulate-release-${randomUUID().slice(0, 8)}`;
