@@ -11,6 +11,7 @@ import { defineCommand, type CliContext, type ModeArgs } from "./command.ts";
 import { openModulateClient, type Clock, type OpenClient } from "./deps.ts";
 import { jobSummary } from "./job-format.ts";
 import { untilAborted } from "./lifecycle.ts";
+import { logFormatOptions, loggerFor } from "./log-format.ts";
 import { startLocalCluster, type LocalCluster, type LocalClusterOptions } from "./local-cluster.ts";
 import { defaultJobLimits, maxDiskFrom, workerSandboxOptions } from "./worker-setup.ts";
 
@@ -42,6 +43,7 @@ const options = {
     describe: "Python interpreter for .py jobs [default: python3, resolved past pyenv shims]",
   },
   ...workerSandboxOptions,
+  ...logFormatOptions,
   ui: {
     type: "boolean",
     default: true,
@@ -128,15 +130,20 @@ export async function runDev(args: DevArgs, ctx: CliContext, deps: DevDeps): Pro
     env: ctx.env,
   });
   try {
-    for (const note of cluster.notes) ctx.stdout.write(`${note}\n`);
-    ctx.stdout.write(
+    // dev's own lines; --try's job prints its output and summary as they are, in either format.
+    const log = loggerFor(args.logFormat, "dev", ctx);
+    for (const note of cluster.notes) log.info("dev.sandbox", note);
+    log.info(
+      "dev.ready",
       `modulate dev ready: server ${cluster.url}, router, workers ${groups.join(", ")}` +
-        `${dataDir === undefined ? " (in memory)" : ` (store ${dataDir})`}\n`,
+        `${dataDir === undefined ? " (in memory)" : ` (store ${dataDir})`}`,
+      { url: cluster.url, groups: groups.join(","), store: dataDir ?? null },
     );
     const firstGroup = groups[0] ?? "cpu";
     if (tryScript) return await tryOnce(cluster.url, firstGroup, tryScript, ctx, deps);
-    ctx.stdout.write(
-      `submit with: modulate submit SCRIPT --group ${firstGroup}${args.port === 8001 ? "" : ` --url ${cluster.url}`}\n`,
+    log.info(
+      "dev.hint",
+      `submit with: modulate submit SCRIPT --group ${firstGroup}${args.port === 8001 ? "" : ` --url ${cluster.url}`}`,
     );
     if (args.ui && ctx.isInteractive) {
       const client = await deps.openClient({ url: cluster.url });

@@ -7,6 +7,8 @@ import { runCli, startRouterProcess, startWorkerProcess } from "../helpers/clust
 import {
   eventually,
   JOB_FIXTURES,
+  MODULATE,
+  start as startProcess,
   startServerProcess,
   stopAll,
   tempDir,
@@ -94,6 +96,32 @@ describe("process logs", () => {
       "the router's job.queue_timeout line",
     );
     expect(timedOut).toMatchObject({ jobId: strandedId, outcome: "timed_out" });
+  });
+
+  it("modulate dev prints its own lines as JSON objects too, and stops cleanly", async () => {
+    const dev = startProcess(MODULATE, [
+      "dev",
+      "--in-memory",
+      "--port",
+      "0",
+      "--no-ui",
+      "--log-format",
+      "json",
+      "--work-dir",
+      tempDir(),
+    ]);
+    await dev.waitFor(/"event":"dev\.hint"/);
+    const printed = lines(dev.output());
+    expect(printed.every((l) => l.component === "dev" && l.level === "info")).toBe(true);
+    const ready = printed.find((l) => l.event === "dev.ready");
+    expect(ready).toMatchObject({ groups: "cpu", store: null });
+    expect(String(ready?.["url"])).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(printed.some((l) => l.event === "dev.sandbox" && l.msg.startsWith("sandbox: "))).toBe(
+      true,
+    );
+    dev.kill("SIGTERM");
+    expect(await dev.exited()).toBe(0);
+    expect(() => lines(dev.output())).not.toThrow();
   });
 
   it("refuses an unknown --log-format with one line and exit 2", async () => {
