@@ -2,13 +2,18 @@
 //   1. its size (bar: under 120 MiB);
 //   2. `modulate --version` start-up beside `node -e 0` of the same Node, in alternating rounds
 //      (bar: median at most twice node's);
-//   3. resident memory of an idle server and an idle worker started from the file (bar: the
-//      worker under 80 MB);
-//   4. the worker's resident memory while it runs --jobs trivial jobs, read at each tenth
-//      (bar: from the first tenth to the end, no growth beyond noise: under 8 MiB).
-// Options: --worker-node-options (V8 options for the worker alone), --jobs (default 10,000; a shared two-core machine takes minutes for that, so runs
-// there use fewer, and say so), --runs (start-up samples of each), --slots, --python, --out.
+//   3. resident memory of an idle server and an idle worker started from the file, 3 s after
+//      each said it was ready, beside an idle `node -e "setInterval(()=>{},1000)"` of the same
+//      Node (bar: the worker under 80 MB);
+//   4. the worker's resident memory while it runs --jobs trivial jobs (default 10,000), read
+//      every --sample-ms and at each tenth, and once idle after (bar: from 20% of the jobs to
+//      the end, no growth beyond noise: under 8 MiB; the slope of the second half beside it).
+// Options: --jobs, --script (a bench/fixtures job: e2e-trivial.py, or e2e-trivial.sh for
+// faster jobs), --sandbox (the worker's; none for faster jobs), --slots, --python,
+// --worker-node-options (NODE_OPTIONS of the worker alone), --runs (start-up samples of
+// each), --sample-ms, --out. 10,000 jobs take 8-20 minutes on a shared two-core machine.
 // Prints the figures and the bars, writes bench/results/binary.json.
+import { spawn } from "node:child_process";
 import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
@@ -23,9 +28,11 @@ import {
   startServer,
   startWorker,
 } from "./lib/e2e-cluster.ts";
+import { processCpu } from "./lib/e2e-cpu.ts";
 import { measureSpawns, QUEUE_TIMEOUT_MS } from "./lib/e2e-latency.ts";
 import { killStartedOnInterrupt, stopStarted } from "./lib/e2e-processes.ts";
 import { round1, summarize } from "./lib/e2e-stats.ts";
+import { judgeGrowth, readMemory, type MemorySample } from "./lib/memory-growth.ts";
 import { versionOutput } from "./lib/version-output.ts";
 
 const { values: options } = parseArgs({
@@ -33,6 +40,9 @@ const { values: options } = parseArgs({
     jobs: { type: "string", default: "10000" },
     runs: { type: "string", default: "30" },
     slots: { type: "string", default: "2" },
+    script: { type: "string", default: "e2e-trivial.py" },
+    sandbox: { type: "string" },
+    "sample-ms": { type: "string", default: "5000" },
     python: { type: "string", default: "/usr/bin/python3" },
     out: { type: "string", default: "bench/results/binary.json" },
     // V8 options for the worker alone (NODE_OPTIONS), e.g. --max-semi-space-size=1, to tell a
@@ -44,6 +54,8 @@ const { values: options } = parseArgs({
 const RELEASE = path.join(ROOT, "release", `modulate-linux-${process.arch}`);
 const MIB = 1024 * 1024;
 const BARS = { fileMiB: 120, startRatio: 2, idleWorkerMB: 80, growthMiB: 8 };
+/** The share of the jobs taken as the worker's warm-up, before growth is counted. */
+const WARM_FRACTION = 0.2;
 /** Submissions in flight at once from the one client. */
 const WINDOW = 32;
 /** How long a process sits idle before its memory is read. */
@@ -55,18 +67,22 @@ function log(text: string): void {
 
 /** VmRSS of one process, in bytes. */
 async function rssBytes(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
-  if (kb === undefined) throw new Error(`no VmRSS for ${pid}`);
-  return Number(kb) * 1024;
+  return (await readMemory(pid)).rssBytes;
 }
 
-/** VmRSS split: RssAnon (heaps, private) and RssFile (the executable's pages, shared). */
-async function rssParts(pid: number): Promise<{ anonBytes: number; fileBytes: number }> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const kb = (key: string): number =>
-    Number(new RegExp(`^${key}:\\s+(\\d+) kB$`, "m").exec(status)?.[1] ?? NaN) * 1024;
-  return { anonBytes: kb("RssAnon"), fileBytes: kb("RssFile") };
+/**
+ * Resident memory of an idle `node -e "setInterval(()=>{},1000)"` of the same Node, read as
+ * the file's processes are: the floor any Node process stands on.
+ */
+async function idleNodeBytes(): Promise<number> {
+  const child = spawn(NODE, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
+  try {
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    if (child.pid === undefined) throw new Error("could not start node");
+    return await rssBytes(child.pid);
+  } finally {
+    child.kill();
+  }
 }
 
 /** The process and every descendant: a worker's standby sandboxes are its too. */
@@ -116,7 +132,8 @@ async function main(): Promise<void> {
     const startRatio = Math.round((file.medianMs / node.medianMs) * 100) / 100;
     log(`--version ${file.medianMs} ms, node -e 0 ${node.medianMs} ms: x${startRatio}`);
 
-    // 3. Idle server and worker, started from the file.
+    // 3. Idle server and worker, started from the file, beside an idle Node.
+    const nodeIdleBytes = await idleNodeBytes();
     const server = await startServer("durable", path.join(work, "data"), [], installed);
     await startRouter(server.url, installed);
     const workerNodeOptions = options["worker-node-options"];
@@ -129,32 +146,43 @@ async function main(): Promise<void> {
       slots: Number(options.slots),
       name: "worker",
       modulate: installed,
+      ...(options.sandbox === undefined ? {} : { sandbox: options.sandbox }),
     });
     delete process.env["NODE_OPTIONS"];
     await new Promise((r) => setTimeout(r, IDLE_MS));
+    const pid = worker.process.pid;
     const idle = {
-      workerParts: await rssParts(worker.process.pid),
-      serverParts: await rssParts(server.process.pid),
-      serverBytes: await rssBytes(server.process.pid),
-      workerBytes: await rssBytes(worker.process.pid),
-      workerTreeBytes: await treeRssBytes(worker.process.pid),
+      worker: await readMemory(pid),
+      server: await readMemory(server.process.pid),
+      workerTreeBytes: await treeRssBytes(pid),
     };
+    const idleRatio = Math.round((idle.worker.rssBytes / nodeIdleBytes) * 100) / 100;
     log(
-      `idle: server ${mb(idle.serverBytes)} MB, worker ${mb(idle.workerBytes)} MB (with its children ${mb(idle.workerTreeBytes)} MB)`,
+      `idle: server ${mb(idle.server.rssBytes)} MB, worker ${mb(idle.worker.rssBytes)} MB (x${idleRatio} an idle node's ${mb(nodeIdleBytes)} MB; with its children ${mb(idle.workerTreeBytes)} MB)`,
     );
 
-    // 4. The worker's memory over `jobs` trivial jobs, read at each tenth.
+    // 4. The worker's memory over `jobs` trivial jobs: read every sample-ms and at each tenth.
     const client = new ModulateClient({ url: server.url });
-    const samples: { jobs: number; workerBytes: number; anonBytes: number; fileBytes: number }[] =
-      [];
+    const samples: MemorySample[] = [];
+    const tenths: MemorySample[] = [];
     const step = Math.max(1, Math.floor(jobs / 10));
     let done = 0;
     let next = 0;
-    let sampling = Promise.resolve();
     const started = performance.now();
+    const read = async (into: MemorySample[], at: number): Promise<void> => {
+      const atS = round1((performance.now() - started) / 1000);
+      into.push({ jobs: at, atS, ...(await readMemory(pid)) });
+    };
+    let sampling = Promise.resolve();
+    const timer = setInterval(() => {
+      const at = done;
+      sampling = sampling.then(() => read(samples, at));
+    }, Number(options["sample-ms"]));
+    const loadBefore = loadavg().map(round1);
+    const cpuBefore = processCpu(pid)?.ownMs ?? Number.NaN;
     const submitter = async (): Promise<void> => {
       for (let i = next++; i < jobs; i = next++) {
-        const spec = fixtureSpec("bench", "e2e-trivial.py", "detach");
+        const spec = fixtureSpec("bench", options.script, "detach");
         await client.submit(spec, QUEUE_TIMEOUT_MS);
         const result = await client.waitForJob(spec.id, spec.mode);
         if (result.state !== "succeeded") {
@@ -163,24 +191,29 @@ async function main(): Promise<void> {
         done += 1;
         if (done % step === 0) {
           const at = done;
-          sampling = sampling.then(async () => {
-            const pid = worker.process.pid;
-            samples.push({ jobs: at, workerBytes: await rssBytes(pid), ...(await rssParts(pid)) });
-          });
+          sampling = sampling.then(() => read(tenths, at));
         }
       }
     };
-    await Promise.all(Array.from({ length: WINDOW }, submitter));
+    try {
+      await Promise.all(Array.from({ length: WINDOW }, submitter));
+    } finally {
+      clearInterval(timer);
+    }
     await sampling;
     const wallMs = performance.now() - started;
+    const workerCpuMs = (processCpu(pid)?.ownMs ?? Number.NaN) - cpuBefore;
+    const loadAfter = loadavg().map(round1);
     await client.close();
     await new Promise((r) => setTimeout(r, IDLE_MS));
-    const afterIdle = await rssBytes(worker.process.pid);
-    const first = samples[0]?.workerBytes ?? Number.NaN;
-    const last = samples[samples.length - 1]?.workerBytes ?? Number.NaN;
-    const growthBytes = Math.max(last, afterIdle) - first;
+    const afterIdle = await rssBytes(pid);
+    const series = [...samples, ...tenths].sort((a, b) => a.jobs - b.jobs || a.atS - b.atS);
+    const growth = judgeGrowth(series, afterIdle, jobs, {
+      warmFraction: WARM_FRACTION,
+      barBytes: BARS.growthMiB * MIB,
+    });
     log(
-      `${jobs} jobs in ${round1(wallMs / 1000)} s: worker ${mib(first)} MiB after the first tenth, ${mib(last)} MiB at the end, ${mib(afterIdle)} MiB idle after`,
+      `${jobs} jobs in ${round1(wallMs / 1000)} s (worker CPU ${round1(workerCpuMs / jobs)} ms a job): worker ${mib(growth.warmBytes)} MiB after ${growth.warmJobs}, ${mib(growth.endBytes)} MiB at the end or idle after; second half ${growth.slopeMiBPerThousandJobs} MiB per 1,000 jobs`,
     );
 
     const bars = [
@@ -196,13 +229,13 @@ async function main(): Promise<void> {
       },
       {
         bar: `idle worker under ${BARS.idleWorkerMB} MB`,
-        value: mb(idle.workerBytes),
-        ok: idle.workerBytes / 1e6 < BARS.idleWorkerMB,
+        value: mb(idle.worker.rssBytes),
+        ok: idle.worker.rssBytes / 1e6 < BARS.idleWorkerMB,
       },
       {
-        bar: `worker growth from the first tenth of ${jobs} jobs under ${BARS.growthMiB} MiB`,
-        value: mib(growthBytes),
-        ok: growthBytes / MIB < BARS.growthMiB,
+        bar: `worker growth from ${growth.warmJobs} of ${jobs} jobs to the end under ${BARS.growthMiB} MiB`,
+        value: mib(growth.growthBytes),
+        ok: growth.ok,
       },
     ];
     for (const b of bars) log(`${b.ok ? "PASS" : "FAIL"} ${b.bar}: ${b.value}`);
@@ -213,29 +246,45 @@ async function main(): Promise<void> {
       size,
       startup: { version: file, nodeE0: node, ratio: startRatio },
       idle: {
-        serverMB: mb(idle.serverBytes),
-        workerMB: mb(idle.workerBytes),
+        serverMB: mb(idle.server.rssBytes),
+        workerMB: mb(idle.worker.rssBytes),
+        nodeIdleMB: mb(nodeIdleBytes),
+        workerToNodeIdle: idleRatio,
         workerWithChildrenMB: mb(idle.workerTreeBytes),
-        workerAnonMB: mb(idle.workerParts.anonBytes),
-        workerFileMB: mb(idle.workerParts.fileBytes),
-        serverAnonMB: mb(idle.serverParts.anonBytes),
-        serverFileMB: mb(idle.serverParts.fileBytes),
+        workerAnonMB: mb(idle.worker.anonBytes),
+        workerFileMB: mb(idle.worker.fileBytes),
+        serverAnonMB: mb(idle.server.anonBytes),
+        serverFileMB: mb(idle.server.fileBytes),
         settleMs: IDLE_MS,
       },
       jobs: {
         count: jobs,
+        script: options.script,
+        sandbox: options.sandbox ?? "auto",
         workerNodeOptions: workerNodeOptions ?? null,
         slots: Number(options.slots),
         wallS: round1(wallMs / 1000),
         jobsPerSec: round1((jobs / wallMs) * 1000),
-        workerMiBAtEachTenth: samples.map((s) => ({
+        workerCpuMsPerJob: round1(workerCpuMs / jobs),
+        loadavgBefore: loadBefore,
+        loadavgAfter: loadAfter,
+        workerMiBAtEachTenth: tenths.map((s) => ({
           jobs: s.jobs,
-          mib: mib(s.workerBytes),
+          mib: mib(s.rssBytes),
           anonMiB: mib(s.anonBytes),
           fileMiB: mib(s.fileBytes),
         })),
+        // [seconds, jobs done, RSS MiB, anon MiB], every sample-ms.
+        workerOverTime: samples.map((s) => [s.atS, s.jobs, mib(s.rssBytes), mib(s.anonBytes)]),
         workerMiBIdleAfter: mib(afterIdle),
-        growthMiB: mib(growthBytes),
+        growth: {
+          warmJobs: growth.warmJobs,
+          warmMiB: mib(growth.warmBytes),
+          endMiB: mib(growth.endBytes),
+          growthMiB: mib(growth.growthBytes),
+          secondHalfMiBPer1000Jobs: growth.slopeMiBPerThousandJobs,
+          secondHalfProjectedMiBPerRun: growth.projectedMiBPerRun,
+        },
       },
       bars,
     };
