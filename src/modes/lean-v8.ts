@@ -32,7 +32,13 @@ type Collect = (options: { type: "major"; execution: "sync"; flavor: "last-resor
  */
 export function releaseStartupMemory(): void {
   setFlagsFromString("--expose-gc");
-  const collect = runInNewContext("gc") as Collect;
-  setFlagsFromString("--no-expose-gc");
-  collect({ type: "major", execution: "sync", flavor: "last-resort" });
+  try {
+    const collect = runInNewContext("gc") as Collect;
+    collect({ type: "major", execution: "sync", flavor: "last-resort" });
+  } catch {
+    // Only memory is at stake: a Node that no longer hands `gc` out this way must not stop a
+    // worker that is ready; V8's memory reducer gives the pages back later all the same.
+  } finally {
+    setFlagsFromString("--no-expose-gc");
+  }
 }
