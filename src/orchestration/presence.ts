@@ -298,7 +298,7 @@ export function whyWaiting(
   const capable = members.filter((w) => gpusOf(w) >= needed);
   if (asks.gpus !== undefined && needed > 0 && capable.every((w) => w.busy > 0)) {
     const free = ask.kind === "shared" ? "a free GPU share" : `${describeGpuAsk(ask)} free`;
-    return `waiting for ${free} on one worker of group ${group}: the GPUs it asks for are held by other jobs`;
+    return `waiting for ${free} on one worker of group ${group}: the GPUs it asks for are held by other jobs or kept for an older job that waits for GPUs`;
   }
   return undefined;
 }

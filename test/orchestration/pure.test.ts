@@ -179,7 +179,7 @@ describe("why a job waits", () => {
   });
   it("says a job waits for its GPU set while slots are free", () => {
     expect(whyWaiting([gpuWorker(4, 2)], "gpu", { gpus: 2 })).toBe(
-      "waiting for 2 GPUs free on one worker of group gpu: the GPUs it asks for are held by other jobs",
+      "waiting for 2 GPUs free on one worker of group gpu: the GPUs it asks for are held by other jobs or kept for an older job that waits for GPUs",
     );
     expect(whyWaiting([gpuWorker(4, 2)], "gpu", { gpus: "shared" })).toMatch(
       /^waiting for a free GPU share on one worker of group gpu/,
