@@ -2,6 +2,7 @@
 import type { ListedJob, ListedStage } from "../orchestration/client/list.ts";
 import type { SweepView } from "../orchestration/client/sweep.ts";
 import { parseSweepJobId } from "../orchestration/jobs/sweep.ts";
+import { withSweepJobs } from "./sweep-jobs.ts";
 import type { WorkerView } from "../orchestration/presence.ts";
 import type { DashboardState, StateChoice, ViewName } from "./state.ts";
 
@@ -114,12 +115,20 @@ function compareBy(sort: JobSort): ((a: ListedJob, b: ListedJob) => number) | un
 
 type JobQuery = Pick<
   DashboardState,
-  "jobs" | "showFinished" | "stateFilter" | "groupFilter" | "sweepFilter" | "textFilter" | "sort"
+  | "jobs"
+  | "sweeps"
+  | "showFinished"
+  | "stateFilter"
+  | "groupFilter"
+  | "sweepFilter"
+  | "textFilter"
+  | "sort"
 >;
 
 export function jobRows(state: JobQuery): readonly ListedJob[] {
   return jobRowsOf(
     state.jobs,
+    state.sweeps,
     state.showFinished,
     state.stateFilter,
     state.groupFilter,
@@ -131,7 +140,8 @@ export function jobRows(state: JobQuery): readonly ListedJob[] {
 
 const jobRowsOf = lastOf(
   (
-    jobs: ListedJob[],
+    listed: ListedJob[],
+    sweeps: SweepView[],
     showFinished: boolean,
     stateFilter: StateChoice,
     groupFilter: string | undefined,
@@ -139,6 +149,8 @@ const jobRowsOf = lastOf(
     textFilter: string,
     sort: JobSort,
   ): readonly ListedJob[] => {
+    // A sweep's jobs its cap holds are not listed: its own view has them.
+    const jobs = sweepFilter === undefined ? listed : withSweepJobs(listed, sweeps, sweepFilter);
     const rows = filteredJobs({
       jobs,
       showFinished,
@@ -152,7 +164,7 @@ const jobRowsOf = lastOf(
   },
 );
 
-function filteredJobs(state: Omit<JobQuery, "sort">): ListedJob[] {
+function filteredJobs(state: Omit<JobQuery, "sort" | "sweeps">): ListedJob[] {
   const text = state.textFilter.toLowerCase();
   return state.jobs.filter(
     (job) =>

@@ -26,7 +26,30 @@ export function sweep(
 
 /** Newest first, as listSweeps answers with finished ones. */
 export const SWEEPS: SweepView[] = [
-  sweep("lr", { done: 5, failed: 1, running: 2, queued: 2 }, { ageMs: 60_000 }),
+  {
+    ...sweep("lr", { done: 5, failed: 1, running: 2, queued: 2 }, { ageMs: 60_000 }),
+    // Listed jobs, and one its cap holds, which no listing has a line for.
+    jobs: [
+      {
+        id: "lr.9",
+        index: 9,
+        retry: 1,
+        script: "lr.py",
+        stage: "queued",
+        reason: "waiting for a worker",
+        exitCode: null,
+      },
+      {
+        id: "lr.10",
+        index: 10,
+        retry: 1,
+        script: "lr.py",
+        stage: "queued",
+        reason: "held until job 8 of the sweep ends (max-running 2)",
+        exitCode: null,
+      },
+    ],
+  },
   sweep(
     "ev",
     { done: 4, failed: 0, running: 0, queued: 0 },

@@ -42,8 +42,15 @@ describe("the sweeps view's state", () => {
     const sweeps = run(INITIAL_STATE, loaded, key(Command.ViewSweeps));
     const opened = run(sweeps, key(Command.Open));
     expect(opened).toMatchObject({ view: "jobs", sweepFilter: "lr", showFinished: true });
-    // Its retries are its jobs; a sweep whose id begins the same is not.
-    expect(jobRows(opened).map((j) => j.id)).toEqual(["lr.9", "lr.7", "lr.2-r2", "lr.1"]);
+    // Its retries are its jobs; a sweep whose id begins the same is not. The one its cap
+    // holds, which the listing lacks, comes from the sweep's view, with why it waits.
+    const rows = jobRows(opened);
+    expect(rows.map((j) => j.id)).toEqual(["lr.9", "lr.7", "lr.2-r2", "lr.1", "lr.10"]);
+    expect(rows[4]).toMatchObject({
+      stage: "queued",
+      group: "gpu",
+      reason: "held until job 8 of the sweep ends (max-running 2)",
+    });
     const back = run(opened, key(Command.Back));
     expect(back.sweepFilter).toBeUndefined();
     expect(jobRows(back).map((j) => j.id)).toContain("job-5");

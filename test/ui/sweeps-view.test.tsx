@@ -81,6 +81,7 @@ describe("the dashboard's sweeps view", () => {
     await ui.pressUntil("4", (f) => f.includes("PROGRESS"), "the sweeps view");
     const jobs = await ui.press(KEY.enter, (f) => f.includes("sweep lr"), "the sweep's jobs");
     for (const id of ["lr.9", "lr.7", "lr.2-r2", "lr.1"]) expect(jobs).toContain(id);
+    expect(jobs).toMatch(/queued\s+lr\.10\s+gpu\s+lr\.py\s+\S+\s+held until job 8/);
     expect(jobs).not.toContain("lrx.1");
     expect(jobs).not.toContain("job-5");
     const again = await ui.press(KEY.esc, (f) => f.includes("job-5"), "every job again");
