@@ -186,6 +186,10 @@ describe("why a job waits", () => {
     );
     // A job asking for none waits for nothing but a slot.
     expect(whyWaiting([gpuWorker(4, 2)], "gpu", { gpus: 0 })).toBeUndefined();
+    // Without --gpus it wants one: kept for an older job, it waits with slots free.
+    expect(whyWaiting([gpuWorker(4, 2)], "gpu")).toMatch(
+      /^waiting for 1 GPU free on one worker of group gpu: .* kept for an older job/,
+    );
   });
   it("says when no live worker of the group has that many GPUs, or its interpreter", () => {
     expect(whyWaiting([gpuWorker(4, 0), gpuWorker(2, 0)], "gpu", { gpus: 8 })).toBe(
