@@ -3,7 +3,7 @@
 // (ui/data-source.ts), keys mean what the one keymap says (ui/keymap.ts), and views only render.
 import { Box, render, useApp, useWindowSize } from "ink";
 import { useEffect } from "react";
-import { groupRows, jobRows, workerRows } from "./ui/rows.ts";
+import { groupRows, jobRows, sweepRows, workerRows } from "./ui/rows.ts";
 import type { DashboardSource } from "./ui/data-source.ts";
 import type { DashboardState, ViewName } from "./ui/state.ts";
 import { GroupsView } from "./ui/GroupsView.tsx";
@@ -15,6 +15,7 @@ import { PromptLine } from "./ui/PromptLine.tsx";
 import { StatusLine } from "./ui/StatusLine.tsx";
 import { copyToClipboard } from "./ui/submit-job.ts";
 import { SubmitFormView } from "./ui/SubmitFormView.tsx";
+import { SweepsView } from "./ui/SweepsView.tsx";
 import { ColorContext, colorWanted } from "./ui/theme.ts";
 import { TopBar } from "./ui/TopBar.tsx";
 import { useDashboardData } from "./ui/use-dashboard-data.ts";
@@ -74,6 +75,7 @@ export function App({
   const groups = groupRows(state);
   const jobs = jobRows(state);
   const workers = workerRows(state);
+  const sweeps = sweepRows(state);
   const where = whereIs(state);
   const dataNow = state.loadedAt ?? now;
   let body;
@@ -94,6 +96,16 @@ export function App({
         columns={columns}
       />
     );
+  else if (state.view === "sweeps")
+    body = (
+      <SweepsView
+        rows={sweeps}
+        cursor={state.cursors.sweeps}
+        pageRows={pageRows}
+        now={dataNow}
+        columns={columns}
+      />
+    );
   else
     body = (
       <WorkersView
@@ -109,10 +121,15 @@ export function App({
       <Box flexDirection="column" width={columns} height={rows - 1}>
         <TopBar
           state={state}
-          counts={{ groups: groups.length, jobs: jobs.length, workers: workers.length }}
+          counts={{
+            groups: groups.length,
+            jobs: jobs.length,
+            workers: workers.length,
+            sweeps: sweeps.length,
+          }}
         />
         {body}
-        <PromptLine state={state} position={positionIn(state, { groups, jobs, workers })} />
+        <PromptLine state={state} position={positionIn(state, { groups, jobs, workers, sweeps })} />
         <StatusLine
           url={url}
           loadedAt={state.loadedAt}

@@ -260,6 +260,24 @@ async function interpreterCheck(
   return `--interpreter: ${interpreterRefusal(name, group, offered)}`;
 }
 
+/** What the job asks of its worker beyond a slot: `--gpus` and `--interpreter`, checked. */
+function resourceAsks(args: ModeArgs<typeof options>): Pick<JobSpec, "gpus" | "interpreter"> {
+  const gpus = args.gpus === undefined ? undefined : parseGpusAsked(args.gpus);
+  if (args.gpus !== undefined && gpus === undefined) {
+    throw new UserError(
+      `--gpus ${JSON.stringify(args.gpus)} is not valid: give a whole number of GPUs such as 2, 0 for none, or shared`,
+    );
+  }
+  if (args.interpreter !== undefined) {
+    const problem = interpreterNameProblem(args.interpreter);
+    if (problem) throw new UserError(`--interpreter: ${problem}`);
+  }
+  return {
+    ...(gpus === undefined ? {} : { gpus }),
+    ...(args.interpreter === undefined ? {} : { interpreter: args.interpreter }),
+  };
+}
+
 /** The jobs `--after` names, each once, in the order given; and what the job does on failure. */
 function dependenciesAndRetries(
   args: ModeArgs<typeof options>,
@@ -315,16 +333,6 @@ export async function runSubmit(
   const env = parseEnv(args.env);
   const limits = limitsFrom(args);
   const queueTimeoutMs = parseDurationMs(args.queueTimeout, "--queue-timeout");
-  const gpus = args.gpus === undefined ? undefined : parseGpusAsked(args.gpus);
-  if (args.gpus !== undefined && gpus === undefined) {
-    throw new UserError(
-      `--gpus ${JSON.stringify(args.gpus)} is not valid: give a whole number of GPUs such as 2, 0 for none, or shared`,
-    );
-  }
-  if (args.interpreter !== undefined) {
-    const problem = interpreterNameProblem(args.interpreter);
-    if (problem) throw new UserError(`--interpreter: ${problem}`);
-  }
   const id = args.id ?? newJobId(now);
   const spec: JobSpec = {
     id,
@@ -339,8 +347,7 @@ export async function runSubmit(
     ...(Object.keys(limits).length > 0 ? { limits } : {}),
     ...(args.output.length > 0 ? { outputs: args.output.map(String) } : {}),
     ...(args.network ? { network: true } : {}),
-    ...(gpus === undefined ? {} : { gpus }),
-    ...(args.interpreter === undefined ? {} : { interpreter: args.interpreter }),
+    ...resourceAsks(args),
     ...dependenciesAndRetries(args, id),
   };
   const client = await deps.openClient(resolveConnection(args.url, args.token, ctx.env));
@@ -448,19 +455,37 @@ async function submitSweep(
     );
   const limitBytes = maxValueJsonBytes(DEFAULT_MAX_BODY_BYTES);
   const why = `${formatBytes(DEFAULT_MAX_BODY_BYTES)}, modulate server --max-body`;
+  const now = deps.clock();
+  // Every job of the sweep asks what one job would: its GPUs, interpreter and retries.
+  const sweepId = args.id ?? newSweepId(now);
+  const asks = resourceAsks(args);
+  const { after, ...retries } = dependenciesAndRetries(args, sweepId);
+  // A capped lane's held jobs are routed by the job before them, which a failed dependency
+  // would end before it routes them: refused rather than dropped or stranded.
+  if (after)
+    throw new UserError(
+      "--after is not taken by a sweep: submit the sweep once those jobs have ended, or each script with --after; nothing was submitted",
+    );
   const scripts = paths.map((path) => ({
     name: basename(path),
     content: readScriptFile(path, limitBytes, why).toString("utf8"),
   }));
-  const now = deps.clock();
   const env = parseEnv(args.env);
   const limits = limitsFrom(args);
   const queueTimeoutMs = parseDurationMs(args.queueTimeout, "--queue-timeout");
   const client = await deps.openClient(resolveConnection(args.url, args.token, ctx.env));
   try {
+    if (asks.interpreter !== undefined) {
+      const refusal = await unlessStopped(
+        interpreterCheck(client, args.group, asks.interpreter),
+        ctx.signal,
+      );
+      if (refusal === STOPPED) return stoppedExitCode(ctx.signal);
+      if (refusal !== undefined) throw new UserError(refusal);
+    }
     return await runSubmitSweep(
       {
-        id: args.id ?? newSweepId(now),
+        id: sweepId,
         group: args.group,
         scripts,
         array: args.array,
@@ -477,6 +502,8 @@ async function submitSweep(
           ...(Object.keys(limits).length > 0 ? { limits } : {}),
           ...(args.output.length > 0 ? { outputs: args.output.map(String) } : {}),
           ...(args.network ? { network: true } : {}),
+          ...asks,
+          ...retries,
         },
       },
       client,

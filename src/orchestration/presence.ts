@@ -293,12 +293,13 @@ export function whyWaiting(
   const slots = members.reduce((sum, w) => sum + w.slots, 0);
   const busy = members.reduce((sum, w) => sum + Math.min(w.busy, w.slots), 0);
   if (busy >= slots) return `all ${slots} slot${slots === 1 ? "" : "s"} of group ${group} busy`;
-  // Where every worker with enough GPUs runs something, those jobs may hold them. Without
-  // --gpus the job wants one GPU, which slots (one per GPU by default) already speak for.
+  // Where every worker with enough GPUs runs something, those jobs may hold them, or the GPUs
+  // may be kept for an older job that waits for more (the gate is first come, first served:
+  // gpu-pass.ts), even while slots are free. Without --gpus, a job on a GPU worker wants one.
   const capable = members.filter((w) => gpusOf(w) >= needed);
-  if (asks.gpus !== undefined && needed > 0 && capable.every((w) => w.busy > 0)) {
+  if (needed > 0 && capable.every((w) => w.busy > 0)) {
     const free = ask.kind === "shared" ? "a free GPU share" : `${describeGpuAsk(ask)} free`;
-    return `waiting for ${free} on one worker of group ${group}: the GPUs it asks for are held by other jobs`;
+    return `waiting for ${free} on one worker of group ${group}: the GPUs it asks for are held by other jobs or kept for an older job that waits for GPUs`;
   }
   return undefined;
 }

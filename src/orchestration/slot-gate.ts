@@ -18,8 +18,12 @@ import { NetworkLayer } from "./wire/network-layer.ts";
 export interface ResourceClaim {
   /** False when this worker could never serve it (more GPUs than it has, say). */
   readonly servable: boolean;
-  /** Takes what the job needs if it is free now; false when it is not. */
-  tryTake(): boolean;
+  /**
+   * Takes what the job needs if it is free now and not kept for an older offer that waits;
+   * false when it is not. `pass` is the gate's look over its waiting offers, oldest first
+   * (`TaskResources.newPass`); without one, no older offer waits.
+   */
+  tryTake(pass?: object): boolean;
   /** Gives back what `tryTake` took: the task is over on this worker. */
   release(): void;
 }
@@ -35,6 +39,11 @@ export interface TaskResources {
   claim(taskId: string): Promise<ResourceClaim>;
   /** The same, from the task's promise as its acquire returned it. */
   claimOfPromise(taskId: string, promise: unknown): ResourceClaim;
+  /**
+   * Starts a look over the waiting offers, oldest first, handed to each one's `tryTake`: what
+   * an older offer that must wait needs is kept from the younger ones (no starvation).
+   */
+  newPass?(): object;
 }
 
 /** Tasks handed back as unservable here are remembered this many at most (oldest forgotten). */
@@ -60,7 +69,15 @@ export class SlotGate extends NetworkLayer {
   readonly #handOn: { readonly pid: string; readonly ttl: number } | undefined;
   /** Tasks this worker holds or is acquiring, with the version it acquired (0 until then). */
   readonly #busy = new Map<string, number>();
-  #waiting: { message: Message & { kind: "execute" }; claim?: ResourceClaim }[] = [];
+  /** Offers waiting for a slot or resources, oldest first (by when each first came). */
+  #waiting: {
+    message: Message & { kind: "execute" };
+    claim?: ResourceClaim;
+    arrival: number;
+  }[] = [];
+  /** When each offer being looked up first came, so a slow look-up keeps its place in line. */
+  readonly #arrivals = new Map<string, number>();
+  #nextArrival = 0;
   /** Claims of the tasks passed on, by task id, given back when the task frees. */
   readonly #claims = new Map<string, ResourceClaim>();
   /** Offers whose claim is being looked up: the latest offer of each. */
@@ -184,36 +201,55 @@ export class SlotGate extends NetworkLayer {
       return;
     }
     this.#lookingUp.set(taskId, message);
+    this.#arrivals.set(taskId, this.#nextArrival++);
     void resources.claim(taskId).then((claim) => {
       const latest = this.#lookingUp.get(taskId) ?? message;
+      const arrival = this.#arrivals.get(taskId);
       this.#lookingUp.delete(taskId);
+      this.#arrivals.delete(taskId);
       if (this.#busy.has(taskId)) return;
       if (!claim.servable) {
         this.#onChange(this.#busy.size, this.#waiting.length);
         return;
       }
-      this.#enqueue(latest, claim);
+      this.#enqueue(latest, claim, arrival);
     });
   }
 
-  #enqueue(message: Message & { kind: "execute" }, claim: ResourceClaim | undefined): void {
+  #enqueue(
+    message: Message & { kind: "execute" },
+    claim: ResourceClaim | undefined,
+    arrival = this.#nextArrival++,
+  ): void {
     if (this.#closed) return;
     const taskId = message.data.task.id;
     // Newer offers of the same task replace older ones, in the older one's place in line.
     const at = this.#waiting.findIndex((w) => w.message.data.task.id === taskId);
-    const entry = claim === undefined ? { message } : { message, claim };
-    if (at >= 0) this.#waiting[at] = entry;
-    else this.#waiting.push(entry);
+    if (at >= 0) {
+      const kept = this.#waiting[at];
+      this.#waiting[at] = { message, arrival: kept.arrival, ...(claim ? { claim } : {}) };
+    } else {
+      // In line by first arrival: a look-up that answered late does not lose its place.
+      const entry = { message, arrival, ...(claim ? { claim } : {}) };
+      const after = this.#waiting.findIndex((w) => w.arrival > arrival);
+      if (after < 0) this.#waiting.push(entry);
+      else this.#waiting.splice(after, 0, entry);
+    }
     if (this.#waiting.length > this.#maxWaiting) this.#waiting.shift();
     this.#pump();
     this.#onChange(this.#busy.size, this.#waiting.length);
   }
 
-  /** Passes on, in order, every waiting offer whose slot and resources are free now. */
+  /**
+   * Passes on, oldest first, every waiting offer whose slot and resources are free now. What
+   * an older offer waits for is kept from younger ones (`newPass`): without that, a stream of
+   * small GPU jobs would take each GPU as it frees and starve a job that asks for several.
+   */
   #pump(): void {
+    const pass = this.#resources?.newPass?.();
     for (let i = 0; i < this.#waiting.length && this.#busy.size < this.#slots;) {
       const { message, claim } = this.#waiting[i];
-      if (claim === undefined || claim.tryTake()) {
+      if (claim === undefined || claim.tryTake(pass)) {
         this.#waiting.splice(i, 1);
         if (claim) this.#claims.set(message.data.task.id, claim);
         this.#take(message);

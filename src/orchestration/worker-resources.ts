@@ -1,6 +1,7 @@
 // What a worker hands out beyond slots, per job: its GPU sets, and the interpreters it declares.
 // The slot gate asks here, before a task is taken, what the task's job needs (read from its
 // execute promise's param) and whether this worker could serve it at all.
+import { GpuPass } from "../sandbox/gpu-pass.ts";
 import type { GpuLease, GpuSets } from "../sandbox/gpus.ts";
 import type { JobSpec } from "./jobs/job.ts";
 import { specOfParam } from "./jobs/job-param.ts";
@@ -42,6 +43,11 @@ export class WorkerResources implements TaskResources {
     return this.claimFor(taskId, reading.ok ? reading.spec : undefined);
   }
 
+  /** One look over the waiting offers: GPUs kept for older ones that must wait (gpu-pass.ts). */
+  newPass(): object {
+    return this.#gpus ? new GpuPass(this.#gpus) : {};
+  }
+
   /** The GPU ids the task was given when it was let through; [] for none. */
   gpusOf(taskId: string): readonly string[] {
     return this.#leases.get(taskId)?.ids ?? [];
@@ -61,9 +67,11 @@ export class WorkerResources implements TaskResources {
     const leases = this.#leases;
     return {
       servable: interpreterOk && gpusOk,
-      tryTake(): boolean {
+      tryTake(pass?: object): boolean {
         if (!gpus || gpusNeeded(ask) === 0) return true;
-        const lease = gpus.take(ask);
+        // Outside a pass (a task acquired before it was read), no older offer waits here.
+        const inLine = pass instanceof GpuPass && pass.sets === gpus ? pass : new GpuPass(gpus);
+        const lease = inLine.take(ask);
         if (!lease) return false;
         leases.set(taskId, lease);
         return true;

@@ -166,10 +166,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     // Handled below through `claim`; the runner may look at it only after its own waits.
     attemptNumber.catch(() => undefined);
     const signal = AbortSignal.any([stopping.signal, cancel.signal]);
-    const running = options.runner.run(spec, attemptNumber, signal, {
+    // Every run of the job, retries too, holds the GPU set the gate lent it: a retry given
+    // none would see every GPU of the worker.
+    const grant: RunGrant = {
       gpuIds: resources.gpusOf(ctx.id),
       gpusOnWorker: options.gpus?.size ?? 0,
-    });
+    };
+    const running = options.runner.run(spec, attemptNumber, signal, grant);
     let claimed: AttemptRecord | undefined;
     try {
       claimed = await claim;
@@ -226,7 +229,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           runStartedAt,
           spec.timeoutMs + ATTEMPT_KEEP_MS,
         );
-        pending = options.runner.run(spec, attempt.attempt, signal);
+        pending = options.runner.run(spec, attempt.attempt, signal, grant);
       }
     } finally {
       cancel.end();

@@ -74,6 +74,8 @@ export type GpuDemand =
 export interface GpuLease {
   readonly ids: readonly string[];
   readonly shared: boolean;
+  /** Taken while GPUs were kept for an older job that waits (gpu-pass.ts). */
+  readonly pastWaiting: boolean;
 }
 
 /**
@@ -115,28 +117,49 @@ export class GpuSets {
     return demand.kind === "shared" ? this.size > 0 : demand.count <= this.size;
   }
 
-  /** The GPUs for `demand` if they are free now, held until `release`; else undefined. */
-  take(demand: GpuDemand): GpuLease | undefined {
+  /**
+   * The GPUs for `demand` if they are free now, held until `release`; else undefined.
+   * `keptForOlder` GPUs are kept for older jobs that wait (gpu-pass.ts): then the GPUs held by
+   * jobs that went past a waiting one, this one's included, must leave that many of the
+   * worker's GPUs to the waiting ones, so what they wait for frees once the jobs before them end.
+   */
+  take(demand: GpuDemand, keptForOlder = 0): GpuLease | undefined {
+    const pastWaiting = keptForOlder > 0;
+    const heldPast = pastWaiting ? this.#heldPastWaiting() : new Set<string>();
+    const fits = (ids: readonly string[]): boolean =>
+      !pastWaiting || new Set([...heldPast, ...ids]).size <= this.size - keptForOlder;
     if (demand.kind === "shared") {
-      // Sharers pack onto a GPU already shared, keeping whole GPUs free for whole-GPU jobs.
+      // Sharers pack onto a GPU already shared, keeping whole GPUs free for whole-GPU jobs;
+      // past a waiting job, onto one that jobs past it share already, if any.
       let best: string | undefined;
-      let bestCount = -1;
+      let bestRank = -1;
       for (const id of this.#ids) {
         const holders = this.#holders.get(id);
-        if (typeof holders === "number" && holders < this.#jobsPerGpu && holders > bestCount) {
+        if (typeof holders !== "number" || holders >= this.#jobsPerGpu || !fits([id])) continue;
+        const rank = (heldPast.has(id) ? this.#jobsPerGpu + 1 : 0) + holders;
+        if (rank > bestRank) {
           best = id;
-          bestCount = holders;
+          bestRank = rank;
         }
       }
       if (best === undefined) return undefined;
-      this.#holders.set(best, bestCount + 1);
-      return this.#lease([best], true);
+      const holders = this.#holders.get(best);
+      this.#holders.set(best, (typeof holders === "number" ? holders : 0) + 1);
+      return this.#lease([best], true, pastWaiting);
     }
     const free = this.#ids.filter((id) => this.#holders.get(id) === 0);
     if (free.length < demand.count) return undefined;
     const ids = free.slice(0, demand.count);
+    if (!fits(ids)) return undefined;
     for (const id of ids) this.#holders.set(id, "whole");
-    return this.#lease(ids, false);
+    return this.#lease(ids, false, pastWaiting);
+  }
+
+  /** GPUs that some job holds which was let past an older waiting one. */
+  #heldPastWaiting(): Set<string> {
+    const ids = new Set<string>();
+    for (const lease of this.#held) if (lease.pastWaiting) for (const id of lease.ids) ids.add(id);
+    return ids;
   }
 
   /** Gives the lease's GPUs back: call only once the job's processes are all gone. */
@@ -148,8 +171,8 @@ export class GpuSets {
     }
   }
 
-  #lease(ids: string[], shared: boolean): GpuLease {
-    const lease: GpuLease = { ids, shared };
+  #lease(ids: string[], shared: boolean, pastWaiting: boolean): GpuLease {
+    const lease: GpuLease = { ids, shared, pastWaiting };
     this.#held.add(lease);
     return lease;
   }

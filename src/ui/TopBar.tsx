@@ -20,6 +20,7 @@ export function TopBar({
 }) {
   const filters = [
     state.groupFilter === undefined ? undefined : `group ${state.groupFilter}`,
+    state.sweepFilter === undefined ? undefined : `sweep ${state.sweepFilter}`,
     state.stateFilter === undefined ? undefined : `state ${state.stateFilter}`,
     state.view === "jobs" && state.sort !== "newest" ? `by ${state.sort}` : undefined,
     state.textFilter === "" ? undefined : `/${state.textFilter}`,
@@ -29,16 +30,22 @@ export function TopBar({
   return (
     <Text wrap="truncate">
       <Text bold>modulate </Text>
-      {VIEWS.map((view, i) => (
-        <Text key={view} inverse={view === state.view && !state.detail}>
-          {` ${i + 1} ${view} (${counts[view]}) `}
-        </Text>
-      ))}
+      {VIEWS.map((view, i) =>
+        // The sweeps tab once there are sweeps, or it is open: a narrow bar keeps room for
+        // the filters where nobody runs sweeps (its key, 4, works all the same).
+        view === "sweeps" && state.sweeps.length === 0 && state.view !== "sweeps" ? null : (
+          <Text key={view} inverse={view === state.view && !state.detail}>
+            {` ${i + 1} ${view} (${counts[view]}) `}
+          </Text>
+        ),
+      )}
       {state.detail ? <Text inverse>{" detail "}</Text> : null}
       {filters.length > 0 ? <Text dimColor>{`  ${filters.join(", ")}`}</Text> : null}
-      {state.sweeps.map((sweep) => (
-        <Text key={sweep.record.id}>{`  ${sweepBadge(sweep)}`}</Text>
-      ))}
+      {state.sweeps
+        .filter((sweep) => !sweep.finished)
+        .map((sweep) => (
+          <Text key={sweep.record.id}>{`  ${sweepBadge(sweep)}`}</Text>
+        ))}
     </Text>
   );
 }

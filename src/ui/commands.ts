@@ -17,6 +17,7 @@ function openView(state: DashboardState, view: ViewName, groupFilter?: string): 
     view,
     viewChosen: true,
     groupFilter,
+    sweepFilter: undefined,
     textFilter: "",
     marked: [],
     flash: undefined,
@@ -30,7 +31,7 @@ export function runCommandLine(state: DashboardState, text: string): DashboardSt
   if (word === "") return state;
   return {
     ...state,
-    flash: `unknown command :${word} (try :jobs, :workers, :groups, or ? for keys)`,
+    flash: `unknown command :${word} (try :jobs, :workers, :groups, :sweeps, or ? for keys)`,
   };
 }
 
@@ -52,11 +53,17 @@ function back(state: DashboardState): DashboardState {
   if (state.detail?.search) return { ...state, detail: { ...state.detail, search: "" } };
   if (state.detail) return { ...state, detail: undefined };
   if (state.marked.length > 0) return { ...state, marked: [] };
-  if (state.textFilter !== "" || state.groupFilter !== undefined || state.stateFilter !== undefined)
+  if (
+    state.textFilter !== "" ||
+    state.groupFilter !== undefined ||
+    state.sweepFilter !== undefined ||
+    state.stateFilter !== undefined
+  )
     return withCursors({
       ...state,
       textFilter: "",
       groupFilter: undefined,
+      sweepFilter: undefined,
       stateFilter: undefined,
     });
   return { ...state, flash: undefined };
@@ -97,6 +104,8 @@ export function applyCommand(state: DashboardState, command: Command): Dashboard
       return openView(state, "jobs");
     case Command.ViewWorkers:
       return openView(state, "workers");
+    case Command.ViewSweeps:
+      return openView(state, "sweeps");
     case Command.Open: {
       const key = selectedKey(state);
       if (key === undefined) return state;
@@ -104,6 +113,9 @@ export function applyCommand(state: DashboardState, command: Command): Dashboard
       // A worker's jobs: the jobs view filtered by its pid.
       if (state.view === "workers")
         return withCursors({ ...openView(state, "jobs"), textFilter: key });
+      // A sweep's jobs, finished ones too: how each of them ended is what a sweep is about.
+      if (state.view === "sweeps")
+        return withCursors({ ...openView(state, "jobs"), sweepFilter: key, showFinished: true });
       return { ...state, detail: openDetail(key) };
     }
     case Command.ToggleFinished:

@@ -33,6 +33,7 @@ export function withCursors(state: DashboardState): DashboardState {
       groups: followCursor(state, "groups"),
       jobs: followCursor(state, "jobs"),
       workers: followCursor(state, "workers"),
+      sweeps: followCursor(state, "sweeps"),
     },
   };
 }

@@ -20,6 +20,7 @@ export const Command = {
   ViewGroups: "view-groups",
   ViewJobs: "view-jobs",
   ViewWorkers: "view-workers",
+  ViewSweeps: "view-sweeps",
   ToggleFinished: "toggle-finished",
   NextState: "next-state",
   NextGroup: "next-group",
@@ -40,10 +41,16 @@ export const Command = {
 } as const;
 export type Command = (typeof Command)[keyof typeof Command];
 
-/** Where a binding applies: everywhere, in a list view, in a job's detail, in the submit form. */
-export type Scope = "global" | "list" | "jobs" | "detail" | "form";
-/** Where the user is, for the matcher: `jobs` is the jobs list, `list` the other lists. */
-export type Where = "jobs" | "list" | "detail" | "form";
+/**
+ * Where a binding applies: everywhere, in a list view, in the jobs or the sweeps list, in a
+ * job's detail, in the submit form.
+ */
+export type Scope = "global" | "list" | "jobs" | "sweeps" | "detail" | "form";
+/**
+ * Where the user is, for the matcher: `jobs` is the jobs list, `sweeps` the sweeps list, `list`
+ * the other lists.
+ */
+export type Where = "jobs" | "sweeps" | "list" | "detail" | "form";
 
 type NamedKey =
   | "upArrow"
@@ -153,14 +160,14 @@ export const KEYMAP: readonly KeymapEntry[] = [
     scope: "list",
     bindings: [{ key: "return" }],
     keys: "Enter",
-    description: "open: a job's detail, a group's or a worker's jobs",
+    description: "open: a job's detail; a group's, a worker's or a sweep's jobs",
   },
   {
     command: Command.CommandLine,
     scope: "global",
     bindings: [{ input: ":" }],
     keys: ":",
-    description: "command: jobs, workers, groups, q",
+    description: "command: jobs, workers, groups, sweeps, q",
   },
   {
     command: Command.Filter,
@@ -191,11 +198,25 @@ export const KEYMAP: readonly KeymapEntry[] = [
     description: "workers view",
   },
   {
+    command: Command.ViewSweeps,
+    scope: "list",
+    bindings: [{ input: "4" }],
+    keys: "4",
+    description: "sweeps view: each sweep's progress bar",
+  },
+  {
     command: Command.ToggleFinished,
     scope: "jobs",
     bindings: [{ input: "a" }],
     keys: "a",
     description: "show or hide finished jobs",
+  },
+  {
+    command: Command.ToggleFinished,
+    scope: "sweeps",
+    bindings: [{ input: "a" }],
+    keys: "a",
+    description: "show or hide finished sweeps",
   },
   {
     command: Command.NextState,
@@ -343,7 +364,7 @@ function inScope(scope: Scope, where: Where): boolean {
   // The form takes text: only its own keys are commands there.
   if (where === "form") return scope === "form";
   if (scope === "global") return true;
-  if (scope === "list") return where === "list" || where === "jobs";
+  if (scope === "list") return where === "list" || where === "jobs" || where === "sweeps";
   return scope === where;
 }
 
@@ -377,6 +398,7 @@ const SCOPE_TITLE: Record<Scope, string> = {
   global: "Everywhere",
   list: "Lists",
   jobs: "Jobs list",
+  sweeps: "Sweeps list",
   detail: "Job detail",
   form: "Submit form",
 };
@@ -398,5 +420,6 @@ export function keyHint(where: Where): string {
   if (where === "detail") return "Esc back  f follow  / search  c cancel  ? help";
   if (where === "jobs")
     return "Enter open  s submit  c cancel  a finished  / filter  ? help  q quit";
+  if (where === "sweeps") return "Enter its jobs  a finished  / filter  : command  ? help  q quit";
   return "Enter open  s submit  : command  / filter  ? help  q quit";
 }

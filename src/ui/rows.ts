@@ -1,5 +1,8 @@
 // The rows each view shows, derived from the state: nothing is stored twice.
 import type { ListedJob, ListedStage } from "../orchestration/client/list.ts";
+import type { SweepView } from "../orchestration/client/sweep.ts";
+import { parseSweepJobId } from "../orchestration/jobs/sweep.ts";
+import { withSweepJobs } from "./sweep-jobs.ts";
 import type { WorkerView } from "../orchestration/presence.ts";
 import type { DashboardState, StateChoice, ViewName } from "./state.ts";
 
@@ -112,15 +115,24 @@ function compareBy(sort: JobSort): ((a: ListedJob, b: ListedJob) => number) | un
 
 type JobQuery = Pick<
   DashboardState,
-  "jobs" | "showFinished" | "stateFilter" | "groupFilter" | "textFilter" | "sort"
+  | "jobs"
+  | "sweeps"
+  | "showFinished"
+  | "stateFilter"
+  | "groupFilter"
+  | "sweepFilter"
+  | "textFilter"
+  | "sort"
 >;
 
 export function jobRows(state: JobQuery): readonly ListedJob[] {
   return jobRowsOf(
     state.jobs,
+    state.sweeps,
     state.showFinished,
     state.stateFilter,
     state.groupFilter,
+    state.sweepFilter,
     state.textFilter,
     state.sort,
   );
@@ -128,20 +140,31 @@ export function jobRows(state: JobQuery): readonly ListedJob[] {
 
 const jobRowsOf = lastOf(
   (
-    jobs: ListedJob[],
+    listed: ListedJob[],
+    sweeps: SweepView[],
     showFinished: boolean,
     stateFilter: StateChoice,
     groupFilter: string | undefined,
+    sweepFilter: string | undefined,
     textFilter: string,
     sort: JobSort,
   ): readonly ListedJob[] => {
-    const rows = filteredJobs({ jobs, showFinished, stateFilter, groupFilter, textFilter });
+    // A sweep's jobs its cap holds are not listed: its own view has them.
+    const jobs = sweepFilter === undefined ? listed : withSweepJobs(listed, sweeps, sweepFilter);
+    const rows = filteredJobs({
+      jobs,
+      showFinished,
+      stateFilter,
+      groupFilter,
+      sweepFilter,
+      textFilter,
+    });
     const compare = compareBy(sort);
     return compare ? rows.sort(compare) : rows;
   },
 );
 
-function filteredJobs(state: Omit<JobQuery, "sort">): ListedJob[] {
+function filteredJobs(state: Omit<JobQuery, "sort" | "sweeps">): ListedJob[] {
   const text = state.textFilter.toLowerCase();
   return state.jobs.filter(
     (job) =>
@@ -151,6 +174,7 @@ function filteredJobs(state: Omit<JobQuery, "sort">): ListedJob[] {
         job.stage === "running") &&
       matchesState(job, state.stateFilter) &&
       (state.groupFilter === undefined || job.group === state.groupFilter) &&
+      (state.sweepFilter === undefined || parseSweepJobId(job.id)?.sweepId === state.sweepFilter) &&
       (text === "" ||
         job.id.toLowerCase().includes(text) ||
         job.script.toLowerCase().includes(text) ||
@@ -186,15 +210,43 @@ function filteredWorkers(
     .sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : a.pid < b.pid ? -1 : 1));
 }
 
+/** The sweeps view's rows: newest first, outstanding ones unless finished are shown. */
+export function sweepRows(
+  state: Pick<DashboardState, "sweeps" | "showFinished" | "groupFilter" | "textFilter">,
+): readonly SweepView[] {
+  return sweepRowsOf(state.sweeps, state.showFinished, state.groupFilter, state.textFilter);
+}
+
+const sweepRowsOf = lastOf(
+  (
+    sweeps: SweepView[],
+    showFinished: boolean,
+    groupFilter: string | undefined,
+    textFilter: string,
+  ): SweepView[] => {
+    const text = textFilter.toLowerCase();
+    return sweeps.filter(
+      ({ record, finished }) =>
+        (showFinished || !finished) &&
+        (groupFilter === undefined || record.group === groupFilter) &&
+        (text === "" ||
+          record.id.toLowerCase().includes(text) ||
+          record.scripts.some((script) => script.toLowerCase().includes(text))),
+    );
+  },
+);
+
 const keysOf = {
   groups: lastOf((rows: readonly GroupRow[]) => rows.map((g) => g.name)),
   jobs: lastOf((rows: readonly ListedJob[]) => rows.map((j) => j.id)),
   workers: lastOf((rows: readonly WorkerView[]) => rows.map((w) => w.pid)),
+  sweeps: lastOf((rows: readonly SweepView[]) => rows.map((s) => s.record.id)),
 };
 
 /** The keys of a view's rows, in order: what a cursor points at. */
 export function rowKeys(state: DashboardState, view: ViewName): readonly string[] {
   if (view === "groups") return keysOf.groups(groupRows(state));
   if (view === "jobs") return keysOf.jobs(jobRows(state));
+  if (view === "sweeps") return keysOf.sweeps(sweepRows(state));
   return keysOf.workers(workerRows(state));
 }

@@ -9,8 +9,8 @@ import type { FormAction, SubmitForm } from "./form-state.ts";
 import type { Command } from "./keymap.ts";
 import type { JobSort } from "./rows.ts";
 
-export type ViewName = "groups" | "jobs" | "workers";
-export const VIEWS: readonly ViewName[] = ["groups", "jobs", "workers"];
+export type ViewName = "groups" | "jobs" | "workers" | "sweeps";
+export const VIEWS: readonly ViewName[] = ["groups", "jobs", "workers", "sweeps"];
 
 /** A list's place: the selected row, by index and by key so it survives refreshes. */
 export interface ListCursor {
@@ -36,7 +36,10 @@ export interface DashboardState {
   /** How many more jobs matched than the list's limit let through. */
   moreJobs: number;
   workers: WorkerView[];
-  /** Outstanding sweeps, newest first: the top bar shows each with its progress bar. */
+  /**
+   * Sweeps, newest first: the outstanding ones (finished ones too while finished jobs are
+   * shown). The top bar shows the outstanding ones, the sweeps view each with its bar.
+   */
   sweeps: SweepView[];
   /** When data last came in; undefined before the first load. */
   loadedAt: number | undefined;
@@ -53,6 +56,8 @@ export interface DashboardState {
   /** The jobs view's order (rows.ts). */
   sort: JobSort;
   groupFilter: string | undefined;
+  /** The sweep whose jobs alone the jobs view shows (Enter on a sweep). */
+  sweepFilter: string | undefined;
   textFilter: string;
   /** The `:` command line or the `/` filter being typed. */
   input: { kind: "command" | "filter" | "search"; text: string } | undefined;
@@ -77,12 +82,13 @@ export const INITIAL_STATE: DashboardState = {
   error: undefined,
   view: "groups",
   viewChosen: false,
-  cursors: { groups: CURSOR, jobs: CURSOR, workers: CURSOR },
+  cursors: { groups: CURSOR, jobs: CURSOR, workers: CURSOR, sweeps: CURSOR },
   pageRows: 10,
   showFinished: false,
   stateFilter: undefined,
   sort: "newest",
   groupFilter: undefined,
+  sweepFilter: undefined,
   textFilter: "",
   input: undefined,
   overlay: undefined,
@@ -99,7 +105,7 @@ export type DashboardAction =
       jobs: ListedJob[];
       moreJobs: number;
       workers: WorkerView[];
-      /** Outstanding sweeps, newest first; absent where the source reads none. */
+      /** Sweeps, newest first (as `sweeps` above); absent where the source reads none. */
       sweeps?: SweepView[];
       at: number;
     }

@@ -31,8 +31,9 @@ export function useDashboardData(
         const [list, workers, sweeps] = await Promise.all([
           source.list({ all: showFinished, limit: loaded.current ? LIST_LIMIT : FIRST_LIST_LIMIT }),
           source.workers(),
-          // Outstanding sweeps, for the top bar; their failure costs only that line.
-          source.listSweeps?.(false).catch(() => []) ?? [],
+          // Sweeps, for the top bar and the sweeps view (finished ones with finished jobs);
+          // their failure costs only those.
+          source.listSweeps?.(showFinished).catch(() => []) ?? [],
         ]);
         loaded.current = true;
         dispatch({

@@ -15,7 +15,7 @@ import { messageOf } from "./use-dashboard-data.ts";
 export function whereIs(state: DashboardState): Where {
   if (state.form) return "form";
   if (state.detail) return "detail";
-  return state.view === "jobs" ? "jobs" : "list";
+  return state.view === "jobs" || state.view === "sweeps" ? state.view : "list";
 }
 
 /** Groups with a live worker now: what the form's group field offers. */

@@ -179,13 +179,17 @@ describe("why a job waits", () => {
   });
   it("says a job waits for its GPU set while slots are free", () => {
     expect(whyWaiting([gpuWorker(4, 2)], "gpu", { gpus: 2 })).toBe(
-      "waiting for 2 GPUs free on one worker of group gpu: the GPUs it asks for are held by other jobs",
+      "waiting for 2 GPUs free on one worker of group gpu: the GPUs it asks for are held by other jobs or kept for an older job that waits for GPUs",
     );
     expect(whyWaiting([gpuWorker(4, 2)], "gpu", { gpus: "shared" })).toMatch(
       /^waiting for a free GPU share on one worker of group gpu/,
     );
     // A job asking for none waits for nothing but a slot.
     expect(whyWaiting([gpuWorker(4, 2)], "gpu", { gpus: 0 })).toBeUndefined();
+    // Without --gpus it wants one: kept for an older job, it waits with slots free.
+    expect(whyWaiting([gpuWorker(4, 2)], "gpu")).toMatch(
+      /^waiting for 1 GPU free on one worker of group gpu: .* kept for an older job/,
+    );
   });
   it("says when no live worker of the group has that many GPUs, or its interpreter", () => {
     expect(whyWaiting([gpuWorker(4, 0), gpuWorker(2, 0)], "gpu", { gpus: 8 })).toBe(

@@ -200,4 +200,68 @@ describe("the slot gate", () => {
     expect(without.claimFor("z", { gpus: 1 } as JobSpec).servable).toBe(false);
     expect(without.claimFor("z", { gpus: "shared" } as JobSpec).servable).toBe(false);
   });
+
+  it("keeps freed GPUs for an older 4-GPU offer while 1-GPU offers keep coming, in order of arrival however look-ups answer", async () => {
+    const { network, offer } = fakeNetwork(() => 200);
+    const resources = new WorkerResources({
+      send: network.send,
+      gpus: new GpuSets(["0", "1", "2", "3"]),
+    });
+    // Look-ups answer when told: the 4-GPU job's answers last, after younger ones'.
+    const answers = new Map<string, () => void>();
+    const claims: TaskResources = {
+      lookUpFirst: true,
+      claim: (id) =>
+        new Promise((resolve) => {
+          const spec = { gpus: id === "big" ? 4 : 1 } as unknown as JobSpec;
+          answers.set(id, () => resolve(resources.claimFor(id, spec)));
+        }),
+      claimOfPromise: () => {
+        throw new Error("a worker with GPUs looks its offers up first");
+      },
+      newPass: () => resources.newPass(),
+    };
+    const gate = new SlotGate(network, { slots: 8, resources: claims });
+    const seen: string[] = [];
+    gate.recv((m) => seen.push(m.kind === "execute" ? m.data.task.id : "unblock"));
+    const answer = async (id: string): Promise<void> => {
+      answers.get(id)?.();
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    const finish = (id: string) =>
+      gate.send({ kind: "task.release", head, data: { id, version: 1 } });
+    for (const id of ["a1", "a2", "a3", "a4"]) {
+      offer(id);
+      await answer(id);
+    }
+    await vi.waitFor(() => expect(seen).toEqual(["a1", "a2", "a3", "a4"]));
+    for (const id of seen) {
+      await gate.send({ kind: "task.acquire", head, data: { id, version: 0, pid: "p", ttl: 1 } });
+    }
+    offer("big");
+    offer("s1");
+    offer("s2");
+    await answer("s1");
+    await answer("s2");
+    await answer("big");
+    await vi.waitFor(() => expect(gate.waiting).toBe(3));
+    // Each GPU that frees is kept for the 4-GPU job, which came before the 1-GPU ones.
+    for (const [at, id] of ["a1", "a2", "a3"].entries()) {
+      await finish(id);
+      offer(`s${at + 3}`);
+      await answer(`s${at + 3}`);
+    }
+    await vi.waitFor(() => expect(gate.waiting).toBe(6));
+    expect(seen).toEqual(["a1", "a2", "a3", "a4"]);
+    await finish("a4");
+    expect(seen).toEqual(["a1", "a2", "a3", "a4", "big"]);
+    expect(resources.gpusOf("big")).toEqual(["0", "1", "2", "3"]);
+    await gate.send({
+      kind: "task.acquire",
+      head,
+      data: { id: "big", version: 0, pid: "p", ttl: 1 },
+    });
+    await finish("big");
+    expect(seen.slice(5)).toEqual(["s1", "s2", "s3", "s4"]);
+  });
 });
