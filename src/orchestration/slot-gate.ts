@@ -126,6 +126,11 @@ export class SlotGate extends NetworkLayer {
   readonly #handed = new Map<string, Acquired>();
   /** Tasks handed on after waiting held: if offered here again, they wait as any offer. */
   readonly #notAhead = new Set<string>();
+  /**
+   * Set when a held task was handed on: the slots run long jobs, so nothing more is fetched
+   * ahead until one frees (else each waiting offer would be taken and handed on in turn).
+   */
+  #aheadPaused = false;
   #deliver: (message: Message) => void = () => {};
 
   constructor(inner: Network, options: SlotGateOptions) {
@@ -236,6 +241,7 @@ export class SlotGate extends NetworkLayer {
   #answerOnItsWay(taskId: string): void {
     if (!this.#busy.has(taskId) || this.#answering.has(taskId)) return;
     this.#answering.add(taskId);
+    this.#aheadPaused = false;
     const claim = this.#claims.get(taskId);
     this.#claims.delete(taskId);
     claim?.release();
@@ -321,6 +327,7 @@ export class SlotGate extends NetworkLayer {
   #fetchAhead(): void {
     while (
       !this.#closed &&
+      !this.#aheadPaused &&
       this.#running >= this.#slots &&
       this.#held.size + this.#fetching.size < this.#prefetch
     ) {
@@ -371,6 +378,7 @@ export class SlotGate extends NetworkLayer {
     if (!held) return;
     this.#held.delete(id);
     remember(this.#notAhead, id);
+    this.#aheadPaused = true;
     await this.#releaseTask(id, held.version);
     this.#pump();
   }
@@ -446,6 +454,7 @@ export class SlotGate extends NetworkLayer {
   #free(taskId: string): void {
     this.#answering.delete(taskId);
     if (!this.#busy.delete(taskId)) return;
+    this.#aheadPaused = false;
     const claim = this.#claims.get(taskId);
     this.#claims.delete(taskId);
     claim?.release();

@@ -106,18 +106,22 @@ describe("the slot gate's prefetch", () => {
     expect(gate.busy).toBe(1);
   });
 
-  it("hands on a job held ahead that no slot took in time, and never fetches it ahead again", async () => {
+  it("hands on a job held ahead that no slot took in time, fetches no other ahead behind the same job, and never that one again", async () => {
     const { network, sent, offer } = recordingNetwork();
     const gate = new SlotGate(network, { slots: 1, handOn, prefetch: 1, prefetchHoldMs: 20 });
     gate.recv(() => {});
     offer("long");
     offer("next");
+    offer("later");
     await sdkAcquire(gate, "long");
     await vi.waitFor(() => expect(sent).toContain("task.release next"));
     expect(gate.held).toBe(0);
+    // The slot runs a long job: the offers behind it are not taken and handed on in turn.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent).not.toContain("task.acquire later w");
     // The server offers it to the group again; offered here, it waits as any offer does.
     offer("next");
-    expect(gate.waiting).toBe(1);
+    expect(gate.waiting).toBe(2);
     expect(sent.filter((line) => line === "task.acquire next w")).toHaveLength(1);
   });
 
