@@ -147,8 +147,9 @@ export class SlotGate extends NetworkLayer {
     );
   }
 
+  /** Slots taken by a running job (a task whose answer is on its way holds none). */
   get busy(): number {
-    return this.#busy.size;
+    return this.#running;
   }
   /** Tasks acquired ahead of a free slot now. */
   get held(): number {
