@@ -61,4 +61,29 @@ describe("a worker's prefetch", () => {
     expect(starts(first.output(), held.id)).toBe(0);
     expect(starts(peer.output(), held.id)).toBe(1);
   }, 120_000);
+
+  it("never starts a job canceled while it was held ahead", async () => {
+    const server = await startServerProcess(["--data", tempDir()]);
+    await startRouterProcess(server.url);
+    const worker = await startWorkerProcess(server.url, "g", tempDir(), ["--slots", "1"]);
+    const client = clientFor(server.url);
+    const running = jobSpec("sleepy.py", { args: ["2"] });
+    const held = jobSpec("quick.py");
+    await client.submit(running, 60_000);
+    await client.submit(held, 60_000);
+    await worker.waitFor(new RegExp(`start ${running.id} attempt 1`));
+    const outcome = await client.cancel(held.id, Date.now());
+    expect(outcome.kind).toBe("canceled");
+    const [ran, canceled] = await Promise.all([
+      client.waitForJob(running.id),
+      client.waitForJob(held.id),
+    ]);
+    expect(ran.state).toBe("succeeded");
+    expect(canceled.state).toBe("canceled");
+    // The next job still runs on the freed slot: nothing of the canceled one held it.
+    const after = jobSpec("quick.py");
+    await client.submit(after, 60_000);
+    expect((await client.waitForJob(after.id)).state).toBe("succeeded");
+    expect(starts(worker.output(), held.id)).toBe(0);
+  }, 90_000);
 });
