@@ -9,7 +9,8 @@
 // Prints tables and the brief's bars, writes bench/results/e2e.json. Before each phase it
 // waits while another engineer's bench/server.ts or tests run: the machine has two cores.
 // Options: --in-memory (server without --data), --slots N, --sandbox MODE (diagnosis only),
-// --python PATH, --warmups, --client-runs, --cli-runs, --jobs, --crash-runs, --out.
+// --python PATH, --warmups, --client-runs, --cli-runs, --jobs, --crash-runs, --out, --prefetch N
+// (the workers' --prefetch; 0 measures without it).
 import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import path from "node:path";
@@ -49,6 +50,8 @@ const { values: options } = parseArgs({
     python: { type: "string", default: "/usr/bin/python3" },
     slots: { type: "string", default: "1" },
     sandbox: { type: "string" },
+    /** The workers' --prefetch (their default when left out): 0 measures without it. */
+    prefetch: { type: "string" },
     warmups: { type: "string", default: "5" },
     "client-runs": { type: "string", default: "200" },
     "cli-runs": { type: "string", default: "30" },
@@ -133,6 +136,7 @@ async function main(): Promise<void> {
       python: options.python,
       slots: SLOTS,
       ...(options.sandbox === undefined ? {} : { sandbox: options.sandbox }),
+      ...(options.prefetch === undefined ? {} : { prefetch: Number(options.prefetch) }),
     });
     const { server, workers } = cluster;
     const python = workerPython(workers[0]);
@@ -227,7 +231,12 @@ async function main(): Promise<void> {
       setup: {
         server:
           storage === "durable" ? "durable (--data in a temp dir, --sync full)" : "--in-memory",
-        workers: { count: 2, slotsEach: SLOTS, lease: "8s (default)" },
+        workers: {
+          count: 2,
+          slotsEach: SLOTS,
+          lease: "8s (default)",
+          prefetch: options.prefetch === undefined ? "default (1)" : Number(options.prefetch),
+        },
         python,
         sandboxMode: sandboxMode(workers[0]),
         workerNotes: workers[0].notes,

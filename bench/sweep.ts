@@ -6,7 +6,8 @@
 //     the machine's limit for fresh sandboxed processes (cores / CPU time of one python start
 //     plus one sandbox start, both measured here as bench:e2e measures them). Bar: >= 60%.
 // Writes bench/results/sweep.json. Options: --jobs N, --in-memory, --python PATH, --out,
-// --no-wait (measure without waiting for others' tests to end; the report says so).
+// --no-wait (measure without waiting for others' tests to end; the report says so), --prefetch N
+// (the workers' --prefetch; 0 measures without it).
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
@@ -22,6 +23,7 @@ import {
   type Storage,
 } from "./lib/e2e-cluster.ts";
 import { measureSpawns } from "./lib/e2e-latency.ts";
+import { cpuBetween, snapshotCpu, type CpuSpent } from "./lib/e2e-cpu.ts";
 import { killStartedOnInterrupt, stopStarted } from "./lib/e2e-processes.ts";
 import { waitForQuiet } from "./lib/e2e-quiet.ts";
 import { measureSandboxStart } from "./lib/e2e-sandbox-floor.ts";
@@ -35,6 +37,8 @@ const { values: options } = parseArgs({
     out: { type: "string", default: "bench/results/sweep.json" },
     /** Measure at once, without waiting for others' tests and benches to end (noisier). */
     "no-wait": { type: "boolean", default: false },
+    /** The workers' --prefetch (their default when left out): 0 measures without it. */
+    prefetch: { type: "string" },
   },
 });
 const quiet = async (phase: string): Promise<void> => {
@@ -64,6 +68,7 @@ async function main(): Promise<void> {
       group: GROUP,
       python: options.python,
       slots: 1,
+      ...(options.prefetch === undefined ? {} : { prefetch: Number(options.prefetch) }),
     });
     const { server, workers } = cluster;
     const python = workerPython(workers[0]);
@@ -90,6 +95,7 @@ async function main(): Promise<void> {
     log(`a sweep of ${JOBS} jobs, submitted by one CLI run`);
     await quiet("sweep");
     const loadBefore = loadavg()[0];
+    const cpuBefore = snapshotCpu(cluster.cpuPids());
     const started = performance.now();
     const startedAt = Date.now();
     // Checked to print the sweep's id alone; timed around it, spawn to exit.
@@ -113,16 +119,25 @@ async function main(): Promise<void> {
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
+    const cpu = cpuBetween(cpuBefore, snapshotCpu(cluster.cpuPids()));
     // The last job's end, from the records, rather than when the poll saw it.
     const listed = await modulate.list({ all: true, limit: JOBS + 10 });
     const lastEnd = Math.max(...listed.jobs.map((job) => job.finishedAt ?? 0));
     const completionMs = lastEnd - startedAt;
+    const gaps = slotGaps(listed.jobs);
     const jobsPerSec = round1((JOBS * 1000) / completionMs);
     const share = round1((jobsPerSec / limitJobsPerSec) * 100);
     const report = {
       date: new Date().toISOString(),
       machine: { cores, model: cpus()[0]?.model ?? "unknown" },
-      setup: { server: storage, workers: "2 x 1 slot", sandboxMode: mode, python, jobs: JOBS },
+      setup: {
+        server: storage,
+        workers: "2 x 1 slot",
+        prefetch: options.prefetch === undefined ? "default" : Number(options.prefetch),
+        sandboxMode: mode,
+        python,
+        jobs: JOBS,
+      },
       /** The machine's 1-minute load average before and after the sweep: others' work too. */
       load: { before: round1(loadBefore ?? 0), after: round1(loadavg()[0] ?? 0), cores },
       waitedForQuiet: !options["no-wait"],
@@ -133,6 +148,13 @@ async function main(): Promise<void> {
         perJobMs: round1(submitMs / JOBS),
       },
       completion: { ms: completionMs, jobsPerSec },
+      /**
+       * A slot's idle time between one job's end and its worker's next job's start (from the
+       * records): what dispatch costs between jobs, which prefetch takes out.
+       */
+      betweenJobsMs: gaps,
+      /** CPU per job by process over the sweep (its submit's CLI is the bench's child). */
+      cpuPerJob: perJob(cpu, JOBS),
       limit: {
         cores,
         cpuPerPythonStartMs: pythonStart.cpuPerRunMs,
@@ -153,6 +175,14 @@ async function main(): Promise<void> {
     log(
       `completion: ${jobsPerSec} jobs/s over ${completionMs} ms = ${share}% of the limit ${limitJobsPerSec} jobs/s (${cores} cores / (${pythonStart.cpuPerRunMs} ms python + ${sandboxStart?.cpuPerRunMs ?? 0} ms sandbox)): bar ${report.bar.met ? "met" : "NOT met"}`,
     );
+    log(
+      `a slot's gap between jobs: median ${gaps.median} ms, p90 ${gaps.p90} ms (${gaps.count} gaps)`,
+    );
+    log(
+      `CPU per job: ${Object.entries(report.cpuPerJob.byProcessMs)
+        .map(([name, ms]) => `${name} ${ms} ms`)
+        .join(", ")}; ours ${report.cpuPerJob.oursMs} ms, others' ${report.cpuPerJob.othersMs} ms`,
+    );
     console.log(`wrote ${options.out}`);
   } finally {
     await client?.close();
@@ -160,6 +190,53 @@ async function main(): Promise<void> {
     await unmountEverythingUnder(root).catch(() => undefined);
     await rm(root, { recursive: true, force: true }).catch(() => undefined);
   }
+}
+
+/** Median and 90th percentile of the gaps between a worker's consecutive jobs, in ms. */
+function slotGaps(
+  jobs: readonly {
+    worker: { pid: string } | null;
+    startedAt: number | null;
+    finishedAt: number | null;
+  }[],
+): { median: number; p90: number; count: number } {
+  const byWorker = new Map<string, { startedAt: number; finishedAt: number }[]>();
+  for (const job of jobs) {
+    if (!job.worker || job.startedAt === null || job.finishedAt === null) continue;
+    const runs = byWorker.get(job.worker.pid) ?? [];
+    runs.push({ startedAt: job.startedAt, finishedAt: job.finishedAt });
+    byWorker.set(job.worker.pid, runs);
+  }
+  const gaps: number[] = [];
+  for (const runs of byWorker.values()) {
+    runs.sort((a, b) => a.startedAt - b.startedAt);
+    for (let i = 1; i < runs.length; i++) {
+      const before = runs[i - 1];
+      const after = runs[i];
+      if (before && after) gaps.push(after.startedAt - before.finishedAt);
+    }
+  }
+  gaps.sort((a, b) => a - b);
+  const at = (q: number): number =>
+    gaps[Math.min(gaps.length - 1, Math.floor(q * gaps.length))] ?? 0;
+  return { median: at(0.5), p90: at(0.9), count: gaps.length };
+}
+
+/** CPU per job, by process (own and reaped children's together), and ours beside others'. */
+function perJob(cpu: CpuSpent, jobs: number) {
+  const byProcessMs: Record<string, number> = {};
+  for (const [name, spent] of Object.entries(cpu.byProcess))
+    byProcessMs[name] = round1((spent.ownMs + spent.childrenMs) / jobs);
+  const ownOnlyMs: Record<string, number> = {};
+  for (const [name, spent] of Object.entries(cpu.byProcess))
+    ownOnlyMs[name] = round1(spent.ownMs / jobs);
+  return {
+    byProcessMs,
+    /** The node processes' own CPU alone, without the sandboxes and pythons they reaped. */
+    ownOnlyMs,
+    oursMs: round1(cpu.oursMs / jobs),
+    othersMs: round1(cpu.othersMs / jobs),
+  };
 }
 
 await main();

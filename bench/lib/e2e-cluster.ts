@@ -63,6 +63,8 @@ export interface WorkerOptions {
   readonly name: string;
   /** `--sandbox`; left out, the worker's default (auto) decides, as users get it. */
   readonly sandbox?: string;
+  /** `--prefetch`; left out, the worker's default. */
+  readonly prefetch?: number;
   /** The binary to start; bin/modulate unless told. */
   readonly modulate?: string;
 }
@@ -81,6 +83,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     "--slots",
     String(options.slots),
     ...(options.sandbox === undefined ? [] : ["--sandbox", options.sandbox]),
+    ...(options.prefetch === undefined ? [] : ["--prefetch", String(options.prefetch)]),
   ]);
   const { match } = await firstLine([p], /modulate worker (\S+) ready/, START_TIMEOUT_MS);
   const lines = p.lines();

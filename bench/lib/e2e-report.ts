@@ -41,7 +41,13 @@ export interface E2eReport {
   readonly machine: { readonly cores: number; readonly model: string };
   readonly setup: {
     readonly server: string;
-    readonly workers: { readonly count: 2; readonly slotsEach: number; readonly lease: string };
+    readonly workers: {
+      readonly count: 2;
+      readonly slotsEach: number;
+      readonly lease: string;
+      /** The workers' --prefetch, or "default (1)". */
+      readonly prefetch: number | string;
+    };
     readonly python: string;
     /** What the worker printed at start-up: "sandbox: bwrap" gives "bwrap". */
     readonly sandboxMode: string;

@@ -40,6 +40,12 @@ const options = {
     type: "number",
     describe: "Jobs run at once; no job is taken without a free slot [default: 1, or one per GPU]",
   },
+  prefetch: {
+    type: "number",
+    default: 1,
+    describe:
+      "Jobs taken ahead while every slot is busy, so a freed slot starts the next at once; one not started within 1 s goes back to the group (0: off)",
+  },
   gpus: {
     type: "string",
     describe:
@@ -240,6 +246,11 @@ export async function runWorker(
         });
   const connection = resolveConnection(args.url, args.token, ctx.env);
   const leaseMs = parseDurationMs(args.lease, "--lease");
+  if (!Number.isInteger(args.prefetch) || args.prefetch < 0) {
+    throw new UserError(
+      `--prefetch ${args.prefetch} is not a whole number of jobs: use 0 (off) or more`,
+    );
+  }
   const maxDiskBytes = maxDiskFrom(args.maxDisk);
   const { config, notes, disk, cgroups } = await deps.setUpSandbox(
     {
@@ -277,6 +288,7 @@ export async function runWorker(
         group: args.group,
         slots,
         leaseMs,
+        prefetch: args.prefetch,
         pid,
         serverLimits,
         announcement: {

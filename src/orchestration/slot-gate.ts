@@ -11,6 +11,14 @@
 // read from the promise its acquire returns, and one this worker cannot serve is released at
 // once, its later offers dropped here. Nothing spins: a waiting offer is looked at again only
 // when something this worker holds is let go.
+//
+// Between two jobs of a slot nothing need wait on the network (issue 17): a slot counts as
+// free once its job's answer is on its way (the job's processes are over; the answer's layer
+// below keeps trying), and while every slot runs, the gate acquires up to `prefetch` waiting
+// offers ahead, so that a freed slot starts its next job at once, without an acquire's round
+// trip. A job held ahead is handed on (released, which the server offers to the group again
+// at once) if no slot frees within `prefetchHoldMs`, so it never waits long behind a long job
+// while a peer may be idle; it is never fetched ahead again here.
 import type { Message, Network, Request, Response } from "@resonatehq/sdk";
 import { NetworkLayer } from "./wire/network-layer.ts";
 
@@ -49,6 +57,32 @@ export interface TaskResources {
 /** Tasks handed back as unservable here are remembered this many at most (oldest forgotten). */
 const MAX_REFUSED = 10_000;
 
+/** The protocol version of the requests the gate makes itself (hand-on, prefetch). */
+const PROTOCOL_VERSION = "2026-04-01";
+
+/** The longest a job fetched ahead is held for a slot before it is handed on (see below). */
+export const DEFAULT_PREFETCH_HOLD_MS = 1_000;
+
+/** Adds `id` to a bounded set of remembered tasks, forgetting the oldest past `MAX_REFUSED`. */
+function remember(set: Set<string>, id: string): void {
+  set.add(id);
+  if (set.size > MAX_REFUSED) {
+    const oldest = set.values().next().value;
+    if (oldest !== undefined) set.delete(oldest);
+  }
+}
+
+type Offer = Message & { kind: "execute" };
+type Acquired = Extract<Response, { kind: "task.acquire" }>;
+
+/** A task acquired ahead of a free slot: the acquire's answer, given to the SDK's own acquire. */
+interface HeldTask {
+  readonly message: Offer;
+  readonly res: Acquired;
+  readonly version: number;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
 export interface SlotGateOptions {
   slots: number;
   resources?: TaskResources;
@@ -60,6 +94,16 @@ export interface SlotGateOptions {
    * here too (acquired and released at once, so the server offers them to the group again).
    */
   handOn?: { readonly pid: string; readonly ttl: number };
+  /**
+   * Waiting offers acquired ahead while every slot runs a job (default 0; needs `handOn`, whose
+   * pid and lease they are acquired with). Only offers needing nothing but a slot are.
+   */
+  prefetch?: number;
+  /**
+   * How long a task acquired ahead waits for a slot before it is handed on to the group
+   * (default 1 s, and at most a quarter of the lease, so it never needs a heartbeat).
+   */
+  prefetchHoldMs?: number;
 }
 
 export class SlotGate extends NetworkLayer {
@@ -87,6 +131,23 @@ export class SlotGate extends NetworkLayer {
   readonly #refused = new Set<string>();
   /** Set by `releaseAll`: a stopping worker takes nothing more, looked up or not. */
   #closed = false;
+  /** Tasks whose answer is on its way: their job is over, so their slot is free again. */
+  readonly #answering = new Set<string>();
+  readonly #prefetch: number;
+  readonly #holdMs: number;
+  /** Tasks acquired ahead, in the order they came, until a slot frees or they are handed on. */
+  readonly #held = new Map<string, HeldTask>();
+  /** Offers whose acquire ahead is on its way. */
+  readonly #fetching = new Set<string>();
+  /** Acquire answers of held tasks passed to the SDK, for its own acquire of them. */
+  readonly #handed = new Map<string, Acquired>();
+  /** Tasks handed on after waiting held: if offered here again, they wait as any offer. */
+  readonly #notAhead = new Set<string>();
+  /**
+   * Set when a held task was handed on: the slots run long jobs, so nothing more is fetched
+   * ahead until one frees (else each waiting offer would be taken and handed on in turn).
+   */
+  #aheadPaused = false;
   #deliver: (message: Message) => void = () => {};
 
   constructor(inner: Network, options: SlotGateOptions) {
@@ -96,10 +157,24 @@ export class SlotGate extends NetworkLayer {
     this.#onChange = options.onChange ?? (() => {});
     this.#resources = options.resources;
     this.#handOn = options.handOn;
+    this.#prefetch = options.handOn ? Math.max(0, options.prefetch ?? 0) : 0;
+    this.#holdMs = Math.min(
+      options.prefetchHoldMs ?? DEFAULT_PREFETCH_HOLD_MS,
+      (options.handOn?.ttl ?? 0) / 4,
+    );
   }
 
+  /** Slots taken by a running job (a task whose answer is on its way holds none). */
   get busy(): number {
-    return this.#busy.size;
+    return this.#running;
+  }
+  /** Tasks acquired ahead of a free slot now. */
+  get held(): number {
+    return this.#held.size;
+  }
+  /** Slots taken by a job still running (not those whose answer is on its way). */
+  get #running(): number {
+    return this.#busy.size - this.#answering.size;
   }
   get waiting(): number {
     return this.#waiting.length;
@@ -117,8 +192,11 @@ export class SlotGate extends NetworkLayer {
     const acquiring = plain.kind === "task.acquire" ? plain.data.id : undefined;
     const finishing =
       plain.kind === "task.fulfill" || plain.kind === "task.release" ? plain.data.id : undefined;
+    if (plain.kind === "task.fulfill") this.#answerOnItsWay(plain.data.id);
     try {
-      const res = await this.inner.send(req);
+      const handed = acquiring === undefined ? undefined : this.#handed.get(acquiring);
+      if (acquiring !== undefined) this.#handed.delete(acquiring);
+      const res = handed ? (handed as Extract<Response, { kind: K }>) : await this.inner.send(req);
       if (acquiring !== undefined) {
         const plainRes: Response = res;
         if (plainRes.kind === "task.acquire" && typeof plainRes.data !== "string") {
@@ -158,11 +236,7 @@ export class SlotGate extends NetworkLayer {
     version: number,
     res: Extract<Response, { kind: "task.acquire" }>,
   ): Promise<Response> {
-    this.#refused.add(taskId);
-    if (this.#refused.size > MAX_REFUSED) {
-      const oldest = this.#refused.values().next().value;
-      if (oldest !== undefined) this.#refused.delete(oldest);
-    }
+    remember(this.#refused, taskId);
     await this.inner
       .send({
         kind: "task.release",
@@ -178,6 +252,21 @@ export class SlotGate extends NetworkLayer {
     } as unknown as Response;
   }
 
+  /**
+   * A task's answer is on its way: its job's processes are over, so its slot and what it
+   * claimed are free for the next job, while the answer's layer below sees it land.
+   */
+  #answerOnItsWay(taskId: string): void {
+    if (!this.#busy.has(taskId) || this.#answering.has(taskId)) return;
+    this.#answering.add(taskId);
+    this.#aheadPaused = false;
+    const claim = this.#claims.get(taskId);
+    this.#claims.delete(taskId);
+    claim?.release();
+    this.#pump();
+    this.#onChange(this.#busy.size, this.#waiting.length);
+  }
+
   #onMessage(message: Message): void {
     if (message.kind !== "execute") {
       this.#deliver(message);
@@ -185,6 +274,7 @@ export class SlotGate extends NetworkLayer {
     }
     const taskId = message.data.task.id;
     if (this.#busy.has(taskId)) return; // already ours: a duplicate offer
+    if (this.#held.has(taskId) || this.#fetching.has(taskId)) return; // ours, held ahead
     if (this.#refused.has(taskId)) return; // not servable here: a peer's to take
     const resources = this.#resources;
     if (resources === undefined || !resources.lookUpFirst) {
@@ -241,13 +331,21 @@ export class SlotGate extends NetworkLayer {
   }
 
   /**
-   * Passes on, oldest first, every waiting offer whose slot and resources are free now. What
-   * an older offer waits for is kept from younger ones (`newPass`): without that, a stream of
-   * small GPU jobs would take each GPU as it frees and starve a job that asks for several.
+   * Passes on, oldest first, the tasks held ahead and then every waiting offer whose slot and
+   * resources are free now; with every slot running, fetches ahead. What an older offer waits
+   * for is kept from younger ones (`newPass`): without that, a stream of small GPU jobs would
+   * take each GPU as it frees and starve a job that asks for several.
    */
   #pump(): void {
+    for (const [id, held] of this.#held) {
+      if (this.#running >= this.#slots) break;
+      this.#held.delete(id);
+      clearTimeout(held.timer);
+      this.#handed.set(id, held.res);
+      this.#take(held.message);
+    }
     const pass = this.#resources?.newPass?.();
-    for (let i = 0; i < this.#waiting.length && this.#busy.size < this.#slots;) {
+    for (let i = 0; i < this.#waiting.length && this.#running < this.#slots;) {
       const { message, claim } = this.#waiting[i];
       if (claim === undefined || claim.tryTake(pass)) {
         this.#waiting.splice(i, 1);
@@ -257,6 +355,77 @@ export class SlotGate extends NetworkLayer {
         i++;
       }
     }
+    this.#fetchAhead();
+  }
+
+  /** With every slot running, acquires waiting offers ahead, up to `prefetch` held at once. */
+  #fetchAhead(): void {
+    while (
+      !this.#closed &&
+      !this.#aheadPaused &&
+      this.#running >= this.#slots &&
+      this.#held.size + this.#fetching.size < this.#prefetch
+    ) {
+      // Only a job that needs nothing but a slot: a claim would hold GPUs for it meanwhile.
+      const at = this.#waiting.findIndex(
+        (w) => w.claim === undefined && !this.#notAhead.has(w.message.data.task.id),
+      );
+      if (at < 0) return;
+      const [entry] = this.#waiting.splice(at, 1);
+      if (entry) void this.#acquireAhead(entry.message);
+    }
+  }
+
+  async #acquireAhead(message: Offer): Promise<void> {
+    const handOn = this.#handOn;
+    if (handOn === undefined) return;
+    const { id, version } = message.data.task;
+    this.#fetching.add(id);
+    let res: Response | undefined;
+    try {
+      res = await this.inner.send({
+        kind: "task.acquire",
+        head: { corrId: `ahead-${id}`, version: PROTOCOL_VERSION },
+        data: { id, version, pid: handOn.pid, ttl: handOn.ttl },
+      });
+    } catch {
+      // The server is away: its own retry offers the task again.
+    }
+    this.#fetching.delete(id);
+    if (res?.kind === "task.acquire" && typeof res.data !== "string") {
+      const acquired = res.data.task.version;
+      if (this.#closed) {
+        await this.#releaseTask(id, acquired);
+        return;
+      }
+      const timer = setTimeout(() => void this.#handOnHeld(id), this.#holdMs);
+      timer.unref();
+      this.#held.set(id, { message, res, version: acquired, timer });
+    }
+    // Taken by a peer first (409), or held now: either way the line moves.
+    this.#pump();
+    this.#onChange(this.#busy.size, this.#waiting.length);
+  }
+
+  /** No slot freed in time: the held task goes back to the group, which may have an idle peer. */
+  async #handOnHeld(id: string): Promise<void> {
+    const held = this.#held.get(id);
+    if (!held) return;
+    this.#held.delete(id);
+    remember(this.#notAhead, id);
+    this.#aheadPaused = true;
+    await this.#releaseTask(id, held.version);
+    this.#pump();
+  }
+
+  #releaseTask(id: string, version: number): Promise<unknown> {
+    return this.inner
+      .send({
+        kind: "task.release",
+        head: { corrId: `release-${id}`, version: PROTOCOL_VERSION },
+        data: { id, version },
+      })
+      .catch(() => undefined);
   }
 
   /**
@@ -268,8 +437,12 @@ export class SlotGate extends NetworkLayer {
     const offered = this.#waiting.map((entry) => entry.message);
     this.#waiting = [];
     const held = [...this.#busy].filter(([, version]) => version > 0);
+    const ahead = [...this.#held.values()];
+    this.#held.clear();
+    for (const task of ahead) clearTimeout(task.timer);
     await Promise.all([
       ...held.map(([id, version]) => this.#release(id, version)),
+      ...ahead.map((task) => this.#releaseTask(task.message.data.task.id, task.version)),
       ...offered.map((message) => this.#handOnOffer(message)),
     ]);
   }
@@ -277,7 +450,7 @@ export class SlotGate extends NetworkLayer {
   #release(id: string, version: number): Promise<unknown> {
     return this.send({
       kind: "task.release",
-      head: { corrId: `release-${id}`, version: "2026-04-01" },
+      head: { corrId: `release-${id}`, version: PROTOCOL_VERSION },
       data: { id, version },
     }).catch(() => undefined);
   }
@@ -293,13 +466,13 @@ export class SlotGate extends NetworkLayer {
     try {
       const res: Response = await this.inner.send({
         kind: "task.acquire",
-        head: { corrId: `hand-on-${id}`, version: "2026-04-01" },
+        head: { corrId: `hand-on-${id}`, version: PROTOCOL_VERSION },
         data: { id, version, pid, ttl },
       });
       if (res.kind === "task.acquire" && typeof res.data !== "string") {
         await this.inner.send({
           kind: "task.release",
-          head: { corrId: `release-${id}`, version: "2026-04-01" },
+          head: { corrId: `release-${id}`, version: PROTOCOL_VERSION },
           data: { id, version: res.data.task.version },
         });
       }
@@ -314,7 +487,9 @@ export class SlotGate extends NetworkLayer {
   }
 
   #free(taskId: string): void {
+    this.#answering.delete(taskId);
     if (!this.#busy.delete(taskId)) return;
+    this.#aheadPaused = false;
     const claim = this.#claims.get(taskId);
     this.#claims.delete(taskId);
     claim?.release();

@@ -95,6 +95,12 @@ export interface WorkerOptions {
   gpus?: GpuSets;
   /** Names of the interpreters it declares: a job asking for another is left to a peer. */
   interpreters?: readonly string[];
+  /**
+   * Jobs acquired ahead while every slot runs one, so that a freed slot starts its next job
+   * without waiting on the network (slot-gate.ts); one held ahead is handed on to the group
+   * if no slot frees within a second. Default 1; 0 turns it off.
+   */
+  prefetch?: number;
   clock?: () => number;
 }
 
@@ -104,6 +110,9 @@ export interface RunningWorker {
   readonly generation: Generation;
   stop(): Promise<void>;
 }
+
+/** Jobs a worker acquires ahead of a free slot unless told (`--prefetch`). */
+export const DEFAULT_PREFETCH = 1;
 
 /** A stopping worker waits this long for answers on their way before it hands tasks back. */
 const ANSWER_SETTLE_MS = 5_000;
@@ -143,6 +152,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     slots: options.slots,
     resources,
     handOn: { pid, ttl: options.leaseMs },
+    prefetch: options.prefetch ?? DEFAULT_PREFETCH,
   });
   const send: Send = gate.send;
   const resonate = new Resonate({ network: gate, pid, ttl: options.leaseMs, logLevel: "error" });
