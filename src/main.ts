@@ -6,8 +6,15 @@ import { versionText } from "./modes/version.ts";
 /** How long a finished command waits for its last output to drain before it exits anyway. */
 const EXIT_GRACE_MS = 1_000;
 
-/** The command line's parser and every command, loaded only when a command runs. */
+/**
+ * The command line's parser and every command, loaded only when a command runs; a plain
+ * `submit` runs without them (quick-submit.ts), as its start is what users wait for most.
+ */
 export async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === "submit") {
+    const code = await (await import("./quick-submit.ts")).submitWithoutParser(argv);
+    if (code !== undefined) return code;
+  }
   return (await import("./cli.ts")).main(argv);
 }
 
