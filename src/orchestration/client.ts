@@ -2,7 +2,7 @@
 // Resonate server, and what is done over it, each in a file of its own under client/: submit a
 // job (submit.ts), wait for it (wait.ts), read where it stands (view.ts), list jobs (list.ts),
 // cancel one (cancel.ts).
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../common/random.ts";
 import { hostname } from "node:os";
 import type { JobResult, JobSpec } from "./jobs/job.ts";
 import { ENTRY_GROUP, processPid } from "./jobs/names.ts";
