@@ -162,7 +162,7 @@ async function main(): Promise<void> {
         node: NODE,
         modulate: MODULATE,
         singleFile: await singleFileBuild(),
-        versionOutput: versionOutput(MODULATE),
+        version: versionOutput(MODULATE).split("\n")[0] ?? "",
       });
       const latency = await phase("CLI, interleaved", () =>
         measureInterleaved(commands, 2, CLI_RUNS),
