@@ -111,6 +111,17 @@ export class ModulateClient {
     return this.#limits.maxBodyBytes();
   }
 
+  /**
+   * Starts what a wait needs, the server's generation and the listener stream, beside a
+   * submission: a waiting `submit` then has both by the time its job is durable instead of
+   * asking for them one after another afterwards. A failure is left for the wait to meet
+   * (each is asked again then).
+   */
+  prepareToWait(): void {
+    this.#learnGeneration().catch(() => undefined);
+    this.#listen().catch(() => undefined);
+  }
+
   /** Waits for the job's final record; `stop` ends the wait at once (it then rejects). */
   async waitForJob(id: string, mode?: JobSpec["mode"], stop?: AbortSignal): Promise<JobResult> {
     // Best effort: a wait outlasts a server that is away, and finds the job's execute promise
