@@ -199,7 +199,7 @@ export function cliReport(
     ratiosToNode: Object.fromEntries(
       Object.entries(latency).map(([name, l]) => [
         name,
-        round1((l.medianMs / node.medianMs) * 100) / 100,
+        Math.round((l.medianMs / node.medianMs) * 100) / 100,
       ]),
     ),
     bars: [
@@ -214,7 +214,7 @@ export function cliReport(
 export function printCliReport(report: CliReport): string[] {
   const rows = Object.entries(report.latency).map(
     ([name, l]) =>
-      `${name.padEnd(20)} median ${String(l.medianMs).padStart(7)} ms  p95 ${String(l.p95Ms).padStart(7)} ms  cpu ${String(l.cpuPerRunMs).padStart(6)} ms/run  ${String(report.ratiosToNode[name]).padStart(5)}x node -e 0`,
+      `${name.padEnd(27)} median ${String(l.medianMs).padStart(7)} ms  p95 ${String(l.p95Ms).padStart(7)} ms  cpu ${String(l.cpuPerRunMs).padStart(6)} ms/run  ${String(report.ratiosToNode[name]).padStart(5)}x node -e 0`,
   );
   const bars = report.bars.map(
     (b) => `${b.pass ? "PASS" : "FAIL"}  ${b.bar}: ${b.measured}, bar ${b.threshold}`,
