@@ -3,8 +3,9 @@
 // work before the first request (issue 17). Driven by the command's own yargs schema, so there
 // is still one definition of its options; any word it is not sure to read exactly as yargs does
 // (--help, a short flag, an unknown or repeated option, --no-X, a value that looks like an
-// option, a number option's value that is not a plain number) makes it give up, and the caller hands the line to yargs, which then
-// decides, errors included. test/modes/quick-args.test.ts holds it to yargs' answers.
+// option, a number option's value that is not a plain number) makes it give up, and the caller
+// hands the line to yargs, which then decides, errors included. test/modes/quick-args.test.ts
+// holds it to yargs' answers.
 import type { Options } from "yargs";
 import type { ModeArgs, ModeCommand } from "./command.ts";
 
