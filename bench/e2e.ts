@@ -10,7 +10,9 @@
 // waits while another engineer's bench/server.ts or tests run: the machine has two cores.
 // Options: --in-memory (server without --data), --slots N, --sandbox MODE (diagnosis only),
 // --python PATH, --warmups, --client-runs, --cli-runs, --jobs, --crash-runs, --out, --prefetch N
-// (the workers' --prefetch; 0 measures without it).
+// (the workers' --prefetch; 0 measures without it), and --only cli: the CLI's submissions alone,
+// interleaved with python, node -e 0 and the CLI's start (bench/lib/e2e-cli.ts), written to
+// bench/results/e2e-cli.json.
 import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import path from "node:path";
@@ -42,6 +44,13 @@ import {
 } from "./lib/e2e-report.ts";
 import { measureSandboxStart } from "./lib/e2e-sandbox-floor.ts";
 import { round1 } from "./lib/e2e-stats.ts";
+import {
+  cliCommands,
+  cliReport,
+  measureInterleaved,
+  printCliReport,
+  writeCliReport,
+} from "./lib/e2e-cli.ts";
 import { measureThroughput } from "./lib/e2e-throughput.ts";
 
 const { values: options } = parseArgs({
@@ -57,9 +66,15 @@ const { values: options } = parseArgs({
     "cli-runs": { type: "string", default: "30" },
     jobs: { type: "string", default: "500" },
     "crash-runs": { type: "string", default: "3" },
-    out: { type: "string", default: "bench/results/e2e.json" },
+    out: { type: "string" },
+    only: { type: "string" },
   },
 });
+if (options.only !== undefined && options.only !== "cli") {
+  throw new Error(`--only ${options.only} is not a part this bench runs alone: use --only cli`);
+}
+const OUT =
+  options.out ?? (options.only === "cli" ? "bench/results/e2e-cli.json" : "bench/results/e2e.json");
 const GROUP = "g";
 const SLOTS = Number(options.slots);
 const WARMUPS = Number(options.warmups);
@@ -142,6 +157,26 @@ async function main(): Promise<void> {
     const python = workerPython(workers[0]);
     log(`server ${server.url} (${storage}), one router, 2 workers x ${SLOTS} slot(s)`);
     for (const note of workers[0].notes) log(`worker-1: ${note}`);
+    if (options.only === "cli") {
+      const commands = cliCommands({
+        url: server.url,
+        group: GROUP,
+        script: TRIVIAL,
+        python,
+        node: NODE,
+        modulate: MODULATE,
+        singleFile: await singleFileBuild(),
+        version: versionOutput(MODULATE).split("\n")[0] ?? "",
+      });
+      const latency = await phase("CLI, interleaved", () =>
+        measureInterleaved(commands, 2, CLI_RUNS),
+      );
+      const report = cliReport(latency, 2, CLI_RUNS, quietChecks);
+      await writeCliReport(report, OUT);
+      console.log(printCliReport(report).join("\n"));
+      console.log(`wrote ${OUT}`);
+      return;
+    }
     const modulate = new ModulateClient({ url: server.url });
     client = modulate;
     const cpuNow = () => snapshotCpu(cluster.cpuPids());
@@ -259,10 +294,10 @@ async function main(): Promise<void> {
       },
       bars: judgeBars(latencies, throughput, limit, crashes),
     };
-    await mkdir(path.dirname(options.out), { recursive: true });
-    await writeFile(options.out, `${JSON.stringify(report, null, 2)}\n`);
+    await mkdir(path.dirname(OUT), { recursive: true });
+    await writeFile(OUT, `${JSON.stringify(report, null, 2)}\n`);
     printReport(report);
-    console.log(`wrote ${options.out}`);
+    console.log(`wrote ${OUT}`);
   } finally {
     await client?.close();
     await stopStarted();

@@ -53,12 +53,33 @@ const stringWidthOnDemand: Plugin = {
   },
 };
 
+/**
+ * The file main.ts loads for a plain `submit` (src/quick-submit.ts) is built apart, as one file
+ * (dist/submit.mjs): split like the rest it came in some 25 chunks, and loading each of them is
+ * a module's resolve, read, compile-cache look-up and link, about half of what the quick lane
+ * took to load (issue 17). The single executable is one file anyway and keeps it inline.
+ */
+const QUICK_SUBMIT_SOURCE = "./quick-submit.ts";
+const QUICK_SUBMIT_FILE = "submit.mjs";
+
+const quickSubmitApart: Plugin = {
+  name: "quick-submit-apart",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/quick-submit\.ts$/ }, (args) =>
+      args.importer.endsWith("src/main.ts")
+        ? { path: `./${QUICK_SUBMIT_FILE}`, external: true }
+        : undefined,
+    );
+  },
+};
+
 export type BundleKind = "dev" | "release";
 
-export function bundleOptions(kind: BundleKind): BuildOptions {
+/** What every build shares; `bundleOptions` adds where it goes and how it splits. */
+function commonOptions(kind: BundleKind): BuildOptions {
   // Packages are inlined in both builds: resolving and loading dozens of files from
   // node_modules cost a checkout's every command tens of milliseconds at start-up.
-  const common: BuildOptions = {
+  return {
     absWorkingDir: root,
     entryPoints: ["src/main.ts"],
     bundle: true,
@@ -76,11 +97,25 @@ export function bundleOptions(kind: BundleKind): BuildOptions {
       js: 'import { createRequire as __modulateCreateRequire } from "node:module"; const require = __modulateCreateRequire(import.meta.url);',
     },
   };
+}
+
+/** dist/submit.mjs: src/quick-submit.ts and all it loads, in one file, beside the chunks. */
+function quickSubmitOptions(): BuildOptions {
+  return {
+    ...commonOptions("dev"),
+    entryPoints: [`src/${QUICK_SUBMIT_SOURCE.slice("./".length)}`],
+    outfile: `dist/${QUICK_SUBMIT_FILE}`,
+  };
+}
+
+export function bundleOptions(kind: BundleKind): BuildOptions {
+  const common = commonOptions(kind);
   if (kind === "dev") {
     // Split at every import(): a command loads only the code it uses, since a single ESM
     // file would evaluate every module's imports at start-up.
     return {
       ...common,
+      plugins: [...(common.plugins ?? []), quickSubmitApart],
       outdir: "dist",
       splitting: true,
       entryNames: "modulate",
@@ -146,14 +181,18 @@ export function buildCommit(): string {
 export async function bundle(kind: BundleKind): Promise<void> {
   const options = bundleOptions(kind);
   const engineThread = JSON.stringify(await engineThreadSource(kind));
-  await build({
-    ...options,
-    define: {
-      ...options.define,
-      MODULATE_ENGINE_THREAD_SOURCE: engineThread,
-      MODULATE_COMMIT: JSON.stringify(buildCommit()),
-    },
-  });
+  const define = {
+    ...options.define,
+    MODULATE_ENGINE_THREAD_SOURCE: engineThread,
+    MODULATE_COMMIT: JSON.stringify(buildCommit()),
+  };
+  await build({ ...options, define });
+  if (kind === "dev") {
+    // Its own copy of what it shares with the chunks: a process runs either it or them (a
+    // line it does not read goes to cli.ts before it has done anything), never both at once.
+    const quick = quickSubmitOptions();
+    await build({ ...quick, define: { ...quick.define, ...define } });
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -18,15 +18,17 @@ import { uiCommand } from "./modes/ui.ts";
 import { MODULATE_VERSION, versionText } from "./modes/version.ts";
 import { workerCommand } from "./modes/worker.ts";
 import { workersCommand } from "./modes/workers.ts";
+import { processContext, reportFailure } from "./process-context.ts";
 
 export const VERSION: string = MODULATE_VERSION;
 
-type Done = (exitCode: number) => void;
+export type Done = (exitCode: number) => void;
 
 /** Each command's required positional, by command, for the message when it is left out. */
-type Positionals = Map<string, string>;
+export type Positionals = Map<string, string>;
 
-function register<O extends Record<string, Options>, P extends string>(
+/** Adds `mode` to `parser`; its handler reports the exit code to `done`. */
+export function register<O extends Record<string, Options>, P extends string>(
   parser: Argv,
   mode: ModeCommand<O, P>,
   ctx: CliContext,
@@ -212,6 +214,31 @@ export function onlyDashboardOptions(argv: readonly string[]): boolean {
   return true;
 }
 
+/**
+ * The root parser, every command left out: main adds them. Exported so that tests can hold
+ * the quick reading of a command line (modes/quick-args.ts) to what this parser makes of it.
+ */
+export function rootParser(argv: readonly string[], positionals: Positionals): Argv {
+  return (
+    yargs([...argv])
+      .scriptName("modulate")
+      .version(versionText())
+      .strict()
+      .demandCommand(1, "name a command: modulate <command> --help shows each one")
+      .recommendCommands()
+      // Everything after `--` belongs to the submitted script, word for word: yargs would read
+      // `-- 1.50 0x10` as the numbers 1.5 and 16, and a script named 007 as 7.
+      .parserConfiguration({ "populate--": true, "parse-positional-numbers": false })
+      .epilogue(EXIT_CODES_HELP)
+      .wrap(Math.min(100, process.stdout.columns ?? 100))
+      .fail((message, error) => {
+        // One place turns parse failures into a typed error; the catch below prints it.
+        throw error ?? new UserError(plainParseFailure(message, argv, positionals));
+      })
+      .help()
+  );
+}
+
 /** Parses argv (without node and script), runs the command, returns its exit code. */
 export async function main(
   argv: readonly string[],
@@ -224,21 +251,7 @@ export async function main(
   if (ctx.isInteractive && onlyDashboardOptions(argv)) return main(["ui", ...argv], ctx);
   let exitCode: number = ExitCode.ok;
   const positionals: Positionals = new Map();
-  let parser = yargs([...argv])
-    .scriptName("modulate")
-    .version(versionText())
-    .strict()
-    .demandCommand(1, "name a command: modulate <command> --help shows each one")
-    .recommendCommands()
-    // Everything after `--` belongs to the submitted script.
-    .parserConfiguration({ "populate--": true })
-    .epilogue(EXIT_CODES_HELP)
-    .wrap(Math.min(100, process.stdout.columns ?? 100))
-    .fail((message, error) => {
-      // One place turns parse failures into a typed error; the catch below prints it.
-      throw error ?? new UserError(plainParseFailure(message, argv, positionals));
-    })
-    .help();
+  let parser = rootParser(argv, positionals);
   parser = registerCommands(
     parser,
     ctx,
@@ -256,37 +269,6 @@ export async function main(
     if (output) ctx.stdout.write(output.endsWith("\n") ? output : `${output}\n`);
     return exitCode;
   } catch (error) {
-    if (error instanceof UserError) {
-      ctx.stderr.write(`modulate: ${error.message}\n`);
-      return error.exitCode;
-    }
-    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    ctx.stderr.write(`modulate: internal error: ${message}\n`);
-    return 1;
+    return reportFailure(error, ctx);
   }
-}
-
-function processContext(): CliContext {
-  const controller = new AbortController();
-  // A lasting listener, not `once`: execa's signal-exit re-raises a signal that it sees as the
-  // only listener left, which would kill us in the middle of a clean stop.
-  const stop = (signal: NodeJS.Signals): void => {
-    if (!controller.signal.aborted) {
-      // The signal's name is the reason: a command stopped by it exits 130 or 143.
-      controller.abort(signal);
-      return;
-    }
-    // A second Ctrl+C: the user will not wait for the clean stop.
-    process.stderr.write(`modulate: ${signal} again: exiting now\n`);
-    process.exit(signal === "SIGTERM" ? ExitCode.terminated : ExitCode.canceled);
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  return {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    isInteractive: process.stdin.isTTY && process.stdout.isTTY,
-    signal: controller.signal,
-  };
 }

@@ -1,13 +1,19 @@
 // Entry of every build. bin/modulate imports `runProcess` from the dev bundle; the single
 // executable has no shim, so there this module runs it itself.
 import { isSea } from "node:sea";
-import { versionText } from "./modes/version.ts";
 
 /** How long a finished command waits for its last output to drain before it exits anyway. */
 const EXIT_GRACE_MS = 1_000;
 
-/** The command line's parser and every command, loaded only when a command runs. */
+/**
+ * The command line's parser and every command, loaded only when a command runs; a plain
+ * `submit` runs without them (quick-submit.ts), as its start is what users wait for most.
+ */
 export async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === "submit") {
+    const code = await (await import("./quick-submit.ts")).submitWithoutParser(argv);
+    if (code !== undefined) return code;
+  }
   return (await import("./cli.ts")).main(argv);
 }
 
@@ -20,6 +26,9 @@ export async function main(argv: readonly string[]): Promise<number> {
  */
 export async function runProcess(argv: readonly string[]): Promise<void> {
   if (argv.length === 1 && argv[0] === "--version") {
+    // Loaded here, not at the top: what it imports (the protocol's names) would otherwise be
+    // chunks more that `submit` loads before its own one file.
+    const { versionText } = await import("./modes/version.ts");
     process.stdout.write(`${versionText()}\n`);
     return;
   }

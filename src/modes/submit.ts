@@ -183,6 +183,7 @@ export interface SubmitDeps {
       | "close"
       | "submitSweep"
       | "getSweep"
+      | "prepareToWait"
     >
   >;
   /** Where `submit -` reads its script. */
@@ -365,6 +366,7 @@ export async function runSubmit(
     // Asked beside the submission, so a group with workers waits for no extra round trip; a
     // failed ask says nothing (the submission's own answer speaks for the server).
     const staffed = client.groupHasLiveWorker(spec.group).catch(() => true);
+    if (!args.detach) client.prepareToWait();
     const submitted = await unlessStopped(client.submit(spec, queueTimeoutMs), ctx.signal);
     // Stopped before the server answered: the submission may or may not be durable.
     if (submitted === STOPPED) {

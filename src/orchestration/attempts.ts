@@ -3,7 +3,7 @@
 // finds n already taken (by a run that died) moves on to n+1. The record says who ran it and
 // when, and is settled with the outcome. A record left pending belongs to a dead run, until
 // the job ends: the worker that answers it closes every earlier record as abandoned.
-import { randomUUID } from "node:crypto";
+import { randomUUID } from "../common/random.ts";
 import type { WorkerRef } from "./jobs/job.ts";
 import { attemptId, jobChildTags, TAG } from "./jobs/names.ts";
 import { decodeValue, encodeValue, isOk, request, type Send } from "./wire/wire.ts";

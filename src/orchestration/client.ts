@@ -2,7 +2,7 @@
 // Resonate server, and what is done over it, each in a file of its own under client/: submit a
 // job (submit.ts), wait for it (wait.ts), read where it stands (view.ts), list jobs (list.ts),
 // cancel one (cancel.ts).
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../common/random.ts";
 import { hostname } from "node:os";
 import type { JobResult, JobSpec } from "./jobs/job.ts";
 import { ENTRY_GROUP, processPid } from "./jobs/names.ts";
@@ -109,6 +109,17 @@ export class ModulateClient {
     // Unreachable now: the submission itself then says so, in the usual words.
     if (!this.#limits.known) await this.#transport.health().catch(() => undefined);
     return this.#limits.maxBodyBytes();
+  }
+
+  /**
+   * Starts what a wait needs, the server's generation and the listener stream, beside a
+   * submission: a waiting `submit` then has both by the time its job is durable instead of
+   * asking for them one after another afterwards. A failure is left for the wait to meet
+   * (each is asked again then).
+   */
+  prepareToWait(): void {
+    this.#learnGeneration().catch(() => undefined);
+    this.#listen().catch(() => undefined);
   }
 
   /** Waits for the job's final record; `stop` ends the wait at once (it then rejects). */

@@ -1,6 +1,6 @@
 // The names modulate's processes agree on through the Resonate server: registered
 // functions, groups, tags and the shapes of ids. Change one here and every mode follows.
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../../common/random.ts";
 import { childId, childLineageTags, type Generation } from "./lineage.ts";
 
 /** The group of routers: submissions are addressed here first. */

@@ -1,6 +1,6 @@
 // Building protocol envelopes and reading their status; the SDK's types check the data.
 import type { Request, Response } from "@resonatehq/sdk";
-import { randomUUID } from "node:crypto";
+import { randomUUID } from "../../common/random.ts";
 
 export const PROTOCOL_VERSION = "2026-04-01";
 
