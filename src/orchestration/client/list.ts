@@ -16,7 +16,7 @@ import {
   gather,
   matches,
   type Found,
-  type Gathered,
+  type Placed,
   type JobList,
   type ListedJob,
   type ListFilter,
@@ -124,8 +124,8 @@ async function gatherRecent(
   now: number,
   holder: ReadonlyMap<string, string>,
   workers: readonly WorkerView[],
-): Promise<{ jobs: Gathered[]; stopped: true } | undefined> {
-  const jobs: Gathered[] = [];
+): Promise<{ jobs: Placed[]; stopped: true } | undefined> {
+  const jobs: Placed[] = [];
   let matched = 0;
   const from = now - (filter.sinceMs ?? BUCKET_HORIZON_MS);
   const stopped = await walkRecentRoots(send, from, now, async (roots) => {
@@ -148,9 +148,9 @@ async function gatherRecent(
 }
 
 export async function listJobs(send: Send, filter: ListFilter, now: number): Promise<JobList> {
-  let jobs: Gathered[];
+  let jobs: Placed[];
   let workers: WorkerView[];
-  let recent: { jobs: Gathered[]; stopped: true } | undefined;
+  let recent: { jobs: Placed[]; stopped: true } | undefined;
   if (filter.all) {
     const presence = await readPresence(send);
     workers = presence.workers;
@@ -168,8 +168,9 @@ export async function listJobs(send: Send, filter: ListFilter, now: number): Pro
     .sort((a, b) => b.submittedAt - a.submittedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   const picked = chosen.slice(0, filter.limit);
   explainQueued(jobs, workers, now, picked);
-  const namedBefore = new Set(picked.filter((job) => job.namedBefore).map((job) => job.id));
-  const shown = picked.map(({ queueTimeoutMs: _, namedBefore: __, asks: ___, ...job }) => job);
+  const lines = picked.map((job) => job.line());
+  const namedBefore = new Set(lines.filter((job) => job.namedBefore).map((job) => job.id));
+  const shown = lines.map(({ queueTimeoutMs: _, namedBefore: __, asks: ___, ...job }) => job);
   await addAttempts(send, shown, namedBefore);
   return {
     jobs: shown,
