@@ -30,6 +30,14 @@ export interface LsFigures extends Summary {
   readonly failure?: string;
   /** Set when the runs were cut short: a run failed or took longer than `GIVE_UP_MS`. */
   readonly gaveUp: boolean;
+  /**
+   * CPU time per run (median): the CLI's own process, and the server's while it answered.
+   * A shared machine's load stretches wall times far more than these.
+   */
+  readonly cliCpuMs: number;
+  readonly serverCpuMs: number;
+  /** CLI CPU over --version's CLI CPU. */
+  readonly cliCpuOverVersionMs: number;
 }
 
 export interface LsBreakdown {
@@ -54,7 +62,7 @@ export interface LsBreakdown {
 
 export interface LsReport {
   readonly runs: number;
-  readonly version: Summary;
+  readonly version: Summary & { readonly cliCpuMs: number };
   readonly commands: readonly LsFigures[];
   readonly breakdown: LsBreakdown;
 }
@@ -94,7 +102,21 @@ export async function measureLs(
   log: (line: string) => void,
 ): Promise<LsReport> {
   const version: number[] = [];
+  const versionCpu: number[] = [];
   const samples = new Map<string, number[]>(LS_COMMANDS.map((c) => [c.name, []]));
+  const cliCpu = new Map<string, number[]>(LS_COMMANDS.map((c) => [c.name, []]));
+  const serverCpu = new Map<string, number[]>(LS_COMMANDS.map((c) => [c.name, []]));
+  /** `run` with the CPU it cost this process's children (the CLI) and the server. */
+  const withCpu = async <T>(run: () => Promise<T>) => {
+    const cli = processCpu("self")?.childrenMs ?? 0;
+    const server = processCpu(serverPid)?.ownMs ?? 0;
+    const result = await run();
+    return {
+      result,
+      cliMs: (processCpu("self")?.childrenMs ?? 0) - cli,
+      serverMs: (processCpu(serverPid)?.ownMs ?? 0) - server,
+    };
+  };
   const failures = new Map<string, string[]>(LS_COMMANDS.map((c) => [c.name, []]));
   const rows = new Map<string, number>();
   const givenUp = new Set<string>();
@@ -103,13 +125,17 @@ export async function measureLs(
   await timeCommand(modulate, ["ls", "--limit", "1", "--url", url]);
   await serverIdle(serverPid);
   for (let round = 1; round <= runs; round += 1) {
-    const v = await timeCommand(modulate, ["--version"]);
+    const { result: v, cliMs: vCpu } = await withCpu(() => timeCommand(modulate, ["--version"]));
     if (v.code !== 0) throw new Error(`modulate --version exited ${v.code}: ${v.stderr}`);
     version.push(v.ms);
+    versionCpu.push(vCpu);
     for (const c of LS_COMMANDS) {
       if (givenUp.has(c.name)) continue;
-      const run = await timeCommand(modulate, [...c.args, "--url", url]);
+      const timed = await withCpu(() => timeCommand(modulate, [...c.args, "--url", url]));
+      const run = timed.result;
       samples.get(c.name)?.push(run.ms);
+      cliCpu.get(c.name)?.push(timed.cliMs);
+      serverCpu.get(c.name)?.push(timed.serverMs);
       if (run.code === 0) rows.set(c.name, run.stdout.trimEnd().split("\n").length - 1);
       else failures.get(c.name)?.push(`exit ${run.code}: ${run.stderr.trim().slice(0, 300)}`);
       log(`ls: round ${round}: ${c.name} ${Math.round(run.ms)} ms (exit ${run.code})`);
@@ -118,6 +144,7 @@ export async function measureLs(
     }
   }
   const versionSummary = summarize(version);
+  const versionCliCpuMs = summarize(versionCpu).medianMs;
   const commands = LS_COMMANDS.map((c): LsFigures => {
     const s = summarize(samples.get(c.name) ?? []);
     const failed = failures.get(c.name) ?? [];
@@ -130,10 +157,18 @@ export async function measureLs(
       failedRuns: failed.length,
       ...(failed[0] === undefined ? {} : { failure: failed[0] }),
       gaveUp: givenUp.has(c.name),
+      cliCpuMs: summarize(cliCpu.get(c.name) ?? []).medianMs,
+      serverCpuMs: summarize(serverCpu.get(c.name) ?? []).medianMs,
+      cliCpuOverVersionMs: round1(summarize(cliCpu.get(c.name) ?? []).medianMs - versionCliCpuMs),
     };
   });
   log("ls: where the time goes, request by request");
-  return { runs, version: versionSummary, commands, breakdown: await breakdown(url) };
+  return {
+    runs,
+    version: { ...versionSummary, cliCpuMs: versionCliCpuMs },
+    commands,
+    breakdown: await breakdown(url),
+  };
 }
 
 /** Queued jobs whose attempt look-up is timed alone. */

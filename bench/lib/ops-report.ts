@@ -96,6 +96,12 @@ export function printReport(report: OpsReport): void {
           ]),
         ],
       ),
+      `CPU per run (median; a loaded machine stretches these far less than wall times): --version's CLI ${ms(version.cliCpuMs)} ms; ${commands
+        .map(
+          (c) =>
+            `${c.command}: CLI ${ms(c.cliCpuMs)} ms (+${ms(c.cliCpuOverVersionMs)}), server ${ms(c.serverCpuMs)} ms`,
+        )
+        .join("; ")}`,
       `in-process listJobs (src/): ${Object.entries(breakdown.inProcessMs)
         .map(([name, t]) => `${name} ${ms(t)} ms`)
         .join(", ")}`,

@@ -7,7 +7,13 @@ import { MAX_BODY_DEPTH, MAX_BODY_ELEMENTS } from "./defaults.ts";
 import type { RequestEngine } from "./engine.ts";
 import { fieldRefusal } from "./field-rules.ts";
 import { checkJsonShape } from "./json-shape.ts";
-import { PROTOCOL_VERSION, UNKNOWN_CORR_ID, envelope, type Reply } from "./protocol.ts";
+import {
+  EncodedData,
+  PROTOCOL_VERSION,
+  UNKNOWN_CORR_ID,
+  envelope,
+  type Reply,
+} from "./protocol.ts";
 import { parseRequest } from "./validate.ts";
 
 /** An answer ready to write: the HTTP status equals `head.status` of the encoded envelope. */
@@ -32,8 +38,17 @@ export function encodeAnswer(kind: string, corrId: string, reply: Reply): ApiAns
   return {
     status: reply.status,
     kind,
-    body: Buffer.from(JSON.stringify(envelope(kind, corrId, reply)), "utf8"),
+    body: Buffer.from(envelopeText(kind, corrId, reply), "utf8"),
   };
+}
+
+/** The envelope's JSON text; data already encoded goes in as it is, last, as envelope() orders. */
+function envelopeText(kind: string, corrId: string, reply: Reply): string {
+  if (!(reply.data instanceof EncodedData)) return JSON.stringify(envelope(kind, corrId, reply));
+  const around = JSON.stringify(envelope(kind, corrId, { ...reply, data: null }));
+  const tail = ',"data":null}';
+  if (!around.endsWith(tail)) throw new Error("envelope() no longer ends with its data");
+  return `${around.slice(0, -tail.length)},"data":${reply.data.json}}`;
 }
 
 /** The real server's words for a version it does not speak (server.rs:232-237). */

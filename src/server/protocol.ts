@@ -154,6 +154,17 @@ export interface ResponseEnvelope {
  */
 export const UNKNOWN_CORR_ID = "0";
 
+/**
+ * A reply's data already encoded as JSON text (a search's page, whose promises are stored as
+ * text): the envelope is written around it, and it is never parsed on the way out.
+ */
+export class EncodedData {
+  readonly json: string;
+  constructor(json: string) {
+    this.json = json;
+  }
+}
+
 export function envelope(kind: string, corrId: string, reply: Reply): ResponseEnvelope {
   return {
     kind,

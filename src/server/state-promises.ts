@@ -1,6 +1,6 @@
 // Promise requests: get, create, settle, callbacks and listeners on a promise, search.
 import type { PromiseCreateData, PromiseSettleData, PromiseState, Reply } from "./protocol.ts";
-import { encodeCursor } from "./protocol.ts";
+import { EncodedData, encodeCursor } from "./protocol.ts";
 import type { StoredPromise } from "./store-api.ts";
 import {
   type StateContext,
@@ -119,10 +119,16 @@ export function searchPromises(
   q: { state?: PromiseState; tags?: Record<string, string>; limit?: number; cursor?: string },
 ): Reply {
   const limit = q.limit ?? DEFAULT_SEARCH_LIMIT;
-  const rows = ctx.store.promises.search({ ...q, limit: limit + 1 });
+  // Written as text: a page of a thousand jobs' promises was a third of its time parsed from
+  // the store and encoded again.
+  const rows = ctx.store.promises.searchEncoded({ ...q, limit: limit + 1 });
   const page = rows.slice(0, limit);
-  return reply(200, {
-    promises: page.map(toPromiseRecord),
-    ...(rows.length > limit ? { cursor: encodeCursor(page.at(-1)?.id ?? "") } : {}),
-  });
+  const cursor = rows.length > limit ? encodeCursor(page.at(-1)?.id ?? "") : undefined;
+  const promises = `[${page.map((row) => row.json).join(",")}]`;
+  return reply(
+    200,
+    new EncodedData(
+      `{"promises":${promises}${cursor === undefined ? "" : `,"cursor":${JSON.stringify(cursor)}`}}`,
+    ),
+  );
 }

@@ -37,6 +37,19 @@ export interface PromiseStore {
   /** Other promises of the same call-graph branch, sent along so a replay needs no round trips. */
   branch(branch: string, exceptId: string): StoredPromise[];
   search(q: PageQuery & { state?: PromiseState; tags?: Record<string, string> }): StoredPromise[];
+  /**
+   * The same page as `search`, each promise as its wire record's JSON text: what is stored as
+   * JSON text is written into it as it is, never parsed and encoded again.
+   */
+  searchEncoded(
+    q: PageQuery & { state?: PromiseState; tags?: Record<string, string> },
+  ): EncodedPromise[];
+}
+
+/** A promise's wire record as JSON text, beside its id. */
+export interface EncodedPromise {
+  id: string;
+  json: string;
 }
 
 export interface TaskStore {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteStore } from "../../src/server/store.ts";
+import { toPromiseRecord } from "../../src/server/state-views.ts";
 import type { StoredPromise } from "../../src/server/store-api.ts";
 
 const dirs: string[] = [];
@@ -92,5 +93,62 @@ describe("the store's tag search", () => {
     old.close();
     const store = open(file);
     expect(ids(store.promises.search({ tags: { kind: "job" }, limit: 10 }))).toEqual(["old-job"]);
+  });
+
+  it("answers a pending search by a rare tag as by a common one: the same pages, in id order", async () => {
+    const store = open(await storeFile());
+    // Two thousand queued jobs (more than a tag counted as rare), three sweeps among them.
+    const queued = Array.from({ length: 2_000 }, (_, i) =>
+      promise(`job-${String(i).padStart(4, "0")}`, { kind: "execute" }),
+    );
+    write(store, [
+      ...queued,
+      promise("job-0500s", { kind: "sweep" }),
+      promise("job-1500s", { kind: "sweep" }),
+      promise("job-1999s", { kind: "sweep" }, true),
+      promise("job-2000s", { kind: "sweep" }),
+    ]);
+    const search = (q: Parameters<SqliteStore["promises"]["search"]>[0]): string[] =>
+      ids(store.promises.search(q));
+    expect(search({ state: "pending", tags: { kind: "sweep" }, limit: 10 })).toEqual([
+      "job-0500s",
+      "job-1500s",
+      "job-2000s",
+    ]);
+    expect(
+      search({ state: "pending", tags: { kind: "sweep" }, limit: 1, cursor: "job-0500s" }),
+    ).toEqual(["job-1500s"]);
+    expect(search({ state: "resolved", tags: { kind: "sweep" }, limit: 10 })).toEqual([
+      "job-1999s",
+    ]);
+    // The common tag is still read through the pending promises, page by page.
+    const page = search({
+      state: "pending",
+      tags: { kind: "execute" },
+      limit: 1_000,
+      cursor: "job-0999",
+    });
+    expect(page).toHaveLength(1_000);
+    expect(page[0]).toBe("job-1000");
+  });
+
+  it("encodes a page as the wire records the promises are, without parsing what is stored", async () => {
+    const store = open(await storeFile());
+    const resolved = {
+      ...promise("b", { kind: "job", day: "2" }, true),
+      param: { headers: { h: "1" }, data: "eyJhIjoxfQ==" },
+      value: { headers: {}, data: "eyJiIjpbMSwyXX0=" },
+    };
+    write(store, [promise("a", { kind: "job" }), resolved, promise("c", { kind: "execute" })]);
+    const q = { tags: { kind: "job" }, limit: 10 };
+    const encoded = store.promises.searchEncoded(q);
+    expect(encoded.map((row) => row.id)).toEqual(["a", "b"]);
+    expect(encoded.map((row) => JSON.parse(row.json) as unknown)).toEqual(
+      store.promises.search(q).map(toPromiseRecord),
+    );
+    // The same text, key for key, as the record encoded whole.
+    expect(encoded.map((row) => row.json)).toEqual(
+      store.promises.search(q).map((p) => JSON.stringify(toPromiseRecord(p))),
+    );
   });
 });

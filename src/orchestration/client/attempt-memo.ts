@@ -76,8 +76,8 @@ export class AttemptMemo {
     for (const [job, kept] of this.#kept) if (kept.seen < listing - 2) this.#kept.delete(job);
     const holder = new Map<string, string>();
     let tasksRead = false;
-    /** Per job: where it stands, and the process holding its task, if any. */
-    const marks = new Map<string, { mark: string; pid: string | undefined }>();
+    /** Per job: its execute promise as the listing read it. */
+    const executes = new Map<string, { id: string; state: string }>();
 
     const noteAnswer = (req: Req, res: Response): void => {
       if (!isOk(res)) return;
@@ -87,14 +87,22 @@ export class AttemptMemo {
         return;
       }
       if (req.kind !== "promise.search" || res.kind !== "promise.search") return;
-      // Marked only once every held task is known: a holder missed would hide a move.
-      if (!tasksRead || req.data.tags?.[TAG.kind] !== "execute") return;
+      if (req.data.tags?.[TAG.kind] !== "execute") return;
+      // Only noted here, whether or not the tasks are read yet (a listing reads both at once):
+      // a job is marked when its attempts are read, a few of the thousands listed.
       for (const execute of res.data.promises) {
         const job = execute.tags?.[TAG.executeOf];
-        if (job === undefined) continue;
-        const pid = holder.get(execute.id);
-        marks.set(job, { mark: `${execute.id} ${execute.state} ${pid ?? "-"}`, pid });
+        if (job !== undefined) executes.set(job, execute);
       }
+    };
+
+    /** Where a job stands, and the process holding its task, if any. */
+    const markOf = (job: string): { mark: string; pid: string | undefined } | undefined => {
+      const execute = executes.get(job);
+      // Marked only once every held task is known: a holder missed would hide a move.
+      if (execute === undefined || !tasksRead) return undefined;
+      const pid = holder.get(execute.id);
+      return { mark: `${execute.id} ${execute.state} ${pid ?? "-"}`, pid };
     };
 
     /** The job an attempt read is for, and the key of its answer; undefined for other reads. */
@@ -117,7 +125,7 @@ export class AttemptMemo {
         noteAnswer(req, res);
         return res;
       }
-      const marked = marks.get(read.job);
+      const marked = markOf(read.job);
       if (marked === undefined) return this.#read(send, req);
       const { mark, pid } = marked;
       const now = this.#clock();

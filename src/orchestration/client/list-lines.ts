@@ -113,10 +113,7 @@ function jobFrom(
   return finished(settledWithoutRecord(spec, spec.group, root), spec);
 }
 
-/**
- * Why each queued job waits: nobody of its group alive, every slot busy, or earlier jobs of
- * its group ahead of it; and a job past its queue timeout waits only for that to end it.
- */
+/** A listed job's line, with what explaining and attempts need beside it. */
 export type Gathered = ListedJob & {
   queueTimeoutMs?: number;
   namedBefore?: boolean;
@@ -124,16 +121,46 @@ export type Gathered = ListedJob & {
   asks?: JobAsks;
 };
 
-export function explainQueued(jobs: Gathered[], workers: readonly WorkerView[], now: number): void {
+/**
+ * Where a job stands: what choosing, sorting and counting need. Its line is made when asked
+ * for, once: of ten thousand queued jobs `ls` shows a hundred, and making every line was the
+ * largest share of what it spent after reading.
+ */
+export interface Placed {
+  readonly id: string;
+  readonly group: string;
+  readonly stage: ListedStage;
+  readonly submittedAt: number;
+  line(): Gathered;
+}
+
+/**
+ * Why each job shown waits: nobody of its group alive, every slot busy, or earlier jobs of
+ * its group ahead of it (every queued job of `jobs` counts); and a job past its queue timeout
+ * waits only for that to end it.
+ */
+export function explainQueued(
+  jobs: readonly Placed[],
+  workers: readonly WorkerView[],
+  now: number,
+  shown: readonly Placed[],
+): void {
   const queued = jobs
     .filter((j) => j.stage === "queued")
     .sort((a, b) => a.submittedAt - b.submittedAt);
   const aheadInGroup = new Map<string, number>();
+  const ahead = new Map<Placed, number>();
   for (const job of queued) {
-    const ahead = aheadInGroup.get(job.group) ?? 0;
-    aheadInGroup.set(job.group, ahead + 1);
+    const before = aheadInGroup.get(job.group) ?? 0;
+    aheadInGroup.set(job.group, before + 1);
+    ahead.set(job, before);
+  }
+  for (const placed of shown) {
+    const before = ahead.get(placed);
+    if (before === undefined) continue;
+    const job = placed.line();
     const why = whyWaiting(workers, job.group, job.asks);
-    const behind = ahead > 0 ? `queued behind ${ahead}` : undefined;
+    const behind = before > 0 ? `queued behind ${before}` : undefined;
     job.reason = [why, behind].filter((part) => part !== undefined).join("; ");
     if (job.reason === "") job.reason = `waiting for a worker of group ${job.group} to take it`;
     const queueTimeoutMs = job.queueTimeoutMs;
@@ -143,7 +170,11 @@ export function explainQueued(jobs: Gathered[], workers: readonly WorkerView[], 
   }
 }
 
-export function matches(job: ListedJob, filter: ListFilter, now: number): boolean {
+export function matches(
+  job: Pick<ListedJob, "group" | "submittedAt" | "stage">,
+  filter: ListFilter,
+  now: number,
+): boolean {
   if (filter.group !== undefined && job.group !== filter.group) return false;
   if (filter.sinceMs !== undefined && job.submittedAt < now - filter.sinceMs) return false;
   if (filter.state === undefined) return true;
@@ -157,25 +188,53 @@ export interface Found {
   spec?: JobSpec | undefined;
 }
 
-/** The jobs' lines, with what explaining and attempts need beside them. */
+/** A job's line, with what explaining and attempts need beside it. */
+function lineOf(
+  { root, execute, spec }: Found,
+  holder: ReadonlyMap<string, string>,
+  workers: readonly WorkerView[],
+): Gathered | undefined {
+  const job: Gathered | undefined = jobFrom(root, execute, spec, holder, workers);
+  if (!job) return undefined;
+  if (spec) job.asks = { gpus: spec.gpus, interpreter: spec.interpreter };
+  if (spec?.queueTimeoutMs !== undefined) job.queueTimeoutMs = spec.queueTimeoutMs;
+  if (execute && isOlderExecuteId(execute.id)) job.namedBefore = true;
+  return job;
+}
+
+/** Where each job stands; its line is made only when asked for. */
 export function gather(
   found: Iterable<Found>,
   holder: ReadonlyMap<string, string>,
   workers: readonly WorkerView[],
-): Gathered[] {
-  const jobs: Gathered[] = [];
-  for (const { root, execute, spec } of found) {
-    const job = jobFrom(root, execute, spec, holder, workers);
-    if (!job) continue;
-    const queueTimeoutMs = spec?.queueTimeoutMs;
-    jobs.push({
-      ...job,
-      ...(spec ? { asks: { gpus: spec.gpus, interpreter: spec.interpreter } } : {}),
-      ...(queueTimeoutMs === undefined ? {} : { queueTimeoutMs }),
-      ...(execute && isOlderExecuteId(execute.id) ? { namedBefore: true } : {}),
-    });
+): Placed[] {
+  const jobs: Placed[] = [];
+  for (const one of found) {
+    const { root, execute, spec } = one;
+    if (spec && execute?.state === "pending" && (!root || root.state === "pending")) {
+      // Queued or running (jobFrom's reading of a pending execute with no record beside it),
+      // placed from its tags and spec alone.
+      let made: Gathered | undefined;
+      jobs.push({
+        id: spec.id,
+        group: execute.tags[TAG.group] ?? spec.group,
+        stage: holder.get(execute.id) ? "running" : "queued",
+        submittedAt: spec.submittedAt,
+        line: () => (made ??= madeLine(lineOf(one, holder, workers), spec.id)),
+      });
+      continue;
+    }
+    const line = lineOf(one, holder, workers);
+    if (!line) continue;
+    const { id, group, stage, submittedAt } = line;
+    jobs.push({ id, group, stage, submittedAt, line: () => line });
   }
   return jobs;
+}
+
+function madeLine(line: Gathered | undefined, id: string): Gathered {
+  if (!line) throw new Error(`the line of job ${id} could not be made from what placed it`);
+  return line;
 }
 
 /** Every job, read from every root and execute promise (pending ones only unless `all`). */

@@ -16,7 +16,7 @@ import {
   gather,
   matches,
   type Found,
-  type Gathered,
+  type Placed,
   type JobList,
   type ListedJob,
   type ListFilter,
@@ -35,16 +35,19 @@ export {
 /** The most a search answers at once on either server. */
 const SEARCH_PAGE = 1000;
 
-/** Every promise of `kind` (pending only unless `all`), following the cursor page by page. */
+/**
+ * Every promise of `kind` (pending only unless `all`), following the cursor page by page, each
+ * handed to `take` as it comes. The next page is asked for before `take` reads this one, so
+ * that the server finds it while this process decodes.
+ */
 async function searchKind(
   send: Send,
   kind: "job" | "execute",
   all: boolean,
-): Promise<PromiseRecord[]> {
-  const found: PromiseRecord[] = [];
-  let cursor: string | undefined;
-  do {
-    const res = await send(
+  take: (page: PromiseRecord[]) => void,
+): Promise<void> {
+  const page = (cursor: string | undefined) =>
+    send(
       request("promise.search", {
         ...(all ? {} : { state: "pending" }),
         tags: { [TAG.kind]: kind },
@@ -52,11 +55,14 @@ async function searchKind(
         ...(cursor ? { cursor } : {}),
       }),
     );
+  let next: ReturnType<typeof page> | undefined = page(undefined);
+  while (next) {
+    const res: Awaited<ReturnType<typeof page>> = await next;
     if (!isOk(res)) break;
-    found.push(...(res.data.promises as PromiseRecord[]));
-    cursor = res.data.cursor;
-  } while (cursor);
-  return found;
+    const cursor: string | undefined = res.data.cursor;
+    next = cursor ? page(cursor) : undefined;
+    take(res.data.promises);
+  }
 }
 
 /** How far back `ls --all` walks the time buckets before it reads every job instead. */
@@ -65,24 +71,32 @@ const BUCKET_HORIZON_MS = 31 * 24 * 60 * 60 * 1000;
 /** Roots whose executes are read at once while walking the buckets. */
 const RESOLVE_CHUNK = 32;
 
-async function gatherEverything(
-  send: Send,
-  all: boolean,
-  holder: ReadonlyMap<string, string>,
-  workers: readonly WorkerView[],
-): Promise<Gathered[]> {
-  const [executes, roots] = await Promise.all([
-    searchKind(send, "execute", all),
-    searchKind(send, "job", all),
-  ]);
+/** Every job's promises, execute and root (pending ones only unless `all`), read at once. */
+async function readEverything(send: Send, all: boolean): Promise<Map<string, Found>> {
   const found = new Map<string, Found>();
-  for (const execute of executes) {
-    const spec = specOfKind(execute, "execute");
-    const jobId = execute.tags[TAG.executeOf] ?? spec?.id;
-    if (jobId !== undefined) found.set(jobId, { execute, spec });
-  }
+  const roots: PromiseRecord[] = [];
+  await Promise.all([
+    searchKind(send, "execute", all, (executes) => {
+      for (const execute of executes) {
+        const spec = specOfKind(execute, "execute");
+        const jobId = execute.tags[TAG.executeOf] ?? spec?.id;
+        if (jobId !== undefined) found.set(jobId, { execute, spec });
+      }
+    }),
+    searchKind(send, "job", all, (page) => roots.push(...page)),
+  ]);
   for (const root of roots) found.set(root.id, { ...found.get(root.id), root });
-  return gather(found.values(), holder, workers);
+  return found;
+}
+
+/** The live workers, and which process holds each task taken. */
+async function readPresence(
+  send: Send,
+): Promise<{ holder: Map<string, string>; workers: WorkerView[] }> {
+  const acquired = await searchAcquiredTasks(send);
+  const workers = await liveWorkersAmong(send, acquired);
+  const holder = new Map(acquired.flatMap((t) => (t.pid ? [[t.id, t.pid] as const] : [])));
+  return { holder, workers };
 }
 
 /** The execute promise of each root that has one and holds no record of its own. */
@@ -110,8 +124,8 @@ async function gatherRecent(
   now: number,
   holder: ReadonlyMap<string, string>,
   workers: readonly WorkerView[],
-): Promise<{ jobs: Gathered[]; stopped: true } | undefined> {
-  const jobs: Gathered[] = [];
+): Promise<{ jobs: Placed[]; stopped: true } | undefined> {
+  const jobs: Placed[] = [];
   let matched = 0;
   const from = now - (filter.sinceMs ?? BUCKET_HORIZON_MS);
   const stopped = await walkRecentRoots(send, from, now, async (roots) => {
@@ -134,18 +148,29 @@ async function gatherRecent(
 }
 
 export async function listJobs(send: Send, filter: ListFilter, now: number): Promise<JobList> {
-  const acquired = await searchAcquiredTasks(send);
-  const workers = await liveWorkersAmong(send, acquired);
-  const holder = new Map(acquired.flatMap((t) => (t.pid ? [[t.id, t.pid] as const] : [])));
-  const recent = filter.all ? await gatherRecent(send, filter, now, holder, workers) : undefined;
-  const jobs = recent?.jobs ?? (await gatherEverything(send, filter.all, holder, workers));
-  explainQueued(jobs, workers, now);
+  let jobs: Placed[];
+  let workers: WorkerView[];
+  let recent: { jobs: Placed[]; stopped: true } | undefined;
+  if (filter.all) {
+    const presence = await readPresence(send);
+    workers = presence.workers;
+    recent = await gatherRecent(send, filter, now, presence.holder, workers);
+    jobs =
+      recent?.jobs ?? gather((await readEverything(send, true)).values(), presence.holder, workers);
+  } else {
+    // Who holds what is read beside the jobs: the jobs are most of the time.
+    const [presence, found] = await Promise.all([readPresence(send), readEverything(send, false)]);
+    workers = presence.workers;
+    jobs = gather(found.values(), presence.holder, workers);
+  }
   const chosen = jobs
     .filter((job) => matches(job, filter, now))
     .sort((a, b) => b.submittedAt - a.submittedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   const picked = chosen.slice(0, filter.limit);
-  const namedBefore = new Set(picked.filter((job) => job.namedBefore).map((job) => job.id));
-  const shown = picked.map(({ queueTimeoutMs: _, namedBefore: __, asks: ___, ...job }) => job);
+  explainQueued(jobs, workers, now, picked);
+  const lines = picked.map((job) => job.line());
+  const namedBefore = new Set(lines.filter((job) => job.namedBefore).map((job) => job.id));
+  const shown = lines.map(({ queueTimeoutMs: _, namedBefore: __, asks: ___, ...job }) => job);
   await addAttempts(send, shown, namedBefore);
   return {
     jobs: shown,
