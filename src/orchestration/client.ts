@@ -162,10 +162,18 @@ export class ModulateClient {
   /**
    * What `list` lists, read in slices with turns of the event loop between them, so that the
    * dashboard's keys and frames go on during a refresh; `onRows` gets the rows before their
-   * attempts are read (client/list-gradual.ts).
+   * attempts are read, `onWorkers` the live workers as `workers` lists them, read once for both
+   * (client/list-gradual.ts).
    */
-  listGradually(filter: ListFilter, options?: GradualOptions): Promise<JobList> {
-    return this.#gradual.list(this.#attempts.sendFor(this.#send), filter, Date.now(), options);
+  listGradually(filter: ListFilter, options: GradualOptions = {}): Promise<JobList> {
+    const { onWorkers } = options;
+    return this.#gradual.list(this.#attempts.sendFor(this.#send), filter, Date.now(), {
+      ...options,
+      // As `workers` says them: routers left out.
+      ...(onWorkers
+        ? { onWorkers: (all) => onWorkers(all.filter((w) => w.group !== ENTRY_GROUP)) }
+        : {}),
+    });
   }
 
   /**

@@ -6,6 +6,7 @@
 // The effect returns its cleanup, so unmounting stops the timer.
 import { useCallback, useEffect, useRef, type Dispatch } from "react";
 import type { JobList, ListFilter } from "../orchestration/client/list.ts";
+import type { WorkerView } from "../orchestration/presence.ts";
 import type { DashboardAction } from "./state.ts";
 import { FIRST_LIST_LIMIT, LIST_LIMIT, type DashboardSource } from "./data-source.ts";
 
@@ -13,14 +14,32 @@ export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The listing of one load; `onRows` hears the rows early where the source can say them. */
-function listFor(
+/**
+ * The listing of one load, and the live workers: a source that lists gradually says whom it
+ * read while listing (one read of the workers, not two); `onRows` hears the rows early where
+ * the source can say them.
+ */
+function listWithWorkers(
   source: DashboardSource,
   filter: ListFilter,
   onRows: ((list: JobList) => void) | undefined,
-): Promise<JobList> {
-  if (!source.listGradually) return source.list(filter);
-  return source.listGradually(filter, onRows ? { onRows } : {});
+): { listing: Promise<JobList>; workers: Promise<WorkerView[]> } {
+  if (!source.listGradually) return { listing: source.list(filter), workers: source.workers() };
+  let heard: WorkerView[] | undefined;
+  let hear: ((workers: WorkerView[]) => void) | undefined;
+  const workersHeard = new Promise<WorkerView[]>((resolve) => {
+    hear = resolve;
+  });
+  const listing = source.listGradually(filter, {
+    onWorkers: (workers) => {
+      heard = workers;
+      hear?.(workers);
+    },
+    ...(onRows ? { onRows } : {}),
+  });
+  // A source that lists without saying whom it read is asked.
+  const workers = Promise.race([workersHeard, listing.then(() => heard ?? source.workers())]);
+  return { listing, workers };
 }
 
 export function useDashboardData(
@@ -42,10 +61,10 @@ export function useDashboardData(
     }
     inFlight.current = true;
     const load = async (): Promise<void> => {
-      const workersRead = source.workers();
       // Outstanding sweeps, for the top bar; their failure costs only that line.
       const sweepsRead = source.listSweeps?.(false).catch(() => []) ?? Promise.resolve([]);
       let ended = false;
+      let workersRead: Promise<WorkerView[]> | undefined;
       // Early rows only where the screen shows nothing of this question yet: elsewhere the rows
       // shown are better than rows whose attempts are still being read.
       const onRows =
@@ -54,7 +73,7 @@ export function useDashboardData(
           : (list: JobList): void => {
               void Promise.all([workersRead, sweepsRead]).then(
                 ([workers, sweeps]) => {
-                  if (ended) return;
+                  if (ended || !workers) return;
                   dispatch({
                     type: "data-loaded",
                     jobs: list.jobs,
@@ -72,11 +91,9 @@ export function useDashboardData(
           all: showFinished,
           limit: loaded.current ? LIST_LIMIT : FIRST_LIST_LIMIT,
         };
-        const [list, workers, sweeps] = await Promise.all([
-          listFor(source, filter, onRows),
-          workersRead,
-          sweepsRead,
-        ]);
+        const read = listWithWorkers(source, filter, onRows);
+        workersRead = read.workers;
+        const [list, workers, sweeps] = await Promise.all([read.listing, read.workers, sweepsRead]);
         ended = true;
         loaded.current = true;
         shownFinished.current = showFinished;

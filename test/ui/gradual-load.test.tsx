@@ -1,12 +1,13 @@
 // The dashboard over a source that lists gradually (client/list-gradual.ts): the first load
 // shows the rows handed over early, before the listing ends, and the final rows replace them;
-// a refresh of rows already shown does not ask for early rows.
+// a refresh of rows already shown does not ask for early rows; the workers come with the
+// listing, not from a second read.
 import { render } from "ink-testing-library";
 import { afterEach, describe, expect, it } from "vitest";
 import { App } from "../../src/app.tsx";
 import type { GradualOptions } from "../../src/orchestration/client/list-gradual.ts";
 import type { JobList, ListFilter } from "../../src/orchestration/client/list.ts";
-import { fakeSource, JOBS } from "./fixture.ts";
+import { fakeSource, JOBS, WORKERS } from "./fixture.ts";
 
 const unmounts: (() => void)[] = [];
 afterEach(() => {
@@ -19,15 +20,25 @@ interface HeldListing {
   finish(list: JobList): void;
 }
 
-/** The fixture's source, listing gradually: each listing waits until the test finishes it. */
+/**
+ * The fixture's source, listing gradually: each listing says whom it read at once, as the
+ * client does, and waits until the test finishes it.
+ */
 function gradualSource() {
   const source = fakeSource();
   const listings: HeldListing[] = [];
+  const asked = { workers: 0 };
   const gradual = Object.assign(source, {
-    listGradually: (filter: ListFilter, options?: GradualOptions) =>
-      new Promise<JobList>((resolve) => listings.push({ filter, options, finish: resolve })),
+    workers: () => {
+      asked.workers += 1;
+      return Promise.resolve(WORKERS);
+    },
+    listGradually: (filter: ListFilter, options?: GradualOptions) => {
+      options?.onWorkers?.(WORKERS);
+      return new Promise<JobList>((resolve) => listings.push({ filter, options, finish: resolve }));
+    },
   });
-  return { source: gradual, listings };
+  return { source: gradual, listings, asked };
 }
 
 async function until<T>(probe: () => T | undefined, what: string): Promise<T> {
@@ -42,7 +53,7 @@ async function until<T>(probe: () => T | undefined, what: string): Promise<T> {
 
 describe("the dashboard over a gradual listing", () => {
   it("shows the early rows of its first load, then the final ones", async () => {
-    const { source, listings } = gradualSource();
+    const { source, listings, asked } = gradualSource();
     const app = render(
       <App
         source={source}
@@ -77,6 +88,8 @@ describe("the dashboard over a gradual listing", () => {
       "the final rows on screen",
     );
     expect(app.lastFrame()).not.toContain("early reason");
+    // The workers came with the listing: not read a second time.
+    expect(asked.workers).toBe(0);
 
     // A refresh of the same question: no early rows asked for.
     // Pressed until heard: input listeners attach in an effect.

@@ -33,6 +33,11 @@ export interface GradualOptions {
    * can show them at once. Each call gets rows of its own, never changed afterwards.
    */
   onRows?: (list: JobList) => void;
+  /**
+   * Called once with the live workers the listing read (routers among them), as soon as they
+   * are read: the dashboard shows them without reading them a second time.
+   */
+  onWorkers?: (workers: WorkerView[]) => void;
   /** The longest stretch of work between two turns of the event loop. Default 8 ms. */
   sliceMs?: number;
   /** Promises asked for per search page (each page is decoded in one piece). Default 250. */
@@ -128,6 +133,7 @@ export class GradualLister {
     const pageSize = options.pageSize ?? PAGE_SIZE;
     const acquired = await searchAcquiredTasks(send);
     const workers = await liveWorkersAmong(send, acquired);
+    options.onWorkers?.(workers);
     const holder = new Map(acquired.flatMap((t) => (t.pid ? [[t.id, t.pid] as const] : [])));
     const recent = filter.all
       ? await this.#gatherRecent(send, filter, now, holder, workers, slicer)

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GradualLister } from "../../../src/orchestration/client/list-gradual.ts";
 import { listJobs, type JobList, type ListFilter } from "../../../src/orchestration/client/list.ts";
 import { ModulateClient } from "../../../src/orchestration/client.ts";
+import type { WorkerView } from "../../../src/orchestration/presence.ts";
 import type { JobSpec } from "../../../src/orchestration/jobs/job.ts";
 import {
   attemptId,
@@ -234,13 +235,19 @@ describe("the dashboard's gradual listing", () => {
     expect(replayed).toEqual(first);
   }, 60_000);
 
-  it("hands over the rows before their attempts are read, and leaves them as handed", async () => {
+  it("hands over the workers and the rows before their attempts are read, and leaves them as handed", async () => {
     const filter: ListFilter = { all: false, limit: 10_000 };
     const c = client();
     try {
       const early: JobList[] = [];
-      const list = await c.listGradually(filter, { onRows: (rows) => early.push(rows) });
+      const heard: WorkerView[][] = [];
+      const list = await c.listGradually(filter, {
+        onRows: (rows) => early.push(rows),
+        onWorkers: (workers) => heard.push(workers),
+      });
       expect(early).toHaveLength(1);
+      // The workers it read, as `workers` lists them: the router left out.
+      expect(heard.map((workers) => workers.map((w) => w.group))).toEqual([["g"]]);
       const [rows] = early;
       expect(rows?.jobs.map((j) => j.id)).toEqual(list.jobs.map((j) => j.id));
       expect(rows?.more).toBe(list.more);
