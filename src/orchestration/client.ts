@@ -11,6 +11,7 @@ import { submitJob, type Submitted } from "./client/submit.ts";
 import { cancelJob, canceler, type CancelOutcome } from "./client/cancel.ts";
 import { listJobs, type JobList, type ListFilter } from "./client/list.ts";
 import { AttemptMemo } from "./client/attempt-memo.ts";
+import { GradualLister, type GradualOptions } from "./client/list-gradual.ts";
 import { viewJob, type JobView } from "./client/view.ts";
 import { listSweeps, submitSweep, viewSweep, type SweepView } from "./client/sweep.ts";
 import type { SweepRecord } from "./jobs/sweep.ts";
@@ -38,6 +39,8 @@ export class ModulateClient {
   #generation: Promise<Generation> | undefined;
   /** Attempt records read by the last listings, for jobs that have not moved since. */
   readonly #attempts = new AttemptMemo();
+  /** Job specs decoded by the last listings in slices, for the dashboard. */
+  readonly #gradual = new GradualLister();
 
   constructor(connection: Connection) {
     this.#connection = connection;
@@ -165,6 +168,23 @@ export class ModulateClient {
    */
   list(filter: ListFilter): Promise<JobList> {
     return listJobs(this.#attempts.sendFor(this.#send), filter, Date.now());
+  }
+
+  /**
+   * What `list` lists, read in slices with turns of the event loop between them, so that the
+   * dashboard's keys and frames go on during a refresh; `onRows` gets the rows before their
+   * attempts are read, `onWorkers` the live workers as `workers` lists them, read once for both
+   * (client/list-gradual.ts).
+   */
+  listGradually(filter: ListFilter, options: GradualOptions = {}): Promise<JobList> {
+    const { onWorkers } = options;
+    return this.#gradual.list(this.#attempts.sendFor(this.#send), filter, Date.now(), {
+      ...options,
+      // As `workers` says them: routers left out.
+      ...(onWorkers
+        ? { onWorkers: (all) => onWorkers(all.filter((w) => w.group !== ENTRY_GROUP)) }
+        : {}),
+    });
   }
 
   /**

@@ -6,8 +6,9 @@ export type DashboardSource = Pick<
   ModulateClient,
   "list" | "workers" | "getJob" | "followOutput" | "waitForJob" | "cancel" | "submit"
 > &
-  // Optional: a source without sweeps shows none.
-  Partial<Pick<ModulateClient, "listSweeps">>;
+  // Optional: a source without sweeps shows none; one that cannot list gradually is listed
+  // with `list`, in one piece.
+  Partial<Pick<ModulateClient, "listSweeps" | "listGradually">>;
 
 /**
  * The most jobs one refresh asks for: the newest, as `modulate ls --limit` does; the top bar

@@ -135,6 +135,47 @@ export interface Placed {
 }
 
 /**
+ * Why a group's workers cannot take a job, worked out once per group and ask: 10,000 queued
+ * jobs before 200 workers took 0.2 s when each filtered the workers.
+ */
+function whyWaitingOnce(
+  workers: readonly WorkerView[],
+): (group: string, asks: JobAsks | undefined) => string | undefined {
+  const whyOf = new Map<string, string | undefined>();
+  return (group, asks) => {
+    const asked = `${group}\n${String(asks?.gpus)}\n${String(asks?.interpreter)}`;
+    if (!whyOf.has(asked)) whyOf.set(asked, whyWaiting(workers, group, asks));
+    return whyOf.get(asked);
+  };
+}
+
+/** Sets a queued job's REASON from why its group cannot take it and how many are ahead. */
+function explainOne(job: Gathered, why: string | undefined, before: number, now: number): void {
+  const behind = before > 0 ? `queued behind ${before}` : undefined;
+  job.reason = [why, behind].filter((part) => part !== undefined).join("; ");
+  if (job.reason === "") job.reason = `waiting for a worker of group ${job.group} to take it`;
+  const queueTimeoutMs = job.queueTimeoutMs;
+  if (queueTimeoutMs !== undefined && now - job.submittedAt > queueTimeoutMs) {
+    job.reason = `waiting for its queue timeout to end it (${job.reason})`;
+  }
+}
+
+/** Queued jobs oldest first, each with how many of its group are ahead of it. */
+function* inQueueOrder<T extends { stage: ListedStage; group: string; submittedAt: number }>(
+  jobs: readonly T[],
+): Generator<[T, number], void, undefined> {
+  const queued = jobs
+    .filter((j) => j.stage === "queued")
+    .sort((a, b) => a.submittedAt - b.submittedAt);
+  const aheadInGroup = new Map<string, number>();
+  for (const job of queued) {
+    const before = aheadInGroup.get(job.group) ?? 0;
+    aheadInGroup.set(job.group, before + 1);
+    yield [job, before];
+  }
+}
+
+/**
  * Why each job shown waits: nobody of its group alive, every slot busy, or earlier jobs of
  * its group ahead of it (every queued job of `jobs` counts); and a job past its queue timeout
  * waits only for that to end it.
@@ -145,28 +186,30 @@ export function explainQueued(
   now: number,
   shown: readonly Placed[],
 ): void {
-  const queued = jobs
-    .filter((j) => j.stage === "queued")
-    .sort((a, b) => a.submittedAt - b.submittedAt);
-  const aheadInGroup = new Map<string, number>();
   const ahead = new Map<Placed, number>();
-  for (const job of queued) {
-    const before = aheadInGroup.get(job.group) ?? 0;
-    aheadInGroup.set(job.group, before + 1);
-    ahead.set(job, before);
-  }
+  for (const [job, before] of inQueueOrder(jobs)) ahead.set(job, before);
+  const why = whyWaitingOnce(workers);
   for (const placed of shown) {
     const before = ahead.get(placed);
     if (before === undefined) continue;
     const job = placed.line();
-    const why = whyWaiting(workers, job.group, job.asks);
-    const behind = before > 0 ? `queued behind ${before}` : undefined;
-    job.reason = [why, behind].filter((part) => part !== undefined).join("; ");
-    if (job.reason === "") job.reason = `waiting for a worker of group ${job.group} to take it`;
-    const queueTimeoutMs = job.queueTimeoutMs;
-    if (queueTimeoutMs !== undefined && now - job.submittedAt > queueTimeoutMs) {
-      job.reason = `waiting for its queue timeout to end it (${job.reason})`;
-    }
+    explainOne(job, why(job.group, job.asks), before, now);
+  }
+}
+
+/**
+ * `explainQueued` of every queued job, a job at a time, for a caller that lets others run
+ * between jobs (the dashboard, list-gradual.ts).
+ */
+export function* explainingQueued(
+  jobs: Gathered[],
+  workers: readonly WorkerView[],
+  now: number,
+): Generator<undefined, void, undefined> {
+  const why = whyWaitingOnce(workers);
+  for (const [job, before] of inQueueOrder(jobs)) {
+    explainOne(job, why(job.group, job.asks), before, now);
+    yield;
   }
 }
 

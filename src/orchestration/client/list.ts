@@ -66,10 +66,10 @@ async function searchKind(
 }
 
 /** How far back `ls --all` walks the time buckets before it reads every job instead. */
-const BUCKET_HORIZON_MS = 31 * 24 * 60 * 60 * 1000;
+export const BUCKET_HORIZON_MS = 31 * 24 * 60 * 60 * 1000;
 
 /** Roots whose executes are read at once while walking the buckets. */
-const RESOLVE_CHUNK = 32;
+export const RESOLVE_CHUNK = 32;
 
 /** Every job's promises, execute and root (pending ones only unless `all`), read at once. */
 async function readEverything(send: Send, all: boolean): Promise<Map<string, Found>> {
@@ -100,7 +100,7 @@ async function readPresence(
 }
 
 /** The execute promise of each root that has one and holds no record of its own. */
-async function withExecutes(send: Send, roots: readonly PromiseRecord[]): Promise<Found[]> {
+export async function withExecutes(send: Send, roots: readonly PromiseRecord[]): Promise<Found[]> {
   return Promise.all(
     roots.map(async (root): Promise<Found> => {
       if (recordIn(root)) return { root };
@@ -183,7 +183,7 @@ export async function listJobs(send: Send, filter: ListFilter, now: number): Pro
  * The attempt and start of each outstanding job shown, and for a queued one whose last run
  * was cut off, who stopped answering: its attempt records, for those jobs only.
  */
-async function addAttempts(
+export async function addAttempts(
   send: Send,
   jobs: ListedJob[],
   namedBefore: ReadonlySet<string>,
