@@ -10,18 +10,17 @@
 import { specOfKind } from "../jobs/job-param.ts";
 import type { JobSpec } from "../jobs/job.ts";
 import { TAG } from "../jobs/names.ts";
-import { liveWorkersAmong, searchAcquiredTasks, type WorkerView } from "../presence.ts";
-import { isOk, request, type Send } from "../wire/wire.ts";
-import { addAttempts, BUCKET_HORIZON_MS, RESOLVE_CHUNK, withExecutes } from "./list.ts";
-import { walkRecentRoots } from "./list-recent.ts";
+import type { WorkerView } from "../presence.ts";
+import type { Send } from "../wire/wire.ts";
+import { addAttempts, gatherRecent, readPresence, searchKind } from "./list.ts";
 import {
   explainingQueued,
   gather,
   matches,
+  newestFirst,
   type Found,
   type Gathered,
   type JobList,
-  type ListedJob,
   type ListFilter,
 } from "./list-lines.ts";
 import type { PromiseRecord } from "./view.ts";
@@ -89,11 +88,6 @@ export class Slicer {
   }
 }
 
-/** The newest first, the same order as `ls` (list.ts). */
-function newestFirst(a: ListedJob, b: ListedJob): number {
-  return b.submittedAt - a.submittedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
-}
-
 interface KeptSpec {
   /** When the promise was created: an id written again (a new server) is decoded again. */
   createdAt: number;
@@ -133,15 +127,16 @@ export class GradualLister {
     const listing = ++this.#listing;
     const slicer = new Slicer(options.sliceMs);
     const pageSize = options.pageSize ?? PAGE_SIZE;
-    const acquired = await searchAcquiredTasks(send);
-    const workers = await liveWorkersAmong(send, acquired);
+    const { holder, workers } = await readPresence(send);
     options.onWorkers?.(workers);
-    const holder = new Map(acquired.flatMap((t) => (t.pid ? [[t.id, t.pid] as const] : [])));
     const recent = filter.all
-      ? await this.#gatherRecent(send, filter, now, holder, workers, slicer)
+      ? await gatherRecent(send, filter, now, holder, workers, {
+          specOf: (root) => this.#specOf(root, "job"),
+          pause: () => slicer.check(),
+        })
       : undefined;
     const jobs =
-      recent?.jobs ??
+      recent?.jobs.map((placed) => placed.line()) ??
       (await this.#gatherEverything(send, filter.all, holder, workers, slicer, pageSize));
     for (const [id, kept] of this.#specs) if (kept.seen < listing - 1) this.#specs.delete(id);
     await slicer.check();
@@ -168,32 +163,6 @@ export class GradualLister {
     return { jobs: shown, more, ...olderMayMatch };
   }
 
-  /** Every promise of `kind` (pending only unless `all`), page by page, in the server's order. */
-  async #searchKind(
-    send: Send,
-    kind: "job" | "execute",
-    all: boolean,
-    pageSize: number,
-    slicer: Slicer,
-    onPage: (page: PromiseRecord[]) => Promise<void>,
-  ): Promise<void> {
-    let cursor: string | undefined;
-    do {
-      const res = await send(
-        request("promise.search", {
-          ...(all ? {} : { state: "pending" }),
-          tags: { [TAG.kind]: kind },
-          limit: pageSize,
-          ...(cursor ? { cursor } : {}),
-        }),
-      );
-      if (!isOk(res)) break;
-      await slicer.check();
-      await onPage(res.data.promises);
-      cursor = res.data.cursor;
-    } while (cursor);
-  }
-
   async #gatherEverything(
     send: Send,
     all: boolean,
@@ -205,16 +174,29 @@ export class GradualLister {
     const executes: { execute: PromiseRecord; spec: JobSpec | undefined }[] = [];
     const roots: PromiseRecord[] = [];
     await Promise.all([
-      this.#searchKind(send, "execute", all, pageSize, slicer, async (page) => {
-        for (const execute of page) {
-          executes.push({ execute, spec: this.#specOf(execute, "execute") });
-          if (slicer.due()) await slicer.turn();
-        }
-      }),
-      this.#searchKind(send, "job", all, pageSize, slicer, async (page) => {
-        roots.push(...page);
-        await Promise.resolve();
-      }),
+      searchKind(
+        send,
+        "execute",
+        all,
+        async (page) => {
+          await slicer.check();
+          for (const execute of page) {
+            executes.push({ execute, spec: this.#specOf(execute, "execute") });
+            if (slicer.due()) await slicer.turn();
+          }
+        },
+        pageSize,
+      ),
+      searchKind(
+        send,
+        "job",
+        all,
+        async (page) => {
+          await slicer.check();
+          roots.push(...page);
+        },
+        pageSize,
+      ),
     ]);
     // Put together in `ls`'s order (executes, then roots), which decides the order of queued
     // jobs submitted in the same millisecond.
@@ -234,36 +216,5 @@ export class GradualLister {
       await slicer.check();
     }
     return jobs;
-  }
-
-  /** `ls --all`'s walk through the time buckets (list.ts), with turns between its chunks. */
-  async #gatherRecent(
-    send: Send,
-    filter: ListFilter,
-    now: number,
-    holder: ReadonlyMap<string, string>,
-    workers: readonly WorkerView[],
-    slicer: Slicer,
-  ): Promise<{ jobs: Gathered[]; stopped: true } | undefined> {
-    const jobs: Gathered[] = [];
-    let matched = 0;
-    const from = now - (filter.sinceMs ?? BUCKET_HORIZON_MS);
-    const stopped = await walkRecentRoots(send, from, now, async (roots) => {
-      await slicer.check();
-      const newestFirst = roots
-        .map((root) => ({ root, at: this.#specOf(root, "job")?.submittedAt ?? 0 }))
-        .sort((a, b) => b.at - a.at)
-        .map(({ root }) => root);
-      for (let at = 0; at < newestFirst.length; at += RESOLVE_CHUNK) {
-        await slicer.check();
-        const chunk = newestFirst.slice(at, at + RESOLVE_CHUNK);
-        const found = gather(await withExecutes(send, chunk), holder, workers).map((p) => p.line());
-        jobs.push(...found);
-        matched += found.filter((job) => matches(job, filter, now)).length;
-        if (matched >= filter.limit) return true;
-      }
-      return false;
-    });
-    return stopped ? { jobs, stopped } : undefined;
   }
 }

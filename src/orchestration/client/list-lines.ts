@@ -213,6 +213,14 @@ export function* explainingQueued(
   }
 }
 
+/** `ls`'s order: the newest first, ties by id, last first. */
+export function newestFirst(
+  a: Pick<ListedJob, "id" | "submittedAt">,
+  b: Pick<ListedJob, "id" | "submittedAt">,
+): number {
+  return b.submittedAt - a.submittedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
 export function matches(
   job: Pick<ListedJob, "group" | "submittedAt" | "stage">,
   filter: ListFilter,

@@ -5,7 +5,7 @@
 // finished jobs asked for, the newest are found first through their time-bucket tags
 // (list-recent.ts), and everything is read only when those run out.
 import { listAttempts } from "../attempts.ts";
-import { isDetachedReceipt } from "../jobs/job.ts";
+import { isDetachedReceipt, type JobSpec } from "../jobs/job.ts";
 import { specOfKind } from "../jobs/job-param.ts";
 import { executeId, TAG } from "../jobs/names.ts";
 import { liveWorkersAmong, searchAcquiredTasks, type WorkerView } from "../presence.ts";
@@ -15,6 +15,7 @@ import {
   explainQueued,
   gather,
   matches,
+  newestFirst,
   type Found,
   type Placed,
   type JobList,
@@ -40,18 +41,19 @@ const SEARCH_PAGE = 1000;
  * handed to `take` as it comes. The next page is asked for before `take` reads this one, so
  * that the server finds it while this process decodes.
  */
-async function searchKind(
+export async function searchKind(
   send: Send,
   kind: "job" | "execute",
   all: boolean,
-  take: (page: PromiseRecord[]) => void,
+  take: (page: PromiseRecord[]) => void | Promise<void>,
+  pageSize: number = SEARCH_PAGE,
 ): Promise<void> {
   const page = (cursor: string | undefined) =>
     send(
       request("promise.search", {
         ...(all ? {} : { state: "pending" }),
         tags: { [TAG.kind]: kind },
-        limit: SEARCH_PAGE,
+        limit: pageSize,
         ...(cursor ? { cursor } : {}),
       }),
     );
@@ -61,15 +63,15 @@ async function searchKind(
     if (!isOk(res)) break;
     const cursor: string | undefined = res.data.cursor;
     next = cursor ? page(cursor) : undefined;
-    take(res.data.promises);
+    await take(res.data.promises);
   }
 }
 
 /** How far back `ls --all` walks the time buckets before it reads every job instead. */
-export const BUCKET_HORIZON_MS = 31 * 24 * 60 * 60 * 1000;
+const BUCKET_HORIZON_MS = 31 * 24 * 60 * 60 * 1000;
 
 /** Roots whose executes are read at once while walking the buckets. */
-export const RESOLVE_CHUNK = 32;
+const RESOLVE_CHUNK = 32;
 
 /** Every job's promises, execute and root (pending ones only unless `all`), read at once. */
 async function readEverything(send: Send, all: boolean): Promise<Map<string, Found>> {
@@ -83,14 +85,16 @@ async function readEverything(send: Send, all: boolean): Promise<Map<string, Fou
         if (jobId !== undefined) found.set(jobId, { execute, spec });
       }
     }),
-    searchKind(send, "job", all, (page) => roots.push(...page)),
+    searchKind(send, "job", all, (page) => {
+      roots.push(...page);
+    }),
   ]);
   for (const root of roots) found.set(root.id, { ...found.get(root.id), root });
   return found;
 }
 
 /** The live workers, and which process holds each task taken. */
-async function readPresence(
+export async function readPresence(
   send: Send,
 ): Promise<{ holder: Map<string, string>; workers: WorkerView[] }> {
   const acquired = await searchAcquiredTasks(send);
@@ -100,7 +104,7 @@ async function readPresence(
 }
 
 /** The execute promise of each root that has one and holds no record of its own. */
-export async function withExecutes(send: Send, roots: readonly PromiseRecord[]): Promise<Found[]> {
+async function withExecutes(send: Send, roots: readonly PromiseRecord[]): Promise<Found[]> {
   return Promise.all(
     roots.map(async (root): Promise<Found> => {
       if (recordIn(root)) return { root };
@@ -113,30 +117,41 @@ export async function withExecutes(send: Send, roots: readonly PromiseRecord[]):
   );
 }
 
+/** How a caller that must not hold its thread walks the buckets (list-gradual.ts). */
+export interface RecentWalk {
+  /** A root's spec: the dashboard's kept one. Default: decoded from the root. */
+  specOf?: (root: PromiseRecord) => JobSpec | undefined;
+  /** Awaited before each bucket and each chunk of it: a turn of the event loop, say. */
+  pause?: () => Promise<void>;
+}
+
 /**
  * The newest jobs through their roots' time buckets, stopping once `limit` match; undefined
  * when the walk ran out before that: jobs submitted by a modulate older than the tags carry
  * none, and jobs before the horizon are not walked, so only reading everything finds them.
  */
-async function gatherRecent(
+export async function gatherRecent(
   send: Send,
   filter: ListFilter,
   now: number,
   holder: ReadonlyMap<string, string>,
   workers: readonly WorkerView[],
+  { specOf = (root) => specOfKind(root, "job"), pause }: RecentWalk = {},
 ): Promise<{ jobs: Placed[]; stopped: true } | undefined> {
   const jobs: Placed[] = [];
   let matched = 0;
   const from = now - (filter.sinceMs ?? BUCKET_HORIZON_MS);
   const stopped = await walkRecentRoots(send, from, now, async (roots) => {
+    await pause?.();
     // A second's bucket can hold a thousand jobs: their executes are read newest first, a
     // few at a time, only until `limit` match.
-    const newestFirst = roots
-      .map((root) => ({ root, at: specOfKind(root, "job")?.submittedAt ?? 0 }))
+    const newest = roots
+      .map((root) => ({ root, at: specOf(root)?.submittedAt ?? 0 }))
       .sort((a, b) => b.at - a.at)
       .map(({ root }) => root);
-    for (let at = 0; at < newestFirst.length; at += RESOLVE_CHUNK) {
-      const chunk = newestFirst.slice(at, at + RESOLVE_CHUNK);
+    for (let at = 0; at < newest.length; at += RESOLVE_CHUNK) {
+      await pause?.();
+      const chunk = newest.slice(at, at + RESOLVE_CHUNK);
       const found = gather(await withExecutes(send, chunk), holder, workers);
       jobs.push(...found);
       matched += found.filter((job) => matches(job, filter, now)).length;
@@ -163,9 +178,7 @@ export async function listJobs(send: Send, filter: ListFilter, now: number): Pro
     workers = presence.workers;
     jobs = gather(found.values(), presence.holder, workers);
   }
-  const chosen = jobs
-    .filter((job) => matches(job, filter, now))
-    .sort((a, b) => b.submittedAt - a.submittedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  const chosen = jobs.filter((job) => matches(job, filter, now)).sort(newestFirst);
   const picked = chosen.slice(0, filter.limit);
   explainQueued(jobs, workers, now, picked);
   const lines = picked.map((job) => job.line());
