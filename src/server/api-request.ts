@@ -21,8 +21,17 @@ export interface ApiAnswer {
   status: number;
   /** The request's kind (`promise.create`, ...), or "unknown": for `/metrics`. */
   kind: string;
-  body: Uint8Array;
+  /** The envelope's JSON: as text when small (ANSWER_TEXT_MAX_CHARS), else as UTF-8 bytes. */
+  body: Uint8Array | string;
 }
+
+/**
+ * Answers up to this many characters stay text: the thread hand-off copies a short string
+ * for less than it costs to make bytes of their own (an ArrayBuffer a request, on each side),
+ * and HTTP writes the text behind its headers in one write. Longer ones are encoded once here,
+ * on the engine's thread, and written a slice at a time.
+ */
+export const ANSWER_TEXT_MAX_CHARS = 64 * 1024;
 
 /** What the HTTP face asks of the server's core, on this thread or on another one. */
 export interface ApiHandler {
@@ -34,11 +43,12 @@ export interface ApiHandler {
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 export function encodeAnswer(kind: string, corrId: string, reply: Reply): ApiAnswer {
-  // Encoded once: measuring the text and then writing it would encode a large value twice.
+  const text = envelopeText(kind, corrId, reply);
+  // A large one is encoded once: measuring the text and then writing it would encode it twice.
   return {
     status: reply.status,
     kind,
-    body: Buffer.from(envelopeText(kind, corrId, reply), "utf8"),
+    body: text.length <= ANSWER_TEXT_MAX_CHARS ? text : Buffer.from(text, "utf8"),
   };
 }
 

@@ -8,15 +8,20 @@ import { UNKNOWN_CORR_ID } from "./protocol.ts";
 import {
   errorFacts,
   ownedBytes,
+  Outbox,
   type EngineThreadConfig,
   type FromEngine,
   type ToEngine,
+  type ToEngineBatch,
 } from "./engine-messages.ts";
 import { SqliteStore } from "./store.ts";
 
 export function hostEngine(port: MessagePort, config: EngineThreadConfig): void {
-  const post = (message: FromEngine, transfer: ArrayBuffer[] = []): void =>
-    port.postMessage(message, transfer);
+  const outbox = new Outbox<FromEngine>((messages, transfer) =>
+    port.postMessage(messages, transfer),
+  );
+  const post = (message: FromEngine, transfer?: ArrayBuffer): void =>
+    outbox.push(message, transfer);
   const onError = (error: unknown): void => post({ op: "error", error: errorFacts(error) });
   let store: SqliteStore;
   let engine: Engine;
@@ -30,21 +35,22 @@ export function hostEngine(port: MessagePort, config: EngineThreadConfig): void 
       onError,
     });
   } catch (error) {
-    post({ op: "failed", error: errorFacts(error) });
+    port.postMessage({ op: "failed", error: errorFacts(error) } satisfies FromEngine);
     port.close();
     return;
   }
   const auth = config.auth.kind === "none" ? undefined : createAuthenticator(config.auth, Date.now);
 
-  port.on("message", (message: ToEngine) => {
+  const handle = (message: ToEngine): void => {
     switch (message.op) {
       case "answer":
         answerApiBody(message.body, engine, auth).then(
           (answer) => {
-            const body = ownedBytes(answer.body);
-            post({ op: "answer", id: message.id, status: answer.status, kind: answer.kind, body }, [
-              body.buffer as ArrayBuffer,
-            ]);
+            const body = typeof answer.body === "string" ? answer.body : ownedBytes(answer.body);
+            post(
+              { op: "answer", id: message.id, status: answer.status, kind: answer.kind, body },
+              typeof body === "string" ? undefined : (body.buffer as ArrayBuffer),
+            );
           },
           (error: unknown) => {
             onError(error);
@@ -80,6 +86,9 @@ export function hostEngine(port: MessagePort, config: EngineThreadConfig): void 
         );
         return;
     }
+  };
+  port.on("message", (batch: ToEngineBatch) => {
+    for (const message of batch) handle(message);
   });
-  post({ op: "started" });
+  port.postMessage({ op: "started" } satisfies FromEngine);
 }

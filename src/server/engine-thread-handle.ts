@@ -8,8 +8,10 @@ import { encodeAnswer, type ApiAnswer, type ApiHandler } from "./api-request.ts"
 import {
   errorFrom,
   ownedBytes,
+  Outbox,
   type EngineThreadConfig,
   type FromEngine,
+  type FromEngineBatch,
   type PendingTask,
   type ToEngine,
 } from "./engine-messages.ts";
@@ -30,6 +32,7 @@ export class EngineThread implements ApiHandler {
   readonly #worker: Worker;
   readonly #waiters = new Map<number, Waiter>();
   readonly #options: EngineThreadOptions;
+  readonly #outbox: Outbox<ToEngine>;
   #nextId = 1;
   /** Set once the thread has died or stopped: every later request is answered 500. */
   #gone: Error | undefined;
@@ -37,6 +40,7 @@ export class EngineThread implements ApiHandler {
   private constructor(worker: Worker, options: EngineThreadOptions) {
     this.#worker = worker;
     this.#options = options;
+    this.#outbox = new Outbox((requests, transfer) => worker.postMessage(requests, transfer));
   }
 
   static async start(options: EngineThreadOptions): Promise<EngineThread> {
@@ -65,9 +69,9 @@ export class EngineThread implements ApiHandler {
       const onEarlyError = (error: Error): void => reject(error);
       const onEarlyExit = (code: number): void =>
         reject(new Error(`the server's engine thread exited (code ${code}) before it started`));
-      worker.on("message", (message: FromEngine) => {
-        if (message.op === "started" || message.op === "failed") onFirst(message);
-        else thread.#dispatch(message);
+      worker.on("message", (message: FromEngine | FromEngineBatch) => {
+        if (Array.isArray(message)) for (const one of message) thread.#dispatch(one);
+        else onFirst(message);
       });
       worker.once("error", onEarlyError);
       worker.once("exit", onEarlyExit);
@@ -91,7 +95,7 @@ export class EngineThread implements ApiHandler {
           : undefined,
       () =>
         encodeAnswer("unknown", UNKNOWN_CORR_ID, { status: 500, data: "server is shutting down" }),
-      [bytes.buffer as ArrayBuffer],
+      bytes.buffer as ArrayBuffer,
     );
   }
 
@@ -138,13 +142,13 @@ export class EngineThread implements ApiHandler {
     request: ToEngine,
     read: (message: FromEngine) => T | undefined,
     whenGone: () => T,
-    transfer: ArrayBuffer[] = [],
+    transfer?: ArrayBuffer,
   ): Promise<T> {
     if (this.#gone !== undefined) return Promise.resolve(whenGone());
     const id = this.#nextId++;
     return new Promise<T>((resolve) => {
       this.#waiters.set(id, (message) => resolve(read(message) ?? whenGone()));
-      this.#worker.postMessage({ ...request, id }, transfer);
+      this.#outbox.push({ ...request, id }, transfer);
     });
   }
 
@@ -176,6 +180,7 @@ export class EngineThread implements ApiHandler {
   #die(error: Error): void {
     if (this.#gone !== undefined) return;
     this.#gone = error;
+    this.#outbox.clear();
     this.#options.onError(error);
     const gone: FromEngine = { op: "stopped", id: 0 };
     for (const waiter of this.#waiters.values()) waiter(gone);

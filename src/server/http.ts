@@ -43,7 +43,7 @@ export interface HttpOptions {
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  sendAnswer(res, { status, kind: "http", body: Buffer.from(JSON.stringify(body), "utf8") });
+  sendAnswer(res, { status, kind: "http", body: JSON.stringify(body) });
 }
 
 /**
@@ -54,11 +54,20 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 const WRITE_SLICE_BYTES = 256 * 1024;
 
 function sendAnswer(res: ServerResponse, answer: ApiAnswer): void {
+  const body = answer.body;
+  if (typeof body === "string") {
+    res.writeHead(answer.status, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body, "utf8"),
+    });
+    // Node writes a string that ends a response together with its headers, in one write.
+    res.end(body, "utf8");
+    return;
+  }
   res.writeHead(answer.status, {
     "content-type": "application/json",
-    "content-length": answer.body.byteLength,
+    "content-length": body.byteLength,
   });
-  const body = answer.body;
   let offset = 0;
   const writeMore = (): void => {
     while (offset + WRITE_SLICE_BYTES < body.byteLength) {
@@ -99,6 +108,8 @@ function decodeSegment(segment: string): string | undefined {
 
 /** The path of a request target, or undefined where the target is not a URL (`http://[::1`). */
 function targetPath(target: string): string | undefined {
+  // Every protocol request's target: parsing it as a URL cost more than routing it.
+  if (target === "/") return target;
   try {
     return new URL(target, "http://localhost").pathname;
   } catch {

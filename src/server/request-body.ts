@@ -23,6 +23,57 @@ export type BodyOutcome =
   /** The sender went away; there is nobody to answer. */
   | { kind: "aborted" };
 
+interface Deadline {
+  dueAt: number;
+  onDue: () => void;
+}
+
+/**
+ * The body deadlines of every read under way, on one timer armed for the earliest. A timer of
+ * its own for each request (armed, then cleared a millisecond later when its body arrived) cost
+ * the main thread more than reading a small body. Left armed when the reads it was for are
+ * done, it fires once for nothing; unreferenced, since a read holds its socket open anyway.
+ */
+class SharedDeadlines {
+  readonly #pending = new Set<Deadline>();
+  #timer: NodeJS.Timeout | undefined;
+  #armedFor = Infinity;
+
+  add(dueAt: number, onDue: () => void): Deadline {
+    const deadline = { dueAt, onDue };
+    this.#pending.add(deadline);
+    if (dueAt < this.#armedFor) this.#arm(dueAt);
+    return deadline;
+  }
+
+  remove(deadline: Deadline): void {
+    this.#pending.delete(deadline);
+  }
+
+  #arm(dueAt: number): void {
+    clearTimeout(this.#timer);
+    this.#armedFor = dueAt;
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, dueAt - performance.now()));
+    this.#timer.unref();
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    this.#armedFor = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const deadline of [...this.#pending]) {
+      if (deadline.dueAt <= now) {
+        this.#pending.delete(deadline);
+        deadline.onDue();
+      } else next = Math.min(next, deadline.dueAt);
+    }
+    if (next < this.#armedFor) this.#arm(next);
+  }
+}
+
+const deadlines = new SharedDeadlines();
+
 export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<BodyOutcome> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -33,9 +84,9 @@ export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Body
     let whole: Buffer | undefined;
     let overLimit = false;
     const startedAt = performance.now();
-    let deadline: NodeJS.Timeout | undefined;
+    let deadline: Deadline | undefined;
     const finish = (outcome: BodyOutcome): void => {
-      clearTimeout(deadline);
+      if (deadline !== undefined) deadlines.remove(deadline);
       req.off("data", onData);
       req.off("end", onEnd);
       req.off("error", onAbort);
@@ -77,7 +128,7 @@ export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Body
       const allowedMs = limits.deadlineMs(Math.max(expectedBytes, size));
       const leftMs = allowedMs - (performance.now() - startedAt);
       if (leftMs <= 0) finish({ kind: "timed-out", allowedMs });
-      else deadline = setTimeout(armDeadline, leftMs);
+      else deadline = deadlines.add(performance.now() + leftMs, armDeadline);
     };
     armDeadline();
     if (Number.isFinite(declared) && declared > limits.maxDiscardedBytes) {

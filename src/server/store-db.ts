@@ -84,14 +84,16 @@ export class SqliteDatabase {
     return this.#db.isTransaction;
   }
 
+  // Transaction control runs as statements prepared once, like the rest: exec() compiled its
+  // SQL again every time, twice a batch and twice more for each request's savepoint.
   begin(): void {
-    this.#db.exec("BEGIN IMMEDIATE");
+    this.stmt("BEGIN IMMEDIATE").run();
     this.#changesAtBegin = this.#totalChanges();
   }
   /** Commits; returns whether the transaction changed any row (a write undone still counts). */
   commit(): boolean {
     const wrote = this.#totalChanges() !== this.#changesAtBegin;
-    this.#db.exec("COMMIT");
+    this.stmt("COMMIT").run();
     if (wrote) {
       this.#commits += 1;
       this.#checkpointer?.noteCommit();
@@ -121,22 +123,22 @@ export class SqliteDatabase {
     this.#walSync?.syncNow();
   }
   rollback(): void {
-    if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+    if (this.#db.isTransaction) this.stmt("ROLLBACK").run();
   }
   /**
    * Runs `fn` so that a throw undoes only its own writes, not the rest of the batch; `undone`
    * is called when they are, for caches of what they wrote.
    */
   savepoint<T>(fn: () => T, undone: () => void): T {
-    this.#db.exec("SAVEPOINT request");
+    this.stmt("SAVEPOINT request").run();
     try {
       const result = fn();
-      this.#db.exec("RELEASE request");
+      this.stmt("RELEASE request").run();
       return result;
     } catch (error) {
       undone();
-      this.#db.exec("ROLLBACK TO request");
-      this.#db.exec("RELEASE request");
+      this.stmt("ROLLBACK TO request").run();
+      this.stmt("RELEASE request").run();
       throw error;
     }
   }
