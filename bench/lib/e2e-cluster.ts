@@ -34,13 +34,15 @@ export interface WorkerHandle {
 
 /**
  * `durable` keeps its SQLite store in `dataDir` with the default `--sync full`. `modulate`: the
- * binary to start (bench:ops starts a copy of its own).
+ * binary to start (bench:ops starts a copy of its own); by default BENCH_SERVER_BIN where it
+ * is set, to run another build's server beside this checkout's router and workers (two builds
+ * compared in one sweep), else this checkout's.
  */
 export async function startServer(
   storage: Storage,
   dataDir: string,
   extra: readonly string[] = [],
-  modulate: string = MODULATE,
+  modulate: string = process.env["BENCH_SERVER_BIN"] ?? MODULATE,
 ): Promise<ServerHandle> {
   const where = storage === "durable" ? ["--data", dataDir] : ["--in-memory"];
   const p = startProcess("server", modulate, ["server", "--port", "0", ...where, ...extra]);
