@@ -200,6 +200,9 @@ export function sandboxRunner(
                     if (record.stream !== "sandbox")
                       output.line(record.stream, record.line, record.t);
                   },
+                  // A short job's output then goes in its record alone, with no chunk write
+                  // (issue 17: a trivial job's 20 ms gather ran out in the sandbox's clean-up).
+                  onExit: () => output.processesEnded(),
                 }
               : {}),
           },
