@@ -70,6 +70,14 @@ export function outcomeToResult(
   };
 }
 
+/**
+ * Whether the job's sandbox may be the one a slot's standby is made in (standby-sandbox.ts):
+ * one without the network (a submission cannot ask for another /tmp size).
+ */
+function fitsStandbyShape(spec: JobSpec): boolean {
+  return spec.network !== true;
+}
+
 /** What the worker lends each job for its run: a disk area, its slot's cgroup. */
 export interface JobResources {
   /** What nvidia-smi said of the worker's GPUs: the result names the ones a job held. */
@@ -155,7 +163,11 @@ export function sandboxRunner(
         : undefined;
       let diskArea: DiskArea | undefined;
       const cgroup = cgroups?.take();
-      const standby = cgroup ? await cgroups?.takeStandby(cgroup) : undefined;
+      // One made for this job if none waits: only for a job of the standby's shape, which any
+      // other discards.
+      const standby = cgroup
+        ? await cgroups?.takeStandby(cgroup, fitsStandbyShape(spec))
+        : undefined;
       // A standby in a sandbox made the job's directory already, in a disk area it holds.
       const madeDir = standby?.sandbox?.shape.workDir;
       try {
