@@ -39,7 +39,12 @@ export interface PublishPacing {
   maxIntervalMs: number;
   /**
    * A chunk due at once still waits this long, so that lines written together (a line on
-   * stdout and one on stderr) go together rather than a whole interval apart. Default 20 ms.
+   * stdout and one on stderr) go together rather than a whole interval apart, and so that a
+   * short job whose processes end meanwhile publishes nothing (its record holds its output):
+   * python flushes a pipe's output as it exits, and its exit came 12-95 ms (median 25) after
+   * that output on a loaded two-core machine (issue 17), which a 20 ms gather missed, costing
+   * two chunk writes a trivial job. Followers poll every 100 ms, so this adds little to what
+   * they wait. Default 100 ms.
    */
   gatherMs: number;
 }
@@ -49,7 +54,7 @@ export const DEFAULT_PACING: PublishPacing = {
   chunkMaxBytes: 64 * 1024,
   slowAfterBytes: 4 * 1024 * 1024,
   maxIntervalMs: 60_000,
-  gatherMs: 20,
+  gatherMs: 100,
 };
 
 /**

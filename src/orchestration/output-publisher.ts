@@ -62,6 +62,8 @@ export class OutputPublisher {
   /** A chunk the server did not take: sent again, under its number, before anything newer. */
   #unsent: Outgoing | undefined;
   #closed = false;
+  /** The job's processes have exited: nothing more is published before `finish`. */
+  #processesEnded = false;
   /** Writes the server refused or that failed to reach it: said once in the final count. */
   failedWrites = 0;
 
@@ -85,6 +87,19 @@ export class OutputPublisher {
     if (this.#closed) return;
     this.#buffer.push(stream, text, t);
     this.#wake();
+  }
+
+  /**
+   * The job's processes have exited: all it printed is in hand (or on its way through the
+   * pipes), and the record follows once the sandbox is closed. A chunk waiting on its gather
+   * or interval is not sent now, so a short job whose clean-up outlasts the gather costs no
+   * write (the record holds its output); whatever is left goes at `finish`, as the final chunk
+   * if one went before.
+   */
+  processesEnded(): void {
+    this.#processesEnded = true;
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
   }
 
   /**
@@ -126,7 +141,7 @@ export class OutputPublisher {
   }
 
   #wake(): void {
-    if (this.#closed || this.#cancelTimer || this.#inFlight) return;
+    if (this.#closed || this.#processesEnded || this.#cancelTimer || this.#inFlight) return;
     if (this.#buffer.isEmpty && !this.#unsent) return;
     const due = Math.max(
       this.#pacing.gatherMs,
@@ -143,7 +158,7 @@ export class OutputPublisher {
   }
 
   #flush(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#processesEnded) return;
     const outgoing = this.#unsent ?? this.#next(false);
     this.#lastSentAt = this.#clock();
     this.#inFlight = this.#sendOutgoing(outgoing).finally(() => {

@@ -19,7 +19,7 @@ import { OutputPublisher } from "./output-publisher.ts";
 import type { ServerLimits } from "./wire/server-limits.ts";
 import { requestSender, type Connection, type Send } from "./wire/wire.ts";
 import type { JobSpec } from "./jobs/job.ts";
-import type { JobRunner, RunOutcome } from "./worker.ts";
+import type { JobRunner, RunGrant, RunOutcome } from "./worker.ts";
 
 /**
  * Room in the record for the fields the worker adds around the outcome: the job's id and
@@ -68,6 +68,17 @@ export function outcomeToResult(
     stderr: fitted.stderr,
     ...(fitted.outputs.length > 0 ? { outputs: fitted.outputs } : {}),
   };
+}
+
+/**
+ * Whether the job's sandbox may be the one a slot's standby is made in (standby-sandbox.ts),
+ * so that one made for it is not made in vain: one without the network, with GPUs where the
+ * worker has them (a submission cannot ask for another /tmp size).
+ */
+function fitsStandbyShape(spec: JobSpec, grant: RunGrant | undefined): boolean {
+  const holdsGpus = (grant?.gpuIds.length ?? 0) > 0;
+  const workerHasGpus = (grant?.gpusOnWorker ?? 0) > 0;
+  return spec.network !== true && holdsGpus === workerHasGpus;
 }
 
 /** What the worker lends each job for its run: a disk area, its slot's cgroup. */
@@ -155,7 +166,11 @@ export function sandboxRunner(
         : undefined;
       let diskArea: DiskArea | undefined;
       const cgroup = cgroups?.take();
-      const standby = cgroup ? await cgroups?.takeStandby(cgroup) : undefined;
+      // One made for this job if none waits: only for a job of the standby's shape, which any
+      // other discards.
+      const standby = cgroup
+        ? await cgroups?.takeStandby(cgroup, fitsStandbyShape(spec, grant))
+        : undefined;
       // A standby in a sandbox made the job's directory already, in a disk area it holds.
       const madeDir = standby?.sandbox?.shape.workDir;
       try {
@@ -200,6 +215,9 @@ export function sandboxRunner(
                     if (record.stream !== "sandbox")
                       output.line(record.stream, record.line, record.t);
                   },
+                  // A short job's output then goes in its record alone, with no chunk write
+                  // (issue 17: a trivial job's 20 ms gather ran out in the sandbox's clean-up).
+                  onExit: () => output.processesEnded(),
                 }
               : {}),
           },

@@ -16,10 +16,9 @@
 // free once its job's answer is on its way (the job's processes are over; the answer's layer
 // below keeps trying), and while every slot runs, the gate acquires up to `prefetch` waiting
 // offers ahead, so that a freed slot starts its next job at once, without an acquire's round
-// trip. A job held ahead is handed on (released, which the server offers to the group again
-// at once) if no slot frees within `prefetchHoldMs`, so it never waits long behind a long job
-// while a peer may be idle; it is never fetched ahead again here.
+// trip (slot-prefetch.ts).
 import type { Message, Network, Request, Response } from "@resonatehq/sdk";
+import { PROTOCOL_VERSION, remember, SlotPrefetch, type Offer } from "./slot-prefetch.ts";
 import { NetworkLayer } from "./wire/network-layer.ts";
 
 /** What one offered task's job needs of this worker beyond a slot. */
@@ -54,34 +53,8 @@ export interface TaskResources {
   newPass?(): object;
 }
 
-/** Tasks handed back as unservable here are remembered this many at most (oldest forgotten). */
-const MAX_REFUSED = 10_000;
-
-/** The protocol version of the requests the gate makes itself (hand-on, prefetch). */
-const PROTOCOL_VERSION = "2026-04-01";
-
-/** The longest a job fetched ahead is held for a slot before it is handed on (see below). */
+/** The longest a job fetched ahead is held for a slot before it is handed on (see above). */
 export const DEFAULT_PREFETCH_HOLD_MS = 1_000;
-
-/** Adds `id` to a bounded set of remembered tasks, forgetting the oldest past `MAX_REFUSED`. */
-function remember(set: Set<string>, id: string): void {
-  set.add(id);
-  if (set.size > MAX_REFUSED) {
-    const oldest = set.values().next().value;
-    if (oldest !== undefined) set.delete(oldest);
-  }
-}
-
-type Offer = Message & { kind: "execute" };
-type Acquired = Extract<Response, { kind: "task.acquire" }>;
-
-/** A task acquired ahead of a free slot: the acquire's answer, given to the SDK's own acquire. */
-interface HeldTask {
-  readonly message: Offer;
-  readonly res: Acquired;
-  readonly version: number;
-  readonly timer: ReturnType<typeof setTimeout>;
-}
 
 export interface SlotGateOptions {
   slots: number;
@@ -133,21 +106,7 @@ export class SlotGate extends NetworkLayer {
   #closed = false;
   /** Tasks whose answer is on its way: their job is over, so their slot is free again. */
   readonly #answering = new Set<string>();
-  readonly #prefetch: number;
-  readonly #holdMs: number;
-  /** Tasks acquired ahead, in the order they came, until a slot frees or they are handed on. */
-  readonly #held = new Map<string, HeldTask>();
-  /** Offers whose acquire ahead is on its way. */
-  readonly #fetching = new Set<string>();
-  /** Acquire answers of held tasks passed to the SDK, for its own acquire of them. */
-  readonly #handed = new Map<string, Acquired>();
-  /** Tasks handed on after waiting held: if offered here again, they wait as any offer. */
-  readonly #notAhead = new Set<string>();
-  /**
-   * Set when a held task was handed on: the slots run long jobs, so nothing more is fetched
-   * ahead until one frees (else each waiting offer would be taken and handed on in turn).
-   */
-  #aheadPaused = false;
+  readonly #ahead: SlotPrefetch;
   #deliver: (message: Message) => void = () => {};
 
   constructor(inner: Network, options: SlotGateOptions) {
@@ -157,10 +116,22 @@ export class SlotGate extends NetworkLayer {
     this.#onChange = options.onChange ?? (() => {});
     this.#resources = options.resources;
     this.#handOn = options.handOn;
-    this.#prefetch = options.handOn ? Math.max(0, options.prefetch ?? 0) : 0;
-    this.#holdMs = Math.min(
-      options.prefetchHoldMs ?? DEFAULT_PREFETCH_HOLD_MS,
-      (options.handOn?.ttl ?? 0) / 4,
+    this.#ahead = new SlotPrefetch(
+      {
+        inner,
+        allSlotsRunning: () => this.#running >= this.#slots,
+        takeWaiting: (eligible) => this.#takeWaiting(eligible),
+        pump: () => this.#pump(),
+        changed: () => this.#onChange(this.#busy.size, this.#waiting.length),
+      },
+      {
+        prefetch: options.prefetch ?? 0,
+        holdMs: Math.min(
+          options.prefetchHoldMs ?? DEFAULT_PREFETCH_HOLD_MS,
+          (options.handOn?.ttl ?? 0) / 4,
+        ),
+        handOn: options.handOn,
+      },
     );
   }
 
@@ -170,7 +141,7 @@ export class SlotGate extends NetworkLayer {
   }
   /** Tasks acquired ahead of a free slot now. */
   get held(): number {
-    return this.#held.size;
+    return this.#ahead.held;
   }
   /** Slots taken by a job still running (not those whose answer is on its way). */
   get #running(): number {
@@ -194,8 +165,7 @@ export class SlotGate extends NetworkLayer {
       plain.kind === "task.fulfill" || plain.kind === "task.release" ? plain.data.id : undefined;
     if (plain.kind === "task.fulfill") this.#answerOnItsWay(plain.data.id);
     try {
-      const handed = acquiring === undefined ? undefined : this.#handed.get(acquiring);
-      if (acquiring !== undefined) this.#handed.delete(acquiring);
+      const handed = acquiring === undefined ? undefined : this.#ahead.takeHanded(acquiring);
       const res = handed ? (handed as Extract<Response, { kind: K }>) : await this.inner.send(req);
       if (acquiring !== undefined) {
         const plainRes: Response = res;
@@ -259,7 +229,7 @@ export class SlotGate extends NetworkLayer {
   #answerOnItsWay(taskId: string): void {
     if (!this.#busy.has(taskId) || this.#answering.has(taskId)) return;
     this.#answering.add(taskId);
-    this.#aheadPaused = false;
+    this.#ahead.resume();
     const claim = this.#claims.get(taskId);
     this.#claims.delete(taskId);
     claim?.release();
@@ -274,7 +244,7 @@ export class SlotGate extends NetworkLayer {
     }
     const taskId = message.data.task.id;
     if (this.#busy.has(taskId)) return; // already ours: a duplicate offer
-    if (this.#held.has(taskId) || this.#fetching.has(taskId)) return; // ours, held ahead
+    if (this.#ahead.has(taskId)) return; // ours, held ahead
     if (this.#refused.has(taskId)) return; // not servable here: a peer's to take
     const resources = this.#resources;
     if (resources === undefined || !resources.lookUpFirst) {
@@ -337,12 +307,10 @@ export class SlotGate extends NetworkLayer {
    * take each GPU as it frees and starve a job that asks for several.
    */
   #pump(): void {
-    for (const [id, held] of this.#held) {
-      if (this.#running >= this.#slots) break;
-      this.#held.delete(id);
-      clearTimeout(held.timer);
-      this.#handed.set(id, held.res);
-      this.#take(held.message);
+    while (this.#running < this.#slots) {
+      const held = this.#ahead.nextHeld();
+      if (held === undefined) break;
+      this.#take(held);
     }
     const pass = this.#resources?.newPass?.();
     for (let i = 0; i < this.#waiting.length && this.#running < this.#slots;) {
@@ -355,77 +323,21 @@ export class SlotGate extends NetworkLayer {
         i++;
       }
     }
-    this.#fetchAhead();
+    this.#ahead.fetchAhead();
   }
 
-  /** With every slot running, acquires waiting offers ahead, up to `prefetch` held at once. */
-  #fetchAhead(): void {
-    while (
-      !this.#closed &&
-      !this.#aheadPaused &&
-      this.#running >= this.#slots &&
-      this.#held.size + this.#fetching.size < this.#prefetch
-    ) {
-      // Only a job that needs nothing but a slot: a claim would hold GPUs for it meanwhile.
-      const at = this.#waiting.findIndex(
-        (w) => w.claim === undefined && !this.#notAhead.has(w.message.data.task.id),
-      );
-      if (at < 0) return;
-      const [entry] = this.#waiting.splice(at, 1);
-      if (entry) void this.#acquireAhead(entry.message);
-    }
-  }
-
-  async #acquireAhead(message: Offer): Promise<void> {
-    const handOn = this.#handOn;
-    if (handOn === undefined) return;
-    const { id, version } = message.data.task;
-    this.#fetching.add(id);
-    let res: Response | undefined;
-    try {
-      res = await this.inner.send({
-        kind: "task.acquire",
-        head: { corrId: `ahead-${id}`, version: PROTOCOL_VERSION },
-        data: { id, version, pid: handOn.pid, ttl: handOn.ttl },
-      });
-    } catch {
-      // The server is away: its own retry offers the task again.
-    }
-    this.#fetching.delete(id);
-    if (res?.kind === "task.acquire" && typeof res.data !== "string") {
-      const acquired = res.data.task.version;
-      if (this.#closed) {
-        await this.#releaseTask(id, acquired);
-        return;
-      }
-      const timer = setTimeout(() => void this.#handOnHeld(id), this.#holdMs);
-      timer.unref();
-      this.#held.set(id, { message, res, version: acquired, timer });
-    }
-    // Taken by a peer first (409), or held now: either way the line moves.
-    this.#pump();
-    this.#onChange(this.#busy.size, this.#waiting.length);
-  }
-
-  /** No slot freed in time: the held task goes back to the group, which may have an idle peer. */
-  async #handOnHeld(id: string): Promise<void> {
-    const held = this.#held.get(id);
-    if (!held) return;
-    this.#held.delete(id);
-    remember(this.#notAhead, id);
-    this.#aheadPaused = true;
-    await this.#releaseTask(id, held.version);
-    this.#pump();
-  }
-
-  #releaseTask(id: string, version: number): Promise<unknown> {
-    return this.inner
-      .send({
-        kind: "task.release",
-        head: { corrId: `release-${id}`, version: PROTOCOL_VERSION },
-        data: { id, version },
-      })
-      .catch(() => undefined);
+  /**
+   * Takes out of the line the oldest waiting offer that needs nothing but a slot (a claim would
+   * hold GPUs for it while it waits ahead) and that `eligible` accepts, for fetching ahead.
+   */
+  #takeWaiting(eligible: (taskId: string) => boolean): Offer | undefined {
+    if (this.#closed) return undefined;
+    const at = this.#waiting.findIndex(
+      (w) => w.claim === undefined && eligible(w.message.data.task.id),
+    );
+    if (at < 0) return undefined;
+    const [entry] = this.#waiting.splice(at, 1);
+    return entry?.message;
   }
 
   /**
@@ -437,12 +349,9 @@ export class SlotGate extends NetworkLayer {
     const offered = this.#waiting.map((entry) => entry.message);
     this.#waiting = [];
     const held = [...this.#busy].filter(([, version]) => version > 0);
-    const ahead = [...this.#held.values()];
-    this.#held.clear();
-    for (const task of ahead) clearTimeout(task.timer);
     await Promise.all([
       ...held.map(([id, version]) => this.#release(id, version)),
-      ...ahead.map((task) => this.#releaseTask(task.message.data.task.id, task.version)),
+      this.#ahead.releaseAll(),
       ...offered.map((message) => this.#handOnOffer(message)),
     ]);
   }
@@ -489,7 +398,7 @@ export class SlotGate extends NetworkLayer {
   #free(taskId: string): void {
     this.#answering.delete(taskId);
     if (!this.#busy.delete(taskId)) return;
-    this.#aheadPaused = false;
+    this.#ahead.resume();
     const claim = this.#claims.get(taskId);
     this.#claims.delete(taskId);
     claim?.release();

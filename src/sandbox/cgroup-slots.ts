@@ -104,10 +104,18 @@ export class CgroupSlots {
   /**
    * The shell waiting in `cgroup` to become its job, or still joining it (see
    * `StandbyShell.whenUsable`); handed over once, with what it holds (`StandbyShell.take`).
+   * `makeNow`: if none is there, one is made at once. A slot's standby is made once the slot
+   * is idle, after its last job's answer; when the next job is already waiting (a sweep, a job
+   * fetched ahead), it takes the slot first, and its sandbox, made now, starts while its
+   * claim is on the network rather than after it (issue 17). It is handed its script only
+   * once the claim is won (execute.ts), so a job still runs once.
    */
-  async takeStandby(cgroup: JobCgroup): Promise<StandbyShell | undefined> {
-    const pending = this.#standby.get(cgroup);
+  async takeStandby(cgroup: JobCgroup, makeNow = false): Promise<StandbyShell | undefined> {
+    let pending = this.#standby.get(cgroup);
     this.#standby.delete(cgroup);
+    const closing = this.#closing.signal;
+    if (pending === undefined && makeNow && !closing.aborted)
+      pending = this.#makeStandby(cgroup.procsFiles, closing).catch(() => undefined);
     const standby = await pending;
     if (standby?.joining) return standby.take();
     standby?.discard();

@@ -39,6 +39,11 @@ export interface ExecuteOptions {
   readonly standby?: StandbyShell;
   /** Called once the sandbox is ready and the script is about to be launched (for metrics). */
   readonly onLaunch?: () => void;
+  /**
+   * Called once the job's main process has exited, before the sandbox is swept and closed
+   * (its last output may still be draining from the pipes).
+   */
+  readonly onExit?: () => void;
 }
 
 /** How long the final sweep may take to empty a cgroup or process group. */
@@ -269,7 +274,7 @@ async function runLaunched(
   };
   const termTimer = setTimeout(termJob, job.limits.timeoutMs);
   sinks.options.signal?.addEventListener("abort", termJob, { once: true });
-  const sweep = sweepAfterExit(subprocess.child, cgroup);
+  const sweep = sweepAfterExit(subprocess.child, cgroup, sinks.options.onExit);
   try {
     const result = await subprocess.result;
     stdoutLines.end();
@@ -304,6 +309,7 @@ async function runLaunched(
 async function sweepAfterExit(
   subprocess: ChildProcess,
   cgroup: JobCgroup | undefined,
+  onExit: (() => void) | undefined,
 ): Promise<void> {
   await new Promise<void>((resolve) => {
     if (subprocess.exitCode !== null || subprocess.signalCode !== null) resolve();
@@ -311,6 +317,7 @@ async function sweepAfterExit(
     // A spawn that fails (no such program) emits "error" and never "exit".
     subprocess.once("error", () => resolve());
   });
+  onExit?.();
   const pid = subprocess.pid;
   if (pid) await killUntilGone(pid, cgroup);
   // Without a cgroup a child that left the process group can still hold our pipes open.

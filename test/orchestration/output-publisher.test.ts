@@ -247,6 +247,52 @@ describe("the live output's chunks", () => {
     expect(writes()).toBe(0);
   });
 
+  it("publishes nothing for a run whose processes ended before its first chunk went, however long the sandbox takes to close", async () => {
+    const { send, writes } = await serverSend();
+    const time = manualTime();
+    const publisher = new OutputPublisher({
+      send,
+      jobId: "job-pub-ended",
+      attempt: 1,
+      clock: time.clock,
+      schedule: time.schedule,
+    });
+    publisher.line("stdout", "ok");
+    publisher.processesEnded();
+    // The sandbox's clean-up outlasts the gather: the line is in hand, and no chunk goes.
+    await time.advance(DEFAULT_PACING.gatherMs * 5);
+    publisher.line("stdout", "drained after the exit");
+    await time.advance(DEFAULT_PACING.gatherMs * 5);
+    await publisher.finish();
+    expect(writes()).toBe(0);
+  });
+
+  it("still sends the rest as the final chunk when a chunk went before the processes ended", async () => {
+    const { send, writes } = await serverSend();
+    const time = manualTime();
+    const jobId = "job-pub-ended-late";
+    await recordAttempt(send, jobId, 1);
+    const publisher = new OutputPublisher({
+      send,
+      jobId,
+      attempt: 1,
+      clock: time.clock,
+      schedule: time.schedule,
+    });
+    publisher.line("stdout", "first");
+    await time.advance(DEFAULT_PACING.gatherMs);
+    expect(writes()).toBe(1);
+    publisher.line("stdout", "last");
+    publisher.processesEnded();
+    await time.advance(DEFAULT_PACING.intervalMs * 2);
+    expect(writes()).toBe(1);
+    await publisher.finish();
+    expect(writes()).toBe(2);
+    const { parts, reading } = await readBack(send, jobId, 1);
+    expect(parts.map(([, t]) => t).join("")).toBe("first\nlast\n");
+    expect(reading).toMatchObject({ chunks: 2, final: true });
+  });
+
   it("publishes a short run's output as its final chunk when the job may run again (--retries)", async () => {
     const { send, writes } = await serverSend();
     const time = manualTime();

@@ -81,6 +81,47 @@ describe.skipIf(!host.cgroups)("per-slot cgroups (needs root and cgroups)", () =
     }
   });
 
+  it("make a standby at once for a job that takes the slot before its standby was made", async () => {
+    const slots = await CgroupSlots.make(
+      sandbox.config.cgroup!,
+      1,
+      sandbox.config.defaultLimits,
+      sandbox.config.logDir,
+    );
+    try {
+      const first = slots.take()!;
+      // Its first job had the standby made when the slots were.
+      const earlier = await slots.takeStandby(first);
+      expect(earlier).toBeDefined();
+      earlier?.discard();
+      slots.give(first);
+      // Taken back in the same turn as it was given, as a job fetched ahead takes it: the idle
+      // slot's standby is not made yet.
+      const cgroup = slots.take()!;
+      expect(slots.peekStandby(cgroup)).toBeUndefined();
+      expect(await slots.takeStandby(cgroup)).toBeUndefined();
+      const made = await slots.takeStandby(cgroup, true);
+      expect(made?.joining).toBe(true);
+      expect(await made?.whenUsable()).toBe(true);
+      const ran = await runJob(
+        {
+          jobId: `made-now-${process.pid}`,
+          attempt: 1,
+          scriptName: "pid.py",
+          script: "import os\nprint(os.getpid())",
+          cgroup,
+        },
+        sandbox.config,
+        { standby: made! },
+      );
+      expect(ran.state).toBe("succeeded");
+      expect(Number(ran.stdout.head.trim())).toBe(made!.child.pid);
+      slots.give(cgroup);
+    } finally {
+      await slots.close();
+    }
+  });
+
   it("hand a job to the shell waiting in the slot: same pid, the slot's cgroup, only its env", async () => {
     const slots = await CgroupSlots.make(
       sandbox.config.cgroup!,
