@@ -88,37 +88,68 @@ async function queuedAgain(
   return byGroup;
 }
 
+/** Each job's place in its group's queue, by job id: 0 for the first to go. */
+type Places = Map<string, number>;
+
 /**
- * How many jobs of its group are queued ahead of each queued job of `shown`, by job id; or
- * undefined when one of them is not among its group's waiting jobs (queued by an older router
- * that tagged nothing, or past its queue timeout): only reading every queued job counts those.
+ * Counts the jobs queued ahead of queued jobs, group by group; a group's queue can be read
+ * (`start`) while the jobs to show are still being found.
  */
-export async function countQueuedAhead(
-  send: Send,
-  shown: readonly Placed[],
-  holder: ReadonlyMap<string, string>,
-): Promise<Map<string, number> | undefined> {
-  const queued = shown.filter((job) => job.stage === "queued");
-  if (queued.length === 0) return new Map();
-  const groups = [...new Set(queued.map((job) => job.group))];
-  const positions = new Map<string, Map<string, number>>();
-  const again = await queuedAgain(send, holder);
-  await Promise.all(
-    groups.map(async (group) => {
-      const waiting = new Map((await waitingIn(send, group)).map((job) => [job.id, job]));
-      for (const job of again.get(group) ?? []) waiting.set(job.id, job);
-      // Ties in the order a full read meets them: its search's, by execute promise id.
-      const order = [...waiting.values()]
-        .map((job) => ({ ...job, key: executeId(job.id) }))
-        .sort((a, b) => a.at - b.at || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-      positions.set(group, new Map(order.map((job, at) => [job.id, at])));
-    }),
-  );
-  const ahead = new Map<string, number>();
-  for (const job of queued) {
-    const at = positions.get(job.group)?.get(job.id);
-    if (at === undefined) return undefined;
-    ahead.set(job.id, at);
+export class QueueCounter {
+  readonly #send: Send;
+  readonly #holder: ReadonlyMap<string, string>;
+  readonly #places = new Map<string, Promise<Places>>();
+  #again: Promise<Map<string, Waiting[]>> | undefined;
+
+  constructor(send: Send, holder: ReadonlyMap<string, string>) {
+    this.#send = send;
+    this.#holder = holder;
   }
-  return ahead;
+
+  /** Reads `group`'s queue, once. */
+  start(group: string): Promise<Places> {
+    let places = this.#places.get(group);
+    if (!places) {
+      places = this.#read(group);
+      // Awaited by `count` where it matters; a queue read for nothing may fail unheard.
+      places.catch(() => undefined);
+      this.#places.set(group, places);
+    }
+    return places;
+  }
+
+  async #read(group: string): Promise<Places> {
+    this.#again ??= queuedAgain(this.#send, this.#holder);
+    const [waitingNow, again] = await Promise.all([waitingIn(this.#send, group), this.#again]);
+    const waiting = new Map(waitingNow.map((job) => [job.id, job]));
+    for (const job of again.get(group) ?? []) waiting.set(job.id, job);
+    // Ties in the order a full read meets them: its search's, by execute promise id.
+    const order = [...waiting.values()]
+      .map((job) => ({ ...job, key: executeId(job.id) }))
+      .sort((a, b) => a.at - b.at || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return new Map(order.map((job, at) => [job.id, at]));
+  }
+
+  /**
+   * How many jobs of its group are queued ahead of each queued job of `shown`, by job id; or
+   * undefined when one of them is not among its group's waiting jobs (queued by an older
+   * router that tagged nothing, or past its queue timeout): only reading every queued job
+   * counts those.
+   */
+  async count(shown: readonly Placed[]): Promise<Map<string, number> | undefined> {
+    const queued = shown.filter((job) => job.stage === "queued");
+    const places = new Map<string, Places>();
+    await Promise.all(
+      [...new Set(queued.map((job) => job.group))].map(async (group) => {
+        places.set(group, await this.start(group));
+      }),
+    );
+    const ahead = new Map<string, number>();
+    for (const job of queued) {
+      const at = places.get(job.group)?.get(job.id);
+      if (at === undefined) return undefined;
+      ahead.set(job.id, at);
+    }
+    return ahead;
+  }
 }

@@ -12,6 +12,8 @@ import type { PromiseRecord } from "./view.ts";
 
 /** Probes of one level sent at once: most walks find a recent bucket in the first batch. */
 const PROBE_BATCH = 16;
+/** The same for a walk of pending promises (below). */
+const PENDING_BATCH = 4;
 const SEARCH_PAGE = 1000;
 
 /** Which promises of a bucket a walk reads. */
@@ -25,9 +27,8 @@ function query(
   of: WalkOf,
   tag: string,
   name: string,
-  kind?: "job",
 ): { state?: "pending"; tags: Record<string, string> } {
-  const tags: Record<string, string> = { [tag]: name, ...(kind ? { [TAG.kind]: kind } : {}) };
+  const tags: Record<string, string> = { [tag]: name };
   return of.pending ? { state: "pending", tags } : { tags };
 }
 
@@ -43,15 +44,19 @@ async function searchBucket(
   do {
     const res = await send(
       request("promise.search", {
+        // A second's bucket is read whole, by its tag alone: asked for pending promises, a
+        // server may walk every pending promise instead of the bucket's few (the embedded one
+        // does, for a bucket of more than 500 jobs), so the settled ones are left out here.
         // Roots only unless pending ones are asked for: the bucket holds executes too.
-        ...query(of, tag, name, of.pending ? undefined : "job"),
+        tags: of.pending ? { [tag]: name } : { [tag]: name, [TAG.kind]: "job" },
         limit: SEARCH_PAGE,
         ...(cursor ? { cursor } : {}),
       }),
     );
     if (!isOk(res))
       throw new Error(`search of ${tag}=${name} answered ${JSON.stringify(res.data)}`);
-    found.push(...(res.data.promises as PromiseRecord[]));
+    const promises = res.data.promises as PromiseRecord[];
+    found.push(...(of.pending ? promises.filter((p) => p.state === "pending") : promises));
     cursor = res.data.cursor;
   } while (cursor);
   return found;
@@ -95,8 +100,26 @@ export async function walkRecentRoots(
     )
       starts.push(start);
     const finest = depth === BUCKET_LEVELS.length - 1;
-    for (let at = 0; at < starts.length; at += PROBE_BATCH) {
-      const batch = starts.slice(at, at + PROBE_BATCH);
+    // Outstanding jobs are few beside finished ones: a bucket probed past those the caller
+    // needs costs more than the round trips saved by sending many probes at once.
+    const perBatch = of.pending && !finest ? PENDING_BATCH : PROBE_BATCH;
+    for (let at = 0; at < starts.length; at += perBatch) {
+      const batch = starts.slice(at, at + perBatch);
+      if (finest && of.pending) {
+        // A second of a minute that holds pending jobs is probed by its tag alone (a probe
+        // for pending ones may walk every pending promise), and read only if it holds any,
+        // one at a time: one second of a busy queue often holds enough.
+        const nonEmpty = await Promise.all(
+          batch.map((start) => bucketHasAny(send, {}, level, start)),
+        );
+        for (const [i, start] of batch.entries()) {
+          if (!nonEmpty[i]) continue;
+          const read = await searchBucket(send, of, level.tag, bucketName(level, start));
+          const jobs = read.filter((promise) => kinds.includes(promise.tags[TAG.kind] ?? ""));
+          if (jobs.length > 0 && (await take(jobs))) return true;
+        }
+        continue;
+      }
       if (finest) {
         // A second's bucket is read whole: a probe would cost as much as the read.
         const read = await Promise.all(

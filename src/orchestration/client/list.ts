@@ -12,7 +12,7 @@ import { specOfKind } from "../jobs/job-param.ts";
 import { executeId, TAG } from "../jobs/names.ts";
 import { liveWorkersAmong, searchAcquiredTasks, type WorkerView } from "../presence.ts";
 import { decodeValue, isOk, request, type Send } from "../wire/wire.ts";
-import { countQueuedAhead } from "./list-queue.ts";
+import { QueueCounter } from "./list-queue.ts";
 import { walkRecentRoots } from "./list-recent.ts";
 import {
   explainCounted,
@@ -129,6 +129,8 @@ export interface RecentWalk {
   pause?: () => Promise<void>;
   /** Outstanding jobs only: the buckets' pending roots and executes (plain `ls`). */
   pending?: boolean;
+  /** Told of each bucket's jobs as they are placed. */
+  onPlaced?: (jobs: readonly Placed[]) => void;
 }
 
 /** The jobs of pending roots and executes, a root and its execute joined by job id. */
@@ -157,7 +159,7 @@ export async function gatherRecent(
   now: number,
   holder: ReadonlyMap<string, string>,
   workers: readonly WorkerView[],
-  { specOf = (root) => specOfKind(root, "job"), pause, pending = false }: RecentWalk = {},
+  { specOf = (root) => specOfKind(root, "job"), pause, pending = false, onPlaced }: RecentWalk = {},
 ): Promise<{ jobs: Placed[]; stopped: true } | undefined> {
   const jobs: Placed[] = [];
   let matched = 0;
@@ -167,6 +169,7 @@ export async function gatherRecent(
     if (pending) {
       // Outstanding jobs' promises hold their specs already: the bucket is placed whole.
       const found = gather(foundOf(roots), holder, workers);
+      onPlaced?.(found);
       jobs.push(...found);
       matched += found.filter((job) => matches(job, filter, now)).length;
       return matched >= filter.limit;
@@ -224,15 +227,17 @@ export async function listJobs(
   } else {
     const presence = await readPresence(send);
     workers = presence.workers;
+    const counter = new QueueCounter(send, presence.holder);
     const walked = await gatherRecent(send, filter, now, presence.holder, workers, {
       pending: true,
+      // A queue is read as soon as a job of it may be shown, beside the rest of the walk.
+      onPlaced: (placed) => {
+        for (const job of placed)
+          if (job.stage === "queued" && matches(job, filter, now)) void counter.start(job.group);
+      },
     });
     if (walked) {
-      ahead = await countQueuedAhead(
-        send,
-        chosenOf(walked.jobs).slice(0, filter.limit),
-        presence.holder,
-      );
+      ahead = await counter.count(chosenOf(walked.jobs).slice(0, filter.limit));
       if (ahead) {
         recent = walked;
         jobs = walked.jobs;
