@@ -74,6 +74,9 @@ export async function searchKind(
 /** How far back `ls --all` walks the time buckets before it reads every job instead. */
 const BUCKET_HORIZON_MS = 31 * 24 * 60 * 60 * 1000;
 
+/** The most pending promises a walk of plain `ls` reads before it reads everything instead. */
+const PENDING_WALK_BUDGET = 3000;
+
 /** Roots whose executes are read at once while walking the buckets. */
 const RESOLVE_CHUNK = 32;
 
@@ -164,6 +167,8 @@ export async function gatherRecent(
   const jobs: Placed[] = [];
   let matched = 0;
   const from = now - (filter.sinceMs ?? BUCKET_HORIZON_MS);
+  let read = 0;
+  let gaveUp = false;
   const take = async (roots: PromiseRecord[]): Promise<boolean> => {
     await pause?.();
     if (pending) {
@@ -172,7 +177,11 @@ export async function gatherRecent(
       onPlaced?.(found);
       jobs.push(...found);
       matched += found.filter((job) => matches(job, filter, now)).length;
-      return matched >= filter.limit;
+      read += roots.length;
+      // A filter few outstanding jobs match (`--state running` among ten thousand queued)
+      // would walk every bucket and then read everything anyway: past a budget, it does so.
+      gaveUp = matched < filter.limit && read >= PENDING_WALK_BUDGET;
+      return matched >= filter.limit || gaveUp;
     }
     // A second's bucket can hold a thousand jobs: their executes are read newest first, a
     // few at a time, only until `limit` match.
@@ -191,7 +200,7 @@ export async function gatherRecent(
     return false;
   };
   const stopped = await walkRecentRoots(send, from, now, take, { pending });
-  return stopped ? { jobs, stopped } : undefined;
+  return stopped && !gaveUp ? { jobs, stopped } : undefined;
 }
 
 /** How `listJobs` reads. */
