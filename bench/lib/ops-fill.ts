@@ -4,17 +4,29 @@
 //   router's receipt, its execute promise pending and addressed to the group (so the server
 //   holds a pending task for it, as for a real queued job);
 // - a finished job: the same, with the execute promise resolved with a succeeded record.
-// What a job also makes (queue deadline, attempt records, output chunks) is left out: `ls`
-// reads neither, and searches are indexed by tag, so they would change only the store's size.
+// An outstanding job also has its queue deadline and its queue-timeout call, pending as the
+// router leaves them (plain `ls` counts a group's queue from the calls). What else a job makes
+// (attempt records, output chunks) is left out: `ls` reads neither for these jobs.
 import type { JobResult, JobSpec } from "../../src/orchestration/jobs/job.ts";
 import {
+  ENTRY_GROUP,
   EXECUTE_FUNCTION,
   executeId,
   jobChildTags,
   newJobId,
+  QUEUE_DEADLINE_FUNCTION,
+  QUEUE_TIMEOUT_FUNCTION,
+  queueDeadlineId,
+  queueTimeoutId,
   SUBMIT_FUNCTION,
   TAG,
 } from "../../src/orchestration/jobs/names.ts";
+import {
+  DEADLINE_ADDRESS,
+  deadlineTags,
+  queueTimeoutCall,
+  queueTimeoutTags,
+} from "../../src/orchestration/queue-deadline.ts";
 import { timeBucketTags } from "../../src/orchestration/jobs/time-buckets.ts";
 import { anycastAddress } from "../../src/orchestration/wire/poll-address.ts";
 import { encodeValue } from "../../src/orchestration/wire/values.ts";
@@ -119,6 +131,7 @@ function jobRequests(
           [TAG.executeOf]: spec.id,
           [TAG.kind]: "execute",
           [TAG.group]: spec.group,
+          ...timeBucketTags(spec.submittedAt),
           ...jobChildTags(spec.id, execute),
           "resonate:scope": "global",
           // Only a job still to run is addressed to its group: the server then holds its task.
@@ -127,6 +140,42 @@ function jobRequests(
       },
     },
   ];
+  if (!isFinished) {
+    const deadline = queueDeadlineId(spec.id);
+    const call = queueTimeoutId(spec.id);
+    requests.push(
+      {
+        kind: "promise.create",
+        data: {
+          id: deadline,
+          timeoutAt,
+          param: encodeValue({ func: QUEUE_DEADLINE_FUNCTION, args: [spec.id], version: 1 }),
+          tags: {
+            ...deadlineTags(spec.id),
+            ...jobChildTags(spec.id, deadline),
+            "resonate:target": DEADLINE_ADDRESS,
+          },
+        },
+      },
+      {
+        kind: "promise.create",
+        data: {
+          id: call,
+          timeoutAt,
+          param: encodeValue({
+            func: QUEUE_TIMEOUT_FUNCTION,
+            args: [queueTimeoutCall({ ...spec, queueTimeoutMs: DAY_MS }, timeoutAt)],
+            version: 1,
+          }),
+          tags: {
+            ...queueTimeoutTags(spec, timeoutAt),
+            ...jobChildTags(spec.id, call),
+            "resonate:target": anycastAddress(ENTRY_GROUP),
+          },
+        },
+      },
+    );
+  }
   if (isFinished) {
     requests.push({
       kind: "promise.settle",

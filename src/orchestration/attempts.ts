@@ -37,6 +37,9 @@ export const ABANDONED: AttemptOutcome = {
   reason: "its worker stopped answering",
 };
 
+/** An attempt record's `modulate:kind`. */
+export const ATTEMPT_KIND = "attempt";
+
 /** A job runs at most this many times: a script that kills every worker it lands on stops here. */
 const MAX_ATTEMPTS = 20;
 
@@ -55,7 +58,13 @@ export async function claimAttempt(
         id: attemptId(jobId, n),
         timeoutAt: now + keepMs,
         param: encodeValue(record),
-        tags: { [TAG.attemptOf]: jobId, ...jobChildTags(jobId, attemptId(jobId, n)) },
+        tags: {
+          [TAG.attemptOf]: jobId,
+          // The pending ones are the runs going on or cut off: `ls` finds the jobs queued again
+          // after their worker died among them (client/list-queue.ts).
+          [TAG.kind]: ATTEMPT_KIND,
+          ...jobChildTags(jobId, attemptId(jobId, n)),
+        },
       }),
     );
     if (!isOk(res))

@@ -54,8 +54,18 @@ export function deadlineTags(jobId: string): Record<string, string> {
  * A queue-timeout call's own tags: the server delivers it to a router at `deliverAt`, not
  * before (`resonate:delay`, which both servers honour for a promise with a target).
  */
-export function queueTimeoutTags(jobId: string, deliverAt: number): Record<string, string> {
-  return { "resonate:delay": String(deliverAt), [TAG.queueOf]: jobId };
+export function queueTimeoutTags(
+  spec: Pick<JobSpec, "id" | "group" | "submittedAt">,
+  deliverAt: number,
+): Record<string, string> {
+  return {
+    "resonate:delay": String(deliverAt),
+    [TAG.queueOf]: spec.id,
+    // Pending until a worker takes the job, it is canceled, or its queue timeout ends it: the
+    // pending calls of a group are its jobs waiting for a first worker, counted by `ls`.
+    [TAG.queueGroup]: spec.group,
+    [TAG.queuedSince]: String(spec.submittedAt),
+  };
 }
 
 export function isQueueTaker(value: unknown): value is QueueTaker {

@@ -27,6 +27,7 @@ import {
   TAG,
 } from "./jobs/names.ts";
 import { readJobSpec } from "./jobs/job-param.ts";
+import { timeBucketTags } from "./jobs/time-buckets.ts";
 import { ModulateClient } from "./client.ts";
 import {
   awaitDependencies,
@@ -130,6 +131,8 @@ export function submitOrchestration(
           [TAG.executeOf]: spec.id,
           [TAG.kind]: "execute",
           [TAG.group]: group,
+          // The root's buckets: plain `ls` finds the newest outstanding jobs through them.
+          ...timeBucketTags(spec.submittedAt),
           ...(spec.sweep ? { [SWEEP_TAG.of]: spec.sweep.id } : {}),
           ...jobChildTags(spec.id, executeId(spec.id)),
         },
@@ -159,7 +162,7 @@ export function submitOrchestration(
         target: ENTRY_GROUP,
         timeout: queueTimeoutMs + runsAllowedMs(spec),
         tags: {
-          ...queueTimeoutTags(spec.id, deliverAt),
+          ...queueTimeoutTags(routed, deliverAt),
           ...jobChildTags(spec.id, queueTimeoutId(spec.id)),
         },
       }),

@@ -170,7 +170,7 @@ async function makeQueueTimeoutCall(send: Send): Promise<void> {
       timeoutAt: now + 65_000,
       param: encodeValue({ func: "modulate.queue-timeout", args: [queueTimeoutCall(spec, now)] }),
       tags: {
-        ...queueTimeoutTags(spec.id, now + 5_000),
+        ...queueTimeoutTags(spec, now + 5_000),
         "resonate:target": anycastAddress(ENTRY_GROUP),
       },
     }),

@@ -197,6 +197,21 @@ export function explainQueued(
   }
 }
 
+/** `explainQueued`, with how many are ahead of each queued job shown given by job id. */
+export function explainCounted(
+  shown: readonly Placed[],
+  workers: readonly WorkerView[],
+  now: number,
+  ahead: ReadonlyMap<string, number>,
+): void {
+  const why = whyWaitingOnce(workers);
+  for (const placed of shown) {
+    if (placed.stage !== "queued") continue;
+    const job = placed.line();
+    explainOne(job, why(job.group, job.asks), ahead.get(placed.id) ?? 0, now);
+  }
+}
+
 /**
  * `explainQueued` of every queued job, a job at a time, for a caller that lets others run
  * between jobs (the dashboard, list-gradual.ts).

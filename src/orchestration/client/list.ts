@@ -1,17 +1,21 @@
 // Which jobs are where, as squeue and sacct list them: every job not yet finished (routing,
 // queued, running) and, asked for, the finished ones too, newest first. Read from the jobs'
 // root and execute promises by their `modulate:kind` tag, page after page (a search answers at
-// most 1,000), so it reads the same on the embedded server and on the Resonate server. With
-// finished jobs asked for, the newest are found first through their time-bucket tags
-// (list-recent.ts), and everything is read only when those run out.
+// most 1,000), so it reads the same on the embedded server and on the Resonate server. The
+// newest are found first through their time-bucket tags (list-recent.ts): with finished jobs
+// asked for, the roots'; without, the pending roots and execute promises', and the jobs
+// queued ahead of those shown are counted from their small queue-timeout calls
+// (list-queue.ts). Everything is read only when those run out.
 import { listAttempts } from "../attempts.ts";
 import { isDetachedReceipt, type JobSpec } from "../jobs/job.ts";
 import { specOfKind } from "../jobs/job-param.ts";
 import { executeId, TAG } from "../jobs/names.ts";
 import { liveWorkersAmong, searchAcquiredTasks, type WorkerView } from "../presence.ts";
 import { decodeValue, isOk, request, type Send } from "../wire/wire.ts";
+import { QueueCounter } from "./list-queue.ts";
 import { walkRecentRoots } from "./list-recent.ts";
 import {
+  explainCounted,
   explainQueued,
   gather,
   matches,
@@ -70,6 +74,9 @@ export async function searchKind(
 /** How far back `ls --all` walks the time buckets before it reads every job instead. */
 const BUCKET_HORIZON_MS = 31 * 24 * 60 * 60 * 1000;
 
+/** The most pending promises a walk of plain `ls` reads before it reads everything instead. */
+const PENDING_WALK_BUDGET = 3000;
+
 /** Roots whose executes are read at once while walking the buckets. */
 const RESOLVE_CHUNK = 32;
 
@@ -123,6 +130,25 @@ export interface RecentWalk {
   specOf?: (root: PromiseRecord) => JobSpec | undefined;
   /** Awaited before each bucket and each chunk of it: a turn of the event loop, say. */
   pause?: () => Promise<void>;
+  /** Outstanding jobs only: the buckets' pending roots and executes (plain `ls`). */
+  pending?: boolean;
+  /** Told of each bucket's jobs as they are placed. */
+  onPlaced?: (jobs: readonly Placed[]) => void;
+}
+
+/** The jobs of pending roots and executes, a root and its execute joined by job id. */
+function foundOf(promises: readonly PromiseRecord[]): Found[] {
+  const found = new Map<string, Found>();
+  for (const promise of promises) {
+    if (promise.tags[TAG.kind] === "execute") {
+      const spec = specOfKind(promise, "execute");
+      const jobId = promise.tags[TAG.executeOf] ?? spec?.id;
+      if (jobId !== undefined) found.set(jobId, { ...found.get(jobId), execute: promise, spec });
+    } else {
+      found.set(promise.id, { ...found.get(promise.id), root: promise });
+    }
+  }
+  return [...found.values()];
 }
 
 /**
@@ -136,13 +162,27 @@ export async function gatherRecent(
   now: number,
   holder: ReadonlyMap<string, string>,
   workers: readonly WorkerView[],
-  { specOf = (root) => specOfKind(root, "job"), pause }: RecentWalk = {},
+  { specOf = (root) => specOfKind(root, "job"), pause, pending = false, onPlaced }: RecentWalk = {},
 ): Promise<{ jobs: Placed[]; stopped: true } | undefined> {
   const jobs: Placed[] = [];
   let matched = 0;
   const from = now - (filter.sinceMs ?? BUCKET_HORIZON_MS);
-  const stopped = await walkRecentRoots(send, from, now, async (roots) => {
+  let read = 0;
+  let gaveUp = false;
+  const take = async (roots: PromiseRecord[]): Promise<boolean> => {
     await pause?.();
+    if (pending) {
+      // Outstanding jobs' promises hold their specs already: the bucket is placed whole.
+      const found = gather(foundOf(roots), holder, workers);
+      onPlaced?.(found);
+      jobs.push(...found);
+      matched += found.filter((job) => matches(job, filter, now)).length;
+      read += roots.length;
+      // A filter few outstanding jobs match (`--state running` among ten thousand queued)
+      // would walk every bucket and then read everything anyway: past a budget, it does so.
+      gaveUp = matched < filter.limit && read >= PENDING_WALK_BUDGET;
+      return matched >= filter.limit || gaveUp;
+    }
     // A second's bucket can hold a thousand jobs: their executes are read newest first, a
     // few at a time, only until `limit` match.
     const newest = roots
@@ -158,29 +198,68 @@ export async function gatherRecent(
       if (matched >= filter.limit) return true;
     }
     return false;
-  });
-  return stopped ? { jobs, stopped } : undefined;
+  };
+  const stopped = await walkRecentRoots(send, from, now, take, { pending });
+  return stopped && !gaveUp ? { jobs, stopped } : undefined;
 }
 
-export async function listJobs(send: Send, filter: ListFilter, now: number): Promise<JobList> {
-  let jobs: Placed[];
+/** How `listJobs` reads. */
+export interface ListReading {
+  /** Read every job, as before the time buckets: what a walk's answer must equal. */
+  readAll?: boolean;
+}
+
+export async function listJobs(
+  send: Send,
+  filter: ListFilter,
+  now: number,
+  { readAll = false }: ListReading = {},
+): Promise<JobList> {
+  let jobs: Placed[] | undefined;
   let workers: WorkerView[];
   let recent: { jobs: Placed[]; stopped: true } | undefined;
+  // How many are queued ahead of each queued job shown, where the walk's jobs are used.
+  let ahead: Map<string, number> | undefined;
+  const chosenOf = (among: readonly Placed[]) =>
+    among.filter((job) => matches(job, filter, now)).sort(newestFirst);
   if (filter.all) {
     const presence = await readPresence(send);
     workers = presence.workers;
-    recent = await gatherRecent(send, filter, now, presence.holder, workers);
+    recent = readAll ? undefined : await gatherRecent(send, filter, now, presence.holder, workers);
     jobs =
       recent?.jobs ?? gather((await readEverything(send, true)).values(), presence.holder, workers);
-  } else {
+  } else if (readAll) {
     // Who holds what is read beside the jobs: the jobs are most of the time.
     const [presence, found] = await Promise.all([readPresence(send), readEverything(send, false)]);
     workers = presence.workers;
     jobs = gather(found.values(), presence.holder, workers);
+  } else {
+    const presence = await readPresence(send);
+    workers = presence.workers;
+    const counter = new QueueCounter(send, presence.holder);
+    const walked = await gatherRecent(send, filter, now, presence.holder, workers, {
+      pending: true,
+      // A queue is read as soon as a job of it may be shown, beside the rest of the walk.
+      onPlaced: (placed) => {
+        for (const job of placed)
+          if (job.stage === "queued" && matches(job, filter, now)) void counter.start(job.group);
+      },
+    });
+    if (walked) {
+      ahead = await counter.count(chosenOf(walked.jobs).slice(0, filter.limit));
+      if (ahead) {
+        recent = walked;
+        jobs = walked.jobs;
+      }
+    }
+    // The walk ran out (few outstanding jobs, or jobs without the tags), or a job shown was
+    // not counted by its queue: every outstanding job is read, as it cheaply is then.
+    jobs ??= gather((await readEverything(send, false)).values(), presence.holder, workers);
   }
-  const chosen = jobs.filter((job) => matches(job, filter, now)).sort(newestFirst);
+  const chosen = chosenOf(jobs);
   const picked = chosen.slice(0, filter.limit);
-  explainQueued(jobs, workers, now, picked);
+  if (ahead) explainCounted(picked, workers, now, ahead);
+  else explainQueued(jobs, workers, now, picked);
   const lines = picked.map((job) => job.line());
   const namedBefore = new Set(lines.filter((job) => job.namedBefore).map((job) => job.id));
   const shown = lines.map(({ queueTimeoutMs: _, namedBefore: __, asks: ___, ...job }) => job);

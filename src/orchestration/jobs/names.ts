@@ -36,6 +36,13 @@ export const TAG = {
   executeOf: "modulate:execute-of",
   /** On a job's queue deadline: the job id. */
   queueOf: "modulate:queue-of",
+  /**
+   * On a job's queue-timeout call: the group it is queued on, so that `ls` counts the jobs
+   * queued ahead of one without reading each queued job's spec (list-queue.ts).
+   */
+  queueGroup: "modulate:queue-group",
+  /** On a job's queue-timeout call: the job's submittedAt, in milliseconds. */
+  queuedSince: "modulate:submitted-at",
   /** On a worker presence promise: its group. */
   presence: "modulate:presence",
   /** On a chunk of an attempt's live output: the job id. */

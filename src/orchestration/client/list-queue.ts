@@ -1,0 +1,155 @@
+// How many jobs of its group wait ahead of a queued job, counted without reading each queued
+// job's spec: the router makes a small queue-timeout call beside every job it queues
+// (queue-deadline.ts), tagged with the group and the job's submission time, and it stays
+// pending until a worker takes the job, the job is canceled, or its queue timeout ends it. A
+// group's pending calls are therefore its jobs waiting for a first worker; counting those
+// submitted before a job, with the jobs queued again after their worker died (found from
+// their attempt records left open, few), is the count a full read of the queued jobs gives.
+import { ATTEMPT_KIND } from "../attempts.ts";
+import { specOfKind } from "../jobs/job-param.ts";
+import { executeId, TAG } from "../jobs/names.ts";
+import { isOk, request, type Send } from "../wire/wire.ts";
+import type { Placed } from "./list-lines.ts";
+import { getPromise, type PromiseRecord } from "./view.ts";
+
+const SEARCH_PAGE = 1000;
+
+interface Waiting {
+  readonly id: string;
+  readonly at: number;
+}
+
+/** The jobs of `group` waiting for a first worker, from their pending queue-timeout calls. */
+async function waitingIn(send: Send, group: string): Promise<Waiting[]> {
+  const page = (cursor: string | undefined) =>
+    send(
+      request("promise.search", {
+        state: "pending",
+        tags: { [TAG.queueGroup]: group },
+        limit: SEARCH_PAGE,
+        ...(cursor ? { cursor } : {}),
+      }),
+    );
+  const waiting: Waiting[] = [];
+  let next: ReturnType<typeof page> | undefined = page(undefined);
+  while (next) {
+    const res: Awaited<ReturnType<typeof page>> = await next;
+    if (!isOk(res))
+      throw new Error(`search of the queue of ${group} answered ${JSON.stringify(res.data)}`);
+    const cursor: string | undefined = res.data.cursor;
+    // The next page is asked for before this one is read.
+    next = cursor ? page(cursor) : undefined;
+    for (const call of res.data.promises as PromiseRecord[]) {
+      const id = call.tags[TAG.queueOf];
+      const at = Number(call.tags[TAG.queuedSince]);
+      if (id !== undefined && Number.isFinite(at)) waiting.push({ id, at });
+    }
+  }
+  return waiting;
+}
+
+/**
+ * The jobs queued again: an attempt record still open (its run goes on, or its worker died)
+ * whose job's execute promise is pending with no worker holding its task. By group.
+ */
+async function queuedAgain(
+  send: Send,
+  holder: ReadonlyMap<string, string>,
+): Promise<Map<string, Waiting[]>> {
+  const jobIds = new Set<string>();
+  let cursor: string | undefined;
+  do {
+    const res = await send(
+      request("promise.search", {
+        state: "pending",
+        tags: { [TAG.kind]: ATTEMPT_KIND },
+        limit: SEARCH_PAGE,
+        ...(cursor ? { cursor } : {}),
+      }),
+    );
+    if (!isOk(res)) throw new Error(`search of open attempts answered ${JSON.stringify(res.data)}`);
+    for (const attempt of res.data.promises as PromiseRecord[]) {
+      const jobId = attempt.tags[TAG.attemptOf];
+      if (jobId !== undefined && !holder.has(executeId(jobId))) jobIds.add(jobId);
+    }
+    cursor = res.data.cursor;
+  } while (cursor);
+  const byGroup = new Map<string, Waiting[]>();
+  await Promise.all(
+    [...jobIds].map(async (id) => {
+      const execute = await getPromise(send, executeId(id));
+      if (execute?.state !== "pending") return;
+      const spec = specOfKind(execute, "execute");
+      if (!spec) return;
+      const group = execute.tags[TAG.group] ?? spec.group;
+      byGroup.set(group, [...(byGroup.get(group) ?? []), { id, at: spec.submittedAt }]);
+    }),
+  );
+  return byGroup;
+}
+
+/** Each job's place in its group's queue, by job id: 0 for the first to go. */
+type Places = Map<string, number>;
+
+/**
+ * Counts the jobs queued ahead of queued jobs, group by group; a group's queue can be read
+ * (`start`) while the jobs to show are still being found.
+ */
+export class QueueCounter {
+  readonly #send: Send;
+  readonly #holder: ReadonlyMap<string, string>;
+  readonly #places = new Map<string, Promise<Places>>();
+  #again: Promise<Map<string, Waiting[]>> | undefined;
+
+  constructor(send: Send, holder: ReadonlyMap<string, string>) {
+    this.#send = send;
+    this.#holder = holder;
+  }
+
+  /** Reads `group`'s queue, once. */
+  start(group: string): Promise<Places> {
+    let places = this.#places.get(group);
+    if (!places) {
+      places = this.#read(group);
+      // Awaited by `count` where it matters; a queue read for nothing may fail unheard.
+      places.catch(() => undefined);
+      this.#places.set(group, places);
+    }
+    return places;
+  }
+
+  async #read(group: string): Promise<Places> {
+    this.#again ??= queuedAgain(this.#send, this.#holder);
+    const [waitingNow, again] = await Promise.all([waitingIn(this.#send, group), this.#again]);
+    const waiting = new Map(waitingNow.map((job) => [job.id, job]));
+    for (const job of again.get(group) ?? []) waiting.set(job.id, job);
+    // Ties in the order a full read meets them: its search's, by execute promise id.
+    const order = [...waiting.values()]
+      .map((job) => ({ ...job, key: executeId(job.id) }))
+      .sort((a, b) => a.at - b.at || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return new Map(order.map((job, at) => [job.id, at]));
+  }
+
+  /**
+   * How many jobs of its group are queued ahead of each queued job of `shown`, by job id; or
+   * undefined when one of them is not among its group's waiting jobs (queued by an older
+   * router that tagged nothing, or past its queue timeout): only reading every queued job
+   * counts those.
+   */
+  async count(shown: readonly Placed[]): Promise<Map<string, number> | undefined> {
+    const queued = shown.filter((job) => job.stage === "queued");
+    const places = new Map<string, Places>();
+    await Promise.all(
+      [...new Set(queued.map((job) => job.group))].map(async (group) => {
+        places.set(group, await this.start(group));
+      }),
+    );
+    const ahead = new Map<string, number>();
+    for (const job of queued) {
+      const at = places.get(job.group)?.get(job.id);
+      if (at === undefined) return undefined;
+      ahead.set(job.id, at);
+    }
+    return ahead;
+  }
+}
