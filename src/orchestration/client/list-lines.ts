@@ -149,9 +149,22 @@ function whyWaitingOnce(
   };
 }
 
-/** Sets a queued job's REASON from why its group cannot take it and how many are ahead. */
-function explainOne(job: Gathered, why: string | undefined, before: number, now: number): void {
-  const behind = before > 0 ? `queued behind ${before}` : undefined;
+/**
+ * Sets a queued job's REASON from why its group cannot take it and how many are ahead (at
+ * least `before`, with `atLeast`: a queue longer than was read).
+ */
+function explainOne(
+  job: Gathered,
+  why: string | undefined,
+  before: number,
+  now: number,
+  atLeast = false,
+): void {
+  const behind = atLeast
+    ? `queued behind ${before}+`
+    : before > 0
+      ? `queued behind ${before}`
+      : undefined;
   job.reason = [why, behind].filter((part) => part !== undefined).join("; ");
   if (job.reason === "") job.reason = `waiting for a worker of group ${job.group} to take it`;
   const queueTimeoutMs = job.queueTimeoutMs;
@@ -202,13 +215,14 @@ export function explainCounted(
   shown: readonly Placed[],
   workers: readonly WorkerView[],
   now: number,
-  ahead: ReadonlyMap<string, number>,
+  ahead: ReadonlyMap<string, { readonly count: number; readonly atLeast: boolean }>,
 ): void {
   const why = whyWaitingOnce(workers);
   for (const placed of shown) {
     if (placed.stage !== "queued") continue;
     const job = placed.line();
-    explainOne(job, why(job.group, job.asks), ahead.get(placed.id) ?? 0, now);
+    const before = ahead.get(placed.id);
+    explainOne(job, why(job.group, job.asks), before?.count ?? 0, now, before?.atLeast);
   }
 }
 

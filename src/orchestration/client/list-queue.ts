@@ -14,38 +14,58 @@ import { getPromise, type PromiseRecord } from "./view.ts";
 
 const SEARCH_PAGE = 1000;
 
+/**
+ * The most of a group's waiting jobs read to count its queue: one search page. Beyond it a
+ * job is shown as queued behind "N+" (at least N), as a full count of 10,000 queued jobs cost
+ * `ls` most of its time (10 pages of calls). Searches answer in promise id order, and the ids
+ * modulate makes start with the submission time, so the page read is the group's oldest
+ * waiting jobs: those near the front get their exact place.
+ */
+export const QUEUE_READ_CAP = SEARCH_PAGE;
+
 interface Waiting {
   readonly id: string;
   readonly at: number;
 }
 
-/** The jobs of `group` waiting for a first worker, from their pending queue-timeout calls. */
-async function waitingIn(send: Send, group: string): Promise<Waiting[]> {
+/**
+ * The jobs of `group` waiting for a first worker, from their pending queue-timeout calls: at
+ * most `cap` of them, and whether that was all.
+ */
+async function waitingIn(
+  send: Send,
+  group: string,
+  cap: number,
+): Promise<{ waiting: Waiting[]; complete: boolean }> {
   const page = (cursor: string | undefined) =>
     send(
       request("promise.search", {
         state: "pending",
         tags: { [TAG.queueGroup]: group },
-        limit: SEARCH_PAGE,
+        limit: Math.min(cap, SEARCH_PAGE),
         ...(cursor ? { cursor } : {}),
       }),
     );
   const waiting: Waiting[] = [];
+  let read = 0;
   let next: ReturnType<typeof page> | undefined = page(undefined);
   while (next) {
     const res: Awaited<ReturnType<typeof page>> = await next;
     if (!isOk(res))
       throw new Error(`search of the queue of ${group} answered ${JSON.stringify(res.data)}`);
     const cursor: string | undefined = res.data.cursor;
-    // The next page is asked for before this one is read.
-    next = cursor ? page(cursor) : undefined;
-    for (const call of res.data.promises as PromiseRecord[]) {
+    const calls = res.data.promises as PromiseRecord[];
+    read += calls.length;
+    // The next page is asked for before this one is read, while the cap allows one.
+    next = cursor && read < cap ? page(cursor) : undefined;
+    for (const call of calls) {
       const id = call.tags[TAG.queueOf];
       const at = Number(call.tags[TAG.queuedSince]);
       if (id !== undefined && Number.isFinite(at)) waiting.push({ id, at });
     }
+    if (cursor && !next) return { waiting, complete: false };
   }
-  return waiting;
+  return { waiting, complete: true };
 }
 
 /**
@@ -88,8 +108,20 @@ async function queuedAgain(
   return byGroup;
 }
 
-/** Each job's place in its group's queue, by job id: 0 for the first to go. */
-type Places = Map<string, number>;
+/** A group's queue as read: each job's place by job id (0 for the first to go). */
+interface Places {
+  readonly place: ReadonlyMap<string, number>;
+  /** The waiting jobs read, in queue order: when not `complete`, the front of the queue. */
+  readonly order: readonly { readonly at: number; readonly key: string }[];
+  /** Every waiting job was read (the queue was within QUEUE_READ_CAP). */
+  readonly complete: boolean;
+}
+
+/** How many jobs wait ahead of one: exactly, or at least (a queue longer than was read). */
+export interface Ahead {
+  readonly count: number;
+  readonly atLeast: boolean;
+}
 
 /**
  * Counts the jobs queued ahead of queued jobs, group by group; a group's queue can be read
@@ -99,11 +131,13 @@ export class QueueCounter {
   readonly #send: Send;
   readonly #holder: ReadonlyMap<string, string>;
   readonly #places = new Map<string, Promise<Places>>();
+  readonly #cap: number;
   #again: Promise<Map<string, Waiting[]>> | undefined;
 
-  constructor(send: Send, holder: ReadonlyMap<string, string>) {
+  constructor(send: Send, holder: ReadonlyMap<string, string>, cap: number = QUEUE_READ_CAP) {
     this.#send = send;
     this.#holder = holder;
+    this.#cap = cap;
   }
 
   /** Reads `group`'s queue, once. */
@@ -120,23 +154,28 @@ export class QueueCounter {
 
   async #read(group: string): Promise<Places> {
     this.#again ??= queuedAgain(this.#send, this.#holder);
-    const [waitingNow, again] = await Promise.all([waitingIn(this.#send, group), this.#again]);
-    const waiting = new Map(waitingNow.map((job) => [job.id, job]));
+    const [now, again] = await Promise.all([waitingIn(this.#send, group, this.#cap), this.#again]);
+    const waiting = new Map(now.waiting.map((job) => [job.id, job]));
     for (const job of again.get(group) ?? []) waiting.set(job.id, job);
     // Ties in the order a full read meets them: its search's, by execute promise id.
     const order = [...waiting.values()]
       .map((job) => ({ ...job, key: executeId(job.id) }))
-      .sort((a, b) => a.at - b.at || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return new Map(order.map((job, at) => [job.id, at]));
+      .sort((a, b) => byQueueOrder(a, b));
+    return {
+      place: new Map(order.map((job, at) => [job.id, at])),
+      order,
+      complete: now.complete,
+    };
   }
 
   /**
    * How many jobs of its group are queued ahead of each queued job of `shown`, by job id; or
    * undefined when one of them is not among its group's waiting jobs (queued by an older
-   * router that tagged nothing, or past its queue timeout): only reading every queued job
-   * counts those.
+   * router that tagged nothing, or past its queue timeout) although all were read: only
+   * reading every queued job counts those. A job beyond the part of a long queue read is
+   * behind at least the jobs read before it.
    */
-  async count(shown: readonly Placed[]): Promise<Map<string, number> | undefined> {
+  async count(shown: readonly Placed[]): Promise<Map<string, Ahead> | undefined> {
     const queued = shown.filter((job) => job.stage === "queued");
     const places = new Map<string, Places>();
     await Promise.all(
@@ -144,12 +183,28 @@ export class QueueCounter {
         places.set(group, await this.start(group));
       }),
     );
-    const ahead = new Map<string, number>();
+    const ahead = new Map<string, Ahead>();
     for (const job of queued) {
-      const at = places.get(job.group)?.get(job.id);
-      if (at === undefined) return undefined;
-      ahead.set(job.id, at);
+      const queue = places.get(job.group);
+      if (!queue) return undefined;
+      const at = queue.place.get(job.id);
+      if (at !== undefined) {
+        ahead.set(job.id, { count: at, atLeast: false });
+        continue;
+      }
+      if (queue.complete) return undefined;
+      const self = { at: job.submittedAt, key: executeId(job.id) };
+      const before = queue.order.filter((read) => byQueueOrder(read, self) < 0).length;
+      ahead.set(job.id, { count: before, atLeast: true });
     }
     return ahead;
   }
+}
+
+/** Oldest submission first; ties by execute promise id, as a search meets them. */
+function byQueueOrder(
+  a: { readonly at: number; readonly key: string },
+  b: { readonly at: number; readonly key: string },
+): number {
+  return a.at - b.at || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }

@@ -12,7 +12,7 @@ import { specOfKind } from "../jobs/job-param.ts";
 import { executeId, TAG } from "../jobs/names.ts";
 import { liveWorkersAmong, searchAcquiredTasks, type WorkerView } from "../presence.ts";
 import { decodeValue, isOk, request, type Send } from "../wire/wire.ts";
-import { QueueCounter } from "./list-queue.ts";
+import { QueueCounter, type Ahead } from "./list-queue.ts";
 import { walkRecentRoots } from "./list-recent.ts";
 import {
   explainCounted,
@@ -219,7 +219,7 @@ export async function listJobs(
   let workers: WorkerView[];
   let recent: { jobs: Placed[]; stopped: true } | undefined;
   // How many are queued ahead of each queued job shown, where the walk's jobs are used.
-  let ahead: Map<string, number> | undefined;
+  let ahead: Map<string, Ahead> | undefined;
   const chosenOf = (among: readonly Placed[]) =>
     among.filter((job) => matches(job, filter, now)).sort(newestFirst);
   if (filter.all) {

@@ -4,6 +4,8 @@
 // answers what reading every job answers: the same jobs, order and REASONs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listJobs } from "../../../src/orchestration/client/list.ts";
+import type { Placed } from "../../../src/orchestration/client/list-lines.ts";
+import { QueueCounter } from "../../../src/orchestration/client/list-queue.ts";
 import { ModulateClient } from "../../../src/orchestration/client.ts";
 import type { JobSpec } from "../../../src/orchestration/jobs/job.ts";
 import { TAG } from "../../../src/orchestration/jobs/names.ts";
@@ -106,5 +108,48 @@ describe("plain ls through the time buckets", () => {
     expect(walked).toEqual(full);
     expect(walked.jobs).toHaveLength(JOBS - 1);
     expect(walked.olderMayMatch).toBeUndefined();
+  });
+
+  it("reads a long queue's front only: exact places there, at least that many behind it", async () => {
+    const now = Date.now();
+    const full = await listJobs(
+      send,
+      { all: false, limit: 1_000, group: "nobody-a", state: "queued" },
+      now,
+      { readAll: true },
+    );
+    const exact = new Map(
+      full.jobs.map((job) => [
+        job.id,
+        Number(/queued behind (\d+)/.exec(job.reason ?? "")?.[1] ?? 0),
+      ]),
+    );
+    const cap = 10;
+    const shown: Placed[] = full.jobs.map((job) => ({
+      id: job.id,
+      group: job.group,
+      stage: job.stage,
+      submittedAt: job.submittedAt,
+      line: () => {
+        throw new Error("not needed to count");
+      },
+    }));
+    const ahead = await new QueueCounter(send, new Map(), cap).count(shown);
+    expect(ahead).toBeDefined();
+    let atLeast = 0;
+    for (const job of full.jobs) {
+      const counted = ahead?.get(job.id);
+      const truth = exact.get(job.id) ?? -1;
+      if (counted?.atLeast) {
+        atLeast += 1;
+        // The front read is the oldest `cap` waiting: every job past it is behind all of them.
+        expect(counted.count, job.id).toBe(cap);
+        expect(truth, job.id).toBeGreaterThanOrEqual(cap);
+      } else {
+        expect(counted?.count, job.id).toBe(truth);
+        expect(truth, job.id).toBeLessThan(cap);
+      }
+    }
+    expect(atLeast).toBe(full.jobs.length - cap);
   });
 });
