@@ -154,7 +154,7 @@ export const submitCommand = defineCommand({
   run: (args, ctx) =>
     runSubmit({ ...args, more: wordsOf(args["more"]) }, ctx, {
       openClient: openModulateClient,
-      stdin: process.stdin,
+      stdin: processStdin,
       clock: Date.now,
     }),
 });
@@ -194,6 +194,15 @@ export interface SubmitDeps {
 
 /** Where `submit -` reads its script: process.stdin, or what a test hands in. */
 type ScriptInput = AsyncIterable<Buffer | string> & { destroy?(): void };
+
+/**
+ * process.stdin, made only when read: making it costs a few ms of a start that reads no stdin
+ * (every `submit FILE`).
+ */
+const processStdin: ScriptInput = {
+  [Symbol.asyncIterator]: () => process.stdin[Symbol.asyncIterator](),
+  destroy: () => process.stdin.destroy(),
+};
 
 /** The name a script read from stdin (`submit -`) goes by. */
 const STDIN_SCRIPT_NAME = "stdin";
@@ -401,18 +410,31 @@ export async function runSubmit(
       return ExitCode.ok;
     }
     const waiting = client.waitForJob(spec.id, undefined, ctx.signal);
+    // Whether the live stream has printed anything, and whether it may still: once the record
+    // is printed instead (recordSaysAll), what the stream would add is dropped.
+    const live = { printed: false, closed: false };
+    const liveStop = new AbortController();
     // Streamed as srun does, stdout to stdout and stderr to stderr; never into --json's stdout.
     const streaming =
       args.quiet || args.json
         ? undefined
         : client.followOutput(
             spec.id,
-            { follow: true, fromFirst: true, ended: waiting, stop: ctx.signal },
             {
-              onOutput: ([stream, text]) =>
-                (stream === "stdout" ? ctx.stdout : ctx.stderr).write(text),
+              follow: true,
+              fromFirst: true,
+              ended: waiting,
+              stop: AbortSignal.any([ctx.signal, liveStop.signal]),
+            },
+            {
+              onOutput: ([stream, text]) => {
+                if (live.closed) return;
+                live.printed = true;
+                (stream === "stdout" ? ctx.stdout : ctx.stderr).write(text);
+              },
               onAttempt: (record, previous) => {
-                if (previous === undefined && record.attempt === 1) return;
+                if (live.closed || (previous === undefined && record.attempt === 1)) return;
+                live.printed = true;
                 ctx.stderr.write(
                   `--- attempt ${record.attempt} on ${record.worker.host} (${record.worker.pid}) ---\n`,
                 );
@@ -430,7 +452,13 @@ export async function runSubmit(
     }
     for (const line of writeOutputs(result.outputs ?? [], args.outputDir))
       ctx.stderr.write(`modulate: ${line}\n`);
-    const report = streamed ? await unlessStopped(streamed, ctx.signal) : undefined;
+    // A job whose record holds all it printed, of which nothing came live yet, is printed from
+    // the record: reading its chunks once more would only delay the exit by their round trips.
+    if (streamed && !live.printed && recordSaysAll(result)) {
+      live.closed = true;
+      liveStop.abort();
+    }
+    const report = streamed && !live.closed ? await unlessStopped(streamed, ctx.signal) : undefined;
     if (report === STOPPED) return stoppedExitCode(ctx.signal);
     if (args.json) {
       ctx.stdout.write(`${JSON.stringify(result)}\n`);
@@ -514,6 +542,24 @@ async function submitSweep(
   } finally {
     await client.close();
   }
+}
+
+/** Output of a job this small, in one stream, prints the same from its record as live. */
+const RECORD_IN_PLACE_OF_STREAM_BYTES = 16 * 1024;
+
+/**
+ * Whether printing `result`'s output says exactly what its live stream would have: its first
+ * attempt, nothing cut or noted (an empty reason), one stream at most (so no order between the
+ * two is lost), and small.
+ */
+function recordSaysAll(result: JobResult): boolean {
+  return (
+    result.attempt === 1 &&
+    result.reason === "" &&
+    (result.stdout === "" || result.stderr === "") &&
+    Buffer.byteLength(result.stdout) + Buffer.byteLength(result.stderr) <=
+      RECORD_IN_PLACE_OF_STREAM_BYTES
+  );
 }
 
 /**
