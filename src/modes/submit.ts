@@ -409,11 +409,20 @@ export async function runSubmit(
       );
       return ExitCode.ok;
     }
-    const waiting = client.waitForJob(spec.id, undefined, ctx.signal);
     // Whether the live stream has printed anything, and whether it may still: once the record
     // is printed instead (recordSaysAll), what the stream would add is dropped.
     const live = { printed: false, closed: false };
     const liveStop = new AbortController();
+    // A job whose record holds all it printed, of which nothing came live yet, is printed from
+    // the record: reading its chunks once more would only delay the exit by their round trips.
+    // Decided as the record comes, before the stream wakes to read on.
+    const waiting = client.waitForJob(spec.id, undefined, ctx.signal).then((result) => {
+      if (!args.quiet && !args.json && !live.printed && recordSaysAll(result)) {
+        live.closed = true;
+        liveStop.abort();
+      }
+      return result;
+    });
     // Streamed as srun does, stdout to stdout and stderr to stderr; never into --json's stdout.
     const streaming =
       args.quiet || args.json
@@ -452,12 +461,6 @@ export async function runSubmit(
     }
     for (const line of writeOutputs(result.outputs ?? [], args.outputDir))
       ctx.stderr.write(`modulate: ${line}\n`);
-    // A job whose record holds all it printed, of which nothing came live yet, is printed from
-    // the record: reading its chunks once more would only delay the exit by their round trips.
-    if (streamed && !live.printed && recordSaysAll(result)) {
-      live.closed = true;
-      liveStop.abort();
-    }
     const report = streamed && !live.closed ? await unlessStopped(streamed, ctx.signal) : undefined;
     if (report === STOPPED) return stoppedExitCode(ctx.signal);
     if (args.json) {

@@ -44,7 +44,9 @@ export class ModulateClient {
 
   constructor(connection: Connection) {
     this.#connection = connection;
-    this.#transport = createTransport(connection, undefined, this.#limits);
+    // A client is most often a command that lives for a few requests: node:http would cost it
+    // more CPU than they do (wire/lean-http.ts).
+    this.#transport = createTransport(connection, undefined, this.#limits, { lean: true });
     this.#send = senderOver(this.#transport, connection);
   }
 
