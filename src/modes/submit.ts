@@ -372,11 +372,16 @@ export async function runSubmit(
       if (refusal === STOPPED) return stoppedExitCode(ctx.signal);
       if (refusal !== undefined) throw new UserError(refusal);
     }
+    const submitting = client.submit(spec, queueTimeoutMs);
     // Asked beside the submission, so a group with workers waits for no extra round trip; a
-    // failed ask says nothing (the submission's own answer speaks for the server).
-    const staffed = client.groupHasLiveWorker(spec.group).catch(() => true);
-    if (!args.detach) client.prepareToWait();
-    const submitted = await unlessStopped(client.submit(spec, queueTimeoutMs), ctx.signal);
+    // failed ask says nothing (the submission's own answer speaks for the server). Both go out
+    // once the submission has (after this turn's microtasks): the server takes it first.
+    const afterSubmissionSent = new Promise<void>((resolve) => setImmediate(resolve));
+    const staffed = afterSubmissionSent
+      .then(() => client.groupHasLiveWorker(spec.group))
+      .catch(() => true);
+    if (!args.detach) void afterSubmissionSent.then(() => client.prepareToWait());
+    const submitted = await unlessStopped(submitting, ctx.signal);
     // Stopped before the server answered: the submission may or may not be durable.
     if (submitted === STOPPED) {
       ctx.stderr.write(

@@ -37,6 +37,7 @@ export class ModulateClient {
   readonly #limits = new ServerLimits();
   #listener: Promise<Listener> | undefined;
   #generation: Promise<Generation> | undefined;
+  #closed = false;
   /** Attempt records read by the last listings, for jobs that have not moved since. */
   readonly #attempts = new AttemptMemo();
   /** Job specs decoded by the last listings in slices, for the dashboard. */
@@ -123,6 +124,9 @@ export class ModulateClient {
    * what it reads is named the same under every one (jobs/lineage.ts's childId).
    */
   prepareToWait(): void {
+    // Called late, once the command has closed the client (its submission failed): nothing to
+    // wait for, and a stream opened now would be retried with nobody to close it.
+    if (this.#closed) return;
     this.#listen().catch(() => undefined);
   }
 
@@ -197,6 +201,7 @@ export class ModulateClient {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     const listener = this.#listener;
     this.#listener = undefined;
     // A listener still opening (the server is away) is closed once it opens; waiting for it
