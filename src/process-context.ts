@@ -35,7 +35,11 @@ export function processContext(): CliContext {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
-    isInteractive: process.stdin.isTTY && process.stdout.isTTY,
+    // Read when asked: process.stdin is made on first use, a few ms of a start that reads
+    // no stdin (a plain `submit`).
+    get isInteractive() {
+      return process.stdin.isTTY && process.stdout.isTTY;
+    },
     signal: controller.signal,
   };
 }

@@ -5,9 +5,11 @@
 import { quickArgs } from "./modes/quick-args.ts";
 import { submitCommand } from "./modes/submit.ts";
 import { processContext, reportFailure } from "./process-context.ts";
+import { traceStep } from "./common/trace.ts";
 
 /** Runs `argv` as a submission and returns its exit code; undefined where yargs must read it. */
 export async function submitWithoutParser(argv: readonly string[]): Promise<number | undefined> {
+  traceStep("loaded");
   const args = quickArgs(submitCommand, argv);
   if (args === undefined) return undefined;
   const ctx = processContext();

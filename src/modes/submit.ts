@@ -154,7 +154,7 @@ export const submitCommand = defineCommand({
   run: (args, ctx) =>
     runSubmit({ ...args, more: wordsOf(args["more"]) }, ctx, {
       openClient: openModulateClient,
-      stdin: process.stdin,
+      stdin: processStdin,
       clock: Date.now,
     }),
 });
@@ -194,6 +194,15 @@ export interface SubmitDeps {
 
 /** Where `submit -` reads its script: process.stdin, or what a test hands in. */
 type ScriptInput = AsyncIterable<Buffer | string> & { destroy?(): void };
+
+/**
+ * process.stdin, made only when read: making it costs a few ms of a start that reads no stdin
+ * (every `submit FILE`).
+ */
+const processStdin: ScriptInput = {
+  [Symbol.asyncIterator]: () => process.stdin[Symbol.asyncIterator](),
+  destroy: () => process.stdin.destroy(),
+};
 
 /** The name a script read from stdin (`submit -`) goes by. */
 const STDIN_SCRIPT_NAME = "stdin";
@@ -363,11 +372,16 @@ export async function runSubmit(
       if (refusal === STOPPED) return stoppedExitCode(ctx.signal);
       if (refusal !== undefined) throw new UserError(refusal);
     }
+    const submitting = client.submit(spec, queueTimeoutMs);
     // Asked beside the submission, so a group with workers waits for no extra round trip; a
-    // failed ask says nothing (the submission's own answer speaks for the server).
-    const staffed = client.groupHasLiveWorker(spec.group).catch(() => true);
-    if (!args.detach) client.prepareToWait();
-    const submitted = await unlessStopped(client.submit(spec, queueTimeoutMs), ctx.signal);
+    // failed ask says nothing (the submission's own answer speaks for the server). Both go out
+    // once the submission has (after this turn's microtasks): the server takes it first.
+    const afterSubmissionSent = new Promise<void>((resolve) => setImmediate(resolve));
+    const staffed = afterSubmissionSent
+      .then(() => client.groupHasLiveWorker(spec.group))
+      .catch(() => true);
+    if (!args.detach) void afterSubmissionSent.then(() => client.prepareToWait());
+    const submitted = await unlessStopped(submitting, ctx.signal);
     // Stopped before the server answered: the submission may or may not be durable.
     if (submitted === STOPPED) {
       ctx.stderr.write(
@@ -400,19 +414,41 @@ export async function runSubmit(
       );
       return ExitCode.ok;
     }
-    const waiting = client.waitForJob(spec.id, undefined, ctx.signal);
+    // Whether the live stream has printed anything, and whether it may still: once the record
+    // is printed instead (recordSaysAll), what the stream would add is dropped.
+    const live = { printed: false, closed: false };
+    const liveStop = new AbortController();
+    // A job whose record holds all it printed, of which nothing came live yet, is printed from
+    // the record: reading its chunks once more would only delay the exit by their round trips.
+    // Decided as the record comes, before the stream wakes to read on.
+    const waiting = client.waitForJob(spec.id, undefined, ctx.signal).then((result) => {
+      if (!args.quiet && !args.json && !live.printed && recordSaysAll(result)) {
+        live.closed = true;
+        liveStop.abort();
+      }
+      return result;
+    });
     // Streamed as srun does, stdout to stdout and stderr to stderr; never into --json's stdout.
     const streaming =
       args.quiet || args.json
         ? undefined
         : client.followOutput(
             spec.id,
-            { follow: true, fromFirst: true, ended: waiting, stop: ctx.signal },
             {
-              onOutput: ([stream, text]) =>
-                (stream === "stdout" ? ctx.stdout : ctx.stderr).write(text),
+              follow: true,
+              fromFirst: true,
+              ended: waiting,
+              stop: AbortSignal.any([ctx.signal, liveStop.signal]),
+            },
+            {
+              onOutput: ([stream, text]) => {
+                if (live.closed) return;
+                live.printed = true;
+                (stream === "stdout" ? ctx.stdout : ctx.stderr).write(text);
+              },
               onAttempt: (record, previous) => {
-                if (previous === undefined && record.attempt === 1) return;
+                if (live.closed || (previous === undefined && record.attempt === 1)) return;
+                live.printed = true;
                 ctx.stderr.write(
                   `--- attempt ${record.attempt} on ${record.worker.host} (${record.worker.pid}) ---\n`,
                 );
@@ -430,7 +466,7 @@ export async function runSubmit(
     }
     for (const line of writeOutputs(result.outputs ?? [], args.outputDir))
       ctx.stderr.write(`modulate: ${line}\n`);
-    const report = streamed ? await unlessStopped(streamed, ctx.signal) : undefined;
+    const report = streamed && !live.closed ? await unlessStopped(streamed, ctx.signal) : undefined;
     if (report === STOPPED) return stoppedExitCode(ctx.signal);
     if (args.json) {
       ctx.stdout.write(`${JSON.stringify(result)}\n`);
@@ -514,6 +550,24 @@ async function submitSweep(
   } finally {
     await client.close();
   }
+}
+
+/** Output of a job this small, in one stream, prints the same from its record as live. */
+const RECORD_IN_PLACE_OF_STREAM_BYTES = 16 * 1024;
+
+/**
+ * Whether printing `result`'s output says exactly what its live stream would have: its first
+ * attempt, nothing cut or noted (an empty reason), one stream at most (so no order between the
+ * two is lost), and small.
+ */
+function recordSaysAll(result: JobResult): boolean {
+  return (
+    result.attempt === 1 &&
+    result.reason === "" &&
+    (result.stdout === "" || result.stderr === "") &&
+    Buffer.byteLength(result.stdout) + Buffer.byteLength(result.stderr) <=
+      RECORD_IN_PLACE_OF_STREAM_BYTES
+  );
 }
 
 /**

@@ -37,6 +37,7 @@ export class ModulateClient {
   readonly #limits = new ServerLimits();
   #listener: Promise<Listener> | undefined;
   #generation: Promise<Generation> | undefined;
+  #closed = false;
   /** Attempt records read by the last listings, for jobs that have not moved since. */
   readonly #attempts = new AttemptMemo();
   /** Job specs decoded by the last listings in slices, for the dashboard. */
@@ -44,7 +45,9 @@ export class ModulateClient {
 
   constructor(connection: Connection) {
     this.#connection = connection;
-    this.#transport = createTransport(connection, undefined, this.#limits);
+    // A client is most often a command that lives for a few requests: node:http would cost it
+    // more CPU than they do (wire/lean-http.ts).
+    this.#transport = createTransport(connection, undefined, this.#limits, { lean: true });
     this.#send = senderOver(this.#transport, connection);
   }
 
@@ -115,21 +118,20 @@ export class ModulateClient {
   }
 
   /**
-   * Starts what a wait needs, the server's generation and the listener stream, beside a
-   * submission: a waiting `submit` then has both by the time its job is durable instead of
-   * asking for them one after another afterwards. A failure is left for the wait to meet
-   * (each is asked again then).
+   * Opens what a wait needs, the listener stream, beside a submission: a waiting `submit` then
+   * has it by the time its job is durable instead of opening it afterwards. A failure is left
+   * for the wait to meet (it is opened again then). A wait needs not the server's generation:
+   * what it reads is named the same under every one (jobs/lineage.ts's childId).
    */
   prepareToWait(): void {
-    this.#learnGeneration().catch(() => undefined);
+    // Called late, once the command has closed the client (its submission failed): nothing to
+    // wait for, and a stream opened now would be retried with nobody to close it.
+    if (this.#closed) return;
     this.#listen().catch(() => undefined);
   }
 
   /** Waits for the job's final record; `stop` ends the wait at once (it then rejects). */
-  async waitForJob(id: string, mode?: JobSpec["mode"], stop?: AbortSignal): Promise<JobResult> {
-    // Best effort: a wait outlasts a server that is away, and finds the job's execute promise
-    // through its receipt whatever the ids' shape.
-    await this.#learnGeneration().catch(() => undefined);
+  waitForJob(id: string, mode?: JobSpec["mode"], stop?: AbortSignal): Promise<JobResult> {
     return waitForJob(
       { listen: () => this.#listen(), view: (jobId) => this.getJob(jobId) },
       id,
@@ -138,13 +140,11 @@ export class ModulateClient {
     );
   }
 
-  /** Reads the job's live output as its workers publish it (client/follow-output.ts). */
-  async followOutput(
-    id: string,
-    options: FollowOptions,
-    events: FollowEvents,
-  ): Promise<FollowReport> {
-    await this.#learnGeneration();
+  /**
+   * Reads the job's live output as its workers publish it (client/follow-output.ts); its
+   * chunks and attempts are named the same under every server generation.
+   */
+  followOutput(id: string, options: FollowOptions, events: FollowEvents): Promise<FollowReport> {
     return followOutput(this.#send, id, options, events);
   }
 
@@ -201,6 +201,7 @@ export class ModulateClient {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     const listener = this.#listener;
     this.#listener = undefined;
     // A listener still opening (the server is away) is closed once it opens; waiting for it

@@ -153,6 +153,8 @@ export async function followOutput(
     const previous = current?.attempt;
     current = record;
     seq = 0;
+    // An attempt just begun has no successor yet: looked for after the usual pause, not at once.
+    lastNextCheck = Date.now();
     report.attempts.set(record.attempt, {
       chunks: 0,
       skippedBytes: 0,

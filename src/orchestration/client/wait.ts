@@ -1,9 +1,9 @@
-// Waiting for a job's final record through any Resonate server: its own promise and, once a
-// router has routed it, its execute promise, whichever settles with a record first; through
+// Waiting for a job's final record through any Resonate server: its execute promise, or its
+// own promise and the receipt there that names the execute promise; through
 // restarts of the server, and stopped at once by the caller (Ctrl+C, SIGTERM).
 import { isDetachedReceipt, isJobResult, type JobResult, type JobSpec } from "../jobs/job.ts";
 import { executeId } from "../jobs/names.ts";
-import { backoffDelayMs, SERVER_RETRY, type BackoffPolicy } from "../wire/backoff.ts";
+import { backoffDelayMs, SERVER_RETRY } from "../wire/backoff.ts";
 import { PromiseNotFound, type Listener } from "../wire/listener.ts";
 import { ServerUnavailable } from "../wire/transport.ts";
 import { abortableSleep, decodeValue, isUnreachable } from "../wire/wire.ts";
@@ -16,11 +16,14 @@ export interface WaitSource {
 }
 
 /**
- * Waits for the job's final record. The router settles a waiting job's own promise one
- * round of replay after the worker settles the execute promise, so both are watched and
- * the first record wins. A detached job's receipt leads to its execute promise as soon as a
- * router has routed it: pass `mode` "detach" and its execute promise is not looked for
- * before (a client waiting for many queued jobs would otherwise ask again and again).
+ * Waits for the job's final record. A waiting job's record lands in its execute promise, which
+ * the router names after the job: that one promise is listened for first, so that a job
+ * routed by the time its submission was answered costs its client one request to wait. Where it
+ * does not exist yet (no router has routed the job), or it ended without a record, the job's
+ * own promise is followed, and its receipt leads to the execute promise once a router has
+ * routed the job (a router from before receipts settles the job's own promise with the
+ * record). A detached job (`mode` "detach") is followed through its own promise alone: a client
+ * waiting for many queued jobs then asks nothing for those not routed yet.
  */
 export async function waitForJob(
   source: WaitSource,
@@ -35,15 +38,34 @@ export async function waitForJob(
   if (stop?.aborted) onStop();
   stop?.addEventListener("abort", onStop, { once: true });
   try {
-    const listener = await untilReachable(() => source.listen(), done.signal);
-    return await Promise.race([
-      waitThroughJob(source, id, done.signal),
-      ...(mode === "detach" ? [] : [waitForExecute(listener, executeId(id), done.signal)]),
-      ...(stop ? [rejectWhenAborted(done.signal)] : []),
-    ]);
+    const wait = async (): Promise<JobResult> =>
+      (mode === "detach" ? undefined : await recordOfExecute(source, id, done.signal)) ??
+      (await waitThroughJob(source, id, done.signal));
+    return await Promise.race([wait(), ...(stop ? [rejectWhenAborted(done.signal)] : [])]);
   } finally {
     stop?.removeEventListener("abort", onStop);
     done.abort();
+  }
+}
+
+/**
+ * The record the job's execute promise ends with, waiting for it to settle; undefined where
+ * that promise does not exist yet, ends without a record (a queue timeout: the job's own
+ * promise then tells), or the server cannot be reached (the job's own promise is then
+ * followed, with its retries).
+ */
+async function recordOfExecute(
+  source: WaitSource,
+  id: string,
+  abandon: AbortSignal,
+): Promise<JobResult | undefined> {
+  try {
+    const listener = await source.listen();
+    return recordIn(await listener.settled(executeId(id), abandon));
+  } catch (error) {
+    if (error instanceof PromiseNotFound || isUnreachable(error)) return undefined;
+    if (error instanceof ServerUnavailable) return undefined;
+    throw error;
   }
 }
 
@@ -67,37 +89,6 @@ async function waitThroughJob(
       `job ${id} ended with a value modulate does not know: ${JSON.stringify(value)}`,
     );
   }
-}
-
-/**
- * Looking again for a job's execute promise: at once at first, as a router routes a job in
- * milliseconds, then more and more rarely, up to every 2 s, for a job that waits for a router.
- */
-const EXECUTE_LOOKUP_RETRY: BackoffPolicy = { firstMs: 2, maxMs: 2_000 };
-
-/**
- * Resolves with the record the job's execute promise holds once it settles (its result, or
- * who canceled it and when). It exists once
- * a router has routed the job, so until then it is looked for again, more and more rarely.
- * Never resolves if the promise ends without a record (a timeout), or `stop` aborts first:
- * the job's own promise then tells.
- */
-async function waitForExecute(
-  listener: Listener,
-  promiseId: string,
-  stop: AbortSignal,
-): Promise<JobResult> {
-  for (let failures = 0; !stop.aborted; failures++) {
-    try {
-      const record = recordIn(await listener.settled(promiseId, stop));
-      if (record) return record;
-      break;
-    } catch (error) {
-      if (!(error instanceof PromiseNotFound)) break;
-    }
-    await abortableSleep(backoffDelayMs(EXECUTE_LOOKUP_RETRY, failures), stop);
-  }
-  return new Promise<JobResult>(() => {});
 }
 
 /**

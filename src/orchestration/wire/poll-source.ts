@@ -5,12 +5,13 @@
 // a server restart, work reached a worker up to half a minute late. This one retries after
 // 250 ms, doubling up to 5 s, and never gives up while the process runs.
 import type { Message } from "@resonatehq/sdk";
-import type { IncomingMessage } from "node:http";
+import type { Readable } from "node:stream";
 import { backoffDelayMs, SERVER_RETRY } from "./backoff.ts";
 import { anycastAddress, unicastAddress } from "./poll-address.ts";
 import { isPollMessage } from "./poll-message.ts";
 import { readEventData } from "./sse.ts";
 import type { Transport } from "./transport.ts";
+import { traceStep, traceSubject, tracing } from "../../common/trace.ts";
 
 export class PollSource {
   readonly unicast: string;
@@ -18,7 +19,7 @@ export class PollSource {
   readonly #transport: Transport;
   readonly #path: string;
   readonly #callbacks: ((message: Message) => void)[] = [];
-  #stream: IncomingMessage | undefined;
+  #stream: Readable | undefined;
   /** Settles with the first attempt to open the stream. */
   readonly #firstAttempt: Promise<void>;
   #firstAttemptDone: (error?: Error) => void = () => {};
@@ -109,6 +110,7 @@ export class PollSource {
       return; // not a protocol message: nothing to act on
     }
     if (!isPollMessage(message)) return;
+    if (tracing) traceStep("message", `${message.kind} ${traceSubject(message.data)}`);
     for (const callback of this.#callbacks) callback(message);
   }
 }

@@ -14,7 +14,12 @@ import type { Connection } from "./connection.ts";
 import { PollSource } from "./poll-source.ts";
 import { batchesByOrigin } from "./origins.ts";
 import type { ServerLimits } from "./server-limits.ts";
-import { createTransport, ServerUnavailable, type Transport } from "./transport.ts";
+import {
+  createTransport,
+  ServerUnavailable,
+  type Transport,
+  type TransportOptions,
+} from "./transport.ts";
 import { encodeValue } from "./values.ts";
 import { request } from "./wire-request.ts";
 
@@ -44,9 +49,18 @@ export class SdkNetwork implements Network {
   readonly #poll: PollSource;
   readonly #transport: Transport;
 
-  /** `limits` learns the server's request limit from its answers (server-limits.ts). */
-  constructor(connection: Connection, group: string, pid: string, limits?: ServerLimits) {
-    this.#transport = createTransport(connection, undefined, limits);
+  /**
+   * `limits` learns the server's request limit from its answers (server-limits.ts); `transport`
+   * chooses how requests are made (transport.ts).
+   */
+  constructor(
+    connection: Connection,
+    group: string,
+    pid: string,
+    limits?: ServerLimits,
+    transport: TransportOptions = {},
+  ) {
+    this.#transport = createTransport(connection, undefined, limits, transport);
     this.#poll = new PollSource(this.#transport, group, pid);
   }
 

@@ -2,10 +2,13 @@
 // fresh process each time: node:http is ready at once, where fetch first loads undici (tens
 // of milliseconds). Statuses are read as the SDK reads them: 200, 300, 404, 409, 422 and 501
 // are answers; anything else, or no answer, means the server cannot be used.
-import type { IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
+import type { Readable } from "node:stream";
 import type { Request, Response } from "@resonatehq/sdk";
 import type { Connection } from "./connection.ts";
 import type { ServerLimits } from "./server-limits.ts";
+import { LeanHttpClient, LeanStaleSocket } from "./lean-http.ts";
+import { traceStep, traceSubject, tracing } from "../../common/trace.ts";
 
 const ANSWERS = new Set([200, 300, 404, 409, 422, 501]);
 
@@ -56,10 +59,21 @@ export interface Transport {
     req: Extract<Request, { kind: K }>,
   ): Promise<Extract<Response, { kind: K }>>;
   /** Opens `GET path` as a stream (server-sent events); resolves once the server answered 200. */
-  stream(path: string): Promise<IncomingMessage>;
+  stream(path: string): Promise<Readable>;
   /** Asks `GET /health`, for what its answer's headers say (the server's request limit). */
   health(): Promise<void>;
   close(): void;
+}
+
+/** An answer's status, headers and body, from node:http or lean-http.ts. */
+type Answer = Readable & { statusCode?: number | undefined; headers: IncomingHttpHeaders };
+
+export interface TransportOptions {
+  /**
+   * Speak HTTP/1.1 over node:net (lean-http.ts) to a plain-http server instead of loading
+   * node:http: what a short-lived command's requests cost it in CPU, mostly. Default false.
+   */
+  readonly lean?: boolean;
 }
 
 /** `limits`, when given, learns the server's request limit from every answer. */
@@ -67,8 +81,77 @@ export function createTransport(
   connection: Connection,
   timeoutMs = 10_000,
   limits?: ServerLimits,
+  { lean = false }: TransportOptions = {},
 ): Transport {
   const url = new URL(connection.url);
+  const base = url.pathname.replace(/\/+$/, "");
+  const authorization: Record<string, string> = connection.token
+    ? { authorization: `Bearer ${connection.token}` }
+    : {};
+  if (lean && url.protocol === "http:") {
+    return transportOver(leanOpener(url, base, authorization, timeoutMs, limits), connection);
+  }
+  return transportOver(nodeHttpOpener(url, base, authorization, timeoutMs, limits), connection);
+}
+
+interface Opener {
+  readonly open: (method: "GET" | "POST", path: string, body?: string) => Promise<Answer>;
+  readonly close: () => void;
+}
+
+/** Requests made by hand over node:net (lean-http.ts), for an http: server. */
+function leanOpener(
+  url: URL,
+  base: string,
+  authorization: Record<string, string>,
+  timeoutMs: number,
+  limits: ServerLimits | undefined,
+): Opener {
+  // URL keeps an IPv6 host in brackets; node:net wants it bare.
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const client = new LeanHttpClient(host, Number(url.port || 80));
+  const openOnce = async (method: "GET" | "POST", path: string, body?: string) => {
+    try {
+      const answer = await client.request(
+        {
+          method,
+          path: `${base}${path}`,
+          headers: {
+            ...authorization,
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+          },
+          ...(body === undefined ? {} : { body }),
+        },
+        body === undefined ? undefined : timeoutMs,
+      );
+      limits?.noteAnswer(answer.headers);
+      return answer;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw error instanceof LeanStaleSocket
+        ? new StaleSocket(message)
+        : new ServerUnavailable(message);
+    }
+  };
+  return {
+    open: (method, path, body) =>
+      openOnce(method, path, body).catch((error: unknown) => {
+        // As below: a kept-alive socket closed as the request went out; sent once more.
+        if (error instanceof StaleSocket) return openOnce(method, path, body);
+        throw error;
+      }),
+    close: () => client.close(),
+  };
+}
+
+/** Requests through node:http (or node:https) with a kept-alive agent. */
+function nodeHttpOpener(
+  url: URL,
+  base: string,
+  authorization: Record<string, string>,
+  timeoutMs: number,
+  limits: ServerLimits | undefined,
+): Opener {
   // Not `import ... from "node:http"`: the ESM wrapper of a built-in reads every export, and
   // node:http's WebSocket and EventSource getters then load undici, about 30 ms of a
   // command's start. getBuiltinModule hands over the module as it is, in about 3 ms.
@@ -76,10 +159,8 @@ export function createTransport(
     url.protocol === "https:" ? "node:https" : "node:http",
   );
   const agent = new Agent({ keepAlive: true });
-  const base = url.pathname.replace(/\/+$/, "");
-  const authorization = connection.token ? { authorization: `Bearer ${connection.token}` } : {};
 
-  function open(method: "GET" | "POST", path: string, body?: string): Promise<IncomingMessage> {
+  function open(method: "GET" | "POST", path: string, body?: string): Promise<Answer> {
     return openOnce(method, path, body).catch((error: unknown) => {
       // A kept-alive socket the server closed as idle just as this request went out is reset
       // before any answer: the request was never read, so it goes again once on a fresh socket
@@ -89,7 +170,7 @@ export function createTransport(
     });
   }
 
-  function openOnce(method: "GET" | "POST", path: string, body?: string): Promise<IncomingMessage> {
+  function openOnce(method: "GET" | "POST", path: string, body?: string): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -124,15 +205,23 @@ export function createTransport(
     });
   }
 
+  return { open, close: () => agent.destroy() };
+}
+
+/** The protocol's requests over `opener`. */
+function transportOver({ open, close }: Opener, connection: Connection): Transport {
   return {
     async send(req) {
       const withAuth = connection.token
         ? { ...req, head: { ...req.head, auth: connection.token } }
         : req;
+      const subject = tracing ? `${req.kind} ${traceSubject(req.data)}` : "";
+      traceStep("send", subject);
       const res = await open("POST", "/", JSON.stringify(withAuth));
       const chunks: Buffer[] = [];
       for await (const chunk of res) chunks.push(chunk as Buffer);
       const status = res.statusCode ?? 0;
+      traceStep("answer", `${subject} ${status}`);
       if (!ANSWERS.has(status)) {
         const body = Buffer.concat(chunks).toString("utf8");
         throw new ServerUnavailable(`HTTP ${status}: ${body.slice(0, 200)}`, {
@@ -166,8 +255,6 @@ export function createTransport(
       const res = await open("GET", "/health");
       res.resume();
     },
-    close() {
-      agent.destroy();
-    },
+    close,
   };
 }

@@ -34,7 +34,10 @@ describe("server-sent event data", () => {
   });
 });
 
-describe("a process's poll stream", () => {
+describe.each([
+  ["node:http", false],
+  ["HTTP by hand over node:net (lean)", true],
+])("a process's poll stream through %s", (_name, lean) => {
   it("delivers the group's work, and again after the server restarts", async () => {
     const dataDir = tempDir();
     const port = await freePort();
@@ -42,7 +45,7 @@ describe("a process's poll stream", () => {
     const send = requestSender({ url });
     let server = await startServer({ host: "127.0.0.1", port, dataDir });
     cleanups.push(() => server.close());
-    const transport = createTransport({ url });
+    const transport = createTransport({ url }, undefined, undefined, { lean });
     cleanups.push(() => transport.close());
     const source = new PollSource(transport, "g", "p1");
     const received: Message[] = [];

@@ -49,7 +49,10 @@ const get = {
   data: { id: "p" },
 };
 
-describe("the transport", () => {
+describe.each([
+  ["node:http", false],
+  ["HTTP by hand over node:net (lean)", true],
+])("the transport through %s", (_name, lean) => {
   let server: Server | undefined;
   afterEach(async () => {
     await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
@@ -59,7 +62,7 @@ describe("the transport", () => {
   it("sends a request again on a fresh socket when a kept-alive one is reset before answering", async () => {
     const fake = await resetsReusedSockets();
     server = fake.server;
-    const transport = createTransport({ url: fake.url });
+    const transport = createTransport({ url: fake.url }, undefined, undefined, { lean });
     try {
       const first = await transport.send(get);
       expect(first.head.status).toBe(404);
