@@ -45,9 +45,7 @@ export class ModulateClient {
 
   constructor(connection: Connection) {
     this.#connection = connection;
-    // A client is most often a command that lives for a few requests: node:http would cost it
-    // more CPU than they do (wire/lean-http.ts).
-    this.#transport = createTransport(connection, undefined, this.#limits, { lean: true });
+    this.#transport = createTransport(connection, undefined, this.#limits);
     this.#send = senderOver(this.#transport, connection);
   }
 

@@ -291,8 +291,7 @@ export function queueTimeoutFunction(
 export async function startRouter(options: RouterOptions): Promise<RunningRouter> {
   const { connection } = options;
   const generation = await learnServerGeneration(connection);
-  // HTTP by hand (wire/lean-http.ts): a router's few requests per job cost it less CPU so.
-  const network = new SdkNetwork(connection, ENTRY_GROUP, options.pid, undefined, { lean: true });
+  const network = new SdkNetwork(connection, ENTRY_GROUP, options.pid);
   const resonate = new Resonate({
     network,
     pid: options.pid,

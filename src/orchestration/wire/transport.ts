@@ -71,7 +71,9 @@ type Answer = Readable & { statusCode?: number | undefined; headers: IncomingHtt
 export interface TransportOptions {
   /**
    * Speak HTTP/1.1 over node:net (lean-http.ts) to a plain-http server instead of loading
-   * node:http: what a short-lived command's requests cost it in CPU, mostly. Default false.
+   * node:http: what a short-lived command's start and every process's requests cost it in
+   * CPU, mostly (a worker's 7 requests a job among them). Default true; false keeps node:http,
+   * as an https: server always does.
    */
   readonly lean?: boolean;
 }
@@ -81,7 +83,7 @@ export function createTransport(
   connection: Connection,
   timeoutMs = 10_000,
   limits?: ServerLimits,
-  { lean = false }: TransportOptions = {},
+  { lean = true }: TransportOptions = {},
 ): Transport {
   const url = new URL(connection.url);
   const base = url.pathname.replace(/\/+$/, "");
