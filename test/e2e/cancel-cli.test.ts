@@ -120,6 +120,18 @@ async function witnessRuns(url: string, group: string): Promise<void> {
   expect((await client.waitForJob(witness.id)).state).toBe("succeeded");
 }
 
+/** How many listeners the server has been asked to register (its /metrics). */
+async function registrations(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let count = 0;
+  for (const line of text.split("\n")) {
+    const match =
+      /^modulate_server_requests_total\{kind="promise\.register_listener"[^}]*\} (\d+)/.exec(line);
+    if (match) count += Number(match[1]);
+  }
+  return count;
+}
+
 async function cancelRecord(url: string, id: string): Promise<Partial<CanceledRecord>> {
   const got = await runCli(url, "get", id, "--json");
   expect(got.code).toBe(130);
@@ -206,6 +218,40 @@ describe("modulate cancel", () => {
       5_000,
     );
     expect(Date.now() - canceledAt).toBeLessThan(2_000);
+  });
+
+  it("kills a job canceled before its worker listens for a cancel (soon after it starts) within 2 s: a child that shrugs SIGTERM off and a setsid one too", async () => {
+    const server = await startServerProcess(["--data", tempDir()]);
+    await startRouterProcess(server.url);
+    const worker = await startWorkerProcess(server.url, "early", tempDir());
+    const seconds = markerSeconds();
+    const spec = bashJob(
+      "early",
+      `trap '' TERM\nsetsid bash -c "trap '' TERM; sleep ${seconds}" &\nsleep ${seconds} &\nsleep ${seconds}\n`,
+    );
+    const client = clientFor(server.url);
+    const listenedBefore = await registrations(server.url);
+    await client.submit(spec, 60_000);
+    const tree = await eventually(() => {
+      const found = sleepers(seconds);
+      return found.length === 3 ? found : undefined;
+    }, "the job's three sleeps");
+    // Canceled from this process, at once: the worker's watch has only read the job's promise
+    // as the run began, and listens only once the run has lasted (cancel.ts LISTEN_AFTER_MS).
+    const cancelStartedAt = Date.now();
+    expect(await client.cancel(spec.id, cancelStartedAt)).toMatchObject({ kind: "canceled" });
+    expect(await registrations(server.url)).toBe(listenedBefore);
+    await eventually(
+      () => tree.every((p) => !alive(p.pid)) || undefined,
+      "every process of the job to be gone",
+      5_000,
+    );
+    expect(Date.now() - cancelStartedAt).toBeLessThan(2_000);
+    await eventually(
+      () => worker.output().includes(`done ${spec.id} canceled: canceled by `) || undefined,
+      "the worker to say the run ended canceled",
+    );
+    expect(worker.output().match(new RegExp(`start ${spec.id}`, "g"))).toHaveLength(1);
   });
 
   it("cancels a job whose worker is down: no other worker starts it, and its worker kills it once it is back", async () => {

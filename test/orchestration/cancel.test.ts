@@ -37,8 +37,9 @@ async function serverAndSend(): Promise<{ server: RunningServer; send: Send }> {
   return { server, send: senderOver(transport, { url: server.url }) };
 }
 
-function watchOn(url: string): CancelWatch {
-  const watch = cancelWatch({ url }, `test-${process.pid}`);
+function watchOn(url: string, listenAfterMs?: number): CancelWatch {
+  const options = listenAfterMs === undefined ? {} : { listenAfterMs };
+  const watch = cancelWatch({ url }, `test-${process.pid}`, options);
   stoppers.push(() => watch.close());
   return watch;
 }
@@ -75,6 +76,18 @@ async function settle(
   value: unknown,
 ) {
   await send(request("promise.settle", { id, state, value: encodeValue(value) }));
+}
+
+/** How many listeners the server has been asked to register (its /metrics). */
+async function registrations(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let count = 0;
+  for (const line of text.split("\n")) {
+    const match =
+      /^modulate_server_requests_total\{kind="promise\.register_listener"[^}]*\} (\d+)/.exec(line);
+    if (match) count += Number(match[1]);
+  }
+  return count;
 }
 
 const CANCELED = { state: "canceled", reason: "canceled by ada@lab at then" };
@@ -129,11 +142,17 @@ describe("cancelJob", () => {
 });
 
 describe("a worker's cancel watch", () => {
-  it("aborts a run at once when its promise is canceled, with the record's reason", async () => {
+  it("aborts a run that is listening when its promise is canceled, with the record's reason", async () => {
     const { server, send } = await serverAndSend();
     await createPending(send, "p-running");
-    const run = watchOn(server.url).run("p-running");
+    const run = watchOn(server.url, 0).run("p-running");
     expect(await run.before).toBe(false);
+    // Listening: the server's unblock message is what tells it.
+    await eventually(
+      async () => (await registrations(server.url)) > 0 || undefined,
+      "the run to register",
+      5_000,
+    );
     await settle(send, "p-running", "rejected_canceled", CANCELED);
     await eventually(() => run.signal.aborted || undefined, "the run to be aborted", 5_000);
     expect(run.signal.reason).toBeInstanceOf(JobCanceled);
@@ -171,5 +190,44 @@ describe("a worker's cancel watch", () => {
     expect(answered.signal.aborted).toBe(false);
     expect(answered.record).toBeUndefined();
     expect(ended.signal.aborted).toBe(false);
+  });
+
+  it("reads the promise as the run begins and listens only once the run has lasted: a run that ended first never registers", async () => {
+    const { server, send } = await serverAndSend();
+    const watch = watchOn(server.url, 300);
+    await createPending(send, "p-short");
+    await createPending(send, "p-long");
+    const short = watch.run("p-short");
+    const long = watch.run("p-long");
+    expect(await short.before).toBe(false);
+    expect(await long.before).toBe(false);
+    short.end();
+    // The long run's registration comes after the short one's would have: once it is counted,
+    // the short one's time has passed too.
+    await eventually(
+      async () => (await registrations(server.url)) > 0 || undefined,
+      "the long run to register",
+      5_000,
+    );
+    expect(await registrations(server.url)).toBe(1);
+    await settle(send, "p-long", "rejected_canceled", CANCELED);
+    await eventually(() => long.signal.aborted || undefined, "the long run to be aborted", 5_000);
+    expect(short.signal.aborted).toBe(false);
+  });
+
+  it("hears a cancel that came between its read and its registration from the registration's answer", async () => {
+    const { server, send } = await serverAndSend();
+    // Long enough that the cancel below lands first, whatever the machine's load.
+    const watch = watchOn(server.url, 2_000);
+    await createPending(send, "p-window");
+    const run = watch.run("p-window");
+    expect(await run.before).toBe(false);
+    await settle(send, "p-window", "rejected_canceled", CANCELED);
+    // Nothing listened yet when the cancel landed: no message can have told the watch.
+    expect(await registrations(server.url)).toBe(0);
+    await eventually(() => run.signal.aborted || undefined, "the run to be aborted", 10_000);
+    expect(run.signal.reason).toBeInstanceOf(JobCanceled);
+    expect(run.record).toMatchObject(CANCELED);
+    expect(await registrations(server.url)).toBe(1);
   });
 });

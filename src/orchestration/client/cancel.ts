@@ -266,6 +266,15 @@ export async function cancelJob(
 const WATCH_GROUP = "modulate-client";
 
 /**
+ * How long a run goes on before its watch registers a listener (a write on the server, and an
+ * unblock message when the job's answer settles it). Until then a cancel is seen by the
+ * registration's answer, which carries the promise's state: at most this late, so a canceled
+ * job whose script shrugs SIGTERM off is gone by this + the kill grace (1 s) + a round trip,
+ * inside cancel's 2 s. Most short jobs end before it and never register at all.
+ */
+export const LISTEN_AFTER_MS = 500;
+
+/**
  * How often a running job's watch registers again: an unblock message sent while the watch's
  * stream was down (a server restart) is lost, and the answer to a registration says it all.
  */
@@ -290,7 +299,8 @@ export interface RunCancel {
   readonly signal: AbortSignal;
   /**
    * True when the job was canceled before this run could start: the script must not start.
-   * The first registration's answer; never rejects (false when the server did not answer).
+   * The answer to the read as the run begins; never rejects (false when the server did not
+   * answer).
    */
   readonly before: Promise<boolean>;
   /** The job's record as the cancel wrote it, once it is canceled. */
@@ -307,15 +317,22 @@ export interface CancelWatch {
 
 /**
  * How a worker hears that a job it runs was canceled (its execute promise settled
- * rejected_canceled): a listener on that promise, registered for a poll stream the worker keeps
- * for this alone. The server's unblock message tells at once and nothing polls: a `promise.get`
- * per running job per second would cost a busy cluster thousands of requests a second (each
- * carrying the job's script) to learn of a rare event. The first registration's answer, sent
- * beside the run's claim, says whether the job was canceled before the run got it. Messages for
- * promises no run watches any more (the worker's own answers, which also unblock) are dropped,
- * not kept.
+ * rejected_canceled). As the run begins, one `promise.get` (a read: no commit, no fsync), sent
+ * beside the run's claim, says whether the job was canceled before the run got it. A run still
+ * going `listenAfterMs` later registers a listener on the promise for a poll stream the worker
+ * keeps for this alone: the registration's answer carries the promise's state, so a cancel
+ * between the read and the registration is seen then, and the server's unblock message tells
+ * of a later one at once. Nothing polls: a `promise.get` per running job per second would cost
+ * a busy cluster thousands of requests a second (each carrying the job's script) to learn of a
+ * rare event. Messages for promises no run watches any more (the worker's own answers, which
+ * also unblock) are dropped, not kept.
  */
-export function cancelWatch(connection: Connection, pid: string): CancelWatch {
+export function cancelWatch(
+  connection: Connection,
+  pid: string,
+  options: { listenAfterMs?: number } = {},
+): CancelWatch {
+  const listenAfterMs = options.listenAfterMs ?? LISTEN_AFTER_MS;
   const transport = createTransport(connection);
   const source = new PollSource(transport, WATCH_GROUP, `${pid}-watch`);
   const watching = new Map<string, (promise: PromiseRecord) => void>();
@@ -343,7 +360,7 @@ export function cancelWatch(connection: Connection, pid: string): CancelWatch {
         cancel.abort(new JobCanceled(record.reason));
       };
       watching.set(executeId, settled);
-      const register = async (): Promise<boolean> => {
+      const register = async (): Promise<void> => {
         try {
           const res = await transport.send(
             request("promise.register_listener", { awaited: executeId, address: source.unicast }),
@@ -353,11 +370,23 @@ export function cancelWatch(connection: Connection, pid: string): CancelWatch {
           // The server is away: asked again below, as after a lost message.
         }
         if (!ended) timer = setTimeout(() => void register(), REREGISTER_MS);
+      };
+      // Listens only once the run has lasted: most jobs have ended by then.
+      timer = setTimeout(() => void register(), listenAfterMs);
+      // Was it canceled before the run got it? A read; the registration above, if the run
+      // lasts, sees a cancel that comes after it.
+      const look = async (): Promise<boolean> => {
+        try {
+          const res = await transport.send(request("promise.get", { id: executeId }));
+          if (isOk(res) && res.data.promise.state !== "pending") settled(res.data.promise);
+        } catch {
+          // The server is away: the registration asks again.
+        }
         return record !== undefined;
       };
       return {
         signal: cancel.signal,
-        before: register(),
+        before: look(),
         get record() {
           return record;
         },
