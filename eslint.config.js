@@ -168,6 +168,9 @@ export default tseslint.config(
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
       "@typescript-eslint/consistent-type-imports": "error",
+      // A promise returned un-awaited from a try with a finally lets the finally run first:
+      // `get SWEEP --wait` closed its client while the sweep was still being read.
+      "@typescript-eslint/return-await": ["error", "in-try-catch"],
     },
   },
   ...importArrows(),

@@ -47,7 +47,8 @@ export async function runGet(args: GetArgs, ctx: CliContext, deps: GetDeps): Pro
       ctx.signal,
     );
     if (found === STOPPED) return stoppedExitCode(ctx.signal);
-    if ("record" in found) return showSweep(found, args, ctx, client);
+    // Awaited here: the client is closed (finally) only once the sweep is shown.
+    if ("record" in found) return await showSweep(found, args, ctx, client);
     let view = found;
     if (args.wait && !view.finished) {
       // Ctrl+C or SIGTERM ends the wait at once, even while the server is away.

@@ -198,7 +198,7 @@ export async function execute(
 async function allOrFirstError<T>(steps: Promise<unknown>[], last: Promise<T>): Promise<T> {
   const settled = await Promise.allSettled([...steps, last]);
   for (const step of settled) if (step.status === "rejected") throw step.reason;
-  return await last;
+  return last;
 }
 
 function fitsStandby(standby: StandbyShell, job: JobPlan, config: SandboxConfig): boolean {

@@ -266,10 +266,8 @@ export async function listSweeps(send: Send, all: boolean): Promise<SweepView[]>
   );
   if (!isOk(res)) return [];
   const held = await heldTasks(send);
-  const views = await inPool(
-    res.data.promises as PromiseRecord[],
-    8,
-    async (promise) => await viewSweep(send, promise.id, held),
+  const views = await inPool(res.data.promises as PromiseRecord[], 8, (promise) =>
+    viewSweep(send, promise.id, held),
   );
   return views
     .filter((view): view is SweepView => view !== undefined)
