@@ -155,7 +155,11 @@ export class QueueCounter {
   async #read(group: string): Promise<Places> {
     this.#again ??= queuedAgain(this.#send, this.#holder);
     const [now, again] = await Promise.all([waitingIn(this.#send, group, this.#cap), this.#again]);
-    const waiting = new Map(now.waiting.map((job) => [job.id, job]));
+    // A job a worker holds runs, whatever its call says: the worker settles the call just
+    // after it takes the job, and a listing can fall between the two.
+    const waiting = new Map(
+      now.waiting.filter((job) => !this.#holder.has(executeId(job.id))).map((job) => [job.id, job]),
+    );
     for (const job of again.get(group) ?? []) waiting.set(job.id, job);
     // Ties in the order a full read meets them: its search's, by execute promise id.
     const order = [...waiting.values()]
