@@ -54,22 +54,26 @@ const stringWidthOnDemand: Plugin = {
 };
 
 /**
- * The file main.ts loads for a plain `submit` (src/quick-submit.ts) is built apart, as one file
- * (dist/submit.mjs): split like the rest it came in some 25 chunks, and loading each of them is
- * a module's resolve, read, compile-cache look-up and link, about half of what the quick lane
- * took to load (issue 17). The single executable is one file anyway and keeps it inline.
+ * The files main.ts loads for a plain `submit` (src/quick-submit.ts) and a plain `ls`
+ * (src/quick-ls.ts) are each built apart, as one file (dist/submit.mjs, dist/ls.mjs): split like
+ * the rest, the submit lane came in some 25 chunks, and loading each of them is a module's
+ * resolve, read, compile-cache look-up and link, about half of what the quick lane took to load
+ * (issue 17). The single executable is one file anyway and keeps them inline.
  */
-const QUICK_SUBMIT_SOURCE = "./quick-submit.ts";
-const QUICK_SUBMIT_FILE = "submit.mjs";
+const QUICK_LANES: ReadonlyMap<string, string> = new Map([
+  ["./quick-submit.ts", "submit.mjs"],
+  ["./quick-ls.ts", "ls.mjs"],
+]);
 
-const quickSubmitApart: Plugin = {
-  name: "quick-submit-apart",
+const quickLanesApart: Plugin = {
+  name: "quick-lanes-apart",
   setup(build) {
-    build.onResolve({ filter: /^\.\/quick-submit\.ts$/ }, (args) =>
-      args.importer.endsWith("src/main.ts")
-        ? { path: `./${QUICK_SUBMIT_FILE}`, external: true }
-        : undefined,
-    );
+    build.onResolve({ filter: /^\.\/quick-[a-z]+\.ts$/ }, (args) => {
+      const file = QUICK_LANES.get(args.path);
+      return file !== undefined && args.importer.endsWith("src/main.ts")
+        ? { path: `./${file}`, external: true }
+        : undefined;
+    });
   },
 };
 
@@ -99,12 +103,12 @@ function commonOptions(kind: BundleKind): BuildOptions {
   };
 }
 
-/** dist/submit.mjs: src/quick-submit.ts and all it loads, in one file, beside the chunks. */
-function quickSubmitOptions(): BuildOptions {
+/** dist/<file>: a quick lane (src/quick-*.ts) and all it loads, in one file, beside the chunks. */
+function quickLaneOptions(source: string, file: string): BuildOptions {
   return {
     ...commonOptions("dev"),
-    entryPoints: [`src/${QUICK_SUBMIT_SOURCE.slice("./".length)}`],
-    outfile: `dist/${QUICK_SUBMIT_FILE}`,
+    entryPoints: [`src/${source.slice("./".length)}`],
+    outfile: `dist/${file}`,
   };
 }
 
@@ -115,7 +119,7 @@ export function bundleOptions(kind: BundleKind): BuildOptions {
     // file would evaluate every module's imports at start-up.
     return {
       ...common,
-      plugins: [...(common.plugins ?? []), quickSubmitApart],
+      plugins: [...(common.plugins ?? []), quickLanesApart],
       outdir: "dist",
       splitting: true,
       entryNames: "modulate",
@@ -190,8 +194,10 @@ export async function bundle(kind: BundleKind): Promise<void> {
   if (kind === "dev") {
     // Its own copy of what it shares with the chunks: a process runs either it or them (a
     // line it does not read goes to cli.ts before it has done anything), never both at once.
-    const quick = quickSubmitOptions();
-    await build({ ...quick, define: { ...quick.define, ...define } });
+    for (const [source, file] of QUICK_LANES) {
+      const quick = quickLaneOptions(source, file);
+      await build({ ...quick, define: { ...quick.define, ...define } });
+    }
   }
 }
 

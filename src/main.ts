@@ -7,11 +7,15 @@ const EXIT_GRACE_MS = 1_000;
 
 /**
  * The command line's parser and every command, loaded only when a command runs; a plain
- * `submit` runs without them (quick-submit.ts), as its start is what users wait for most.
+ * `submit` and a plain `ls` run without them (quick-submit.ts, quick-ls.ts), as their starts
+ * are what users wait for most.
  */
 export async function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === "submit") {
     const code = await (await import("./quick-submit.ts")).submitWithoutParser(argv);
+    if (code !== undefined) return code;
+  } else if (argv[0] === "ls") {
+    const code = await (await import("./quick-ls.ts")).lsWithoutParser(argv);
     if (code !== undefined) return code;
   }
   return (await import("./cli.ts")).main(argv);

@@ -32,24 +32,29 @@ function setOption(parsed: Parsed, given: Set<string>, name: string, value: unkn
  * The arguments yargs would hand `mode`'s handler for `words` (the command's name first), or
  * undefined where the line is not one of the plain shapes read here: yargs must read it.
  * Plain shapes: `--name value` and `--name=value` of declared options, each at most once
- * (array options may repeat), bare booleans, positionals, and whatever follows `--`, passed
- * through word for word (as the root parser is set to do).
+ * (array options may repeat), bare booleans, positionals (none for a command that declares
+ * none, as ls), and whatever follows `--`, passed through word for word (as the root parser is
+ * set to do).
  */
 export function quickArgs<O extends Record<string, Options>, P extends string>(
   mode: ModeCommand<O, P>,
   words: readonly string[],
 ): (ModeArgs<O> & Record<P, string>) | undefined {
   const positional = mode.positional;
-  if (positional === undefined || words[0] !== mode.command) return undefined;
+  if (words[0] !== mode.command) return undefined;
   const schema = mode.options as Readonly<Record<string, Options>>;
   const parsed: Parsed = { _: [mode.command] };
   const given = new Set<string>();
   const positionals: string[] = [];
   const end = words.indexOf("--");
+  // Words after `--` mean a script's arguments: left to yargs where there is no script.
+  if (positional === undefined && end >= 0) return undefined;
   const own = end < 0 ? words.slice(1) : words.slice(1, end);
   for (let i = 0; i < own.length; i += 1) {
     const word = own[i] ?? "";
     if (!word.startsWith("-")) {
+      // A command without positionals (ls) takes no word that is not an option: yargs says so.
+      if (positional === undefined) return undefined;
       // yargs reads a number-like word after the first positional as a number ("1.50": 1.5).
       if (word === "" || (positionals.length > 0 && !Number.isNaN(Number(word)))) return undefined;
       positionals.push(word);
@@ -95,13 +100,19 @@ export function quickArgs<O extends Record<string, Options>, P extends string>(
     }
   }
   const [first, ...more] = positionals;
-  if (first === undefined || (more.length > 0 && positional.more === undefined)) return undefined;
+  if (
+    positional !== undefined &&
+    (first === undefined || (more.length > 0 && positional.more === undefined))
+  )
+    return undefined;
   for (const [name, option] of Object.entries(schema)) {
     if (!Object.hasOwn(parsed, name) && option.default !== undefined)
       setOption(parsed, given, name, option.default);
   }
-  parsed[positional.name] = first;
-  if (positional.more !== undefined) parsed[positional.more] = more;
+  if (positional !== undefined) {
+    parsed[positional.name] = first;
+    if (positional.more !== undefined) parsed[positional.more] = more;
+  }
   if (end >= 0 && end + 1 < words.length) parsed["--"] = words.slice(end + 1);
   parsed["$0"] = "modulate";
   // What yargs hands over, field for field (test/modes/quick-args.test.ts compares them); the

@@ -1,21 +1,24 @@
-// The quick reading of `submit`'s command line (src/modes/quick-args.ts) against the parser it
+// The quick reading of `submit`'s and `ls`'s command lines (src/modes/quick-args.ts) against the parser it
 // stands in for: for each line it reads, the handler gets what cli.ts's yargs root would hand
 // it, field for field; every other line is left to yargs.
 import { describe, expect, it } from "vitest";
 import { register, rootParser, type Positionals } from "../../src/cli.ts";
-import type { ModeArgs } from "../../src/modes/command.ts";
+import type { Options } from "yargs";
+import type { ModeArgs, ModeCommand } from "../../src/modes/command.ts";
+import { lsCommand } from "../../src/modes/ls.ts";
 import { quickArgs } from "../../src/modes/quick-args.ts";
 import { submitCommand } from "../../src/modes/submit.ts";
 import { captureContext } from "./capture-context.ts";
 
-type SubmitRunArgs = ModeArgs<typeof submitCommand.options> & { script: string };
-
-/** What cli.ts's root parser hands submit's handler for `words`. */
-async function yargsArgs(words: readonly string[]): Promise<SubmitRunArgs> {
-  let handed: SubmitRunArgs | undefined;
-  const capture = {
-    ...submitCommand,
-    run: (args: SubmitRunArgs): Promise<number> => {
+/** What cli.ts's root parser hands `mode`'s handler for `words`. */
+async function yargsArgs<O extends Record<string, Options>, P extends string>(
+  mode: ModeCommand<O, P>,
+  words: readonly string[],
+): Promise<ModeArgs<O> & Record<P, string>> {
+  let handed: (ModeArgs<O> & Record<P, string>) | undefined;
+  const capture: ModeCommand<O, P> = {
+    ...mode,
+    run: (args) => {
       handed = args;
       return Promise.resolve(0);
     },
@@ -79,7 +82,7 @@ describe("submit's command line read without yargs", () => {
     async (_line, words) => {
       const quick = quickArgs(submitCommand, words);
       expect(quick).toBeDefined();
-      expect(quick).toStrictEqual({ ...(await yargsArgs(words)) });
+      expect(quick).toStrictEqual({ ...(await yargsArgs(submitCommand, words)) });
     },
   );
 
@@ -87,6 +90,64 @@ describe("submit's command line read without yargs", () => {
     "leaves to yargs: %s",
     (_line, words) => {
       expect(quickArgs(submitCommand, words)).toBeUndefined();
+    },
+  );
+});
+
+const LS_READ_QUICKLY: readonly (readonly string[])[] = [
+  ["ls"],
+  ["ls", "--group", "g"],
+  ["ls", "--state", "queued"],
+  ["ls", "--all"],
+  ["ls", "--since", "2h"],
+  ["ls", "--limit", "20"],
+  ["ls", "--limit=5"],
+  ["ls", "--json"],
+  ["ls", "--sweeps"],
+  ["ls", "--url", "http://127.0.0.1:8001"],
+  ["ls", "--token", "T"],
+  ["ls", "--all", "--group=gpu", "--state", "failed", "--since=30m", "--limit", "7", "--json"],
+  // Read here, refused by ls's own check, as after yargs.
+  ["ls", "--state", "bogus"],
+  ["ls", "--limit", "0"],
+  ["ls", "--limit", "1.5"],
+];
+
+const LS_LEFT_TO_YARGS: readonly (readonly string[])[] = [
+  ["ls", "--help"],
+  ["ls", "-h"],
+  ["ls", "--version"],
+  ["ls", "--limit", "abc"],
+  ["ls", "--limit=abc"],
+  ["ls", "--limit", "-1"],
+  ["ls", "--limit"],
+  ["ls", "--unknown"],
+  ["ls", "--unknown", "x"],
+  ["ls", "--no-all"],
+  ["ls", "--all=false"],
+  ["ls", "--json", "true"],
+  ["ls", "--group", "a", "--group", "b"],
+  ["ls", "extra"],
+  ["ls", "--"],
+  ["ls", "--", "x"],
+  ["ls", "-"],
+  ["submit", "job.py"],
+];
+
+describe("ls's command line read without yargs", () => {
+  it.each(LS_READ_QUICKLY.map((words) => [words.join(" "), words]))(
+    "hands the handler what yargs does for: %s",
+    async (_line, words) => {
+      const quick = quickArgs(lsCommand, words);
+      expect(quick).toBeDefined();
+      expect(quick).toStrictEqual({ ...(await yargsArgs(lsCommand, words)) });
+    },
+  );
+
+  it.each(LS_LEFT_TO_YARGS.map((words) => [words.join(" "), words]))(
+    "leaves to yargs: %s",
+    (_line, words) => {
+      expect(quickArgs(lsCommand, words)).toBeUndefined();
     },
   );
 });
