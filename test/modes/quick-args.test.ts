@@ -111,6 +111,9 @@ const LS_READ_QUICKLY: readonly (readonly string[])[] = [
   ["ls", "--state", "bogus"],
   ["ls", "--limit", "0"],
   ["ls", "--limit", "1.5"],
+  ["ls", "--limit", "007"],
+  ["ls", "--state="],
+  ["ls", "--group", ""],
 ];
 
 const LS_LEFT_TO_YARGS: readonly (readonly string[])[] = [
