@@ -1,6 +1,7 @@
 // What a command run as this process gets: the real streams, environment and a stop signal
 // wired to SIGINT/SIGTERM; and the one way a command's failure becomes a line and an exit code.
-// Shared by the parser (cli.ts) and the quick lane that runs `submit` without it (quick-submit.ts).
+// Shared by the parser (cli.ts) and the quick lanes that run a plain `submit` or `ls` without it
+// (quick-submit.ts, quick-ls.ts).
 import { ExitCode, UserError } from "./common/errors.ts";
 import type { CliContext } from "./modes/command.ts";
 
