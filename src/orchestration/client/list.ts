@@ -269,8 +269,11 @@ export async function listJobs(
   else explainQueued(jobs, workers, now, picked);
   const lines = picked.map((job) => job.line());
   const namedBefore = new Set(lines.filter((job) => job.namedBefore).map((job) => job.id));
-  const shown = lines.map(({ queueTimeoutMs: _, namedBefore: __, asks: ___, ...job }) => job);
-  await addAttempts(send, shown, namedBefore, hints);
+  const runsOnce = new Set(lines.filter((job) => job.runsOnce).map((job) => job.id));
+  const shown = lines.map(
+    ({ queueTimeoutMs: _, namedBefore: __, asks: ___, runsOnce: ____, ...job }) => job,
+  );
+  await addAttempts(send, shown, namedBefore, hints && { ...hints, runsOnce });
   return {
     jobs: shown,
     more: chosen.length - shown.length,
@@ -278,25 +281,34 @@ export async function listJobs(
   };
 }
 
+/** What the walk read tells of the shown jobs' attempts (`addAttempts`). */
+export interface ShownAttemptHints extends AttemptHints {
+  /** Jobs whose spec asks for no retries. */
+  readonly runsOnce: ReadonlySet<string>;
+}
+
 /**
- * A job's last attempt: from the open records of `hints` where they tell it (a job with an
- * open record; a queued job never taken has none), else from its attempt records.
+ * A job's last attempt: from the open records of `hints` where they tell it, else from its
+ * attempt records. A run's record is closed when its job ends, or when it failed and the job
+ * is to run again (--retries), before the next run's is made; so an outstanding job's records
+ * are open but for the failed runs of a job that retries. Hence a job with an open record has
+ * its newest open one as its last, unless a failed run's follows it (read by id from there);
+ * a queued job with none has none when it never went to a worker (its queue-timeout call is
+ * pending) or when it does not retry. A running job with none is between two runs, or its
+ * run's record is not written yet (the worker takes the job and writes it side by side): read.
  */
 async function lastAttempt(
   send: Send,
   job: ListedJob,
   namedBefore: boolean,
-  hints: AttemptHints | undefined,
+  hints: ShownAttemptHints | undefined,
 ): Promise<AttemptView | undefined> {
   // Attempts named before they followed the job's lineage are found by tag only.
   if (hints && !namedBefore) {
     const open = hints.open.get(job.id);
-    // Its newest open record, or a later one closed since (a run that failed before a retry).
     if (open) return lastAttemptAfter(send, open);
-    // Its queue-timeout call is pending, so no worker took it: it has no attempt yet. (A
-    // running job without an open record is between two attempts, or its first is not yet
-    // written: it is read.)
-    if (job.stage === "queued" && hints.neverTaken.has(job.id)) return undefined;
+    if (job.stage === "queued" && (hints.neverTaken.has(job.id) || hints.runsOnce.has(job.id)))
+      return undefined;
   }
   return (await listAttempts(send, job.id, namedBefore)).at(-1);
 }
@@ -310,7 +322,7 @@ export async function addAttempts(
   send: Send,
   jobs: ListedJob[],
   namedBefore: ReadonlySet<string>,
-  hints?: AttemptHints,
+  hints?: ShownAttemptHints,
 ): Promise<void> {
   await Promise.all(
     jobs
