@@ -159,12 +159,12 @@ describe("plain ls's attempts of the jobs it shows", () => {
     await writeAttempt(url, lost, 1);
     // Attempt 1's worker died; attempt 2 failed and was closed, and its worker died before
     // claiming attempt 3: attempt 1 open, 2 closed, no 3.
-    const lostTwice = nobodysJob("nobody", 11);
+    const lostTwice = { ...nobodysJob("nobody", 11), retries: 2 };
     await writeQueuedJob(url, lostTwice, true);
     await writeAttempt(url, lostTwice, 1);
     await writeAttempt(url, lostTwice, 2, { state: "failed", reason: "exit code 1; retried" });
     // Re-queued between two retries: attempt 1 failed and closed, no attempt 2, nothing open.
-    const between = nobodysJob("nobody-c", 12);
+    const between = { ...nobodysJob("nobody-c", 12), retries: 2 };
     await writeQueuedJob(url, between, true);
     await writeAttempt(url, between, 1, { state: "failed", reason: "exit code 1; retried" });
     Object.assign(ids, { lost: lost.id, lostTwice: lostTwice.id, between: between.id });
