@@ -142,12 +142,39 @@ export async function listAttempts(
   return found;
 }
 
-function attemptView(p: {
-  param: { data?: string };
-  value: { data?: string };
+/**
+ * A job's last attempt, knowing its open records (found by the search of every open one): the
+ * newest of those, unless records after it exist (a later run failed and was closed before
+ * its retry was claimed), which are read by id from there on.
+ */
+export async function lastAttemptAfter(
+  send: Send,
+  open: readonly AttemptPromise[],
+): Promise<AttemptView | undefined> {
+  let last = open
+    .map(attemptView)
+    .reduce<AttemptView | undefined>(
+      (newest, view) => (newest && newest.attempt >= view.attempt ? newest : view),
+      undefined,
+    );
+  if (!last) return undefined;
+  for (let n = last.attempt + 1; n <= MAX_ATTEMPTS; n++) {
+    const res = await send(request("promise.get", { id: attemptId(last.jobId, n) }));
+    if (!isOk(res)) break;
+    last = attemptView(res.data.promise);
+  }
+  return last;
+}
+
+/** An attempt record's promise, as a read or a search answers it. */
+interface AttemptPromise {
+  param: { data?: unknown };
+  value: { data?: unknown };
   state: string;
   settledAt?: number;
-}): AttemptView {
+}
+
+function attemptView(p: AttemptPromise): AttemptView {
   const record = decodeValue(p.param) as AttemptRecord;
   const outcome = decodeValue(p.value) as AttemptOutcome | undefined;
   return {

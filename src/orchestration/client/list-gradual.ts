@@ -148,7 +148,9 @@ export class GradualLister {
     await slicer.check();
     const picked = chosen.slice(0, filter.limit);
     const namedBefore = new Set(picked.filter((job) => job.namedBefore).map((job) => job.id));
-    const shown = picked.map(({ queueTimeoutMs: _, namedBefore: __, asks: ___, ...job }) => job);
+    const shown = picked.map(
+      ({ queueTimeoutMs: _, namedBefore: __, asks: ___, runsOnce: ____, ...job }) => job,
+    );
     const more = chosen.length - shown.length;
     const olderMayMatch = recent?.stopped ? { olderMayMatch: true } : {};
     if (options.onRows) {

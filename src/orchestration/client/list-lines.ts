@@ -119,6 +119,8 @@ export type Gathered = ListedJob & {
   namedBefore?: boolean;
   /** What the job asks of a worker beyond a slot: GPUs, an interpreter. */
   asks?: JobAsks;
+  /** Its spec asks for no retries: while outstanding, none of its attempt records is closed. */
+  runsOnce?: boolean;
 };
 
 /**
@@ -279,6 +281,7 @@ function lineOf(
   if (spec) job.asks = { gpus: spec.gpus, interpreter: spec.interpreter };
   if (spec?.queueTimeoutMs !== undefined) job.queueTimeoutMs = spec.queueTimeoutMs;
   if (execute && isOlderExecuteId(execute.id)) job.namedBefore = true;
+  if (spec && (spec.retries ?? 0) <= 0) job.runsOnce = true;
   return job;
 }
 

@@ -68,15 +68,9 @@ async function waitingIn(
   return { waiting, complete: true };
 }
 
-/**
- * The jobs queued again: an attempt record still open (its run goes on, or its worker died)
- * whose job's execute promise is pending with no worker holding its task. By group.
- */
-async function queuedAgain(
-  send: Send,
-  holder: ReadonlyMap<string, string>,
-): Promise<Map<string, Waiting[]>> {
-  const jobIds = new Set<string>();
+/** Every open attempt record (its run goes on, or its worker died), by job id. */
+async function openAttempts(send: Send): Promise<Map<string, PromiseRecord[]>> {
+  const byJob = new Map<string, PromiseRecord[]>();
   let cursor: string | undefined;
   do {
     const res = await send(
@@ -90,13 +84,26 @@ async function queuedAgain(
     if (!isOk(res)) throw new Error(`search of open attempts answered ${JSON.stringify(res.data)}`);
     for (const attempt of res.data.promises as PromiseRecord[]) {
       const jobId = attempt.tags[TAG.attemptOf];
-      if (jobId !== undefined && !holder.has(executeId(jobId))) jobIds.add(jobId);
+      if (jobId !== undefined) byJob.set(jobId, [...(byJob.get(jobId) ?? []), attempt]);
     }
     cursor = res.data.cursor;
   } while (cursor);
+  return byJob;
+}
+
+/**
+ * The jobs queued again: an attempt record still open (its run goes on, or its worker died)
+ * whose job's execute promise is pending with no worker holding its task. By group.
+ */
+async function queuedAgain(
+  send: Send,
+  open: ReadonlyMap<string, readonly PromiseRecord[]>,
+  holder: ReadonlyMap<string, string>,
+): Promise<Map<string, Waiting[]>> {
+  const jobIds = [...open.keys()].filter((jobId) => !holder.has(executeId(jobId)));
   const byGroup = new Map<string, Waiting[]>();
   await Promise.all(
-    [...jobIds].map(async (id) => {
+    jobIds.map(async (id) => {
       const execute = await getPromise(send, executeId(id));
       if (execute?.state !== "pending") return;
       const spec = specOfKind(execute, "execute");
@@ -115,6 +122,16 @@ interface Places {
   readonly order: readonly { readonly at: number; readonly key: string }[];
   /** Every waiting job was read (the queue was within QUEUE_READ_CAP). */
   readonly complete: boolean;
+  /** The jobs read whose queue-timeout call is pending and whose task nobody holds. */
+  readonly neverTaken: readonly string[];
+}
+
+/** What `QueueCounter.attemptHints` tells. */
+export interface AttemptHints {
+  /** Every attempt record left open, by job id. */
+  readonly open: ReadonlyMap<string, readonly PromiseRecord[]>;
+  /** Jobs waiting for a first worker: no attempt of theirs was recorded, or one is open. */
+  readonly neverTaken: ReadonlySet<string>;
 }
 
 /** How many jobs wait ahead of one: exactly, or at least (a queue longer than was read). */
@@ -132,6 +149,7 @@ export class QueueCounter {
   readonly #holder: ReadonlyMap<string, string>;
   readonly #places = new Map<string, Promise<Places>>();
   readonly #cap: number;
+  #open: Promise<Map<string, PromiseRecord[]>> | undefined;
   #again: Promise<Map<string, Waiting[]>> | undefined;
 
   constructor(send: Send, holder: ReadonlyMap<string, string>, cap: number = QUEUE_READ_CAP) {
@@ -153,13 +171,13 @@ export class QueueCounter {
   }
 
   async #read(group: string): Promise<Places> {
-    this.#again ??= queuedAgain(this.#send, this.#holder);
+    const open = this.openAttempts();
+    this.#again ??= open.then((byJob) => queuedAgain(this.#send, byJob, this.#holder));
     const [now, again] = await Promise.all([waitingIn(this.#send, group, this.#cap), this.#again]);
     // A job a worker holds runs, whatever its call says: the worker settles the call just
     // after it takes the job, and a listing can fall between the two.
-    const waiting = new Map(
-      now.waiting.filter((job) => !this.#holder.has(executeId(job.id))).map((job) => [job.id, job]),
-    );
+    const called = now.waiting.filter((job) => !this.#holder.has(executeId(job.id)));
+    const waiting = new Map(called.map((job) => [job.id, job]));
     for (const job of again.get(group) ?? []) waiting.set(job.id, job);
     // Ties in the order a full read meets them: its search's, by execute promise id.
     const order = [...waiting.values()]
@@ -169,7 +187,32 @@ export class QueueCounter {
       place: new Map(order.map((job, at) => [job.id, at])),
       order,
       complete: now.complete,
+      neverTaken: called.map((job) => job.id),
     };
+  }
+
+  /** Every open attempt record, by job id: read once, beside the queues. */
+  openAttempts(): Promise<Map<string, PromiseRecord[]>> {
+    if (!this.#open) {
+      this.#open = openAttempts(this.#send);
+      // Awaited where it matters; one read for nothing may fail unheard.
+      this.#open.catch(() => undefined);
+    }
+    return this.#open;
+  }
+
+  /**
+   * What the queues read tell of the attempts of the jobs shown, without reading each job's
+   * records (list.ts `addAttempts`): every open record, and the jobs never taken (their
+   * queue-timeout call is still pending, as the worker that takes a job settles it).
+   */
+  async attemptHints(): Promise<AttemptHints> {
+    const [open, read] = await Promise.all([
+      this.openAttempts(),
+      // A queue read for nothing (no job of it shown) may have failed: it tells nothing then.
+      Promise.all([...this.#places.values()].map((places) => places.catch(() => undefined))),
+    ]);
+    return { open, neverTaken: new Set(read.flatMap((places) => places?.neverTaken ?? [])) };
   }
 
   /**

@@ -12,7 +12,10 @@ import type { PromiseRecord } from "./view.ts";
 
 /** Probes of one level sent at once: most walks find a recent bucket in the first batch. */
 const PROBE_BATCH = 16;
-/** The same for a walk of pending promises (below). */
+/**
+ * The same for a walk of pending promises (below), by tag alone: outstanding jobs are the
+ * newest, so the first few buckets most often hold them, and probes past those are wasted.
+ */
 const PENDING_BATCH = 4;
 const SEARCH_PAGE = 1000;
 
@@ -100,11 +103,25 @@ export async function walkRecentRoots(
     )
       starts.push(start);
     const finest = depth === BUCKET_LEVELS.length - 1;
-    // Outstanding jobs are few beside finished ones: a bucket probed past those the caller
-    // needs costs more than the round trips saved by sending many probes at once.
     const perBatch = of.pending && !finest ? PENDING_BATCH : PROBE_BATCH;
     for (let at = 0; at < starts.length; at += perBatch) {
       const batch = starts.slice(at, at + perBatch);
+      if (!finest && of.pending) {
+        // Probed by its tag alone first: a server answers that from the bucket's own promises,
+        // where a probe for pending ones may walk every pending promise until one carries the
+        // tag (the embedded server does, for a bucket not rare), which for an empty bucket is
+        // all of them. Only a bucket that holds any is probed for pending ones, newest first
+        // and one at a time: the first that holds some is most often enough.
+        const nonEmpty = await Promise.all(
+          batch.map((start) => bucketHasAny(send, {}, level, start)),
+        );
+        for (const [i, start] of batch.entries()) {
+          if (!nonEmpty[i] || !(await bucketHasAny(send, of, level, start))) continue;
+          const inner = [Math.max(from, start), Math.min(to, start + level.widthMs - 1)] as const;
+          if (await walk(depth + 1, ...inner)) return true;
+        }
+        continue;
+      }
       if (finest && of.pending) {
         // A second of a minute that holds pending jobs is probed by its tag alone (a probe
         // for pending ones may walk every pending promise), and read only if it holds any,

@@ -6,13 +6,13 @@
 // asked for, the roots'; without, the pending roots and execute promises', and the jobs
 // queued ahead of those shown are counted from their small queue-timeout calls
 // (list-queue.ts). Everything is read only when those run out.
-import { listAttempts } from "../attempts.ts";
+import { lastAttemptAfter, listAttempts, type AttemptView } from "../attempts.ts";
 import { isDetachedReceipt, type JobSpec } from "../jobs/job.ts";
 import { specOfKind } from "../jobs/job-param.ts";
 import { executeId, TAG } from "../jobs/names.ts";
 import { liveWorkersAmong, searchAcquiredTasks, type WorkerView } from "../presence.ts";
 import { decodeValue, isOk, request, type Send } from "../wire/wire.ts";
-import { QueueCounter, type Ahead } from "./list-queue.ts";
+import { QueueCounter, type Ahead, type AttemptHints } from "./list-queue.ts";
 import { walkRecentRoots } from "./list-recent.ts";
 import {
   explainCounted,
@@ -220,6 +220,8 @@ export async function listJobs(
   let recent: { jobs: Placed[]; stopped: true } | undefined;
   // How many are queued ahead of each queued job shown, where the walk's jobs are used.
   let ahead: Map<string, Ahead> | undefined;
+  // What the queues read tell of the shown jobs' attempts, where the walk's jobs are used.
+  let hints: AttemptHints | undefined;
   const chosenOf = (among: readonly Placed[]) =>
     among.filter((job) => matches(job, filter, now)).sort(newestFirst);
   if (filter.all) {
@@ -241,8 +243,12 @@ export async function listJobs(
       pending: true,
       // A queue is read as soon as a job of it may be shown, beside the rest of the walk.
       onPlaced: (placed) => {
-        for (const job of placed)
-          if (job.stage === "queued" && matches(job, filter, now)) void counter.start(job.group);
+        for (const job of placed) {
+          if (!matches(job, filter, now)) continue;
+          if (job.stage === "queued") void counter.start(job.group);
+          // A running job's attempt is told by the open attempt records, read once.
+          else if (job.stage === "running") void counter.openAttempts();
+        }
       },
     });
     if (walked) {
@@ -250,6 +256,7 @@ export async function listJobs(
       if (ahead) {
         recent = walked;
         jobs = walked.jobs;
+        hints = await counter.attemptHints();
       }
     }
     // The walk ran out (few outstanding jobs, or jobs without the tags), or a job shown was
@@ -262,8 +269,11 @@ export async function listJobs(
   else explainQueued(jobs, workers, now, picked);
   const lines = picked.map((job) => job.line());
   const namedBefore = new Set(lines.filter((job) => job.namedBefore).map((job) => job.id));
-  const shown = lines.map(({ queueTimeoutMs: _, namedBefore: __, asks: ___, ...job }) => job);
-  await addAttempts(send, shown, namedBefore);
+  const runsOnce = new Set(lines.filter((job) => job.runsOnce).map((job) => job.id));
+  const shown = lines.map(
+    ({ queueTimeoutMs: _, namedBefore: __, asks: ___, runsOnce: ____, ...job }) => job,
+  );
+  await addAttempts(send, shown, namedBefore, hints && { ...hints, runsOnce });
   return {
     jobs: shown,
     more: chosen.length - shown.length,
@@ -271,20 +281,54 @@ export async function listJobs(
   };
 }
 
+/** What the walk read tells of the shown jobs' attempts (`addAttempts`). */
+export interface ShownAttemptHints extends AttemptHints {
+  /** Jobs whose spec asks for no retries. */
+  readonly runsOnce: ReadonlySet<string>;
+}
+
+/**
+ * A job's last attempt: from the open records of `hints` where they tell it, else from its
+ * attempt records. A run's record is closed when its job ends, or when it failed and the job
+ * is to run again (--retries), before the next run's is made; so an outstanding job's records
+ * are open but for the failed runs of a job that retries. Hence a job with an open record has
+ * its newest open one as its last, unless a failed run's follows it (read by id from there);
+ * a queued job with none has none when it never went to a worker (its queue-timeout call is
+ * pending) or when it does not retry. A running job with none is between two runs, or its
+ * run's record is not written yet (the worker takes the job and writes it side by side): read.
+ */
+async function lastAttempt(
+  send: Send,
+  job: ListedJob,
+  namedBefore: boolean,
+  hints: ShownAttemptHints | undefined,
+): Promise<AttemptView | undefined> {
+  // Attempts named before they followed the job's lineage are found by tag only.
+  if (hints && !namedBefore) {
+    const open = hints.open.get(job.id);
+    if (open) return lastAttemptAfter(send, open);
+    if (job.stage === "queued" && (hints.neverTaken.has(job.id) || hints.runsOnce.has(job.id)))
+      return undefined;
+  }
+  return (await listAttempts(send, job.id, namedBefore)).at(-1);
+}
+
 /**
  * The attempt and start of each outstanding job shown, and for a queued one whose last run
- * was cut off, who stopped answering: its attempt records, for those jobs only.
+ * was cut off, who stopped answering: its attempt records, for those jobs only, or what
+ * `hints` (the walk's queues) tell of them.
  */
 export async function addAttempts(
   send: Send,
   jobs: ListedJob[],
   namedBefore: ReadonlySet<string>,
+  hints?: ShownAttemptHints,
 ): Promise<void> {
   await Promise.all(
     jobs
       .filter((job) => job.stage === "queued" || job.stage === "running")
       .map(async (job) => {
-        const last = (await listAttempts(send, job.id, namedBefore.has(job.id))).at(-1);
+        const last = await lastAttempt(send, job, namedBefore.has(job.id), hints);
         if (!last) return;
         job.attempt = last.attempt;
         if (job.stage === "queued" && last.promiseState === "pending") {
