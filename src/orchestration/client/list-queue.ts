@@ -15,11 +15,9 @@ import { getPromise, type PromiseRecord } from "./view.ts";
 const SEARCH_PAGE = 1000;
 
 /**
- * The most of a group's waiting jobs read to count its queue: one search page. Beyond it a
- * job is shown as queued behind "N+" (at least N), as a full count of 10,000 queued jobs cost
- * `ls` most of its time (10 pages of calls). Searches answer in promise id order, and the ids
- * modulate makes start with the submission time, so the page read is the group's oldest
- * waiting jobs: those near the front get their exact place.
+ * The most of a group's waiting jobs read to count its queue: one search page. In a longer
+ * queue every job is shown as queued behind "N+" (at least N: the jobs read that are ahead of
+ * it), as a full count of 10,000 queued jobs cost `ls` most of its time (10 pages of calls).
  */
 export const QUEUE_READ_CAP = SEARCH_PAGE;
 
@@ -236,7 +234,10 @@ export class QueueCounter {
       if (!queue) return undefined;
       const at = queue.place.get(job.id);
       if (at !== undefined) {
-        ahead.set(job.id, { count: at, atLeast: false });
+        // Read only in part, the queue may hold jobs ahead of this one that were not read: a
+        // sweep's ids (`S.10` before `S.2`) do not follow submission order, so the page read
+        // need not be the queue's front.
+        ahead.set(job.id, { count: at, atLeast: !queue.complete });
         continue;
       }
       if (queue.complete) return undefined;
