@@ -8,24 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listJobs, type ListFilter } from "../../../src/orchestration/client/list.ts";
 import { ModulateClient } from "../../../src/orchestration/client.ts";
 import type { JobSpec } from "../../../src/orchestration/jobs/job.ts";
-import {
-  attemptId,
-  EXECUTE_FUNCTION,
-  executeId,
-  jobChildTags,
-  newJobId,
-  QUEUE_TIMEOUT_FUNCTION,
-  queueTimeoutId,
-  SUBMIT_FUNCTION,
-  TAG,
-} from "../../../src/orchestration/jobs/names.ts";
-import { timeBucketTags } from "../../../src/orchestration/jobs/time-buckets.ts";
-import { queueTimeoutTags } from "../../../src/orchestration/queue-deadline.ts";
-import { anycastAddress } from "../../../src/orchestration/wire/poll-address.ts";
-import { encodeValue } from "../../../src/orchestration/wire/values.ts";
+import { attemptId, newJobId } from "../../../src/orchestration/jobs/names.ts";
 import { requestSender, type Send } from "../../../src/orchestration/wire/wire.ts";
 import { jobSpec, startRouterProcess, startWorkerProcess } from "../../helpers/cluster.ts";
-import { send as sendRaw } from "../../helpers/protocol-client.ts";
+import { writeAttemptRecord, writeRoutedJob } from "../../helpers/routed-jobs.ts";
 import {
   eventually,
   startServerProcess,
@@ -36,82 +22,24 @@ import {
 
 afterAll(stopAll);
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-async function must(url: string, kind: string, data: unknown): Promise<void> {
-  const answer = await sendRaw(url, kind, data);
-  if (answer.status >= 300) throw new Error(`${kind} answered ${answer.status}`);
-}
-
-/** An attempt's record as a worker of `group` that is gone left it: open, or settled. */
-async function writeAttempt(
+/** Attempt `n` of `spec` as a worker that is gone left it: open, or settled. */
+function writeAttempt(
   url: string,
   spec: JobSpec,
   n: number,
   settled?: { state: string; reason: string },
 ): Promise<void> {
-  const id = attemptId(spec.id, n);
-  await must(url, "promise.create", {
-    id,
-    timeoutAt: Date.now() + DAY_MS,
-    param: encodeValue({
-      jobId: spec.id,
-      attempt: n,
-      worker: { host: "gone", pid: `gone-${n}`, group: spec.group },
-      startedAt: spec.submittedAt + n,
-      token: `t${n}`,
-    }),
-    tags: { [TAG.attemptOf]: spec.id, [TAG.kind]: "attempt", ...jobChildTags(spec.id, id) },
+  return writeAttemptRecord(url, spec, n, {
+    pid: `gone-${n}`,
+    startedAt: spec.submittedAt + n,
+    token: `t${n}`,
+    ...(settled ? { settled } : {}),
   });
-  if (settled)
-    await must(url, "promise.settle", { id, state: "resolved", value: encodeValue(settled) });
 }
 
-/**
- * A job as a client and a router leave one routed to a group nobody serves, its execute
- * promise pending; its queue-timeout call pending while `taken` is false, settled else.
- */
-async function writeQueuedJob(url: string, spec: JobSpec, taken: boolean): Promise<void> {
-  const timeoutAt = Date.now() + DAY_MS;
-  const execute = executeId(spec.id);
-  await must(url, "promise.create", {
-    id: spec.id,
-    timeoutAt,
-    param: encodeValue({ func: SUBMIT_FUNCTION, args: [spec], version: 1 }),
-    tags: { [TAG.kind]: "job", [TAG.group]: spec.group, ...timeBucketTags(spec.submittedAt) },
-  });
-  await must(url, "promise.settle", {
-    id: spec.id,
-    state: "resolved",
-    value: encodeValue({ detached: true, id: spec.id, group: spec.group, executeId: execute }),
-  });
-  await must(url, "promise.create", {
-    id: execute,
-    timeoutAt,
-    param: encodeValue({ func: EXECUTE_FUNCTION, args: [spec], version: 1 }),
-    tags: {
-      [TAG.executeOf]: spec.id,
-      [TAG.kind]: "execute",
-      [TAG.group]: spec.group,
-      ...timeBucketTags(spec.submittedAt),
-      ...jobChildTags(spec.id, execute),
-      "resonate:target": anycastAddress(spec.group),
-    },
-  });
-  // Addressed to nobody: no router is to end these jobs while the test reads them.
-  const call = queueTimeoutId(spec.id);
-  await must(url, "promise.create", {
-    id: call,
-    timeoutAt,
-    param: encodeValue({ func: QUEUE_TIMEOUT_FUNCTION, args: [{ id: spec.id }], version: 1 }),
-    tags: { ...queueTimeoutTags(spec, timeoutAt), ...jobChildTags(spec.id, call) },
-  });
-  if (taken)
-    await must(url, "promise.settle", {
-      id: call,
-      state: "resolved",
-      value: encodeValue({ takenBy: { host: "gone", pid: "gone-1", group: spec.group } }),
-    });
+/** A job routed to a group nobody serves; its queue-timeout call settled once `taken`. */
+function writeQueuedJob(url: string, spec: JobSpec, taken: boolean): Promise<void> {
+  return writeRoutedJob(url, spec, { queueCall: taken ? "taken" : "pending" });
 }
 
 function nobodysJob(group: string, i: number): JobSpec {

@@ -9,24 +9,10 @@ import { listJobs, type JobList, type ListFilter } from "../../../src/orchestrat
 import { ModulateClient } from "../../../src/orchestration/client.ts";
 import type { WorkerView } from "../../../src/orchestration/presence.ts";
 import type { JobSpec } from "../../../src/orchestration/jobs/job.ts";
-import {
-  attemptId,
-  EXECUTE_FUNCTION,
-  executeId,
-  jobChildTags,
-  newJobId,
-  QUEUE_TIMEOUT_FUNCTION,
-  queueTimeoutId,
-  SUBMIT_FUNCTION,
-  TAG,
-} from "../../../src/orchestration/jobs/names.ts";
-import { queueTimeoutTags } from "../../../src/orchestration/queue-deadline.ts";
-import { timeBucketTags } from "../../../src/orchestration/jobs/time-buckets.ts";
-import { anycastAddress } from "../../../src/orchestration/wire/poll-address.ts";
-import { encodeValue } from "../../../src/orchestration/wire/values.ts";
+import { newJobId } from "../../../src/orchestration/jobs/names.ts";
 import { requestSender, type Send } from "../../../src/orchestration/wire/wire.ts";
 import { jobSpec, startRouterProcess, startWorkerProcess } from "../../helpers/cluster.ts";
-import { send as sendRaw } from "../../helpers/protocol-client.ts";
+import { writeAttemptRecord, writeRoutedJob } from "../../helpers/routed-jobs.ts";
 import {
   eventually,
   startServerProcess,
@@ -37,76 +23,26 @@ import {
 
 /** Queued jobs written through the protocol: more than two of `ls`'s pages of a search. */
 const QUEUED = 2_100;
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-async function must(url: string, kind: string, data: unknown): Promise<void> {
-  const answer = await sendRaw(url, kind, data);
-  if (answer.status >= 300) throw new Error(`${kind} answered ${answer.status}`);
-}
-
 /**
- * A job left as a client and a router leave one routed to `group`: its root resolved with the
- * receipt, its execute promise pending and addressed to the group; with `lostWorker`, its
- * first attempt's record open as a worker that died left it. Without `routed`, only its root,
- * which no router will see (it carries no router's address): a job waiting to be routed.
+ * A job left as a client and a router leave one routed to `group`; with `lostWorker`, its
+ * first attempt's record open as a worker that died left it (and its queue-timeout call
+ * settled then, so not made here). Without `routed`, only its root: a job waiting to be routed.
  */
 async function writeJob(
   url: string,
   spec: JobSpec,
   options: { routed: boolean; lostWorker?: boolean },
 ): Promise<void> {
-  const timeoutAt = Date.now() + DAY_MS;
-  const execute = executeId(spec.id);
-  await must(url, "promise.create", {
-    id: spec.id,
-    timeoutAt,
-    param: encodeValue({ func: SUBMIT_FUNCTION, args: [spec], version: 1 }),
-    tags: { [TAG.kind]: "job", [TAG.group]: spec.group, ...timeBucketTags(spec.submittedAt) },
+  await writeRoutedJob(url, spec, {
+    routed: options.routed,
+    queueCall: options.lostWorker ? "none" : "pending",
   });
-  if (!options.routed) return;
-  await must(url, "promise.settle", {
-    id: spec.id,
-    state: "resolved",
-    value: encodeValue({ detached: true, id: spec.id, group: spec.group, executeId: execute }),
-  });
-  await must(url, "promise.create", {
-    id: execute,
-    timeoutAt,
-    param: encodeValue({ func: EXECUTE_FUNCTION, args: [spec], version: 1 }),
-    tags: {
-      [TAG.executeOf]: spec.id,
-      [TAG.kind]: "execute",
-      [TAG.group]: spec.group,
-      ...timeBucketTags(spec.submittedAt),
-      ...jobChildTags(spec.id, execute),
-      "resonate:target": anycastAddress(spec.group),
-    },
-  });
-  if (!options.lostWorker) {
-    // Its queue-timeout call, pending until a worker takes it (a lost worker's job was taken).
-    // Addressed to nobody: no router is to end these jobs while the test reads them.
-    const call = queueTimeoutId(spec.id);
-    await must(url, "promise.create", {
-      id: call,
-      timeoutAt,
-      param: encodeValue({ func: QUEUE_TIMEOUT_FUNCTION, args: [{ id: spec.id }], version: 1 }),
-      tags: { ...queueTimeoutTags(spec, timeoutAt), ...jobChildTags(spec.id, call) },
-    });
-    return;
-  }
-  const attempt = attemptId(spec.id, 1);
-  await must(url, "promise.create", {
-    id: attempt,
-    timeoutAt,
-    param: encodeValue({
-      jobId: spec.id,
-      attempt: 1,
-      worker: { host: "gone", pid: `${spec.group}-gone-1`, group: spec.group },
+  if (options.routed && options.lostWorker)
+    await writeAttemptRecord(url, spec, 1, {
+      pid: `${spec.group}-gone-1`,
       startedAt: spec.submittedAt + 5,
       token: "t",
-    }),
-    tags: { [TAG.attemptOf]: spec.id, [TAG.kind]: "attempt", ...jobChildTags(spec.id, attempt) },
-  });
+    });
 }
 
 function nobodysJob(i: number, at: number): JobSpec {
