@@ -4,20 +4,10 @@
 // (--help, -h, --no-all, an unknown option, a word --limit cannot count) goes to cli.ts as
 // before, so help and errors of usage read exactly as they did. Kept apart from quick-submit.ts
 // so that neither lane loads the other's command.
-import { traceStep } from "./common/trace.ts";
 import { lsCommand } from "./modes/ls.ts";
-import { quickArgs } from "./modes/quick-args.ts";
-import { processContext, reportFailure } from "./process-context.ts";
+import { runWithoutParser } from "./quick-lane.ts";
 
 /** Runs `argv` as a listing and returns its exit code; undefined where yargs must read it. */
-export async function lsWithoutParser(argv: readonly string[]): Promise<number | undefined> {
-  traceStep("loaded");
-  const args = quickArgs(lsCommand, argv);
-  if (args === undefined) return undefined;
-  const ctx = processContext();
-  try {
-    return await lsCommand.run(args, ctx);
-  } catch (error) {
-    return reportFailure(error, ctx);
-  }
+export function lsWithoutParser(argv: readonly string[]): Promise<number | undefined> {
+  return runWithoutParser(lsCommand, argv);
 }

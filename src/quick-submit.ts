@@ -2,20 +2,10 @@
 // other command were most of what submit loaded before its first request (issue 17). The line
 // is read by the submit command's own schema (modes/quick-args.ts); anything else goes to
 // cli.ts as before, so help, errors of usage and every other command read exactly as they did.
-import { quickArgs } from "./modes/quick-args.ts";
 import { submitCommand } from "./modes/submit.ts";
-import { processContext, reportFailure } from "./process-context.ts";
-import { traceStep } from "./common/trace.ts";
+import { runWithoutParser } from "./quick-lane.ts";
 
 /** Runs `argv` as a submission and returns its exit code; undefined where yargs must read it. */
-export async function submitWithoutParser(argv: readonly string[]): Promise<number | undefined> {
-  traceStep("loaded");
-  const args = quickArgs(submitCommand, argv);
-  if (args === undefined) return undefined;
-  const ctx = processContext();
-  try {
-    return await submitCommand.run(args, ctx);
-  } catch (error) {
-    return reportFailure(error, ctx);
-  }
+export function submitWithoutParser(argv: readonly string[]): Promise<number | undefined> {
+  return runWithoutParser(submitCommand, argv);
 }
