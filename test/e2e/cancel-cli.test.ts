@@ -19,6 +19,7 @@ import {
   tempDir,
 } from "../helpers/processes.ts";
 import { send } from "../helpers/protocol-client.ts";
+import { requestsOfKind } from "../helpers/server-metrics.ts";
 
 const clients: ModulateClient[] = [];
 afterEach(async () => {
@@ -121,15 +122,8 @@ async function witnessRuns(url: string, group: string): Promise<void> {
 }
 
 /** How many listeners the server has been asked to register (its /metrics). */
-async function registrations(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  let count = 0;
-  for (const line of text.split("\n")) {
-    const match =
-      /^modulate_server_requests_total\{kind="promise\.register_listener"[^}]*\} (\d+)/.exec(line);
-    if (match) count += Number(match[1]);
-  }
-  return count;
+function registrations(url: string): Promise<number> {
+  return requestsOfKind(url, "promise.register_listener");
 }
 
 async function cancelRecord(url: string, id: string): Promise<Partial<CanceledRecord>> {

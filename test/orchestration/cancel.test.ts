@@ -23,6 +23,7 @@ import {
 } from "../../src/orchestration/wire/wire.ts";
 import type { RunningServer } from "../../src/server/server.ts";
 import { eventually } from "../helpers/processes.ts";
+import { requestsOfKind } from "../helpers/server-metrics.ts";
 
 const stoppers: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -79,15 +80,8 @@ async function settle(
 }
 
 /** How many listeners the server has been asked to register (its /metrics). */
-async function registrations(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  let count = 0;
-  for (const line of text.split("\n")) {
-    const match =
-      /^modulate_server_requests_total\{kind="promise\.register_listener"[^}]*\} (\d+)/.exec(line);
-    if (match) count += Number(match[1]);
-  }
-  return count;
+function registrations(url: string): Promise<number> {
+  return requestsOfKind(url, "promise.register_listener");
 }
 
 const CANCELED = { state: "canceled", reason: "canceled by ada@lab at then" };
