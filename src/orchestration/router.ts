@@ -107,6 +107,9 @@ export function submitOrchestration(
   // ctx.options cannot name the call's promise; the SDK's own builder, on the same network,
   // can: a client then waits on the execute promise by its name (client.ts).
   const builder = new OptionsBuilder({ match: options.match });
+  // Targets go in as addresses: the builder tells a group name from an address by parsing it
+  // as a URL, and a name costs that parse's thrown error, twice a job.
+  const entryAddress = options.match(ENTRY_GROUP);
   const clock = options.clock ?? Date.now;
   const waitForJob: WaitForJob =
     options.waitForJob ??
@@ -125,7 +128,7 @@ export function submitOrchestration(
       routed,
       builder.build({
         id: executeId(spec.id),
-        target: group,
+        target: options.match(group),
         timeout: queueTimeoutMs + runsAllowedMs(spec),
         tags: {
           [TAG.executeOf]: spec.id,
@@ -159,7 +162,7 @@ export function submitOrchestration(
       queueTimeoutCall(routed, deliverAt),
       builder.build({
         id: queueTimeoutId(spec.id),
-        target: ENTRY_GROUP,
+        target: entryAddress,
         timeout: queueTimeoutMs + runsAllowedMs(spec),
         tags: {
           ...queueTimeoutTags(routed, deliverAt),
