@@ -35,6 +35,10 @@ export class SqliteDatabase {
     // "full" is kept by WalSync, off the event loop, rather than by SQLite inside COMMIT.
     this.#db.exec("PRAGMA synchronous = NORMAL");
     this.#db.exec("PRAGMA busy_timeout = 5000");
+    // Statement journals (an upsert's or INSERT OR REPLACE's undo inside a transaction) stay in
+    // memory: with temp_store at its default SQLite created and unlinked a file under /var/tmp
+    // for them, about once every two or three requests of a job's task.
+    this.#db.exec("PRAGMA temp_store = MEMORY");
     checkSchemaVersion(this.#db, options.path);
     this.#db.exec(SCHEMA);
     this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
