@@ -35,9 +35,11 @@ export class SqliteDatabase {
     // "full" is kept by WalSync, off the event loop, rather than by SQLite inside COMMIT.
     this.#db.exec("PRAGMA synchronous = NORMAL");
     this.#db.exec("PRAGMA busy_timeout = 5000");
-    // Statement journals (an upsert's or INSERT OR REPLACE's undo inside a transaction) stay in
-    // memory: with temp_store at its default SQLite created and unlinked a file under /var/tmp
-    // for them, about once every two or three requests of a job's task.
+    // Savepoint and statement journals stay in memory. With the default, the journal of the
+    // per-request savepoints (each page a request touched again after an earlier one in its
+    // batch) went to a file under /var/tmp, created and unlinked about every 2-3 requests of
+    // a job's task. Batches now run without those savepoints (engine.ts), but the timers'
+    // tick and a batch applied again after a throw still take them.
     this.#db.exec("PRAGMA temp_store = MEMORY");
     checkSchemaVersion(this.#db, options.path);
     this.#db.exec(SCHEMA);
