@@ -144,7 +144,7 @@ export class Engine implements RequestEngine {
     let wrote: boolean;
     try {
       this.#store.begin();
-      for (const item of batch) replies.push(this.#applyOne(now, item.request, messages));
+      replies.push(...this.#applyAll(now, batch, messages));
       if (this.#tickDue) {
         this.#tickDue = false;
         const ticked = this.#store.savepoint(() => this.#state.tick(now, TICK_BATCH));
@@ -179,6 +179,30 @@ export class Engine implements RequestEngine {
       if (messages.length > 0) this.#onMessages(messages);
     }, wrote);
     this.#rearm(more);
+  }
+
+  /**
+   * Applies the batch's requests without a savepoint each (two statements a request, and
+   * SQLite's journal of every page a request touches again): a request that throws is a bug
+   * or a storage failure, rare, and only then is the batch undone and applied again with each
+   * request in a savepoint of its own, so that the throw undoes its writes alone. The state
+   * machine keeps nothing between requests, so the second pass writes what the first did.
+   */
+  #applyAll(now: number, batch: Pending[], messages: Outgoing[]): Reply[] {
+    const replies: Reply[] = [];
+    try {
+      for (const item of batch) {
+        const applied = this.#state.apply(now, item.request);
+        messages.push(...applied.messages);
+        replies.push(applied.reply);
+      }
+      return replies;
+    } catch {
+      this.#store.rollback();
+      this.#store.begin();
+      messages.length = 0;
+      return batch.map((item) => this.#applyOne(now, item.request, messages));
+    }
   }
 
   #applyOne(now: number, request: Request, messages: Outgoing[]): Reply {

@@ -35,6 +35,12 @@ export class SqliteDatabase {
     // "full" is kept by WalSync, off the event loop, rather than by SQLite inside COMMIT.
     this.#db.exec("PRAGMA synchronous = NORMAL");
     this.#db.exec("PRAGMA busy_timeout = 5000");
+    // Savepoint and statement journals stay in memory. With the default, the journal of the
+    // per-request savepoints (each page a request touched again after an earlier one in its
+    // batch) went to a file under /var/tmp, created and unlinked about every 2-3 requests of
+    // a job's task. Batches now run without those savepoints (engine.ts), but the timers'
+    // tick and a batch applied again after a throw still take them.
+    this.#db.exec("PRAGMA temp_store = MEMORY");
     checkSchemaVersion(this.#db, options.path);
     this.#db.exec(SCHEMA);
     this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
