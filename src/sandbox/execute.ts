@@ -12,13 +12,15 @@ import {
   buildLaunchCommand,
   sameSandboxShape,
   sandboxShapeOf,
+  warmRecord,
   type LaunchCommand,
 } from "./launch.ts";
 import { HeadTailCapture, LineSplitter } from "./output.ts";
 import { judgeOutcome } from "./outcome.ts";
 import type { AttemptPlan, JobPlan } from "./prepare.ts";
 import { killProcessGroup, processGroupAlive, signalFromBwrapStatus } from "./signals.ts";
-import { standbyCommand, type StandbyShell } from "./standby.ts";
+import { standbyCommand, type StandbyShell, type WarmStandby } from "./standby.ts";
+import { encodeWarmRecord, rlimitsFit } from "./warm-python.ts";
 import type { JobOutcome, SandboxConfig } from "./types.ts";
 import {
   collectOutputs,
@@ -117,7 +119,9 @@ export async function execute(
     const bare =
       standby &&
       buildLaunchCommand(job, config, [], { rlimitsInShell: true, insideSandbox: inside });
-    const handover = bare && standbyCommand(bare.file, bare.args, env, job.cwd, bare.shellSetup);
+    const handover = standby?.warm
+      ? warmHandover(job, env, config, standby.warm)
+      : bare && standbyCommand(bare.file, bare.args, env, job.cwd, bare.shellSetup);
     if (!handover) options.standby?.discard();
     const launch =
       bare && handover ? bare : buildLaunchCommand(job, config, cgroup?.procsFiles ?? []);
@@ -199,6 +203,20 @@ async function allOrFirstError<T>(steps: Promise<unknown>[], last: Promise<T>): 
   const settled = await Promise.allSettled([...steps, last]);
   for (const step of settled) if (step.status === "rejected") throw step.reason;
   return last;
+}
+
+/**
+ * A warm python's record for this job (launch.ts `warmRecord`); undefined where it cannot
+ * set the job's rlimits (above its hard limits): the job then starts the ordinary way.
+ */
+function warmHandover(
+  job: JobPlan,
+  env: Readonly<Record<string, string>>,
+  config: SandboxConfig,
+  warm: WarmStandby,
+): string | undefined {
+  const record = warmRecord(job, env, config, warm);
+  return rlimitsFit(record.rlimits, warm.hardLimits) ? encodeWarmRecord(record) : undefined;
 }
 
 function fitsStandby(standby: StandbyShell, job: JobPlan, config: SandboxConfig): boolean {
