@@ -39,14 +39,24 @@ export interface ExecuteOptions {
   readonly onLine?: (record: LogRecord) => void;
   /** A shell already in `job.cgroup`, waiting to become this job (standby.ts). */
   readonly standby?: StandbyShell;
-  /** Called once the sandbox is ready and the script is about to be launched (for metrics). */
-  readonly onLaunch?: () => void;
+  /**
+   * Called once the sandbox is ready and the script is about to be launched (for metrics),
+   * with how it starts.
+   */
+  readonly onLaunch?: (start: LaunchStart) => void;
   /**
    * Called once the job's main process has exited, before the sandbox is swept and closed
    * (its last output may still be draining from the pipes).
    */
   readonly onExit?: () => void;
 }
+
+/**
+ * How a job's program started: `warm`, its script in a warm python that was waiting for it
+ * (warm-python.ts); `standby`, exec'd by its slot's standby (a shell, or a warm python that
+ * could not run it as if started cold); `cold`, spawned.
+ */
+export type LaunchStart = "warm" | "standby" | "cold";
 
 /** How long the final sweep may take to empty a cgroup or process group. */
 const SWEEP_DEADLINE_MS = 5_000;
@@ -125,7 +135,9 @@ export async function execute(
     if (!handover) options.standby?.discard();
     const launch =
       bare && handover ? bare : buildLaunchCommand(job, config, cgroup?.procsFiles ?? []);
-    options.onLaunch?.();
+    options.onLaunch?.(
+      !handover ? "cold" : standby?.warm && handover.startsWith("run\0") ? "warm" : "standby",
+    );
     const observed = await runLaunched(launch, job, env, config, cgroup, {
       stdout,
       stderr,

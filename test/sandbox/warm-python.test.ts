@@ -88,9 +88,8 @@ async function runCold(job: Job, file: string, dir: string): Promise<Ran> {
 
 async function runWarm(job: Job, file: string, dir: string): Promise<Ran> {
   const env = { PATH: "/usr/bin:/bin", ...job.env };
-  const startEnv = job.startEnv ?? Object.fromEntries(
-    Object.entries(env).filter(([name]) => name !== "PATH"),
-  );
+  const startEnv =
+    job.startEnv ?? Object.fromEntries(Object.entries(env).filter(([name]) => name !== "PATH"));
   const standby = new StandbyShell({
     procsFiles: [],
     scratchDir: scratch,
@@ -185,7 +184,8 @@ describe.each(PYTHONS)("a job in a warm %s", (python) => {
   it("reports an uncaught exception byte for byte, exit 1, through the script's own hook", async () => {
     const plain = await both({
       python,
-      script: "import atexit\natexit.register(print, 'atexit ran')\ndef f():\n    raise ValueError('bad')\nf()\n",
+      script:
+        "import atexit\natexit.register(print, 'atexit ran')\ndef f():\n    raise ValueError('bad')\nf()\n",
     });
     expect(plain[0].code).toBe(1);
     expect(plain[0].stderr).toContain("ValueError: bad");
@@ -240,7 +240,8 @@ describe.each(PYTHONS)("a job in a warm %s", (python) => {
   it("execs the job's own command where the job's locale differs from its start", async () => {
     const [cold, warm] = await both({
       python,
-      script: "import sys, os\nprint(sys.flags.utf8_mode, sys.getfilesystemencoding(), os.environ.get('LC_CTYPE'))",
+      script:
+        "import sys, os\nprint(sys.flags.utf8_mode, sys.getfilesystemencoding(), os.environ.get('LC_CTYPE'))",
       env: { LANG: "C" },
       startEnv: { LANG: "C.UTF-8" },
     });
