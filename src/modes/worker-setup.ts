@@ -156,10 +156,11 @@ export async function setUpWorkerSandbox(
 
 /** Whether python jobs start in a warm python (warm-python.ts), and why not. */
 function warmPythonNote(standbys: boolean, wanted: boolean, python: string | undefined): string {
-  if (!wanted) return "python: cold (--no-warm-python)";
-  if (!python) return "python: cold (no python3 run as python -I)";
-  if (!standbys) return "python: cold (no cgroups: idle slots keep no standby)";
-  return `python: warm (each job's own ${python}, started before the job)`;
+  // Not "python: ...": that prefix names the interpreter in use (bench/lib/e2e-cluster.ts).
+  if (!wanted) return "warm python: off (--no-warm-python)";
+  if (!python) return "warm python: off (no python3 run as python -I)";
+  if (!standbys) return "warm python: off (no cgroups: idle slots keep no standby)";
+  return `warm python: on (each .py job gets its own ${python}, started before the job came)`;
 }
 
 function pythonFromOption(option: string): ResolvedInterpreter {

@@ -71,8 +71,8 @@ function submit(group: string, ...args: string[]): ReturnType<typeof runCli> {
 
 describe.skipIf(!host.cgroups)("a warm python (needs cgroups: standbys)", () => {
   it("says so at start, and --no-warm-python turns it off", () => {
-    expect(warm.output()).toMatch(/python: warm/);
-    expect(cold.output()).toMatch(/python: cold \(--no-warm-python\)/);
+    expect(warm.output()).toMatch(/warm python: on/);
+    expect(cold.output()).toMatch(/warm python: off \(--no-warm-python\)/);
   });
 
   it("runs a .py job in itself, which sees what a cold start shows", async () => {
