@@ -129,9 +129,21 @@ export function warmPythonArgv(python: string): string[] {
   return [python, "-I", "-c", WARM_LOADER];
 }
 
-/** Environment names python reads at its start under -I: a job differing in them runs cold. */
+/**
+ * Environment names python reads at its start under -I (which ignores PYTHON*): the locale
+ * (stdio and file system encodings, UTF-8 mode, the C locale's coercion), TZ (`time` is
+ * imported at start), and what setuptools' .pth file reads in site-packages. A job differing
+ * in one of them gets a python of its own. A .pth file of a site-packages that reads another
+ * name is not known here: the README says so.
+ */
 export function readAtStart(name: string): boolean {
-  return name === "LANG" || name === "LANGUAGE" || name === "TZ" || name.startsWith("LC_");
+  return (
+    name === "LANG" ||
+    name === "LANGUAGE" ||
+    name === "TZ" ||
+    name === "SETUPTOOLS_USE_DISTUTILS" ||
+    name.startsWith("LC_")
+  );
 }
 
 /** The environment a warm python is started with: the part of `base` it reads at start. */
