@@ -5,7 +5,7 @@ import { UNPROBED_VIEW } from "./view.ts";
 import { jobRlimits, prlimitOptions, shellUlimitLines, type JobRlimits } from "./limits.ts";
 import type { JobPlan } from "./prepare.ts";
 import type { SandboxConfig } from "./types.ts";
-import { sameStart, warmRlimits, type WarmRecord } from "./warm-python.ts";
+import { fitsCommandLine, sameStart, warmRlimits, type WarmRecord } from "./warm-python.ts";
 
 export interface LaunchCommand {
   readonly file: string;
@@ -118,7 +118,8 @@ export function warmRecord(
     plan.program === warm.python &&
     plan.args[0] === "-I" &&
     plan.args[1] === plan.scriptPath &&
-    sameStart(env, warm.startEnv);
+    sameStart(env, warm.startEnv) &&
+    fitsCommandLine(warm.python, argv);
   return {
     mode: runsInPython ? "run" : "exec",
     cwd: plan.cwd,

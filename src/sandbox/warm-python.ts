@@ -93,6 +93,23 @@ if hasattr(sys, "orig_argv"):
 # Python 3.13 imports linecache for -c's own source; a cold start of a script does not.
 if sys.version_info >= (3, 13):
     sys.modules.pop("linecache", None)
+# /proc/self/cmdline (ps, pgrep) shows the cold command: written over this interpreter's own
+# arguments, which the worker made sure are longer, the rest zeroed. Best effort.
+_stat = _title = None
+try:
+    with open("/proc/self/stat", "rb") as _file:
+        _stat = _file.read()
+    _stat = _stat[_stat.rindex(b")") + 2 :].split()
+    _start, _end = int(_stat[45]), int(_stat[46])
+    _title = b"\0".join(os.fsencode(_arg) for _arg in _argv) + b"\0"
+    if len(_title) <= _end - _start:
+        _mem = os.open("/proc/self/mem", os.O_RDWR)
+        try:
+            os.pwrite(_mem, _title.ljust(_end - _start, b"\0"), _start)
+        finally:
+            os.close(_mem)
+except (OSError, ValueError, IndexError):
+    pass
 _main = type(sys)("__main__")
 _main.__annotations__ = {}
 _main.__builtins__ = sys.modules["builtins"]
@@ -100,7 +117,7 @@ _main.__file__ = _script
 _main.__cached__ = None
 _main.__loader__ = sys.modules["_frozen_importlib_external"].SourceFileLoader("__main__", _script)
 sys.modules["__main__"] = _main
-del _boot, _env, _limits, _start, _argv, _cwd, _mode, _null
+del _boot, _env, _limits, _start, _argv, _cwd, _mode, _null, _stat, _title
 try:
     with open(_script, "rb") as _file:
         _code = compile(_file.read(), _script, "exec", dont_inherit=True)
@@ -127,6 +144,19 @@ except BaseException as e:
 /** The interpreter's command line to wait as (after bwrap and setpriv, if any). */
 export function warmPythonArgv(python: string): string[] {
   return [python, "-I", "-c", WARM_LOADER];
+}
+
+/** Bytes of a command line as the kernel keeps it: each argument and its NUL. */
+function argvBytes(argv: readonly string[]): number {
+  return argv.reduce((sum, arg) => sum + Buffer.byteLength(arg) + 1, 0);
+}
+
+/**
+ * Whether the cold command `argv` fits where the warm python's own arguments are, which the
+ * loader overwrites with it so that /proc/PID/cmdline shows it: a longer one runs cold.
+ */
+export function fitsCommandLine(python: string, argv: readonly string[]): boolean {
+  return argvBytes(argv) <= argvBytes(warmPythonArgv(python));
 }
 
 /**

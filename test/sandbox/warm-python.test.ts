@@ -11,6 +11,7 @@ import { shellUlimitLines } from "../../src/sandbox/limits.ts";
 import { standbyCommand, StandbyShell } from "../../src/sandbox/standby.ts";
 import {
   encodeWarmRecord,
+  fitsCommandLine,
   parseReady,
   rlimitsFit,
   sameStart,
@@ -141,6 +142,7 @@ print("cwd", os.getcwd())
 st = os.fstat(0)
 print("stdin", stat.S_ISCHR(st.st_mode), st.st_rdev, sys.stdin.read())
 print("fds", sorted(os.listdir("/proc/self/fd")))
+print("cmdline", open("/proc/self/cmdline", "rb").read().rstrip(b"\0").split(b"\0"), open("/proc/self/comm").read())
 print("limits", [resource.getrlimit(getattr(resource, n)) for n in ("RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_CORE", "RLIMIT_DATA", "RLIMIT_NPROC")])
 print("encodings", sys.getfilesystemencoding(), sys.stdout.encoding, sys.stdin.encoding, locale.getpreferredencoding(False), sys.stdout.line_buffering)
 print("tz", time.tzname, time.timezone)
@@ -263,6 +265,12 @@ describe("the warm python's record and checks", () => {
     expect(rlimitsFit([["RLIMIT_FSIZE", 2048, 2048]], hard)).toBe(false);
     expect(rlimitsFit([["RLIMIT_NPROC", -1, -1]], hard)).toBe(false);
     expect(parseReady("ready\n")).toBeUndefined();
+  });
+
+  it("runs cold a command line longer than its own, which it could not show in its place", () => {
+    const python = "/usr/bin/python3";
+    expect(fitsCommandLine(python, [python, "-I", "/w/job.py", "a"])).toBe(true);
+    expect(fitsCommandLine(python, [python, "-I", "/w/job.py", "a".repeat(20_000)])).toBe(false);
   });
 
   it("falls back on any difference in what python reads at start", () => {
