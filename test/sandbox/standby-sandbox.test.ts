@@ -230,3 +230,52 @@ describe.skipIf(!host.bwrap || !host.cgroups)(
     });
   },
 );
+
+// Without bwrap, a slot's standby still waits as a warm python, behind setpriv.
+describe.skipIf(!host.cgroups)("a warm python without bwrap (needs cgroups)", () => {
+  let sandbox: TestSandbox;
+  const made: CgroupSlots[] = [];
+  beforeAll(async () => {
+    sandbox = await makeSandbox({ sandbox: "none", cgroups: true, runAs: "modulate-test-a" });
+  });
+  afterAll(async () => {
+    for (const slots of made) await slots.close();
+    await sandbox.cleanup();
+  });
+
+  it("runs a python job in itself as the job user, as a shell's exec would", async () => {
+    const outputs: string[] = [];
+    const started: string[] = [];
+    for (const warmPython of [true, false]) {
+      const slots = await CgroupSlots.make(
+        sandbox.config.cgroup!,
+        1,
+        sandbox.config.defaultLimits,
+        sandbox.config.logDir,
+      );
+      made.push(slots);
+      slots.useStandbys(
+        sandboxStandbys({
+          config: sandbox.config,
+          scratchDir: sandbox.config.logDir,
+          gpus: false,
+          warmPython,
+        }),
+      );
+      await usableStandby(slots);
+      const observer = {
+        launched: (_: JobSpec, __: number, how: string) => started.push(how),
+        ended: () => undefined,
+      };
+      const outcome = await sandboxRunner(sandbox.config, { cgroups: slots, observer }).run(
+        { ...spec(), script: { name: "job.py", content: WARM_REPORT } },
+        1,
+        new AbortController().signal,
+      );
+      expect(outcome.stderr).toBe("");
+      outputs.push(outcome.stdout);
+    }
+    expect(started).toEqual(["warm", "standby"]);
+    expect(outputs[0]).toBe(outputs[1]);
+  });
+});
