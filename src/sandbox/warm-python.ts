@@ -100,12 +100,12 @@ try:
     with open("/proc/self/stat", "rb") as _file:
         _stat = _file.read()
     _stat = _stat[_stat.rindex(b")") + 2 :].split()
-    _start, _end = int(_stat[45]), int(_stat[46])
+    _args_at, _args_end = int(_stat[45]), int(_stat[46])
     _title = b"\0".join(os.fsencode(_arg) for _arg in _argv) + b"\0"
-    if len(_title) <= _end - _start:
+    if len(_title) <= _args_end - _args_at:
         _mem = os.open("/proc/self/mem", os.O_RDWR)
         try:
-            os.pwrite(_mem, _title.ljust(_end - _start, b"\0"), _start)
+            os.pwrite(_mem, _title.ljust(_args_end - _args_at, b"\0"), _args_at)
         finally:
             os.close(_mem)
 except (OSError, ValueError, IndexError):
