@@ -69,6 +69,8 @@ export interface WorkerOptions {
   readonly prefetch?: number;
   /** The binary to start; bin/modulate unless told. */
   readonly modulate?: string;
+  /** false: `--no-warm-python` (a python started per job); left out, the worker's default. */
+  readonly warmPython?: boolean;
 }
 
 export async function startWorker(options: WorkerOptions): Promise<WorkerHandle> {
@@ -86,6 +88,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     String(options.slots),
     ...(options.sandbox === undefined ? [] : ["--sandbox", options.sandbox]),
     ...(options.prefetch === undefined ? [] : ["--prefetch", String(options.prefetch)]),
+    ...(options.warmPython === false ? ["--no-warm-python"] : []),
   ]);
   const { match } = await firstLine([p], /modulate worker (\S+) ready/, START_TIMEOUT_MS);
   const lines = p.lines();

@@ -28,6 +28,11 @@ export interface WorkerSandboxOptions {
   gpus?: boolean;
   /** Paths of its named interpreters (`--interpreter`), shown read-only under bwrap. */
   namedInterpreterPaths?: readonly string[];
+  /**
+   * Idle slots wait as a python already started for their next job (`--no-warm-python`:
+   * off). Default on.
+   */
+  warmPython?: boolean;
 }
 
 export interface WorkerSandbox {
@@ -94,7 +99,7 @@ export async function setUpWorkerSandbox(
   const workDir = options.workDir ?? join(env["HOME"] ?? homedir(), ".modulate", "worker");
   // Loaded here, not above: every command's start-up would load them (child_process, crypto
   // and the sandbox's modules) for the worker's sake.
-  const [{ setUpSandbox }, { CgroupSlots }, { sandboxStandbys }] = await Promise.all([
+  const [{ setUpSandbox }, { CgroupSlots }, { sandboxStandbys, warmCommand }] = await Promise.all([
     import("../sandbox/probe.ts"),
     import("../sandbox/cgroup-slots.ts"),
     import("../sandbox/standby-sandbox.ts"),
@@ -130,20 +135,32 @@ export async function setUpWorkerSandbox(
   });
   notes.push(disk.note);
   // Under bwrap an idle slot waits in its next job's sandbox, which needs that job's area.
+  const warmPython = options.warmPython ?? true;
   cgroups?.useStandbys(
     sandboxStandbys({
       config,
       scratchDir: config.logDir,
       disks: disk.areas?.pool,
       gpus: options.gpus ?? false,
+      warmPython,
     }),
   );
+  notes.push(warmPythonNote(cgroups !== undefined, warmPython, warmCommand(config, true)?.python));
   return {
     config,
     notes,
     ...(disk.areas ? { disk: disk.areas } : {}),
     ...(cgroups ? { cgroups } : {}),
   };
+}
+
+/** Whether python jobs start in a warm python (warm-python.ts), and why not. */
+function warmPythonNote(standbys: boolean, wanted: boolean, python: string | undefined): string {
+  // Not "python: ...": that prefix names the interpreter in use (bench/lib/e2e-cluster.ts).
+  if (!wanted) return "warm python: off (--no-warm-python)";
+  if (!python) return "warm python: off (no python3 run as python -I)";
+  if (!standbys) return "warm python: off (no cgroups: idle slots keep no standby)";
+  return `warm python: on (each .py job gets its own ${python}, started before the job came)`;
 }
 
 function pythonFromOption(option: string): ResolvedInterpreter {

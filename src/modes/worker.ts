@@ -95,6 +95,12 @@ const options = {
     type: "string",
     describe: "Where jobs' directories and logs go [default: ~/.modulate/worker]",
   },
+  "warm-python": {
+    type: "boolean",
+    default: true,
+    describe:
+      "Idle slots keep a python already started for their next .py job, which runs in it as if started cold (--no-warm-python: start python per job)",
+  },
   "metrics-port": {
     type: "number",
     describe:
@@ -264,6 +270,7 @@ export async function runWorker(
       ...(maxDiskBytes === undefined ? {} : { maxDiskBytes }),
       gpus: gpuIds.length > 0,
       namedInterpreterPaths: interpreters.paths,
+      warmPython: args.warmPython,
     },
     ctx.env,
   );

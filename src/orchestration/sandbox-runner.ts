@@ -7,6 +7,7 @@ import { hostname } from "node:os";
 import { maxValueJsonBytes } from "../common/limits.ts";
 import type { CgroupSlots } from "../sandbox/cgroup-slots.ts";
 import type { DiskAreaPool } from "../sandbox/disk-area-pool.ts";
+import type { LaunchStart } from "../sandbox/execute.ts";
 import type { GpuDescription } from "../sandbox/gpus.ts";
 import { isCleanExit } from "../sandbox/outcome.ts";
 import { attemptLogFile, jobLogDir } from "../sandbox/paths.ts";
@@ -104,8 +105,8 @@ export interface JobResources {
 
 /** What the worker's metrics learn from the sandbox, beyond the result record. */
 export interface RunObserver {
-  /** The script is being launched, `seconds` after the job reached the runner. */
-  launched(spec: JobSpec, seconds: number): void;
+  /** The script is being launched, `seconds` after the job reached the runner, as `start`. */
+  launched(spec: JobSpec, seconds: number, start: LaunchStart): void;
   /** The run ended; `oomKilled` when the memory limit killed it. */
   ended(spec: JobSpec, ending: { oomKilled: boolean }): void;
 }
@@ -207,7 +208,10 @@ export function sandboxRunner(
             signal,
             ...(standby ? { standby } : {}),
             ...(observer
-              ? { onLaunch: () => observer.launched(spec, (performance.now() - arrivedAt) / 1000) }
+              ? {
+                  onLaunch: (start) =>
+                    observer.launched(spec, (performance.now() - arrivedAt) / 1000, start),
+                }
               : {}),
             ...(output
               ? {

@@ -2,6 +2,7 @@
 // waited in their queue and ran, slots and GPUs busy, how long sandboxes took to start, OOM
 // kills and re-dispatches. Fed by the worker's events and the sandbox runner's observer.
 import { MetricsRegistry, type Counter, type Histogram } from "../common/metrics.ts";
+import type { LaunchStart } from "../sandbox/execute.ts";
 import type { JobResult, JobSpec } from "./jobs/job.ts";
 import type { RunObserver } from "./sandbox-runner.ts";
 
@@ -25,6 +26,7 @@ export class WorkerMetrics implements RunObserver {
   readonly #duration: Histogram;
   readonly #queueWait: Histogram;
   readonly #sandboxStart: Histogram;
+  readonly #launches: Counter;
   readonly #clock: () => number;
 
   constructor(sources: WorkerGaugeSources, clock: () => number = Date.now) {
@@ -59,6 +61,10 @@ export class WorkerMetrics implements RunObserver {
       "modulate_worker_sandbox_start_seconds",
       "Time from a job's arrival at the runner to its script's launch (directory, cgroup, sandbox).",
     );
+    this.#launches = r.counter(
+      "modulate_worker_launches_total",
+      "Scripts launched, by how: warm (in a python started before the job), standby (exec'd by the slot's waiting process), cold (spawned).",
+    );
     // Every series this worker will have starts at 0, so that rate() and increase() see its
     // first job and a dashboard shows 0 rather than "no data".
     const group = { group: this.#group };
@@ -66,6 +72,7 @@ export class WorkerMetrics implements RunObserver {
       counter.inc(group, 0);
     for (const outcome of ["succeeded", "failed", "timed_out", "canceled"])
       this.#jobs.inc({ ...group, outcome }, 0);
+    for (const start of ["warm", "standby", "cold"]) this.#launches.inc({ ...group, start }, 0);
     const slots = r.gauge("modulate_worker_slots", "Job slots of this worker, by state.");
     const gpus = r.gauge("modulate_worker_gpus", "GPUs of this worker, by state.");
     r.onCollect(() => {
@@ -94,8 +101,9 @@ export class WorkerMetrics implements RunObserver {
     if (result.startedAt !== null) this.#duration.observe(labels, result.durationMs / 1000);
   }
 
-  launched(_spec: JobSpec, seconds: number): void {
+  launched(_spec: JobSpec, seconds: number, start: LaunchStart): void {
     this.#sandboxStart.observe({ group: this.#group }, seconds);
+    this.#launches.inc({ group: this.#group, start });
   }
 
   ended(_spec: JobSpec, ending: { oomKilled: boolean }): void {

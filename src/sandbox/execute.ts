@@ -12,13 +12,15 @@ import {
   buildLaunchCommand,
   sameSandboxShape,
   sandboxShapeOf,
+  warmRecord,
   type LaunchCommand,
 } from "./launch.ts";
 import { HeadTailCapture, LineSplitter } from "./output.ts";
 import { judgeOutcome } from "./outcome.ts";
 import type { AttemptPlan, JobPlan } from "./prepare.ts";
 import { killProcessGroup, processGroupAlive, signalFromBwrapStatus } from "./signals.ts";
-import { standbyCommand, type StandbyShell } from "./standby.ts";
+import { standbyCommand, type StandbyShell, type WarmStandby } from "./standby.ts";
+import { encodeWarmRecord, rlimitsFit } from "./warm-python.ts";
 import type { JobOutcome, SandboxConfig } from "./types.ts";
 import {
   collectOutputs,
@@ -37,14 +39,24 @@ export interface ExecuteOptions {
   readonly onLine?: (record: LogRecord) => void;
   /** A shell already in `job.cgroup`, waiting to become this job (standby.ts). */
   readonly standby?: StandbyShell;
-  /** Called once the sandbox is ready and the script is about to be launched (for metrics). */
-  readonly onLaunch?: () => void;
+  /**
+   * Called once the sandbox is ready and the script is about to be launched (for metrics),
+   * with how it starts.
+   */
+  readonly onLaunch?: (start: LaunchStart) => void;
   /**
    * Called once the job's main process has exited, before the sandbox is swept and closed
    * (its last output may still be draining from the pipes).
    */
   readonly onExit?: () => void;
 }
+
+/**
+ * How a job's program started: `warm`, its script in a warm python that was waiting for it
+ * (warm-python.ts); `standby`, exec'd by its slot's standby (a shell, or a warm python that
+ * could not run it as if started cold); `cold`, spawned.
+ */
+export type LaunchStart = "warm" | "standby" | "cold";
 
 /** How long the final sweep may take to empty a cgroup or process group. */
 const SWEEP_DEADLINE_MS = 5_000;
@@ -117,11 +129,15 @@ export async function execute(
     const bare =
       standby &&
       buildLaunchCommand(job, config, [], { rlimitsInShell: true, insideSandbox: inside });
-    const handover = bare && standbyCommand(bare.file, bare.args, env, job.cwd, bare.shellSetup);
+    const handover = standby?.warm
+      ? warmHandover(job, env, config, standby.warm)
+      : bare && standbyCommand(bare.file, bare.args, env, job.cwd, bare.shellSetup);
     if (!handover) options.standby?.discard();
     const launch =
       bare && handover ? bare : buildLaunchCommand(job, config, cgroup?.procsFiles ?? []);
-    options.onLaunch?.();
+    options.onLaunch?.(
+      !handover ? "cold" : standby?.warm && handover.startsWith("run\0") ? "warm" : "standby",
+    );
     const observed = await runLaunched(launch, job, env, config, cgroup, {
       stdout,
       stderr,
@@ -199,6 +215,20 @@ async function allOrFirstError<T>(steps: Promise<unknown>[], last: Promise<T>): 
   const settled = await Promise.allSettled([...steps, last]);
   for (const step of settled) if (step.status === "rejected") throw step.reason;
   return last;
+}
+
+/**
+ * A warm python's record for this job (launch.ts `warmRecord`); undefined where it cannot
+ * set the job's rlimits (above its hard limits): the job then starts the ordinary way.
+ */
+function warmHandover(
+  job: JobPlan,
+  env: Readonly<Record<string, string>>,
+  config: SandboxConfig,
+  warm: WarmStandby,
+): string | undefined {
+  const record = warmRecord(job, env, config, warm);
+  return rlimitsFit(record.rlimits, warm.hardLimits) ? encodeWarmRecord(record) : undefined;
 }
 
 function fitsStandby(standby: StandbyShell, job: JobPlan, config: SandboxConfig): boolean {

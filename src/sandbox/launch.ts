@@ -2,9 +2,10 @@
 // in its cgroups, set its rlimits, isolate it and switch its user. Pure.
 import { buildBwrapArgs } from "./bwrap-args.ts";
 import { UNPROBED_VIEW } from "./view.ts";
-import { jobRlimits, prlimitOptions, shellUlimitLines } from "./limits.ts";
+import { jobRlimits, prlimitOptions, shellUlimitLines, type JobRlimits } from "./limits.ts";
 import type { JobPlan } from "./prepare.ts";
 import type { SandboxConfig } from "./types.ts";
+import { fitsCommandLine, sameStart, warmRlimits, type WarmRecord } from "./warm-python.ts";
 
 export interface LaunchCommand {
   readonly file: string;
@@ -44,32 +45,89 @@ export function buildLaunchCommand(
   if (cgroupProcsFiles.length > 0)
     argv.push("/bin/sh", "-c", JOIN_SCRIPT, "sh", ...cgroupProcsFiles, "--");
   if (config.prlimitPath) {
-    const covered = cgroupCoverage(config);
-    // V8 reserves its code range as writable private memory, which RLIMIT_DATA counts: node
-    // aborts at start under any useful value. Without cgroups a node job has no memory limit.
-    const coverage = { ...covered, memory: covered.memory || plan.runtime === "node" };
-    shellSetup = rlimitsInShell ? shellUlimitLines(jobRlimits(plan.limits, coverage)) : undefined;
-    if (!shellSetup) argv.push(config.prlimitPath, ...prlimitOptions(plan.limits, coverage), "--");
+    const rlimits = jobRlimitsOf(plan, config);
+    shellSetup = rlimitsInShell ? shellUlimitLines(rlimits) : undefined;
+    if (!shellSetup) argv.push(config.prlimitPath, ...prlimitOptionsOf(plan, config), "--");
   }
   if (config.mode === "bwrap" && config.bwrapPath && !insideSandbox) {
     argv.push(config.bwrapPath, ...jobBwrapArgs(config, sandboxShapeOf(plan)));
   }
-  if (config.jobUser && config.setprivPath) {
-    const { uid, gid } = config.jobUser;
-    argv.push(
-      config.setprivPath,
-      `--reuid=${uid}`,
-      `--regid=${gid}`,
-      "--clear-groups",
-      "--inh-caps=-all",
-      "--bounding-set=-all",
-      "--no-new-privs",
-      "--",
-    );
-  }
+  argv.push(...setprivArgs(config));
   argv.push(plan.program, ...plan.args);
   const [file, ...args] = argv;
   return { file: file ?? plan.program, args, ...(shellSetup ? { shellSetup } : {}) };
+}
+
+/** setpriv and its options, up to the `--`, where jobs run as a user of their own; else none. */
+export function setprivArgs(config: SandboxConfig): string[] {
+  if (!config.jobUser || !config.setprivPath) return [];
+  const { uid, gid } = config.jobUser;
+  return [
+    config.setprivPath,
+    `--reuid=${uid}`,
+    `--regid=${gid}`,
+    "--clear-groups",
+    "--inh-caps=-all",
+    "--bounding-set=-all",
+    "--no-new-privs",
+    "--",
+  ];
+}
+
+function coverageOf(plan: JobPlan, config: SandboxConfig): { memory: boolean; pids: boolean } {
+  const covered = cgroupCoverage(config);
+  // V8 reserves its code range as writable private memory, which RLIMIT_DATA counts: node
+  // aborts at start under any useful value. Without cgroups a node job has no memory limit.
+  return { ...covered, memory: covered.memory || plan.runtime === "node" };
+}
+
+/** The job's rlimits (what prlimit, a standby's `ulimit`s or a warm python set). */
+export function jobRlimitsOf(plan: JobPlan, config: SandboxConfig): JobRlimits {
+  return jobRlimits(plan.limits, coverageOf(plan, config));
+}
+
+function prlimitOptionsOf(plan: JobPlan, config: SandboxConfig): string[] {
+  return prlimitOptions(plan.limits, coverageOf(plan, config));
+}
+
+/** What a warm python (warm-python.ts) was started as, which a job must match to run in it. */
+export interface WarmStart {
+  /** The interpreter it is: the worker's python. */
+  readonly python: string;
+  /** The environment it was started with (the part of the jobs' base it reads at start). */
+  readonly startEnv: Readonly<Record<string, string>>;
+}
+
+/**
+ * The record that makes a warm python its job: the script run in it where the job is one of
+ * the worker's python (`PYTHON -I SCRIPT ARGS`) and its environment starts python the same
+ * way; otherwise the job's own command, exec'd by the loader in its place (it is the job's
+ * user already, in the job's sandbox, with the job's limits set), as the standby's shell
+ * would. Run by the loader inside the sandbox, behind setpriv: no wrapper of its own.
+ */
+export function warmRecord(
+  plan: JobPlan,
+  env: Readonly<Record<string, string>>,
+  config: SandboxConfig,
+  warm: WarmStart,
+): WarmRecord {
+  // The standby's shell `cd`s before it execs, and dash exports PWD: a cold job sees it too.
+  const jobEnv = { PWD: plan.cwd, ...env };
+  const argv = [plan.program, ...plan.args];
+  const runsInPython =
+    plan.program === warm.python &&
+    plan.args[0] === "-I" &&
+    plan.args[1] === plan.scriptPath &&
+    sameStart(env, warm.startEnv) &&
+    fitsCommandLine(warm.python, argv);
+  return {
+    mode: runsInPython ? "run" : "exec",
+    cwd: plan.cwd,
+    argv,
+    env: jobEnv,
+    rlimits: config.prlimitPath ? warmRlimits(jobRlimitsOf(plan, config)) : [],
+    startNames: Object.keys(warm.startEnv),
+  };
 }
 
 function cgroupCoverage(config: SandboxConfig): { memory: boolean; pids: boolean } {

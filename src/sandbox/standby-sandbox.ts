@@ -9,9 +9,10 @@ import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import type { DiskAreaPool } from "./disk-area-pool.ts";
-import { jobBwrapArgs, type SandboxShape } from "./launch.ts";
+import { jobBwrapArgs, setprivArgs, type SandboxShape, type WarmStart } from "./launch.ts";
 import { StandbyShell, WAIT_INSIDE } from "./standby.ts";
 import type { DiskArea, SandboxConfig } from "./types.ts";
+import { warmPythonArgv, warmStartEnv } from "./warm-python.ts";
 import { makeJobDir } from "./workdir.ts";
 
 /**
@@ -23,9 +24,30 @@ export type StandbyFactory = (
   closing: AbortSignal,
 ) => Promise<StandbyShell>;
 
-/** Plain standby shells: they join the slot's cgroup and wait there (standby.ts). */
-export function plainStandbys(scratchDir: string): StandbyFactory {
-  return (procsFiles) => Promise.resolve(new StandbyShell({ procsFiles, scratchDir }));
+/** What a warm python waits as: its start, and its command line behind setpriv. */
+type WarmCommand = WarmStart & { readonly argv: readonly string[] };
+
+/**
+ * The warm python a worker's standbys wait as (warm-python.ts), where it has a python run as
+ * `PYTHON -I SCRIPT`; undefined where it has none or `warmPython` is off.
+ */
+export function warmCommand(config: SandboxConfig, warmPython: boolean): WarmCommand | undefined {
+  const python = config.interpreters.python;
+  if (!warmPython || !python || python.prefixArgs.join(" ") !== "-I") return undefined;
+  return {
+    python: python.path,
+    startEnv: warmStartEnv(config.baseEnv),
+    argv: [...setprivArgs(config), ...warmPythonArgv(python.path)],
+  };
+}
+
+/**
+ * Plain standbys: they join the slot's cgroup and wait there (standby.ts), as a shell or,
+ * with `warm`, as a warm python.
+ */
+export function plainStandbys(scratchDir: string, warm?: WarmCommand): StandbyFactory {
+  return (procsFiles) =>
+    Promise.resolve(new StandbyShell({ procsFiles, scratchDir, ...(warm ? { warm } : {}) }));
 }
 
 export interface SandboxStandbyOptions {
@@ -35,13 +57,16 @@ export interface SandboxStandbyOptions {
   readonly disks?: DiskAreaPool | undefined;
   /** Whether the worker's jobs get GPUs (then every one does). */
   readonly gpus: boolean;
+  /** Standbys wait as a warm python where the worker has one (warm-python.ts). Default off. */
+  readonly warmPython?: boolean;
 }
 
 /** Standby shells inside a sandbox made for a job of the worker's default shape. */
 export function sandboxStandbys(options: SandboxStandbyOptions): StandbyFactory {
   const { config, disks } = options;
   const bwrap = config.bwrapPath;
-  if (config.mode !== "bwrap" || !bwrap) return plainStandbys(options.scratchDir);
+  const warm = warmCommand(config, options.warmPython ?? false);
+  if (config.mode !== "bwrap" || !bwrap) return plainStandbys(options.scratchDir, warm);
   return async (procsFiles, closing) => {
     const area: DiskArea | undefined = disks ? await disks.acquire(closing) : undefined;
     const workDir = path.join(
@@ -65,10 +90,11 @@ export function sandboxStandbys(options: SandboxStandbyOptions): StandbyFactory 
         procsFiles,
         scratchDir: options.scratchDir,
         sandbox: {
-          argv: [bwrap, ...jobBwrapArgs(config, shape), ...WAIT_INSIDE],
+          argv: [bwrap, ...jobBwrapArgs(config, shape), ...(warm?.argv ?? WAIT_INSIDE)],
           shape,
           ...(area ? { area } : {}),
         },
+        ...(warm ? { warm } : {}),
         onUnused: giveBack,
       });
     } catch (error) {

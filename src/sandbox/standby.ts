@@ -10,8 +10,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, ftruncateSync, openSync, unlinkSync, writeSync } from "node:fs";
 import path from "node:path";
-import { CGROUP_JOIN_FAILED_EXIT, type SandboxShape } from "./launch.ts";
+import { CGROUP_JOIN_FAILED_EXIT, type SandboxShape, type WarmStart } from "./launch.ts";
 import type { DiskArea } from "./types.ts";
+import { parseReady, type WarmRlimitName } from "./warm-python.ts";
 
 /** The descriptor on which the waiting shell finds its command. */
 const COMMAND_FD = 4;
@@ -82,6 +83,18 @@ export interface StandbyOptions {
   readonly sandbox?: StandbySandbox;
   /** Called once if it is discarded before a job took it: give back what it holds. */
   readonly onUnused?: () => void;
+  /**
+   * It waits as a warm python (warm-python.ts) rather than a shell: handed a record from
+   * `warmRecord`, not shell text. `argv` is what runs after the cgroup join where there is no
+   * sandbox; a sandbox's `argv` ends in the same command.
+   */
+  readonly warm?: WarmStart & { readonly argv: readonly string[] };
+}
+
+/** A warm python waiting, as it said when ready. */
+export interface WarmStandby extends WarmStart {
+  /** Its hard limits: it cannot set a job's rlimit above them (-1: unlimited). */
+  readonly hardLimits: Readonly<Partial<Record<WarmRlimitName, number>>>;
 }
 
 export interface StandbySandbox {
@@ -98,6 +111,8 @@ export class StandbyShell {
   /** Where the shell waits, if in a sandbox: the job's command then needs none of its own. */
   readonly sandbox: StandbySandbox | undefined;
   #onUnused: (() => void) | undefined;
+  readonly #warmStart: WarmStart | undefined;
+  #warm: WarmStandby | undefined;
   #commandFd: number | undefined;
   #ready = false;
   #ended = false;
@@ -107,15 +122,24 @@ export class StandbyShell {
   constructor(options: StandbyOptions) {
     this.sandbox = options.sandbox;
     this.#onUnused = options.onUnused;
+    this.#warmStart = options.warm;
     const file = path.join(options.scratchDir, `.standby-${randomBytes(6).toString("hex")}`);
     const fd = openSync(file, "wx+", 0o600);
     try {
       this.child = spawn(
         "/bin/sh",
-        ["-c", STANDBY_SCRIPT, "sh", ...options.procsFiles, "--", ...(options.sandbox?.argv ?? [])],
+        [
+          "-c",
+          STANDBY_SCRIPT,
+          "sh",
+          ...options.procsFiles,
+          "--",
+          ...(options.sandbox?.argv ?? options.warm?.argv ?? []),
+        ],
         {
           cwd: "/",
-          env: {},
+          // A warm python reads these at its start; a shell starts with none.
+          env: { ...options.warm?.startEnv },
           stdio: ["pipe", "pipe", "pipe", "pipe", fd],
           // Its own process group, which the job keeps: timeouts signal the whole group.
           detached: true,
@@ -132,8 +156,17 @@ export class StandbyShell {
     control?.on("error", () => undefined);
     this.child.stdin?.on("error", () => undefined);
     this.#joined = new Promise<boolean>((resolve) => {
+      let said = "";
       control?.on("data", (chunk: Buffer) => {
-        if (!chunk.toString().includes("ready")) return;
+        said += chunk.toString();
+        if (this.#ready || !said.includes("\n")) return;
+        if (!said.startsWith("ready")) return;
+        if (this.#warmStart) {
+          const hardLimits = parseReady(said);
+          // Not the loader's line: never usable, as a shell would take text it cannot read.
+          if (!hardLimits) return resolve(false);
+          this.#warm = { ...this.#warmStart, hardLimits };
+        }
         this.#ready = true;
         resolve(true);
       });
@@ -145,6 +178,11 @@ export class StandbyShell {
       this.child.once("exit", end);
       this.child.once("error", end);
     });
+  }
+
+  /** What it is, where it waits as a warm python that has said it is ready. */
+  get warm(): WarmStandby | undefined {
+    return this.#ready ? this.#warm : undefined;
   }
 
   /** In its cgroups (and sandbox), waiting, and not yet handed a job. */
@@ -184,7 +222,10 @@ export class StandbyShell {
     return this;
   }
 
-  /** Hands it its job: text from `standbyCommand`, which the shell sources. Once only. */
+  /**
+   * Hands it its job: text from `standbyCommand`, which the shell sources, or for a warm
+   * python the record from `encodeWarmRecord`. Once only.
+   */
   run(command: string): void {
     this.#used = true;
     const fd = this.#commandFd;

@@ -8,7 +8,7 @@ import { sandboxRunner } from "../../src/orchestration/sandbox-runner.ts";
 import { CgroupSlots } from "../../src/sandbox/cgroup-slots.ts";
 import { sandboxStandbys } from "../../src/sandbox/standby-sandbox.ts";
 import type { StandbyShell } from "../../src/sandbox/standby.ts";
-import { isRunning, makeSandbox, probeHost, type TestSandbox } from "./harness.ts";
+import { fixture, isRunning, makeSandbox, MiB, probeHost, type TestSandbox } from "./harness.ts";
 
 const host = await probeHost();
 
@@ -126,3 +126,156 @@ describe.skipIf(!host.bwrap || !host.cgroups)(
     });
   },
 );
+
+// The same, where the standby waits as a warm python (warm-python.ts): a python job runs in
+// it and sees what one handed to a waiting shell sees; its limits (cgroup memory, rlimit CPU
+// time set by the loader, timeout) still bite.
+const WARM_REPORT = [
+  "import os, sys, resource",
+  "here = os.getcwd()",
+  "for value in (sys.argv, getattr(sys, 'orig_argv', None), sys.flags, sys.path, os.getuid(),",
+  "              sorted(kv for kv in os.environ.items() if kv[0] != 'MODULATE_JOB_ID'), sorted(os.listdir('/proc/self/fd')),",
+  "              [resource.getrlimit(r) for r in (resource.RLIMIT_CPU, resource.RLIMIT_FSIZE, resource.RLIMIT_CORE)]):",
+  "    print(repr(value).replace(here, 'DIR'))",
+].join("\n");
+
+describe.skipIf(!host.bwrap || !host.cgroups)(
+  "a slot's standby as a warm python (needs bwrap, cgroups)",
+  () => {
+    let sandbox: TestSandbox;
+    const made: CgroupSlots[] = [];
+    async function slotsOf(warmPython: boolean): Promise<CgroupSlots> {
+      const slots = await CgroupSlots.make(
+        sandbox.config.cgroup!,
+        1,
+        sandbox.config.defaultLimits,
+        sandbox.config.logDir,
+      );
+      made.push(slots);
+      slots.useStandbys(
+        sandboxStandbys({
+          config: sandbox.config,
+          scratchDir: sandbox.config.logDir,
+          gpus: false,
+          warmPython,
+        }),
+      );
+      return slots;
+    }
+    function job(content: string, limits: JobSpec["limits"] = {}): JobSpec {
+      return { ...spec(), script: { name: "job.py", content }, limits };
+    }
+    beforeAll(async () => {
+      sandbox = await makeSandbox({
+        sandbox: "bwrap",
+        cgroups: true,
+        runAs: "modulate-test-a",
+      });
+    });
+    afterAll(async () => {
+      for (const slots of made) await slots.close();
+      await sandbox.cleanup();
+    });
+
+    it("runs a python job in itself, as the job user, as a shell's exec would", async () => {
+      const warmSlots = await slotsOf(true);
+      const shellSlots = await slotsOf(false);
+      const warm = await usableStandby(warmSlots);
+      expect(warm.warm).toBeDefined();
+      const shell = await usableStandby(shellSlots);
+      expect(shell.warm).toBeUndefined();
+      const started: string[] = [];
+      const observer = {
+        launched: (_: JobSpec, __: number, how: string) => started.push(how),
+        ended: () => undefined,
+      };
+      const inWarm = await sandboxRunner(sandbox.config, { cgroups: warmSlots, observer }).run(
+        job(WARM_REPORT),
+        1,
+        new AbortController().signal,
+      );
+      const inShell = await sandboxRunner(sandbox.config, { cgroups: shellSlots, observer }).run(
+        job(WARM_REPORT),
+        1,
+        new AbortController().signal,
+      );
+      expect(started).toEqual(["warm", "standby"]);
+      expect(inShell.state).toBe("succeeded");
+      expect(inWarm.stderr).toBe("");
+      expect(inWarm.stdout).toBe(inShell.stdout);
+      expect(warm.child.exitCode).toBe(0);
+    });
+
+    it("holds a warm job to its memory, CPU time and timeout", async () => {
+      const slots = await slotsOf(true);
+      const runner = sandboxRunner(sandbox.config, { cgroups: slots });
+      const signal = new AbortController().signal;
+      await usableStandby(slots);
+      const memory = await runner.run(
+        job(await fixture("memory-bomb.py"), { memoryBytes: 128 * MiB }),
+        1,
+        signal,
+      );
+      expect(memory.reason).toBe("killed: memory limit 128 MiB exceeded");
+      await usableStandby(slots);
+      const cpu = await runner.run(job("while True:\n    pass\n", { cpuTimeMs: 1000 }), 1, signal);
+      expect(cpu.reason).toBe("killed: CPU time limit 1s exceeded");
+      await usableStandby(slots);
+      const slow = await runner.run(
+        { ...job("import time\ntime.sleep(60)\n"), timeoutMs: 1500 },
+        1,
+        signal,
+      );
+      expect(slow.reason).toBe("timed out after 1.5s");
+    });
+  },
+);
+
+// Without bwrap, a slot's standby still waits as a warm python, behind setpriv.
+describe.skipIf(!host.cgroups)("a warm python without bwrap (needs cgroups)", () => {
+  let sandbox: TestSandbox;
+  const made: CgroupSlots[] = [];
+  beforeAll(async () => {
+    sandbox = await makeSandbox({ sandbox: "none", cgroups: true, runAs: "modulate-test-a" });
+  });
+  afterAll(async () => {
+    for (const slots of made) await slots.close();
+    await sandbox.cleanup();
+  });
+
+  it("runs a python job in itself as the job user, as a shell's exec would", async () => {
+    const outputs: string[] = [];
+    const started: string[] = [];
+    for (const warmPython of [true, false]) {
+      const slots = await CgroupSlots.make(
+        sandbox.config.cgroup!,
+        1,
+        sandbox.config.defaultLimits,
+        sandbox.config.logDir,
+      );
+      made.push(slots);
+      slots.useStandbys(
+        sandboxStandbys({
+          config: sandbox.config,
+          scratchDir: sandbox.config.logDir,
+          gpus: false,
+          warmPython,
+        }),
+      );
+      await usableStandby(slots);
+      const observer = {
+        launched: (_: JobSpec, __: number, how: string) => started.push(how),
+        ended: () => undefined,
+      };
+      const outcome = await sandboxRunner(sandbox.config, { cgroups: slots, observer }).run(
+        { ...spec(), script: { name: "job.py", content: WARM_REPORT } },
+        1,
+        new AbortController().signal,
+      );
+      expect(outcome.stderr).toBe("");
+      outputs.push(outcome.stdout);
+    }
+    expect(started).toEqual(["warm", "standby"]);
+    expect(outputs[0]).toBe(outputs[1]);
+  });
+});
