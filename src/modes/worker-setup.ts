@@ -10,6 +10,7 @@ import type { CgroupSlots } from "../sandbox/cgroup-slots.ts";
 import type { DiskAreas, DiskAreasSetup } from "../sandbox/disk-areas.ts";
 import { formatBytes } from "../common/units.ts";
 import type { SandboxChoice } from "../sandbox/probe.ts";
+import { PYTHON_FLAGS } from "../sandbox/python-flags.ts";
 import type { JobLimits, ResolvedInterpreter, SandboxConfig } from "../sandbox/types.ts";
 import { parseBytes } from "../common/units.ts";
 
@@ -170,7 +171,7 @@ function pythonFromOption(option: string): ResolvedInterpreter {
   } catch {
     throw new UserError(`--python ${option} does not exist: give the path of a python3 executable`);
   }
-  return { path, prefixArgs: ["-I"], note: `python: ${path} (--python)` };
+  return { path, prefixArgs: [...PYTHON_FLAGS], note: `python: ${path} (--python)` };
 }
 
 /** The disk areas; a `--max-disk` the host cannot honour is an error, a default only a note. */

@@ -7,6 +7,7 @@ import path from "node:path";
 import { isSea } from "node:sea";
 import { execa } from "execa";
 import { canExecuteAs } from "./permissions.ts";
+import { PYTHON_FLAGS } from "./python-flags.ts";
 import type { Interpreters, JobUser, ResolvedInterpreter } from "./types.ts";
 
 /** Where system tools are looked for after the worker's own PATH: sbin too, as root's has. */
@@ -46,12 +47,16 @@ export async function resolvePython(
         executable === onPath
           ? `python3: ${executable}`
           : `python3: ${executable} (PATH's python3 is ${onPath}; resolved once)`;
-      return { path: executable, prefixArgs: ["-I"], note };
+      return { path: executable, prefixArgs: [...PYTHON_FLAGS], note };
     }
   }
   if (await canExecuteAs(SYSTEM_PYTHON, user)) {
     const why = onPath ? ` (${onPath} is not executable by ${user?.name ?? "the worker"})` : "";
-    return { path: SYSTEM_PYTHON, prefixArgs: ["-I"], note: `python3: ${SYSTEM_PYTHON}${why}` };
+    return {
+      path: SYSTEM_PYTHON,
+      prefixArgs: [...PYTHON_FLAGS],
+      note: `python3: ${SYSTEM_PYTHON}${why}`,
+    };
   }
   return undefined;
 }

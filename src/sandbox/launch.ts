@@ -2,6 +2,7 @@
 // in its cgroups, set its rlimits, isolate it and switch its user. Pure.
 import { buildBwrapArgs } from "./bwrap-args.ts";
 import { UNPROBED_VIEW } from "./view.ts";
+import { PYTHON_FLAGS, startsWithPythonFlags } from "./python-flags.ts";
 import { jobRlimits, prlimitOptions, shellUlimitLines, type JobRlimits } from "./limits.ts";
 import type { JobPlan } from "./prepare.ts";
 import type { SandboxConfig } from "./types.ts";
@@ -116,8 +117,8 @@ export function warmRecord(
   const argv = [plan.program, ...plan.args];
   const runsInPython =
     plan.program === warm.python &&
-    plan.args[0] === "-I" &&
-    plan.args[1] === plan.scriptPath &&
+    startsWithPythonFlags(plan.args) &&
+    plan.args[PYTHON_FLAGS.length] === plan.scriptPath &&
     sameStart(env, warm.startEnv) &&
     fitsCommandLine(warm.python, argv);
   return {

@@ -136,6 +136,8 @@ export function prepare(request: JobPlanRequest, config: SandboxConfig, runId: s
     // to every job, so temporary files go to the job's directory instead.
     TMPDIR: config.mode === "bwrap" ? "/tmp" : workDir,
     // Python buffers stdout in 8 KiB blocks when it is a pipe: lines would reach the log late.
+    // The job's own python is started with -u (python-flags.ts; -I ignores this variable);
+    // this reaches the pythons it starts itself without -I.
     PYTHONUNBUFFERED: "1",
     MODULATE_JOB_ID: request.jobId,
     ...(request.arrayIndex === undefined

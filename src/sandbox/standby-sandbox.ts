@@ -10,6 +10,7 @@ import { rm } from "node:fs/promises";
 import path from "node:path";
 import type { DiskAreaPool } from "./disk-area-pool.ts";
 import { jobBwrapArgs, setprivArgs, type SandboxShape, type WarmStart } from "./launch.ts";
+import { PYTHON_FLAGS } from "./python-flags.ts";
 import { StandbyShell, WAIT_INSIDE } from "./standby.ts";
 import type { DiskArea, SandboxConfig } from "./types.ts";
 import { warmPythonArgv, warmStartEnv } from "./warm-python.ts";
@@ -29,11 +30,12 @@ type WarmCommand = WarmStart & { readonly argv: readonly string[] };
 
 /**
  * The warm python a worker's standbys wait as (warm-python.ts), where it has a python run as
- * `PYTHON -I SCRIPT`; undefined where it has none or `warmPython` is off.
+ * `PYTHON -I -u SCRIPT` (python-flags.ts); undefined where it has none or `warmPython` is off.
  */
 export function warmCommand(config: SandboxConfig, warmPython: boolean): WarmCommand | undefined {
   const python = config.interpreters.python;
-  if (!warmPython || !python || python.prefixArgs.join(" ") !== "-I") return undefined;
+  if (!warmPython || !python || python.prefixArgs.join(" ") !== PYTHON_FLAGS.join(" "))
+    return undefined;
   return {
     python: python.path,
     startEnv: warmStartEnv(config.baseEnv),

@@ -5,6 +5,7 @@
 // isolation is that of a cold start; only the start moved earlier. Pure: the loader's text,
 // the hand-over record and the decision of which jobs it may run as if started cold.
 import type { JobRlimits } from "./limits.ts";
+import { PYTHON_FLAGS } from "./python-flags.ts";
 
 /** The descriptor the loader reads its record from (standby.ts writes it). */
 export const WARM_RECORD_FD = 4;
@@ -85,9 +86,9 @@ for _name, _value in _boot.items():
         _env.setdefault(_name, _value)
 os.environ.clear()
 os.environ.update(_env)
-# _argv is the cold command: python, -I, the script, its arguments.
-_script = _argv[2]
-sys.argv[:] = _argv[2:]
+# _argv is the cold command: python, its flags (python-flags.ts), the script, its arguments.
+_script = _argv[${PYTHON_FLAGS.length + 1}]
+sys.argv[:] = _argv[${PYTHON_FLAGS.length + 1}:]
 if hasattr(sys, "orig_argv"):
     sys.orig_argv[:] = _argv
 # Python 3.13 imports linecache for -c's own source; a cold start of a script does not.
@@ -143,7 +144,7 @@ except BaseException as e:
 
 /** The interpreter's command line to wait as (after bwrap and setpriv, if any). */
 export function warmPythonArgv(python: string): string[] {
-  return [python, "-I", "-c", WARM_LOADER];
+  return [python, ...PYTHON_FLAGS, "-c", WARM_LOADER];
 }
 
 /** Bytes of a command line as the kernel keeps it: each argument and its NUL. */
@@ -196,7 +197,7 @@ export interface WarmRecord {
   /** `run`: the script in the warm interpreter; `exec`: the job's own command in its place. */
   readonly mode: "run" | "exec";
   readonly cwd: string;
-  /** `run`: [python, "-I", script, ...args], the cold command; `exec`: the program's argv. */
+  /** `run`: [python, ...PYTHON_FLAGS, script, ...args], the cold command; `exec`: the program's argv. */
   readonly argv: readonly string[];
   /** Exactly the job's environment (python's own additions at start are the loader's). */
   readonly env: Readonly<Record<string, string>>;

@@ -133,6 +133,26 @@ describe("modulate logs", () => {
     expect((await client.getJob(spec.id)).finished).toBe(false);
   });
 
+  it("shows a python job's plain print() live, with no flush in the script (python's stdout is unbuffered)", async () => {
+    const url = await serverAndRouter();
+    await startWorker(url);
+    const client = new ModulateClient({ url: url });
+    clients.push(client);
+    // No flush=True: a user's training loop prints as it goes. A block-buffered stdout would
+    // hold these lines until the job ends, 60 s later.
+    const spec = pythonJob(
+      ["import time", "print('first line')", "time.sleep(60)", "print('last line')"].join("\n"),
+    );
+    await client.submit(spec, 60_000);
+    const follow = modulate(["logs", spec.id, "--follow", "--url", url]);
+    await follow.waitFor(/^first line$/m, 30_000);
+    expect(follow.output()).not.toContain("last line");
+    expect((await client.getJob(spec.id)).finished).toBe(false);
+    follow.kill("SIGTERM");
+    await follow.exited();
+    await client.cancel(spec.id, Date.now());
+  });
+
   it("follows through a kill -9 of the worker onto its peer, and shows the dead attempt's last lines after", async () => {
     const url = await serverAndRouter();
     const workers = await Promise.all([startWorker(url), startWorker(url)]);

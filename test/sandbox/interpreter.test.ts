@@ -17,7 +17,7 @@ describe("resolvePython", () => {
       await chmod(path.join(dir, "python3"), 0o755);
       const found = await resolvePython(`${dir}:/usr/bin`, undefined);
       expect(found?.path).toMatch(/^\/usr\/bin\/python3/);
-      expect(found?.prefixArgs).toEqual(["-I"]);
+      expect(found?.prefixArgs).toEqual(["-I", "-u"]);
       expect(found?.note).toContain(`PATH's python3 is ${dir}/python3`);
     } finally {
       await rm(dir, { recursive: true, force: true });

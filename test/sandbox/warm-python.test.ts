@@ -9,6 +9,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shellUlimitLines } from "../../src/sandbox/limits.ts";
 import { standbyCommand, StandbyShell } from "../../src/sandbox/standby.ts";
+import { PYTHON_FLAGS } from "../../src/sandbox/python-flags.ts";
 import {
   encodeWarmRecord,
   fitsCommandLine,
@@ -78,7 +79,7 @@ async function runCold(job: Job, file: string, dir: string): Promise<Ran> {
   standby.run(
     standbyCommand(
       job.python,
-      ["-I", file, ...(job.args ?? [])],
+      [...PYTHON_FLAGS, file, ...(job.args ?? [])],
       env,
       dir,
       shellUlimitLines(RLIMITS),
@@ -101,7 +102,7 @@ async function runWarm(job: Job, file: string, dir: string): Promise<Ran> {
   const record: WarmRecord = {
     mode: sameStart(env, startEnv) ? "run" : "exec",
     cwd: dir,
-    argv: [job.python, "-I", file, ...(job.args ?? [])],
+    argv: [job.python, ...PYTHON_FLAGS, file, ...(job.args ?? [])],
     env: { PWD: dir, ...env },
     rlimits: warmRlimits(RLIMITS),
     startNames: Object.keys(startEnv),
@@ -269,8 +270,10 @@ describe("the warm python's record and checks", () => {
 
   it("runs cold a command line longer than its own, which it could not show in its place", () => {
     const python = "/usr/bin/python3";
-    expect(fitsCommandLine(python, [python, "-I", "/w/job.py", "a"])).toBe(true);
-    expect(fitsCommandLine(python, [python, "-I", "/w/job.py", "a".repeat(20_000)])).toBe(false);
+    expect(fitsCommandLine(python, [python, ...PYTHON_FLAGS, "/w/job.py", "a"])).toBe(true);
+    expect(
+      fitsCommandLine(python, [python, ...PYTHON_FLAGS, "/w/job.py", "a".repeat(20_000)]),
+    ).toBe(false);
   });
 
   it("falls back on any difference in what python reads at start", () => {
