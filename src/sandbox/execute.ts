@@ -137,7 +137,9 @@ export async function execute(
         job.outputs,
         config.maxOutputFileBytes ?? DEFAULT_MAX_OUTPUT_FILE_BYTES,
       ),
-      hasFileAtLimit(job.workDir, job.limits.maxFileBytes),
+      // Only an ending the file size limit can explain is looked into (python fails with
+      // EFBIG and exits non-zero): a clean exit's directory is not walked.
+      mayBeFileLimit(observed) ? hasFileAtLimit(job.workDir, job.limits.maxFileBytes) : false,
       job.diskArea ? diskAreaFull(job.diskArea) : undefined,
     ]);
     const events: CgroupEvents = counters
@@ -185,10 +187,16 @@ export async function execute(
     // No log was opened (the claim failed): its job's directory goes too, unless an earlier
     // attempt's log is in it.
     else await rmdir(job.logDir).catch(() => undefined);
-    // A disk area is emptied when the worker gives it back, after it has answered; only a
-    // directory outside one is removed before the outcome.
-    if (!job.diskArea) await removeWorkDir(job.workDir);
+    // The script and the directory go now (two calls); a directory in a disk area that holds
+    // more is left for the area's emptying, after the worker has answered.
+    await removeWorkDir(job.workDir, { scriptPath: job.scriptPath, walk: !job.diskArea });
   }
+}
+
+/** Whether the run ended as a job stopped by its file size limit can: a failure or a kill. */
+function mayBeFileLimit(observed: RunObservation): boolean {
+  if (observed.timedOut || observed.isCanceled || observed.startFailure !== undefined) return false;
+  return observed.signal !== null || observed.exitCode !== 0;
 }
 
 /**
