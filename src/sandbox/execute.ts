@@ -131,16 +131,18 @@ export async function execute(
     });
     // What the job left is read side by side: every process of it is gone by now.
     const counters = cgroup ? cgroup.readCounters() : undefined;
+    // Only an ending a file size limit or a full disk can explain is looked into (python
+    // fails with EFBIG and exits non-zero): a clean exit's directory is not walked, nor its
+    // area's fullness read, which explains only a failure (outcome.ts).
+    const failed = mayBeFileLimit(observed);
     const [outputs, fileLimitHit, diskFull] = await Promise.all([
       collectOutputs(
         job.workDir,
         job.outputs,
         config.maxOutputFileBytes ?? DEFAULT_MAX_OUTPUT_FILE_BYTES,
       ),
-      // Only an ending the file size limit can explain is looked into (python fails with
-      // EFBIG and exits non-zero): a clean exit's directory is not walked.
-      mayBeFileLimit(observed) ? hasFileAtLimit(job.workDir, job.limits.maxFileBytes) : false,
-      job.diskArea ? diskAreaFull(job.diskArea) : undefined,
+      failed ? hasFileAtLimit(job.workDir, job.limits.maxFileBytes) : false,
+      failed && job.diskArea ? diskAreaFull(job.diskArea) : undefined,
     ]);
     const events: CgroupEvents = counters
       ? eventsSince(counters, counted)
@@ -193,7 +195,10 @@ export async function execute(
   }
 }
 
-/** Whether the run ended as a job stopped by its file size limit can: a failure or a kill. */
+/**
+ * Whether the run ended as a job stopped by its file size limit or a full disk can: a failure
+ * or a kill.
+ */
 function mayBeFileLimit(observed: RunObservation): boolean {
   if (observed.timedOut || observed.isCanceled || observed.startFailure !== undefined) return false;
   return observed.signal !== null || observed.exitCode !== 0;
