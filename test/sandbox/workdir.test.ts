@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { AttemptLog } from "../../src/sandbox/attempt-log.ts";
 import { makeJobDir, removeWorkDir } from "../../src/sandbox/workdir.ts";
 
 const made: string[] = [];
@@ -62,5 +63,16 @@ describe("makeJobDir", () => {
     rmSync(workRoot, { recursive: true });
     await makeJobDir(path.join(workRoot, "two"), undefined);
     expect(existsSync(path.join(workRoot, "two"))).toBe(true);
+  });
+});
+
+describe("AttemptLog.makeDir", () => {
+  it("makes a job's log directory with its missing parents, and finds it made the second time", async () => {
+    const dir = path.join(root(), "logs", "job-1");
+    await AttemptLog.makeDir(dir);
+    expect(existsSync(dir)).toBe(true);
+    await expect(AttemptLog.makeDir(dir)).resolves.toBe(undefined);
+    await AttemptLog.makeDir(path.join(path.dirname(dir), "job-2"));
+    expect(existsSync(path.join(path.dirname(dir), "job-2"))).toBe(true);
   });
 });
