@@ -2,7 +2,6 @@
 // sandbox's outcome becomes the fields of the result record. Disk areas, where the worker has
 // them, are leased per job and given back only once every process of the job is gone; GPU
 // sets are lent by the worker's slot gate before the job is taken (worker-resources.ts).
-import { rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { maxValueJsonBytes } from "../common/limits.ts";
 import type { CgroupSlots } from "../sandbox/cgroup-slots.ts";
@@ -12,6 +11,7 @@ import type { GpuDescription } from "../sandbox/gpus.ts";
 import { isCleanExit } from "../sandbox/outcome.ts";
 import { attemptLogFile, jobLogDir } from "../sandbox/paths.ts";
 import { runJob } from "../sandbox/run-job.ts";
+import { removeWorkDir } from "../sandbox/workdir.ts";
 import { pruneAttemptLogs } from "../sandbox/attempt-log.ts";
 import type { DiskArea, JobOutcome, SandboxConfig } from "../sandbox/types.ts";
 import { fitResultOutput } from "./jobs/fit-result.ts";
@@ -245,8 +245,9 @@ export function sandboxRunner(
         // runJob has resolved: every process of the job is gone from the cgroup. A standby it
         // did not use (a job that never started) must not stay there, nor its directory.
         standby?.discard();
-        // Normally gone already (execute removes it); not awaited, to keep it off the result.
-        if (madeDir) void rm(madeDir, { recursive: true, force: true }).catch(() => undefined);
+        // Normally gone already (execute removes it); one in a disk area goes with the area's
+        // emptying below. Not awaited, to keep it off the result.
+        if (madeDir && !standby?.sandbox?.area) void removeWorkDir(madeDir).catch(() => undefined);
         if (cgroup) cgroups?.give(cgroup);
         // Emptying the area need not hold the result back: the next job to want it waits.
         if (diskArea) void disks?.release(diskArea);

@@ -77,7 +77,18 @@ export interface SlotGateOptions {
    * (default 1 s, and at most a quarter of the lease, so it never needs a heartbeat).
    */
   prefetchHoldMs?: number;
+  /**
+   * Told of each task's promise as the acquire answer the SDK is given carried it, with when
+   * that acquire was sent (performance.now()): the worker's cancel watch reads it there.
+   */
+  onAcquired?: (promise: AcquiredPromise, sentAt: number) => void;
 }
+
+/** A task's promise as an acquire answer carries it. */
+export type AcquiredPromise = Extract<
+  Response,
+  { kind: "task.acquire"; head: { status: 200 } }
+>["data"]["promise"];
 
 export class SlotGate extends NetworkLayer {
   readonly #slots: number;
@@ -107,6 +118,7 @@ export class SlotGate extends NetworkLayer {
   /** Tasks whose answer is on its way: their job is over, so their slot is free again. */
   readonly #answering = new Set<string>();
   readonly #ahead: SlotPrefetch;
+  readonly #onAcquired: ((promise: AcquiredPromise, sentAt: number) => void) | undefined;
   #deliver: (message: Message) => void = () => {};
 
   constructor(inner: Network, options: SlotGateOptions) {
@@ -116,6 +128,7 @@ export class SlotGate extends NetworkLayer {
     this.#onChange = options.onChange ?? (() => {});
     this.#resources = options.resources;
     this.#handOn = options.handOn;
+    this.#onAcquired = options.onAcquired;
     this.#ahead = new SlotPrefetch(
       {
         inner,
@@ -166,7 +179,10 @@ export class SlotGate extends NetworkLayer {
     if (plain.kind === "task.fulfill") this.#answerOnItsWay(plain.data.id);
     try {
       const handed = acquiring === undefined ? undefined : this.#ahead.takeHanded(acquiring);
-      const res = handed ? (handed as Extract<Response, { kind: K }>) : await this.inner.send(req);
+      const sentAt = handed?.sentAt ?? performance.now();
+      const res = handed
+        ? (handed.res as Extract<Response, { kind: K }>)
+        : await this.inner.send(req);
       if (acquiring !== undefined) {
         const plainRes: Response = res;
         if (plainRes.kind === "task.acquire" && typeof plainRes.data !== "string") {
@@ -182,6 +198,7 @@ export class SlotGate extends NetworkLayer {
             }
             this.#claims.set(acquiring, claim);
           }
+          this.#onAcquired?.(plainRes.data.promise, sentAt);
         } else {
           this.#free(acquiring);
         }

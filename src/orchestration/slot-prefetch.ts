@@ -29,6 +29,8 @@ export type Acquired = Extract<Response, { kind: "task.acquire" }>;
 interface HeldTask {
   readonly message: Offer;
   readonly res: Acquired;
+  /** When its acquire was sent (performance.now()): its answer says how the task stood then. */
+  readonly sentAt: number;
   readonly version: number;
   readonly timer: ReturnType<typeof setTimeout>;
 }
@@ -69,7 +71,7 @@ export class SlotPrefetch {
   /** Offers whose acquire ahead is on its way. */
   readonly #fetching = new Set<string>();
   /** Acquire answers of held tasks passed to the SDK, for its own acquire of them. */
-  readonly #handed = new Map<string, Acquired>();
+  readonly #handed = new Map<string, { res: Acquired; sentAt: number }>();
   /** Tasks handed on after waiting held: if offered here again, they wait as any offer. */
   readonly #notAhead = new Set<string>();
   /** Set when a held task was handed on: the slots run long jobs (see the top). */
@@ -99,11 +101,14 @@ export class SlotPrefetch {
     this.#paused = false;
   }
 
-  /** The acquire answer of a held task passed on, once, for the SDK's own acquire of it. */
-  takeHanded(taskId: string): Acquired | undefined {
-    const res = this.#handed.get(taskId);
+  /**
+   * The acquire answer of a held task passed on, once, for the SDK's own acquire of it, with
+   * when that acquire was sent.
+   */
+  takeHanded(taskId: string): { res: Acquired; sentAt: number } | undefined {
+    const handed = this.#handed.get(taskId);
     this.#handed.delete(taskId);
-    return res;
+    return handed;
   }
 
   /** Passes on the oldest held task (its acquire answer kept for the SDK); undefined if none. */
@@ -111,7 +116,7 @@ export class SlotPrefetch {
     for (const [id, held] of this.#held) {
       this.#held.delete(id);
       clearTimeout(held.timer);
-      this.#handed.set(id, held.res);
+      this.#handed.set(id, { res: held.res, sentAt: held.sentAt });
       return held.message;
     }
     return undefined;
@@ -136,6 +141,7 @@ export class SlotPrefetch {
     if (handOn === undefined) return;
     const { id, version } = message.data.task;
     this.#fetching.add(id);
+    const sentAt = performance.now();
     let res: Response | undefined;
     try {
       res = await this.#host.inner.send({
@@ -155,7 +161,7 @@ export class SlotPrefetch {
       }
       const timer = setTimeout(() => void this.#handOnHeld(id), this.#holdMs);
       timer.unref();
-      this.#held.set(id, { message, res, version: acquired, timer });
+      this.#held.set(id, { message, res, sentAt, version: acquired, timer });
     }
     // Taken by a peer first (409), or held now: either way the line moves.
     this.#host.pump();

@@ -148,17 +148,20 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     gpus: options.gpus,
     interpreters: options.interpreters ?? [],
   });
+  // The cancel watch reads whether a job was canceled before its run from the task's acquire
+  // answer, which the gate sees: no read of its own per job.
+  const watch = cancelWatch(connection, pid);
   const gate = new SlotGate(answers, {
     slots: options.slots,
     resources,
     handOn: { pid, ttl: options.leaseMs },
     prefetch: options.prefetch ?? DEFAULT_PREFETCH,
+    onAcquired: (promise, sentAt) => watch.seen(promise, sentAt),
   });
   const send: Send = gate.send;
   const resonate = new Resonate({ network: gate, pid, ttl: options.leaseMs, logLevel: "error" });
   const worker: WorkerRef = { host: hostname(), pid, group };
   const stopping = new AbortController();
-  const watch = cancelWatch(connection, pid);
 
   resonate.register(EXECUTE_FUNCTION, async (ctx: Context, spec: JobSpec): Promise<JobResult> => {
     const startedAt = clock();

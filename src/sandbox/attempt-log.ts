@@ -32,7 +32,16 @@ export class AttemptLog {
    * claims the attempt's number, which names the file.
    */
   static async makeDir(dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true });
+    // One mkdir: the log root is there but for a worker's first job (or one removed since),
+    // when its parents are made too; a later attempt finds its job's directory made.
+    try {
+      await mkdir(dir);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") return;
+      if (code !== "ENOENT") throw error;
+      await mkdir(dir, { recursive: true });
+    }
   }
 
   /** Opens (appending) `file`, in a directory `makeDir` made. */

@@ -1,13 +1,26 @@
 // Which job holds which disk area. Like the GPU pool, an area goes back only when the caller
 // releases it, after `runJob` has resolved and so after every process of the job is gone;
 // releasing also empties it, so that the next job finds the whole area free.
-import { readdir, rm } from "node:fs/promises";
+import { readdir, rm, rmdir } from "node:fs/promises";
 import path from "node:path";
 import { waitInQueue } from "./queued-wait.ts";
 import type { DiskArea } from "./types.ts";
 
 /** ext4 makes it at the root of every filesystem; it belongs to the filesystem, not a job. */
 const LOST_AND_FOUND = "lost+found";
+
+/**
+ * Removes one entry of an area: an empty directory (a job's, whose script went already) in one
+ * call; anything else walked and removed.
+ */
+async function emptyEntry(entry: string): Promise<void> {
+  try {
+    await rmdir(entry);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    await rm(entry, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
+  }
+}
 
 export class DiskAreaPool {
   readonly #free: DiskArea[];
@@ -50,11 +63,7 @@ export class DiskAreaPool {
     await Promise.all(
       entries
         .filter((name) => name !== LOST_AND_FOUND)
-        .map((name) =>
-          rm(path.join(area.dir, name), { recursive: true, force: true, maxRetries: 3 }).catch(
-            () => undefined,
-          ),
-        ),
+        .map((name) => emptyEntry(path.join(area.dir, name))),
     );
     this.#emptying.delete(area);
     this.#held.delete(area);

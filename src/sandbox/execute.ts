@@ -147,14 +147,18 @@ export async function execute(
     });
     // What the job left is read side by side: every process of it is gone by now.
     const counters = cgroup ? cgroup.readCounters() : undefined;
+    // Only an ending a file size limit or a full disk can explain is looked into (python
+    // fails with EFBIG and exits non-zero): a clean exit's directory is not walked, nor its
+    // area's fullness read, which explains only a failure (outcome.ts).
+    const failed = mayBeFileLimit(observed);
     const [outputs, fileLimitHit, diskFull] = await Promise.all([
       collectOutputs(
         job.workDir,
         job.outputs,
         config.maxOutputFileBytes ?? DEFAULT_MAX_OUTPUT_FILE_BYTES,
       ),
-      hasFileAtLimit(job.workDir, job.limits.maxFileBytes),
-      job.diskArea ? diskAreaFull(job.diskArea) : undefined,
+      failed ? hasFileAtLimit(job.workDir, job.limits.maxFileBytes) : false,
+      failed && job.diskArea ? diskAreaFull(job.diskArea) : undefined,
     ]);
     const events: CgroupEvents = counters
       ? eventsSince(counters, counted)
@@ -201,10 +205,19 @@ export async function execute(
     // No log was opened (the claim failed): its job's directory goes too, unless an earlier
     // attempt's log is in it.
     else await rmdir(job.logDir).catch(() => undefined);
-    // A disk area is emptied when the worker gives it back, after it has answered; only a
-    // directory outside one is removed before the outcome.
-    if (!job.diskArea) await removeWorkDir(job.workDir);
+    // The script and the directory go now (two calls); a directory in a disk area that holds
+    // more is left for the area's emptying, after the worker has answered.
+    await removeWorkDir(job.workDir, { scriptPath: job.scriptPath, walk: !job.diskArea });
   }
+}
+
+/**
+ * Whether the run ended as a job stopped by its file size limit or a full disk can: a failure
+ * or a kill.
+ */
+function mayBeFileLimit(observed: RunObservation): boolean {
+  if (observed.timedOut || observed.isCanceled || observed.startFailure !== undefined) return false;
+  return observed.signal !== null || observed.exitCode !== 0;
 }
 
 /**

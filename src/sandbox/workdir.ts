@@ -9,7 +9,9 @@ import {
   readdir,
   realpath,
   rm,
+  rmdir,
   statfs,
+  unlink,
   writeFile,
 } from "node:fs/promises";
 import { constants } from "node:fs";
@@ -43,8 +45,16 @@ export async function createWorkDir(
  */
 export async function makeJobDir(workDir: string, user: JobUser | undefined): Promise<void> {
   const workRoot = path.dirname(workDir);
-  await mkdir(workRoot, { recursive: true, mode: 0o711 });
-  await mkdir(workDir, { mode: 0o700 });
+  // The work root is made once, not looked up again for every job; should it be gone since
+  // (a disk area remade), the job's mkdir says so and it is made again.
+  if (!madeRoots.has(workRoot)) await makeWorkRoot(workRoot);
+  try {
+    await mkdir(workDir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    await makeWorkRoot(workRoot);
+    await mkdir(workDir, { mode: 0o700 });
+  }
   if (user) {
     // Group root with rwx: bwrap enters the directory as root after dropping its capabilities,
     // when only ownership, not CAP_DAC_OVERRIDE, lets it in.
@@ -53,7 +63,32 @@ export async function makeJobDir(workDir: string, user: JobUser | undefined): Pr
   }
 }
 
-export async function removeWorkDir(workDir: string): Promise<void> {
+/** Work roots this process has made (or found made): each job's mkdir needs no `mkdir -p`. */
+const madeRoots = new Set<string>();
+
+async function makeWorkRoot(workRoot: string): Promise<void> {
+  await mkdir(workRoot, { recursive: true, mode: 0o711 });
+  madeRoots.add(workRoot);
+}
+
+/**
+ * Removes a job's directory. Most jobs leave nothing but the script they were given: that
+ * file and the directory go in two calls (where `scriptPath` is given), and only a directory
+ * that holds more is walked and removed entry by entry. `walk: false` leaves such a directory
+ * as it is, for whoever empties its disk area.
+ */
+export async function removeWorkDir(
+  workDir: string,
+  { scriptPath, walk = true }: { scriptPath?: string; walk?: boolean } = {},
+): Promise<void> {
+  if (scriptPath !== undefined) await unlink(scriptPath).catch(() => undefined);
+  try {
+    await rmdir(workDir);
+    return;
+  } catch (error) {
+    // Gone already; or more in it than the script (ENOTEMPTY), or not a directory at all.
+    if ((error as NodeJS.ErrnoException).code === "ENOENT" || !walk) return;
+  }
   await rm(workDir, { recursive: true, force: true, maxRetries: 3 });
 }
 

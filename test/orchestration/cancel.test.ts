@@ -224,4 +224,49 @@ describe("a worker's cancel watch", () => {
     expect(run.record).toMatchObject(CANCELED);
     expect(await registrations(server.url)).toBe(1);
   });
+
+  it("takes a promise seen in an acquire answer for its first look: no read, and a cancel in it stops the run before it starts", async () => {
+    const { server, send } = await serverAndSend();
+    const watch = watchOn(server.url, 60_000);
+    await createPending(send, "p-seen-pending");
+    await createPending(send, "p-seen-canceled");
+    const pending = await promiseOf(send, "p-seen-pending");
+    await settle(send, "p-seen-canceled", "rejected_canceled", CANCELED);
+    const canceled = await promiseOf(send, "p-seen-canceled");
+    if (!pending || !canceled) throw new Error("the promises were not made");
+    watch.seen(pending, performance.now());
+    watch.seen(canceled, performance.now());
+    const reads = await requestsOfKind(server.url, "promise.get");
+    const calm = watch.run("p-seen-pending");
+    const early = watch.run("p-seen-canceled");
+    expect(await calm.before).toBe(false);
+    expect(await early.before).toBe(true);
+    expect(early.signal.aborted).toBe(true);
+    expect(early.record?.reason).toBe(CANCELED.reason);
+    expect(calm.signal.aborted).toBe(false);
+    expect(await requestsOfKind(server.url, "promise.get")).toBe(reads);
+    // Seen once: a second run of the same promise reads it.
+    const again = watch.run("p-seen-pending");
+    expect(await again.before).toBe(false);
+    expect(await requestsOfKind(server.url, "promise.get")).toBe(reads + 1);
+    calm.end();
+    again.end();
+  });
+
+  it("counts the wait before it listens from when the acquire was sent: a cancel after a long-held acquire is heard at once", async () => {
+    const { server, send } = await serverAndSend();
+    const watch = watchOn(server.url, 300);
+    await createPending(send, "p-held");
+    const held = await promiseOf(send, "p-held");
+    if (!held) throw new Error("the promise was not made");
+    // Acquired ahead a second ago, pending then, canceled while it was held.
+    watch.seen(held, performance.now() - 1_000);
+    await settle(send, "p-held", "rejected_canceled", CANCELED);
+    const run = watch.run("p-held");
+    expect(await run.before).toBe(false);
+    // Registers at once (its 300 ms have passed), and the registration's answer says canceled.
+    await eventually(() => run.signal.aborted || undefined, "the run to be aborted", 5_000);
+    expect(run.record).toMatchObject(CANCELED);
+    expect(await registrations(server.url)).toBe(1);
+  });
 });

@@ -310,16 +310,26 @@ export interface RunCancel {
 }
 
 export interface CancelWatch {
+  /**
+   * Tells the watch how a promise stood when another answer carried it (the worker's
+   * task.acquire answer carries its task's promise), at `at` (performance.now()): a run of it
+   * that begins soon after needs no read of its own (below).
+   */
+  seen(promise: PromiseRecord, at: number): void;
   /** Watches the job's execute promise `executeId` while its run lasts. */
   run(executeId: string): RunCancel;
   close(): void;
 }
 
+/** Promises seen and not yet run kept at most (a task acquired whose run never came). */
+const SEEN_MAX = 256;
+
 /**
  * How a worker hears that a job it runs was canceled (its execute promise settled
- * rejected_canceled). As the run begins, one `promise.get` (a read: no commit, no fsync), sent
- * beside the run's claim, says whether the job was canceled before the run got it. A run still
- * going `listenAfterMs` later registers a listener on the promise for a poll stream the worker
+ * rejected_canceled). Whether the job was canceled before the run got it is read from the
+ * promise as the task's acquire answer carried it (`seen`); a run begun without one reads it
+ * as it begins, one `promise.get` (a read: no commit, no fsync), sent beside the run's claim.
+ * A run still going `listenAfterMs` after that look (the acquire, or the read) registers a listener on the promise for a poll stream the worker
  * keeps for this alone: the registration's answer carries the promise's state, so a cancel
  * between the read and the registration is seen then, and the server's unblock message tells
  * of a later one at once. Nothing polls: a `promise.get` per running job per second would cost
@@ -340,8 +350,16 @@ export function cancelWatch(
     if (message.kind === "unblock") watching.get(message.data.promise.id)?.(message.data.promise);
   });
   void source.init();
+  const seen = new Map<string, { promise: PromiseRecord; at: number }>();
   return {
+    seen(promise, at) {
+      seen.delete(promise.id);
+      seen.set(promise.id, { promise, at });
+      if (seen.size > SEEN_MAX) for (const id of seen.keys()) if (seen.delete(id)) break;
+    },
     run(executeId) {
+      const known = seen.get(executeId);
+      seen.delete(executeId);
       const cancel = new AbortController();
       let record: JobResult | undefined;
       let ended = false;
@@ -371,10 +389,26 @@ export function cancelWatch(
         }
         if (!ended) timer = setTimeout(() => void register(), REREGISTER_MS);
       };
-      // Listens only once the run has lasted: most jobs have ended by then.
-      timer = setTimeout(() => void register(), listenAfterMs);
-      // Was it canceled before the run got it? A read; the registration above, if the run
-      // lasts, sees a cancel that comes after it.
+      // Listens only once the run has lasted: most jobs have ended by then. Counted from the
+      // look that said how the promise stood, so a cancel after it is heard within the bound.
+      const lookedAt = known?.at ?? performance.now();
+      timer = setTimeout(
+        () => void register(),
+        Math.max(0, lookedAt + listenAfterMs - performance.now()),
+      );
+      // Was it canceled before the run got it? The acquire's answer said, when there was one;
+      // else a read. The registration above, if the run lasts, sees a cancel after either.
+      if (known) {
+        if (known.promise.state !== "pending") settled(known.promise);
+        return {
+          signal: cancel.signal,
+          before: Promise.resolve(record !== undefined),
+          get record() {
+            return record;
+          },
+          end,
+        };
+      }
       const look = async (): Promise<boolean> => {
         try {
           const res = await transport.send(request("promise.get", { id: executeId }));
