@@ -43,6 +43,8 @@ export interface WorkerSandbox {
   disk?: DiskAreas;
   /** One cgroup per slot, where cgroups work: lend one per job; close them when stopping. */
   cgroups?: CgroupSlots;
+  /** Whether its .py jobs run in a python started before them (`modulate workers` says so). */
+  warmPython?: boolean;
 }
 
 /**
@@ -146,10 +148,12 @@ export async function setUpWorkerSandbox(
       warmPython,
     }),
   );
-  notes.push(warmPythonNote(cgroups !== undefined, warmPython, warmCommand(config, true)?.python));
+  const warmPath = warmCommand(config, true)?.python;
+  notes.push(warmPythonNote(cgroups !== undefined, warmPython, warmPath));
   return {
     config,
     notes,
+    warmPython: warmPython && warmPath !== undefined && cgroups !== undefined,
     ...(disk.areas ? { disk: disk.areas } : {}),
     ...(cgroups ? { cgroups } : {}),
   };
@@ -159,7 +163,7 @@ export async function setUpWorkerSandbox(
 function warmPythonNote(standbys: boolean, wanted: boolean, python: string | undefined): string {
   // Not "python: ...": that prefix names the interpreter in use (bench/lib/e2e-cluster.ts).
   if (!wanted) return "warm python: off (--no-warm-python)";
-  if (!python) return "warm python: off (no python3 run as python -I)";
+  if (!python) return `warm python: off (no python3 run as python ${PYTHON_FLAGS.join(" ")})`;
   if (!standbys) return "warm python: off (no cgroups: idle slots keep no standby)";
   return `warm python: on (each .py job gets its own ${python}, started before the job came)`;
 }

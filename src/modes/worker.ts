@@ -258,7 +258,7 @@ export async function runWorker(
     );
   }
   const maxDiskBytes = maxDiskFrom(args.maxDisk);
-  const { config, notes, disk, cgroups } = await deps.setUpSandbox(
+  const { config, notes, disk, cgroups, warmPython } = await deps.setUpSandbox(
     {
       sandbox: args.sandbox,
       ...(args.runAs === undefined ? {} : { runAs: args.runAs }),
@@ -303,6 +303,7 @@ export async function runWorker(
           sandbox: config.mode,
           version: MODULATE_VERSION,
           interpreters: Object.keys(interpreters.byName),
+          ...(warmPython === undefined ? {} : { warmPython }),
         },
         ...(gpus ? { gpus } : {}),
         interpreters: Object.keys(interpreters.byName),

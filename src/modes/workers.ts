@@ -49,11 +49,16 @@ const COLUMNS: readonly (readonly [string, (worker: WorkerView) => string])[] = 
     "INTERPRETERS",
     (w) => (w.interpreters === undefined ? UNKNOWN : w.interpreters.join(",") || "none"),
   ],
-  ["SANDBOX", (w) => w.sandbox ?? UNKNOWN],
+  ["SANDBOX", (w) => (w.sandbox === undefined ? UNKNOWN : sandboxCell(w.sandbox, w.warmPython))],
   ["VERSION", (w) => w.version ?? UNKNOWN],
   ["JOBS", (w) => (w.jobs.length === 0 ? UNKNOWN : w.jobs.join(","))],
   ["LAST-SEEN", (w) => (w.leaseMs === undefined ? UNKNOWN : `<${formatDuration(w.leaseMs)} ago`)],
 ];
+
+/** The sandbox mode, and whether python jobs start warm there (README: A warm python). */
+function sandboxCell(sandbox: string, warmPython: boolean | undefined): string {
+  return warmPython ? `${sandbox}+warm-python` : sandbox;
+}
 
 /** By group, then host and pid: a group's workers sit together. */
 export function sortWorkers(workers: readonly WorkerView[]): WorkerView[] {

@@ -26,6 +26,8 @@ export interface WorkerAnnouncement {
   version: string;
   /** Names of the interpreters it declares (`--interpreter NAME=PATH`); absent in older records. */
   interpreters?: string[];
+  /** Whether its .py jobs run in a python started before them; absent in older records. */
+  warmPython?: boolean;
 }
 
 /**

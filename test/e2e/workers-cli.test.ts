@@ -95,6 +95,8 @@ describe("modulate workers", () => {
       leaseMs: 2_000,
     });
     for (const w of workers) expect(["bwrap", "none"]).toContain(w.sandbox);
+    // Each says whether its .py jobs start in a warm python (on by default where it can).
+    for (const w of workers) expect(typeof w.warmPython).toBe("boolean");
 
     const table = await runCli(server.url, "workers");
     expect(table.code).toBe(0);
@@ -106,6 +108,10 @@ describe("modulate workers", () => {
       new RegExp(`^cpu .*${cpu.workerPid} +1/2 +none +none .*${jobId} +<8s ago$`),
     );
     expect(lines[2]).toMatch(new RegExp(`^gpu .*${gpu.workerPid} +0/2 +0,1 +torch .* - +<2s ago$`));
+    workers.forEach((w, i) => {
+      const cell = `${w.sandbox ?? ""}${w.warmPython ? "+warm-python" : ""}`;
+      expect(lines[i + 1]?.split(/ +/)).toContain(cell);
+    });
 
     expect(await listWorkers("--group", "gpu")).toHaveLength(1);
   });

@@ -19,6 +19,7 @@ describe("workersTable", () => {
         gpus: ["0", "1"],
         interpreters: ["jax", "torch"],
         sandbox: "bwrap",
+        warmPython: true,
         version: "0.1.0",
         leaseMs: 8_000,
       },
@@ -39,10 +40,10 @@ describe("workersTable", () => {
     ];
     expect(workersTable(workers)).toBe(
       [
-        "GROUP  HOST    PID            SLOTS  GPUS  INTERPRETERS  SANDBOX  VERSION  JOBS         LAST-SEEN",
-        "cpu    a       cpu-a-9        0/1    -     -             -        -        -            -",
-        "cpu    b       cpu-b-1        0/4    none  none          none     0.1.0    -            <1m30s ago",
-        "gpu    node-7  gpu-node-7-42  2/2    0,1   jax,torch     bwrap    0.1.0    job-a,job-b  <8s ago",
+        "GROUP  HOST    PID            SLOTS  GPUS  INTERPRETERS  SANDBOX            VERSION  JOBS         LAST-SEEN",
+        "cpu    a       cpu-a-9        0/1    -     -             -                  -        -            -",
+        "cpu    b       cpu-b-1        0/4    none  none          none               0.1.0    -            <1m30s ago",
+        "gpu    node-7  gpu-node-7-42  2/2    0,1   jax,torch     bwrap+warm-python  0.1.0    job-a,job-b  <8s ago",
         "",
       ].join("\n"),
     );
