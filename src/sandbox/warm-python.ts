@@ -87,6 +87,7 @@ for _name, _value in _boot.items():
 os.environ.clear()
 os.environ.update(_env)
 # _argv is the cold command: python, its flags (python-flags.ts), the script, its arguments.
+_python = _argv[0]
 _script = _argv[${PYTHON_FLAGS.length + 1}]
 sys.argv[:] = _argv[${PYTHON_FLAGS.length + 1}:]
 if hasattr(sys, "orig_argv"):
@@ -121,7 +122,14 @@ sys.modules["__main__"] = _main
 del _boot, _env, _limits, _start, _argv, _cwd, _mode, _null, _stat, _title
 try:
     with open(_script, "rb") as _file:
-        _code = compile(_file.read(), _script, "exec", dont_inherit=True)
+        _source = _file.read()
+except OSError as e:
+    # In cold python's words, and its status: the script was never run.
+    sys.stderr.write("%s: can't open file %r: [Errno %d] %s\n" % (_python, _script, e.errno, e.strerror))
+    sys.exit(2)
+try:
+    _code = compile(_source, _script, "exec", dont_inherit=True)
+    del _source
     exec(_code, _main.__dict__)
 except SystemExit:
     raise

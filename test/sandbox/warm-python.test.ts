@@ -226,6 +226,17 @@ describe.each(PYTHONS)("a job in a warm %s", (python) => {
     expect(cold.signal).toBe("SIGINT");
   });
 
+  it("says as cold python does that it cannot open the script, exit 2", async () => {
+    const dir = await mkdtemp(path.join(scratch, "gone-"));
+    const file = path.join(dir, "job.py");
+    const job = { python, script: "" };
+    const cold = await runCold(job, file, dir);
+    const warm = await runWarm(job, file, dir);
+    expect(cold.code).toBe(2);
+    expect(cold.stderr).toContain("can't open file");
+    expect(warm).toEqual(cold);
+  });
+
   it("runs multiprocessing's spawn children from the script", async () => {
     const script = [
       "import multiprocessing as mp",
