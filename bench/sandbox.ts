@@ -11,7 +11,8 @@ import type { JobCgroup } from "../src/sandbox/cgroup.ts";
 import { CgroupSlots } from "../src/sandbox/cgroup-slots.ts";
 import { runJob } from "../src/sandbox/run-job.ts";
 import { setUpSandbox } from "../src/sandbox/probe.ts";
-import type { JobLimits, SandboxConfig } from "../src/sandbox/types.ts";
+import type { SandboxConfig } from "../src/sandbox/types.ts";
+import { BENCH_JOB_LIMITS } from "./lib/bench-limits.ts";
 
 const { values: options } = parseArgs({
   options: {
@@ -20,15 +21,7 @@ const { values: options } = parseArgs({
   },
 });
 const RUNS = Number(options.runs);
-const LIMITS: JobLimits = {
-  timeoutMs: 30_000,
-  killGraceMs: 1000,
-  cpuTimeMs: 30_000,
-  memoryBytes: 512 * 2 ** 20,
-  maxFileBytes: 64 * 2 ** 20,
-  maxProcs: 64,
-  maxOutputBytes: 2 ** 20,
-};
+const LIMITS = BENCH_JOB_LIMITS;
 const SCRIPT = "exit 0\n";
 
 interface Row {

@@ -17,7 +17,7 @@ import { sandboxRunner } from "../src/orchestration/sandbox-runner.ts";
 import { CgroupSlots } from "../src/sandbox/cgroup-slots.ts";
 import { setUpSandbox, type SandboxChoice } from "../src/sandbox/probe.ts";
 import { sandboxStandbys } from "../src/sandbox/standby-sandbox.ts";
-import type { JobLimits } from "../src/sandbox/types.ts";
+import { BENCH_JOB_LIMITS } from "./lib/bench-limits.ts";
 import { measureQuietly, type QuietCheck } from "./lib/e2e-quiet.ts";
 import { round1, summarize } from "./lib/e2e-stats.ts";
 
@@ -32,15 +32,7 @@ const RUNS = Number(options.runs);
 const WARMUPS = 3;
 /** Between rounds: the slots' next standbys are made while the slot is idle, as a person's. */
 const IDLE_MS = 150;
-const LIMITS: JobLimits = {
-  timeoutMs: 30_000,
-  killGraceMs: 1000,
-  cpuTimeMs: 30_000,
-  memoryBytes: 512 * 2 ** 20,
-  maxFileBytes: 64 * 2 ** 20,
-  maxProcs: 64,
-  maxOutputBytes: 2 ** 20,
-};
+const LIMITS = BENCH_JOB_LIMITS;
 
 function log(line: string): void {
   console.log(`[bench:warm-python] ${line}`);
