@@ -135,15 +135,7 @@ function leanOpener(
         : new ServerUnavailable(message);
     }
   };
-  return {
-    open: (method, path, body) =>
-      openOnce(method, path, body).catch((error: unknown) => {
-        // As below: a kept-alive socket closed as the request went out; sent once more.
-        if (error instanceof StaleSocket) return openOnce(method, path, body);
-        throw error;
-      }),
-    close: () => client.close(),
-  };
+  return { open: sentAgainIfStale(openOnce), close: () => client.close() };
 }
 
 /** Requests through node:http (or node:https) with a kept-alive agent. */
@@ -161,16 +153,6 @@ function nodeHttpOpener(
     url.protocol === "https:" ? "node:https" : "node:http",
   );
   const agent = new Agent({ keepAlive: true });
-
-  function open(method: "GET" | "POST", path: string, body?: string): Promise<Answer> {
-    return openOnce(method, path, body).catch((error: unknown) => {
-      // A kept-alive socket the server closed as idle just as this request went out is reset
-      // before any answer: the request was never read, so it goes again once on a fresh socket
-      // (the retry Node's documentation gives for `request.reusedSocket`).
-      if (error instanceof StaleSocket) return openOnce(method, path, body);
-      throw error;
-    });
-  }
 
   function openOnce(method: "GET" | "POST", path: string, body?: string): Promise<Answer> {
     return new Promise((resolve, reject) => {
@@ -207,7 +189,20 @@ function nodeHttpOpener(
     });
   }
 
-  return { open, close: () => agent.destroy() };
+  return { open: sentAgainIfStale(openOnce), close: () => agent.destroy() };
+}
+
+/**
+ * A kept-alive socket the server closed as idle just as a request went out is reset before
+ * any answer: the request was never read, so it goes again once on a fresh socket (the retry
+ * Node's documentation gives for `request.reusedSocket`). Both openers report it as StaleSocket.
+ */
+function sentAgainIfStale(openOnce: Opener["open"]): Opener["open"] {
+  return (method, path, body) =>
+    openOnce(method, path, body).catch((error: unknown) => {
+      if (error instanceof StaleSocket) return openOnce(method, path, body);
+      throw error;
+    });
 }
 
 /** The protocol's requests over `opener`. */
