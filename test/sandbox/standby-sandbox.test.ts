@@ -139,29 +139,37 @@ const WARM_REPORT = [
   "    print(repr(value).replace(here, 'DIR'))",
 ].join("\n");
 
+/** One slot whose standbys wait as a warm python or a shell; kept in `made` to be closed. */
+async function standbySlots(
+  sandbox: TestSandbox,
+  warmPython: boolean,
+  made: CgroupSlots[],
+): Promise<CgroupSlots> {
+  const slots = await CgroupSlots.make(
+    sandbox.config.cgroup!,
+    1,
+    sandbox.config.defaultLimits,
+    sandbox.config.logDir,
+  );
+  made.push(slots);
+  slots.useStandbys(
+    sandboxStandbys({
+      config: sandbox.config,
+      scratchDir: sandbox.config.logDir,
+      gpus: false,
+      warmPython,
+    }),
+  );
+  return slots;
+}
+
 describe.skipIf(!host.bwrap || !host.cgroups)(
   "a slot's standby as a warm python (needs bwrap, cgroups)",
   () => {
     let sandbox: TestSandbox;
     const made: CgroupSlots[] = [];
-    async function slotsOf(warmPython: boolean): Promise<CgroupSlots> {
-      const slots = await CgroupSlots.make(
-        sandbox.config.cgroup!,
-        1,
-        sandbox.config.defaultLimits,
-        sandbox.config.logDir,
-      );
-      made.push(slots);
-      slots.useStandbys(
-        sandboxStandbys({
-          config: sandbox.config,
-          scratchDir: sandbox.config.logDir,
-          gpus: false,
-          warmPython,
-        }),
-      );
-      return slots;
-    }
+    const slotsOf = (warmPython: boolean): Promise<CgroupSlots> =>
+      standbySlots(sandbox, warmPython, made);
     function job(content: string, limits: JobSpec["limits"] = {}): JobSpec {
       return { ...spec(), script: { name: "job.py", content }, limits };
     }
@@ -247,21 +255,7 @@ describe.skipIf(!host.cgroups)("a warm python without bwrap (needs cgroups)", ()
     const outputs: string[] = [];
     const started: string[] = [];
     for (const warmPython of [true, false]) {
-      const slots = await CgroupSlots.make(
-        sandbox.config.cgroup!,
-        1,
-        sandbox.config.defaultLimits,
-        sandbox.config.logDir,
-      );
-      made.push(slots);
-      slots.useStandbys(
-        sandboxStandbys({
-          config: sandbox.config,
-          scratchDir: sandbox.config.logDir,
-          gpus: false,
-          warmPython,
-        }),
-      );
+      const slots = await standbySlots(sandbox, warmPython, made);
       await usableStandby(slots);
       const observer = {
         launched: (_: JobSpec, __: number, how: string) => started.push(how),

@@ -22,21 +22,12 @@ function taskCreate(id: string): Request {
     data: {
       pid: "w1",
       ttl: 60_000,
-      action: {
-        kind: "promise.create",
-        head: HEAD,
-        data: {
-          id,
-          timeoutAt: Date.now() + 600_000,
-          param: { headers: {}, data: "" },
-          tags: { "resonate:target": "poll://any@g", group: "g" },
-        },
-      },
+      action: promiseCreate(id, { group: "g" }),
     },
   } as unknown as Request;
 }
 
-function promiseCreate(id: string): Request {
+function promiseCreate(id: string, tags: Record<string, string> = {}): Request {
   return {
     kind: "promise.create",
     head: HEAD,
@@ -44,7 +35,7 @@ function promiseCreate(id: string): Request {
       id,
       timeoutAt: Date.now() + 600_000,
       param: { headers: {}, data: "" },
-      tags: { "resonate:target": "poll://any@g" },
+      tags: { "resonate:target": "poll://any@g", ...tags },
     },
   } as unknown as Request;
 }
