@@ -398,18 +398,11 @@ export function cancelWatch(
       );
       // Was it canceled before the run got it? The acquire's answer said, when there was one;
       // else a read. The registration above, if the run lasts, sees a cancel after either.
-      if (known) {
-        if (known.promise.state !== "pending") settled(known.promise);
-        return {
-          signal: cancel.signal,
-          before: Promise.resolve(record !== undefined),
-          get record() {
-            return record;
-          },
-          end,
-        };
-      }
       const look = async (): Promise<boolean> => {
+        if (known) {
+          if (known.promise.state !== "pending") settled(known.promise);
+          return record !== undefined;
+        }
         try {
           const res = await transport.send(request("promise.get", { id: executeId }));
           if (isOk(res) && res.data.promise.state !== "pending") settled(res.data.promise);
