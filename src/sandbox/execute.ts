@@ -129,15 +129,17 @@ export async function execute(
     const bare =
       standby &&
       buildLaunchCommand(job, config, [], { rlimitsInShell: true, insideSandbox: inside });
-    const handover = standby?.warm
+    const given = standby?.warm
       ? warmHandover(job, env, config, standby.warm)
-      : bare && standbyCommand(bare.file, bare.args, env, job.cwd, bare.shellSetup);
+      : bare && {
+          command: standbyCommand(bare.file, bare.args, env, job.cwd, bare.shellSetup),
+          start: "standby" as const,
+        };
+    const handover = given?.command;
     if (!handover) options.standby?.discard();
     const launch =
       bare && handover ? bare : buildLaunchCommand(job, config, cgroup?.procsFiles ?? []);
-    options.onLaunch?.(
-      !handover ? "cold" : standby?.warm && handover.startsWith("run\0") ? "warm" : "standby",
-    );
+    options.onLaunch?.(handover && given ? given.start : "cold");
     const observed = await runLaunched(launch, job, env, config, cgroup, {
       stdout,
       stderr,
@@ -230,18 +232,26 @@ async function allOrFirstError<T>(steps: Promise<unknown>[], last: Promise<T>): 
   return last;
 }
 
+/** What a standby is handed, and how the job starts in it. */
+interface Handover {
+  readonly command: string | undefined;
+  readonly start: Exclude<LaunchStart, "cold">;
+}
+
 /**
- * A warm python's record for this job (launch.ts `warmRecord`); undefined where it cannot
- * set the job's rlimits (above its hard limits): the job then starts the ordinary way.
+ * A warm python's record for this job (launch.ts `warmRecord`): `warm` where the script runs in
+ * it, `standby` where it execs the job's command; undefined where it cannot set the job's
+ * rlimits (above its hard limits): the job then starts the ordinary way.
  */
 function warmHandover(
   job: JobPlan,
   env: Readonly<Record<string, string>>,
   config: SandboxConfig,
   warm: WarmStandby,
-): string | undefined {
+): Handover | undefined {
   const record = warmRecord(job, env, config, warm);
-  return rlimitsFit(record.rlimits, warm.hardLimits) ? encodeWarmRecord(record) : undefined;
+  if (!rlimitsFit(record.rlimits, warm.hardLimits)) return undefined;
+  return { command: encodeWarmRecord(record), start: record.mode === "run" ? "warm" : "standby" };
 }
 
 function fitsStandby(standby: StandbyShell, job: JobPlan, config: SandboxConfig): boolean {
